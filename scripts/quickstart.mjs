@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The README's two commands land here: `npm run demo` and `npm test`.
+//
+// A fresh machine has only an end-of-life Node and npm, so this file must run on any Node >= 18
+// with no dependencies. It installs the pinned Node 24 and pnpm from the npm registry into
+// tools/toolchain, puts them first on PATH, installs the workspace, and hands over to pnpm/turbo.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const toolchainFolder = join(repositoryRoot, 'tools', 'toolchain');
+const toolchainBin = join(toolchainFolder, 'node_modules', '.bin');
+
+const commands = {
+  demo: ['pnpm', ['run', 'demo:start']],
+  test: ['pnpm', ['run', 'test:all']],
+};
+
+function log(message) {
+  process.stderr.write(`[keyless] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function runOrExit(command, args, options) {
+  const status = run(command, args, options);
+  if (status !== 0) {
+    log(`\`${command} ${args.join(' ')}\` failed with exit code ${status}`);
+    process.exit(status);
+  }
+}
+
+function pinnedVersion(name) {
+  const manifest = JSON.parse(readFileSync(join(toolchainFolder, 'package.json'), 'utf8'));
+  return manifest.dependencies[name];
+}
+
+function installedNodeVersion() {
+  const nodeBinary = join(toolchainBin, 'node');
+  if (!existsSync(nodeBinary)) return undefined;
+  const result = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim().replace(/^v/, '') : undefined;
+}
+
+function installedPnpmVersion() {
+  const manifestPath = join(toolchainFolder, 'node_modules', 'pnpm', 'package.json');
+  if (!existsSync(manifestPath)) return undefined;
+  return JSON.parse(readFileSync(manifestPath, 'utf8')).version;
+}
+
+function ensureToolchain() {
+  const wantedNode = pinnedVersion('node');
+  const wantedPnpm = pinnedVersion('pnpm');
+  if (installedNodeVersion() === wantedNode && installedPnpmVersion() === wantedPnpm) return;
+  log(`installing Node ${wantedNode} and pnpm ${wantedPnpm} from the npm registry into tools/toolchain`);
+  // `node` ships the real binary in a platform package; its preinstall script links it.
+  runOrExit('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error', '--foreground-scripts=false'], {
+    cwd: toolchainFolder,
+  });
+  const nodeVersion = installedNodeVersion();
+  if (nodeVersion !== wantedNode) {
+    log(`expected Node ${wantedNode} in tools/toolchain but found ${nodeVersion ?? 'nothing'}`);
+    process.exit(1);
+  }
+}
+
+function main() {
+  const task = process.argv[2];
+  const command = commands[task];
+  if (!command) {
+    log(`usage: node scripts/quickstart.mjs <${Object.keys(commands).join('|')}>`);
+    process.exit(2);
+  }
+  ensureToolchain();
+  const environment = {
+    ...process.env,
+    PATH: `${toolchainBin}${delimiter}${process.env.PATH ?? ''}`,
+    TURBO_TELEMETRY_DISABLED: '1',
+    DO_NOT_TRACK: '1',
+    npm_config_update_notifier: 'false',
+  };
+  runOrExit('pnpm', ['install', '--frozen-lockfile', '--reporter=append-only'], {
+    cwd: repositoryRoot,
+    env: environment,
+  });
+  const [program, args] = command;
+  process.exit(run(program, args, { cwd: repositoryRoot, env: environment }));
+}
+
+main();
