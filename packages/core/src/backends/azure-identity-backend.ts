@@ -1,0 +1,118 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import type { FetchedToken } from '../access-token.js';
+import { InvalidTokenResponseError } from '../errors.js';
+import type { ManagedIdentitySelector } from '../identity.js';
+import type { Environment } from '../settings.js';
+import { mapEndpointFailure } from './endpoint-failure.js';
+import { activeExchange, type EndpointExchange, readErrorBody, recordExchange } from './response-recorder.js';
+import { scopeToResource, type TokenBackend, type TokenRequest } from './token-backend.js';
+
+export interface AzureIdentityBackendOptions {
+  identity: ManagedIdentitySelector;
+  developerCredential: boolean;
+  environment: Environment;
+  now: () => number;
+}
+
+/**
+ * `ManagedIdentityCredential` from @azure/identity (which handles AKS workload identity too), or
+ * `DefaultAzureCredential` in developer mode. Pipeline retries are off (`maxRetries: 0`) so one
+ * call is one request; the recording HTTP client tells us what the endpoint said.
+ */
+export class AzureIdentityBackend implements TokenBackend {
+  readonly name = 'azure-identity' as const;
+  readonly identity: ManagedIdentitySelector;
+  readonly #credential: TokenCredential;
+  readonly #options: AzureIdentityBackendOptions;
+
+  constructor(options: AzureIdentityBackendOptions) {
+    this.identity = options.identity;
+    this.#options = options;
+    const common = {
+      retryOptions: { maxRetries: 0 },
+      httpClient: recordingHttpClient(createDefaultHttpClient()),
+    };
+    const selector = toAzureIdentitySelector(options.identity);
+    this.#credential = options.developerCredential
+      ? new DefaultAzureCredential({
+          ...common,
+          ...(selector.clientId ? { managedIdentityClientId: selector.clientId } : {}),
+          ...(selector.resourceId ? { managedIdentityResourceId: selector.resourceId } : {}),
+        })
+      : new ManagedIdentityCredential({ ...common, ...selector } as ConstructorParameters<
+          typeof ManagedIdentityCredential
+        >[0] &
+          object);
+  }
+
+  async fetchToken(request: TokenRequest): Promise<FetchedToken> {
+    const resource = scopeToResource(request.scope);
+    const exchange: EndpointExchange = {};
+    try {
+      const result = await recordExchange(exchange, () =>
+        this.#credential.getToken(request.scope, {
+          ...(request.tenantId ? { tenantId: request.tenantId } : {}),
+          ...(request.claims ? { claims: request.claims } : {}),
+        }),
+      );
+      if (!result?.token || !Number.isFinite(result.expiresOnTimestamp)) {
+        throw new InvalidTokenResponseError(
+          `azure-identity: the answer for ${resource} had no access token or expiry`,
+        );
+      }
+      return {
+        token: result.token,
+        expiresOnTimestamp: result.expiresOnTimestamp,
+        refreshAfterTimestamp: result.refreshAfterTimestamp,
+      };
+    } catch (error) {
+      throw mapEndpointFailure(error, exchange, {
+        backend: this.name,
+        identity: this.identity,
+        resource,
+        environment: this.#options.environment,
+        now: this.#options.now(),
+      });
+    }
+  }
+}
+
+function toAzureIdentitySelector(identity: ManagedIdentitySelector): {
+  clientId?: string;
+  resourceId?: string;
+  objectId?: string;
+} {
+  if (identity.kind === 'system-assigned') return {};
+  if (identity.by === 'client-id') return { clientId: identity.value };
+  if (identity.by === 'resource-id') return { resourceId: identity.value };
+  return { objectId: identity.value };
+}
+
+function recordingHttpClient(inner: HttpClient): HttpClient {
+  return {
+    async sendRequest(request) {
+      const exchange = activeExchange();
+      if (exchange) exchange.url = request.url;
+      try {
+        const response = await inner.sendRequest(request);
+        if (exchange) {
+          exchange.status = response.status;
+          exchange.retryAfter = response.headers.get('retry-after') ?? undefined;
+          if (response.status >= 400 && response.bodyAsText) {
+            try {
+              Object.assign(exchange, readErrorBody(JSON.parse(response.bodyAsText)));
+            } catch {
+              // A non-JSON error body: the status is enough.
+            }
+          }
+        }
+        return response;
+      } catch (error) {
+        if (exchange) exchange.networkError = error as Error;
+        throw error;
+      }
+    },
+  };
+}

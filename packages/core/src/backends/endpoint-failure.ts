@@ -1,0 +1,119 @@
+import {
+  AuthenticationFailedError,
+  CredentialUnavailableError,
+  InvalidTokenResponseError,
+  KeylessError,
+  ServiceUnavailableError,
+  ThrottledError,
+} from '../errors.js';
+import { describeIdentity, type ManagedIdentitySelector } from '../identity.js';
+import type { TokenBackendName } from '../provider-options.js';
+import { parseRetryAfter } from '../retry-policy.js';
+import type { Environment } from '../settings.js';
+import { describeIdentityEndpoint, managedIdentityVariables } from './managed-identity-environment.js';
+import type { EndpointExchange } from './response-recorder.js';
+
+export interface FailureContext {
+  backend: TokenBackendName;
+  identity: ManagedIdentitySelector;
+  resource: string;
+  environment: Environment;
+  now: number;
+}
+
+/**
+ * Turns whatever a library threw into one KeylessError, using what the endpoint really answered
+ * (recorded by our HTTP layer) rather than the library's wording, which differs between backends.
+ */
+export function mapEndpointFailure(
+  error: unknown,
+  exchange: EndpointExchange,
+  context: FailureContext,
+): KeylessError {
+  if (error instanceof KeylessError) return error;
+  const endpoint = describeIdentityEndpoint(context.environment);
+  const who = `${describeIdentity(context.identity)} identity`;
+  const what = `${context.backend}: token for ${context.resource} from ${endpoint.description}`;
+  const detail = exchange.errorDescription ?? exchange.errorCode;
+  const said = detail ? `: ${detail}` : '';
+  const status = exchange.status;
+
+  if (status === undefined) {
+    if (exchange.networkError || isNetworkFailure(error)) {
+      if (!endpoint.configured) {
+        return new CredentialUnavailableError(
+          `${what} failed: no managed identity is reachable from this process`,
+          {
+            hint: `on Azure, enable a managed identity for this app; elsewhere set one of ${managedIdentityVariables.join(', ')} (keyless-local prints them) or use developerCredential`,
+            cause: error,
+          },
+        );
+      }
+      return new ServiceUnavailableError(`${what} failed: the endpoint did not answer`, {
+        hint: 'the identity endpoint is down or restarting; keyless retries with backoff',
+        cause: error,
+      });
+    }
+    return new CredentialUnavailableError(`${what} failed before any request was sent${errorText(error)}`, {
+      hint: `check the managed-identity environment (${managedIdentityVariables.join(', ')})`,
+      cause: error,
+    });
+  }
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(exchange.retryAfter, context.now);
+    return new ThrottledError(`${what} was throttled (429)${said}`, {
+      status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      hint: 'too many token requests from this host; keyless waits as the endpoint asked',
+      cause: error,
+    });
+  }
+  if (status === 400 || status === 401 || status === 403) {
+    return new AuthenticationFailedError(`${what} was refused (${status})${said}`, {
+      status,
+      hint:
+        context.identity.kind === 'user-assigned'
+          ? `check that the ${who} is attached to this app (and that the id is right)`
+          : 'check that the system-assigned identity is enabled for this app, or select a user-assigned one',
+      cause: error,
+    });
+  }
+  if (status === 404 || status === 408 || status === 410 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(exchange.retryAfter, context.now);
+    return new ServiceUnavailableError(`${what} failed (${status})${said}`, {
+      status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      hint:
+        status === 410
+          ? 'IMDS is being upgraded; keyless keeps retrying for at least 70 s'
+          : 'transient; keyless retries with backoff',
+      cause: error,
+    });
+  }
+  if (status >= 200 && status < 300) {
+    return new InvalidTokenResponseError(
+      `${what} answered ${status} without a usable token${errorText(error)}`,
+      {
+        status,
+        hint: 'the endpoint is not a managed-identity endpoint, or is misbehaving; check the variables that point at it',
+        cause: error,
+      },
+    );
+  }
+  return new AuthenticationFailedError(`${what} failed (${status})${said}`, { status, cause: error });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error && error.message ? ` (${error.message})` : '';
+}
+
+function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const record = error as Error & { errorCode?: string; code?: string };
+  return (
+    record.errorCode === 'network_error' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'].includes(
+      record.code ?? '',
+    )
+  );
+}

@@ -1,0 +1,26 @@
+import type { FetchedToken } from '../access-token.js';
+import type { ManagedIdentitySelector } from '../identity.js';
+import type { TokenBackendName } from '../provider-options.js';
+
+export interface TokenRequest {
+  /** One scope, e.g. `https://storage.azure.com/.default`. */
+  scope: string;
+  tenantId?: string | undefined;
+  claims?: string | undefined;
+}
+
+/**
+ * One way of getting a managed-identity token. A backend makes exactly one endpoint request per
+ * call (its library's own retries and cache are turned off or bypassed where possible: the shared
+ * cache owns caching and retrying) and throws only KeylessError.
+ */
+export interface TokenBackend {
+  readonly name: TokenBackendName;
+  readonly identity: ManagedIdentitySelector;
+  fetchToken(request: TokenRequest): Promise<FetchedToken>;
+}
+
+/** Managed identity speaks resources, not scopes: `https://vault.azure.net/.default` → `https://vault.azure.net`. */
+export function scopeToResource(scope: string): string {
+  return scope.endsWith('/.default') ? scope.slice(0, -'/.default'.length) : scope;
+}

@@ -1,0 +1,36 @@
+/** A timer handle the clock hands back; only ever passed back to `clearTimer`. */
+export type TimerHandle = unknown;
+
+/**
+ * Time and timers, injectable so the cache's behaviour over hours can be tested in milliseconds
+ * and simulated for a fleet.
+ */
+export interface Clock {
+  now(): number;
+  /** Schedules `callback`; the timer must not keep the process alive. */
+  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+  /** Resolves after `delayMs` (used between retries of a request a caller is waiting for). */
+  sleep(delayMs: number): Promise<void>;
+}
+
+// setTimeout silently fires at once for delays above 2^31-1 ms; long waits are re-armed instead.
+const longestTimerMs = 2 ** 31 - 1;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(callback, delayMs) {
+    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), longestTimerMs));
+    timer.unref();
+    return timer;
+  },
+  clearTimer(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+  sleep(delayMs) {
+    return new Promise((resolve) => {
+      // A caller is waiting on this sleep, so it holds the process open like the request would.
+      setTimeout(resolve, Math.max(0, delayMs));
+    });
+  },
+};

@@ -1,0 +1,33 @@
+export type { FetchedToken, KeylessAccessToken } from './access-token.js';
+export type { TokenBackend, TokenRequest } from './backends/token-backend.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { systemClock } from './clock.js';
+export {
+  AuthenticationFailedError,
+  AuthorizationError,
+  ClosedError,
+  ConfigurationError,
+  CredentialUnavailableError,
+  InvalidTokenResponseError,
+  isKeylessError,
+  KeylessError,
+  type KeylessErrorCode,
+  type KeylessErrorOptions,
+  ServiceUnavailableError,
+  ThrottledError,
+} from './errors.js';
+export type {
+  TokenAcquiredEvent,
+  TokenEventBase,
+  TokenProviderEventName,
+  TokenProviderEvents,
+  TokenProviderListener,
+  TokenRefreshFailedEvent,
+  TokenThrottledEvent,
+} from './events.js';
+export { describeIdentity, type ManagedIdentitySelector } from './identity.js';
+export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
+export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
+export { backoffDelay, parseRetryAfter } from './retry-policy.js';
+export { type Environment, resolveSetting, type SettingSource } from './settings.js';
+export { createTokenProvider, type TokenProvider, type TokenProviderInternals } from './token-provider.js';

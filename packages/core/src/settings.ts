@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import { ConfigurationError } from './errors.js';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface SettingSource {
+  /** The option's name as the user writes it, e.g. `backend` or `identity.clientId`. */
+  option: string;
+  /** The value given in code, if any. It wins over the environment. */
+  value: unknown;
+  /** Environment variables consulted in order when no option is given. */
+  variables?: readonly string[];
+  environment?: Environment;
+}
+
+export interface ResolvedSetting<T> {
+  value: T | undefined;
+  /** Where the value came from, for messages: `option backend` or `environment variable X`. */
+  origin: string | undefined;
+}
+
+/**
+ * Options first, environment second — the one place that rule lives, so that every error about a
+ * setting names both the option and the variables a user could have set.
+ */
+export function resolveSetting<Schema extends z.ZodType>(
+  schema: Schema,
+  source: SettingSource,
+): ResolvedSetting<z.output<Schema>> {
+  const environment = source.environment ?? process.env;
+  const variables = source.variables ?? [];
+  let raw: unknown;
+  let origin: string | undefined;
+  if (source.value !== undefined) {
+    raw = source.value;
+    origin = `option \`${source.option}\``;
+  } else {
+    for (const variable of variables) {
+      const fromEnvironment = environment[variable];
+      if (fromEnvironment !== undefined && fromEnvironment.trim() !== '') {
+        raw = fromEnvironment.trim();
+        origin = `environment variable ${variable}`;
+        break;
+      }
+    }
+  }
+  if (raw === undefined) return { value: undefined, origin: undefined };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problem = parsed.error.issues.map((issue) => issue.message).join('; ');
+    throw new ConfigurationError(`Invalid ${origin}: ${problem}`, {
+      hint: describeWhereToSet(source.option, variables),
+      cause: parsed.error,
+    });
+  }
+  return { value: parsed.data, origin };
+}
+
+export function describeWhereToSet(option: string, variables: readonly string[]): string {
+  const environmentPart = variables.length > 0 ? ` or the environment variable ${variables.join(' / ')}` : '';
+  return `set the option \`${option}\`${environmentPart}`;
+}

@@ -1,0 +1,313 @@
+import { createAccessToken, type FetchedToken, type KeylessAccessToken } from './access-token.js';
+import type { Clock } from './clock.js';
+import { KeylessError, ServiceUnavailableError } from './errors.js';
+import type {
+  TokenAcquiredEvent,
+  TokenEventBase,
+  TokenRefreshFailedEvent,
+  TokenThrottledEvent,
+} from './events.js';
+import { delayAfterFailure, imdsUpgradeRetryWindowMs, isRetryable } from './retry-policy.js';
+
+export interface CachePolicy {
+  refreshBeforeExpiryMs: number;
+  expiryMarginMs: number;
+  maxColdAttempts: number;
+  baseRetryDelayMs: number;
+  maxRetryDelayMs: number;
+  random: () => number;
+}
+
+/** Who gets told about an entry's life: every provider that holds it. */
+export interface EntryListener {
+  acquired(event: TokenAcquiredEvent): void;
+  refreshed(event: TokenAcquiredEvent): void;
+  refreshFailed(event: TokenRefreshFailedEvent): void;
+  throttled(event: TokenThrottledEvent): void;
+}
+
+export interface EntryDefinition {
+  key: string;
+  describe: TokenEventBase;
+  fetch: () => Promise<FetchedToken>;
+  policy: CachePolicy;
+}
+
+/**
+ * One cached token and everything about keeping it fresh: single flight, background refresh,
+ * serve-while-valid on failure, backoff. The hot path (`get` with a valid token) allocates nothing:
+ * it returns the same already-resolved promise every time.
+ */
+export class TokenCacheEntry {
+  readonly key: string;
+  readonly #describe: TokenEventBase;
+  readonly #fetch: () => Promise<FetchedToken>;
+  readonly #policy: CachePolicy;
+  readonly #clock: Clock;
+  readonly #listeners = new Set<EntryListener>();
+
+  #current: KeylessAccessToken | undefined;
+  #currentPromise: Promise<KeylessAccessToken> | undefined;
+  /** The cached token is handed out until then (expiry minus a safety margin). */
+  #servingUntil = 0;
+  /** The next background attempt (refresh time, or retry time after a failure); Infinity = none. */
+  #nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+  /** After a retryable failure, nobody asks the endpoint again before this (Retry-After, backoff). */
+  #notBefore = 0;
+  #failedAttempts = 0;
+  #inflight: Promise<KeylessAccessToken> | undefined;
+  #timer: unknown;
+  #closed = false;
+
+  constructor(definition: EntryDefinition, clock: Clock) {
+    this.key = definition.key;
+    this.#describe = definition.describe;
+    this.#fetch = definition.fetch;
+    this.#policy = definition.policy;
+    this.#clock = clock;
+  }
+
+  get holderCount(): number {
+    return this.#listeners.size;
+  }
+
+  addListener(listener: EntryListener): void {
+    this.#listeners.add(listener);
+  }
+
+  removeListener(listener: EntryListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  get(): Promise<KeylessAccessToken> {
+    const now = this.#clock.now();
+    if (this.#currentPromise !== undefined && now < this.#servingUntil) {
+      // Timers can be late (a suspended laptop, a busy loop); callers nudge the refresh as well.
+      if (now >= this.#nextBackgroundAttemptAt && this.#inflight === undefined)
+        this.#startBackgroundRefresh();
+      return this.#currentPromise;
+    }
+    if (this.#inflight !== undefined) return this.#inflight;
+    return this.#startColdFetch();
+  }
+
+  /** Stops timers; in-flight requests finish but nothing new is scheduled. */
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+    this.#listeners.clear();
+  }
+
+  #startColdFetch(): Promise<KeylessAccessToken> {
+    const flight = this.#coldFetch().finally(() => {
+      if (this.#inflight === flight) this.#inflight = undefined;
+    });
+    this.#inflight = flight;
+    return flight;
+  }
+
+  async #coldFetch(): Promise<KeylessAccessToken> {
+    let attempts = 0;
+    let firstUpgradeFailureAt: number | undefined;
+    for (;;) {
+      const wait = this.#notBefore - this.#clock.now();
+      if (wait > 0) {
+        if (wait > this.#policy.maxRetryDelayMs && this.#lastError) throw this.#lastError;
+        await this.#clock.sleep(wait);
+      }
+      const startedAt = this.#clock.now();
+      try {
+        const fetched = await this.#fetch();
+        return this.#install(fetched, startedAt, 'acquired');
+      } catch (error) {
+        attempts += 1;
+        const failure = asKeylessError(error);
+        const now = this.#clock.now();
+        if (failure.status === 410) firstUpgradeFailureAt ??= startedAt;
+        const keepTrying410 =
+          firstUpgradeFailureAt !== undefined && now - firstUpgradeFailureAt < imdsUpgradeRetryWindowMs;
+        const willRetry = isRetryable(failure) && (keepTrying410 || attempts < this.#policy.maxColdAttempts);
+        const delay = this.#noteFailure(failure, attempts);
+        this.#emitFailure(failure, now - startedAt, willRetry ? now + delay : undefined);
+        if (!willRetry) throw failure;
+      }
+    }
+  }
+
+  #lastError: KeylessError | undefined;
+
+  /** Records a failure and returns how long to wait before the next attempt. */
+  #noteFailure(failure: KeylessError, attempt: number): number {
+    this.#lastError = failure;
+    this.#failedAttempts = attempt;
+    const delay = delayAfterFailure(failure, attempt, {
+      baseDelayMs:
+        failure.status === 410
+          ? Math.max(3000, this.#policy.baseRetryDelayMs)
+          : this.#policy.baseRetryDelayMs,
+      maxDelayMs: this.#policy.maxRetryDelayMs,
+      random: this.#policy.random,
+    });
+    if (isRetryable(failure)) this.#notBefore = this.#clock.now() + delay;
+    if (failure.code === 'throttled') {
+      for (const listener of this.#listeners) {
+        listener.throttled({ ...this.#describe, retryAfterMs: delay, status: failure.status ?? 429 });
+      }
+    }
+    return delay;
+  }
+
+  #startBackgroundRefresh(): void {
+    if (this.#closed) return;
+    this.#clearTimer();
+    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    const flight = this.#backgroundRefresh().finally(() => {
+      if (this.#inflight === flight) this.#inflight = undefined;
+    });
+    // Callers join this flight only once the cached token stops serving; until then nobody awaits
+    // it, so its rejection must not surface as unhandled.
+    flight.catch(() => {});
+    this.#inflight = flight;
+  }
+
+  async #backgroundRefresh(): Promise<KeylessAccessToken> {
+    const startedAt = this.#clock.now();
+    try {
+      let fetched = await this.#fetch();
+      if (fetched.token === this.#current?.token) {
+        // azure-identity keeps MSAL's cache: at MSAL's refresh point it fetches anew but hands back
+        // the old token once. The fresh one is in its cache now, so one more call gets it.
+        fetched = await this.#fetch();
+      }
+      if (fetched.token === this.#current?.token) {
+        this.#scheduleBackground(startedAt + Math.max(1000, (this.#servingUntil - startedAt) / 2));
+        return this.#currentPromise as Promise<KeylessAccessToken>;
+      }
+      return this.#install(fetched, startedAt, 'refreshed');
+    } catch (error) {
+      const failure = asKeylessError(error);
+      const attempt = this.#failedAttempts + 1;
+      const delay = this.#noteFailure(failure, attempt);
+      const now = this.#clock.now();
+      // 400/401/403 are not retried: the answer will not change until someone fixes the role or
+      // identity. The valid token keeps serving; after expiry a caller's request asks again.
+      const nextAttempt = isRetryable(failure) ? now + delay : undefined;
+      if (nextAttempt !== undefined) this.#scheduleBackground(nextAttempt);
+      this.#emitFailure(failure, now - startedAt, nextAttempt);
+      throw failure;
+    }
+  }
+
+  #install(fetched: FetchedToken, startedAt: number, kind: 'acquired' | 'refreshed'): KeylessAccessToken {
+    const now = this.#clock.now();
+    const lifetime = fetched.expiresOnTimestamp - now;
+    // A short-lived token still serves for most of its life; the margin never eats more than a quarter.
+    const margin = Math.min(this.#policy.expiryMarginMs, Math.max(0, lifetime / 4));
+    const servingUntil = fetched.expiresOnTimestamp - margin;
+    let refreshAt = Math.min(
+      fetched.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
+      fetched.expiresOnTimestamp - this.#policy.refreshBeforeExpiryMs,
+    );
+    // Tokens shorter-lived than the refresh window refresh halfway through their serving time.
+    if (refreshAt <= now) refreshAt = now + Math.max(0, (servingUntil - now) / 2);
+    const token = createAccessToken(fetched, Math.round(refreshAt));
+    this.#current = token;
+    this.#currentPromise = Promise.resolve(token);
+    this.#servingUntil = servingUntil;
+    this.#failedAttempts = 0;
+    this.#notBefore = 0;
+    this.#lastError = undefined;
+    this.#scheduleBackground(refreshAt);
+    const event: TokenAcquiredEvent = {
+      ...this.#describe,
+      latencyMs: now - startedAt,
+      expiresOnTimestamp: fetched.expiresOnTimestamp,
+      refreshAtTimestamp: Math.round(refreshAt),
+    };
+    for (const listener of this.#listeners) {
+      if (kind === 'acquired') listener.acquired(event);
+      else listener.refreshed(event);
+    }
+    return token;
+  }
+
+  #scheduleBackground(at: number): void {
+    this.#clearTimer();
+    if (this.#closed) return;
+    this.#nextBackgroundAttemptAt = at;
+    this.#timer = this.#clock.setTimer(() => {
+      this.#timer = undefined;
+      if (this.#closed || this.#inflight !== undefined) return;
+      if (this.#clock.now() >= this.#nextBackgroundAttemptAt) this.#startBackgroundRefresh();
+      else this.#scheduleBackground(this.#nextBackgroundAttemptAt); // a clamped long timer fired early
+    }, at - this.#clock.now());
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimer(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #emitFailure(error: KeylessError, latencyMs: number, nextAttemptTimestamp: number | undefined): void {
+    const event: TokenRefreshFailedEvent = {
+      ...this.#describe,
+      latencyMs,
+      error,
+      servingUntilTimestamp: this.#current ? this.#servingUntil : undefined,
+      nextAttemptTimestamp,
+    };
+    for (const listener of this.#listeners) listener.refreshFailed(event);
+  }
+}
+
+function asKeylessError(error: unknown): KeylessError {
+  if (error instanceof KeylessError) return error;
+  // Backends throw only KeylessError; anything else is a bug we still must not let loose untyped.
+  return new ServiceUnavailableError('token request failed unexpectedly', { cause: error, retryable: true });
+}
+
+/**
+ * The process-wide token cache: entries by (backend, identity, scope, tenant, claims). Providers
+ * with the same configuration share entries, so a module that builds its own provider does not
+ * double the endpoint's load.
+ */
+export class TokenCache {
+  readonly #entries = new Map<string, TokenCacheEntry>();
+
+  constructor(readonly clock: Clock) {}
+
+  acquire(definition: EntryDefinition, listener: EntryListener): TokenCacheEntry {
+    let entry = this.#entries.get(definition.key);
+    if (!entry) {
+      entry = new TokenCacheEntry(definition, this.clock);
+      this.#entries.set(definition.key, entry);
+    }
+    entry.addListener(listener);
+    return entry;
+  }
+
+  release(entry: TokenCacheEntry, listener: EntryListener): void {
+    entry.removeListener(listener);
+    if (entry.holderCount === 0) {
+      entry.close();
+      if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+const cachesByClock = new WeakMap<Clock, TokenCache>();
+
+export function tokenCacheFor(clock: Clock): TokenCache {
+  let cache = cachesByClock.get(clock);
+  if (!cache) {
+    cache = new TokenCache(clock);
+    cachesByClock.set(clock, cache);
+  }
+  return cache;
+}

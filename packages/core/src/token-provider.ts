@@ -1,0 +1,236 @@
+import type { GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import type { KeylessAccessToken } from './access-token.js';
+import { AzureIdentityBackend } from './backends/azure-identity-backend.js';
+import { MsalBackend } from './backends/msal-backend.js';
+import type { TokenBackend } from './backends/token-backend.js';
+import { type Clock, systemClock } from './clock.js';
+import { ClosedError, ConfigurationError } from './errors.js';
+import { type TokenProviderEvents, TypedEmitter } from './events.js';
+import { describeIdentity, type ManagedIdentitySelector } from './identity.js';
+import {
+  type ResolvedProviderOptions,
+  resolveProviderOptions,
+  type TokenBackendName,
+  type TokenProviderOptions,
+} from './provider-options.js';
+import { type EntryListener, type TokenCacheEntry, tokenCacheFor } from './token-cache.js';
+
+/**
+ * The one thing connectors need: managed-identity tokens, cached and refreshed for the whole
+ * process. Structurally a `TokenCredential`, so it goes straight into `BlobServiceClient`,
+ * `SecretClient` or tedious's `token-credential` authentication.
+ */
+export interface TokenProvider extends TokenCredential {
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<KeylessAccessToken>;
+  readonly backend: TokenBackendName;
+  readonly identity: ManagedIdentitySelector;
+  /** Printable identity, e.g. `user-assigned client-id 5b0c…` (ids are not secrets). */
+  readonly identityDescription: string;
+  on<Name extends keyof TokenProviderEvents>(
+    name: Name,
+    listener: (event: TokenProviderEvents[Name]) => void,
+  ): () => void;
+  off<Name extends keyof TokenProviderEvents>(
+    name: Name,
+    listener: (event: TokenProviderEvents[Name]) => void,
+  ): void;
+  /** Stops this provider's timers and releases its cache entries. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Test and simulation hooks; not needed in applications. */
+export interface TokenProviderInternals {
+  clock?: Clock;
+  /** Replaces the backend (a unit test's fake endpoint). */
+  backend?: TokenBackend;
+  random?: () => number;
+  baseRetryDelayMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Builds a provider from options, else the environment (KEYLESS_TOKEN_PROVIDER, AZURE_CLIENT_ID,
+ * Managed_Identity_Client_ID, …). Bad configuration throws ConfigurationError here, not at the
+ * first request.
+ */
+export function createTokenProvider(
+  options: TokenProviderOptions = {},
+  internals: TokenProviderInternals = {},
+): TokenProvider {
+  const resolved = resolveProviderOptions(options);
+  return new KeylessTokenProvider(resolved, internals);
+}
+
+class KeylessTokenProvider implements TokenProvider {
+  readonly backend: TokenBackendName;
+  readonly identity: ManagedIdentitySelector;
+  readonly identityDescription: string;
+  readonly #options: ResolvedProviderOptions;
+  readonly #internals: TokenProviderInternals;
+  readonly #clock: Clock;
+  readonly #tokenBackend: TokenBackend;
+  readonly #emitter = new TypedEmitter<TokenProviderEvents>();
+  /** Plain single-scope requests: the hot path is one Map lookup. */
+  readonly #entriesByScope = new Map<string, TokenCacheEntry>();
+  readonly #otherEntries = new Map<string, TokenCacheEntry>();
+  readonly #listener: EntryListener;
+  #closed = false;
+
+  constructor(options: ResolvedProviderOptions, internals: TokenProviderInternals) {
+    this.#options = options;
+    this.#internals = internals;
+    this.#clock = internals.clock ?? systemClock;
+    this.identity = options.identity;
+    this.identityDescription = describeIdentity(options.identity);
+    this.#tokenBackend =
+      internals.backend ?? createBackend(options, this.#clock, internals.requestTimeoutMs ?? 10_000);
+    this.backend = this.#tokenBackend.name;
+    const emitter = this.#emitter;
+    this.#listener = {
+      acquired: (event) => emitter.emit('acquired', event),
+      refreshed: (event) => emitter.emit('refreshed', event),
+      refreshFailed: (event) => emitter.emit('refresh-failed', event),
+      throttled: (event) => emitter.emit('throttled', event),
+    };
+  }
+
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<KeylessAccessToken> {
+    if (this.#closed) return Promise.reject(new ClosedError('TokenProvider'));
+    const scope = typeof scopes === 'string' ? scopes : scopes.length === 1 ? scopes[0] : undefined;
+    if (typeof scope !== 'string' || scope === '') return Promise.reject(scopeError(scopes));
+    if (options === undefined || (!options.tenantId && !options.claims && !options.abortSignal)) {
+      const entry = this.#entriesByScope.get(scope) ?? this.#attach(scope, undefined, undefined);
+      return entry.get();
+    }
+    const entry = this.#attach(scope, options.tenantId, options.claims);
+    const flight = entry.get();
+    return options.abortSignal ? abortable(flight, options.abortSignal) : flight;
+  }
+
+  on<Name extends keyof TokenProviderEvents>(
+    name: Name,
+    listener: (event: TokenProviderEvents[Name]) => void,
+  ): () => void {
+    return this.#emitter.on(name, listener);
+  }
+
+  off<Name extends keyof TokenProviderEvents>(
+    name: Name,
+    listener: (event: TokenProviderEvents[Name]) => void,
+  ): void {
+    this.#emitter.off(name, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const cache = tokenCacheFor(this.#clock);
+    for (const entry of [...this.#entriesByScope.values(), ...this.#otherEntries.values()]) {
+      cache.release(entry, this.#listener);
+    }
+    this.#entriesByScope.clear();
+    this.#otherEntries.clear();
+    this.#emitter.removeAll();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { backend: this.backend, identity: this.identityDescription, closed: this.#closed };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `TokenProvider { backend: '${this.backend}', identity: '${this.identityDescription}' }`;
+  }
+
+  #attach(scope: string, tenantId: string | undefined, claims: string | undefined): TokenCacheEntry {
+    const plain = tenantId === undefined && claims === undefined;
+    const localKey = plain ? scope : `${scope}\u0000${tenantId ?? ''}\u0000${claims ?? ''}`;
+    const existing = plain ? this.#entriesByScope.get(localKey) : this.#otherEntries.get(localKey);
+    if (existing) return existing;
+    const backend = this.#tokenBackend;
+    const key = [backend.name, this.identityDescription, scope, tenantId ?? '', claims ?? ''].join('\u0000');
+    const entry = tokenCacheFor(this.#clock).acquire(
+      {
+        key,
+        describe: {
+          scope,
+          backend: backend.name,
+          identity: this.identityDescription,
+          ...(tenantId ? { tenantId } : {}),
+        },
+        fetch: () => backend.fetchToken({ scope, tenantId, claims }),
+        policy: {
+          refreshBeforeExpiryMs: this.#options.refreshBeforeExpiryMs,
+          expiryMarginMs: this.#options.expiryMarginMs,
+          maxColdAttempts: this.#options.maxColdAttempts,
+          maxRetryDelayMs: this.#options.maxRetryDelayMs,
+          baseRetryDelayMs: this.#internals.baseRetryDelayMs ?? 500,
+          random: this.#internals.random ?? Math.random,
+        },
+      },
+      this.#listener,
+    );
+    if (plain) this.#entriesByScope.set(localKey, entry);
+    else this.#otherEntries.set(localKey, entry);
+    return entry;
+  }
+}
+
+function createBackend(
+  options: ResolvedProviderOptions,
+  clock: Clock,
+  requestTimeoutMs: number,
+): TokenBackend {
+  const now = () => clock.now();
+  if (options.backend === 'msal') {
+    if (options.environment.AZURE_FEDERATED_TOKEN_FILE) {
+      throw new ConfigurationError(
+        'The msal backend does not implement AKS workload identity (AZURE_FEDERATED_TOKEN_FILE is set)',
+        {
+          hint: 'set option `backend` or KEYLESS_TOKEN_PROVIDER to azure-identity',
+        },
+      );
+    }
+    return new MsalBackend({
+      identity: options.identity,
+      environment: options.environment,
+      requestTimeoutMs,
+      now,
+    });
+  }
+  return new AzureIdentityBackend({
+    identity: options.identity,
+    developerCredential: options.developerCredential,
+    environment: options.environment,
+    now,
+  });
+}
+
+function scopeError(scopes: unknown): ConfigurationError {
+  const count = Array.isArray(scopes) ? scopes.length : 0;
+  return new ConfigurationError(
+    `getToken takes exactly one non-empty scope for a managed identity (got ${Array.isArray(scopes) ? `${count} scopes` : typeof scopes})`,
+    { hint: "pass one scope such as 'https://storage.azure.com/.default'" },
+  );
+}
+
+type AbortSignalLike = NonNullable<GetTokenOptions['abortSignal']>;
+
+/** Lets one caller stop waiting without cancelling the request other callers share. */
+function abortable<T>(flight: Promise<T>, signal: AbortSignalLike): Promise<T> {
+  const reason = () => (signal as { reason?: unknown }).reason ?? new Error('The token request was aborted');
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    flight.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
