@@ -1,3 +1,4 @@
+import type { KeylessError } from './errors.js';
 import type { TokenBackendName } from './provider-options.js';
 
 /** What every token event says. Never the token itself. */
@@ -17,7 +18,7 @@ export interface TokenAcquiredEvent extends TokenEventBase {
 
 export interface TokenRefreshFailedEvent extends TokenEventBase {
   latencyMs: number;
-  error: Error;
+  error: KeylessError;
   /** When the cached token stops being handed out; undefined when none is cached. */
   servingUntilTimestamp: number | undefined;
   /** When the next attempt is scheduled; undefined when no retry will be made. */

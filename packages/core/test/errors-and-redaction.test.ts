@@ -34,7 +34,9 @@ describe('redaction', () => {
 
   it('removes registered secrets that have no recognisable shape', () => {
     registerSecretForRedaction('plain-rotated-password-42');
-    expect(redactKnownSecrets('login failed for plain-rotated-password-42')).toBe('login failed for [REDACTED]');
+    expect(redactKnownSecrets('login failed for plain-rotated-password-42')).toBe(
+      'login failed for [REDACTED]',
+    );
   });
 
   it('scrubs error messages, hints and causes', () => {
@@ -65,7 +67,11 @@ describe('endpoint failure mapping', () => {
 
   it('maps 400/401/403 to authentication-failed, not retryable, with the endpoint description', () => {
     for (const status of [400, 401, 403]) {
-      const error = mapEndpointFailure(new Error('x'), { status, errorDescription: 'Identity not found' }, context);
+      const error = mapEndpointFailure(
+        new Error('x'),
+        { status, errorDescription: 'Identity not found' },
+        context,
+      );
       expect(error).toMatchObject({ code: 'authentication-failed', retryable: false, status });
       expect(error.message).toContain('Identity not found');
       expect(error.hint).toContain('system-assigned');
@@ -98,7 +104,11 @@ describe('endpoint failure mapping', () => {
   });
 
   it('treats a configured endpoint that does not answer as unavailable (retryable)', () => {
-    const error = mapEndpointFailure(new Error('ECONNREFUSED'), { networkError: new Error('ECONNREFUSED') }, context);
+    const error = mapEndpointFailure(
+      new Error('ECONNREFUSED'),
+      { networkError: new Error('ECONNREFUSED') },
+      context,
+    );
     expect(error).toMatchObject({ code: 'unavailable', retryable: true });
     expect(error.message).toContain('127.0.0.1:9');
   });

@@ -32,7 +32,9 @@ describe('provider configuration', () => {
   });
 
   it('accepts Managed_Identity_Client_ID and the resource/object id variables', () => {
-    expect(resolveProviderOptions({ environment: { Managed_Identity_Client_ID: clientId } }).identity).toMatchObject({
+    expect(
+      resolveProviderOptions({ environment: { Managed_Identity_Client_ID: clientId } }).identity,
+    ).toMatchObject({
       by: 'client-id',
     });
     expect(
@@ -54,7 +56,9 @@ describe('provider configuration', () => {
   });
 
   it('names the variable and the option when the environment holds a bad backend', () => {
-    const error = configurationError(() => createTokenProvider({ environment: { KEYLESS_TOKEN_PROVIDER: 'adal' } }));
+    const error = configurationError(() =>
+      createTokenProvider({ environment: { KEYLESS_TOKEN_PROVIDER: 'adal' } }),
+    );
     expect(error.code).toBe('configuration');
     expect(error.message).toContain('KEYLESS_TOKEN_PROVIDER');
     expect(error.message).toContain('`backend`');
@@ -82,7 +86,8 @@ describe('provider configuration', () => {
       ).message,
     ).toContain('exactly one');
     expect(
-      configurationError(() => resolveProviderOptions({ identity: { name: 'x' } as never, environment: {} })).message,
+      configurationError(() => resolveProviderOptions({ identity: { name: 'x' } as never, environment: {} }))
+        .message,
     ).toContain('unknown key name');
     expect(
       configurationError(() =>
@@ -95,8 +100,9 @@ describe('provider configuration', () => {
 
   it('rejects a malformed resource id with the expected shape', () => {
     expect(
-      configurationError(() => resolveProviderOptions({ identity: { resourceId: '/subscriptions/x' }, environment: {} }))
-        .message,
+      configurationError(() =>
+        resolveProviderOptions({ identity: { resourceId: '/subscriptions/x' }, environment: {} }),
+      ).message,
     ).toContain('userAssignedIdentities');
   });
 
@@ -106,21 +112,27 @@ describe('provider configuration', () => {
     );
     expect(error.message).toContain('KEYLESS_TOKEN_PROVIDER');
     expect(
-      configurationError(() => resolveProviderOptions({ environment: { KEYLESS_DEVELOPER_CREDENTIAL: 'yes' } })).message,
+      configurationError(() =>
+        resolveProviderOptions({ environment: { KEYLESS_DEVELOPER_CREDENTIAL: 'yes' } }),
+      ).message,
     ).toContain('KEYLESS_DEVELOPER_CREDENTIAL');
   });
 
   it('refuses the msal backend where only workload identity is available', () => {
     expect(
       configurationError(() =>
-        createTokenProvider({ backend: 'msal', environment: { AZURE_FEDERATED_TOKEN_FILE: '/var/run/token' } }),
+        createTokenProvider({
+          backend: 'msal',
+          environment: { AZURE_FEDERATED_TOKEN_FILE: '/var/run/token' },
+        }),
       ).message,
     ).toContain('workload identity');
   });
 
   it('validates numeric tuning options', () => {
     expect(
-      configurationError(() => resolveProviderOptions({ refreshBeforeExpiryMs: -1, environment: {} })).message,
+      configurationError(() => resolveProviderOptions({ refreshBeforeExpiryMs: -1, environment: {} }))
+        .message,
     ).toContain('refreshBeforeExpiryMs');
     expect(
       configurationError(() => resolveProviderOptions({ maxColdAttempts: 0, environment: {} })).message,

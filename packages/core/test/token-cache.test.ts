@@ -45,7 +45,10 @@ describe('single flight', () => {
     await provider.getToken(scope);
     await provider.getToken('https://vault.azure.net/.default');
     await provider.getToken([scope]);
-    expect(backend.calls.map((call) => call.request.scope)).toEqual([scope, 'https://vault.azure.net/.default']);
+    expect(backend.calls.map((call) => call.request.scope)).toEqual([
+      scope,
+      'https://vault.azure.net/.default',
+    ]);
   });
 
   it('shares the cache between providers with the same configuration', async () => {
@@ -140,7 +143,9 @@ describe('failures', () => {
     const attemptsDuringOutage = backend.calls.length - 1;
     expect(attemptsDuringOutage).toBeGreaterThan(2);
     expect(attemptsDuringOutage).toBeLessThan(20); // backoff, not a hot loop
-    const gaps = backend.calls.slice(1).map((call, index, calls) => call.at - (calls[index - 1]?.at ?? call.at));
+    const gaps = backend.calls
+      .slice(1)
+      .map((call, index, calls) => call.at - (calls[index - 1]?.at ?? call.at));
     expect(gaps.slice(2).every((gap, index) => gap >= (gaps[index + 1] ?? 0))).toBe(true); // non-decreasing
     expect(failures.length).toBe(attemptsDuringOutage);
 

@@ -3,7 +3,9 @@ import type { TokenBackend, TokenRequest } from '../../src/backends/token-backen
 import type { KeylessError } from '../../src/errors.js';
 import type { ManagedIdentitySelector } from '../../src/identity.js';
 
-type Step = { kind: 'token'; lifetimeMs: number; refreshAfterMs?: number } | { kind: 'error'; error: KeylessError };
+type Step =
+  | { kind: 'token'; lifetimeMs: number; refreshAfterMs?: number }
+  | { kind: 'error'; error: KeylessError };
 
 /**
  * A scripted endpoint for unit tests of the cache: each call takes the next step (the last one

@@ -43,7 +43,9 @@ export class FakeClock implements Clock {
     const target = this.#now + milliseconds;
     for (;;) {
       await settle();
-      const due = [...this.#timers.values()].filter((timer) => timer.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      const due = [...this.#timers.values()]
+        .filter((timer) => timer.at <= target)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (!due) break;
       this.#timers.delete(due.id);
       this.#now = Math.max(this.#now, due.at);

@@ -1,0 +1,6 @@
+export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
+export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';
+export {
+  describeTokenProviderConformance,
+  type TokenProviderConformanceOptions,
+} from './token-provider-conformance.js';
