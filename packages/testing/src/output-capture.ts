@@ -8,6 +8,9 @@ export class OutputCapture {
   readonly #chunks: string[] = [];
   readonly #restore: (() => void)[] = [];
 
+  /** `passThrough: false` keeps a deliberately noisy run out of the test report. */
+  constructor(private readonly options: { passThrough?: boolean } = {}) {}
+
   start(): this {
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream);
@@ -15,6 +18,7 @@ export class OutputCapture {
         this.#chunks.push(
           typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'),
         );
+        if (this.options.passThrough === false) return true;
         return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
       }) as typeof stream.write;
       this.#restore.push(() => {
@@ -29,7 +33,7 @@ export class OutputCapture {
             .map((argument) => (typeof argument === 'string' ? argument : inspect(argument, { depth: 8 })))
             .join(' '),
         );
-        original(...args);
+        if (this.options.passThrough !== false) original(...args);
       };
       this.#restore.push(() => {
         console[method] = original;
