@@ -113,6 +113,27 @@ describe('endpoint failure mapping', () => {
     expect(error.message).toContain('127.0.0.1:9');
   });
 
+  it("reads the status from MSAL's error chain when our recorder saw no answer", () => {
+    // What azure-identity throws when MSAL's process-wide network client is someone else's.
+    const serverError = Object.assign(new Error('access_denied'), {
+      status: 403,
+      errorCode: 'access_denied',
+    });
+    const wrapped = new Error('ManagedIdentityCredential: Authentication failed', { cause: serverError });
+    expect(mapEndpointFailure(wrapped, {}, context)).toMatchObject({
+      code: 'authentication-failed',
+      status: 403,
+    });
+    const throttled = new Error('x', {
+      cause: Object.assign(new Error('too_many_requests'), { status: 429 }),
+    });
+    expect(mapEndpointFailure(throttled, {}, context).code).toBe('throttled');
+    const network = Object.assign(new Error('network_error'), { errorCode: 'network_error' });
+    expect(mapEndpointFailure(new Error('Network unreachable', { cause: network }), {}, context).code).toBe(
+      'unavailable',
+    );
+  });
+
   it('passes a KeylessError through untouched', () => {
     const original = new KeylessError('throttled', 'x');
     expect(mapEndpointFailure(original, {}, context)).toBe(original);

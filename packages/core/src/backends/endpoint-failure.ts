@@ -27,10 +27,12 @@ export interface FailureContext {
  */
 export function mapEndpointFailure(
   error: unknown,
-  exchange: EndpointExchange,
+  recorded: EndpointExchange,
   context: FailureContext,
 ): KeylessError {
   if (error instanceof KeylessError) return error;
+  const exchange =
+    recorded.status === undefined ? { ...recorded, ...exchangeFromErrorChain(error) } : recorded;
   const endpoint = describeIdentityEndpoint(context.environment);
   const who = `${describeIdentity(context.identity)} identity`;
   const what = `${context.backend}: token for ${context.resource} from ${endpoint.description}`;
@@ -101,6 +103,32 @@ export function mapEndpointFailure(
     );
   }
   return new AuthenticationFailedError(`${what} failed (${status})${said}`, { status, cause: error });
+}
+
+/**
+ * MSAL picks its network client once per process, from the first managed-identity application that
+ * asks for a token. If that was not one of ours (application code using MSAL directly, first), our
+ * recorder never sees the answer; MSAL's ServerError still carries the status, so read it there.
+ */
+function exchangeFromErrorChain(error: unknown): EndpointExchange {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const record = current as Error & {
+      status?: unknown;
+      statusCode?: unknown;
+      errorCode?: unknown;
+      cause?: unknown;
+    };
+    const status = typeof record.status === 'number' ? record.status : record.statusCode;
+    if (typeof status === 'number' && status >= 100) {
+      return {
+        status,
+        ...(typeof record.errorCode === 'string' && record.errorCode ? { errorCode: record.errorCode } : {}),
+      };
+    }
+    if (record.errorCode === 'network_error') return { networkError: record };
+    current = record.cause;
+  }
+  return {};
 }
 
 function errorText(error: unknown): string {

@@ -1,0 +1,361 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { JWK } from 'jose';
+import { appServiceTokenPath, createAppServiceProtocol } from './app-service-protocol.js';
+import { discoveryDocument, jwksPath } from './discovery-documents.js';
+import { FaultInjector } from './fault-injector.js';
+import { IdentityRegistry } from './identity-registry.js';
+import type {
+  IdentityCounters,
+  IdentityEndpoint,
+  IdentityEndpointOptions,
+  IdentityFaults,
+  IssuedTokenEvent,
+  ManagedIdentityDefinition,
+  SystemAssignedIdentityDefinition,
+  TokenIssuedListener,
+  VerifiedTokenClaims,
+  VerifyTokenExpectations,
+} from './identity-types.js';
+import { createImdsProtocol, imdsTokenPath } from './imds-protocol.js';
+import { urlHost } from './loopback-host.js';
+import { RequestCounters } from './request-counters.js';
+import { parseRequestTarget, type RequestTarget } from './request-target.js';
+import {
+  assertTokenLifetime,
+  type ResolvedEndpointOptions,
+  resolveEndpointOptions,
+} from './resolve-endpoint-options.js';
+import type { TokenProtocol } from './token-protocol.js';
+import { TokenSigner } from './token-signer.js';
+import { verifyIssuedToken } from './token-verifier.js';
+
+/** Starts a local managed-identity endpoint that speaks both the App Service and the IMDS protocol. */
+export async function startIdentityEndpoint(
+  options: IdentityEndpointOptions = {},
+): Promise<IdentityEndpoint> {
+  const resolved = resolveEndpointOptions(options);
+  const registry = new IdentityRegistry(resolved.systemAssigned, resolved.userAssigned);
+  const signer = await TokenSigner.create(resolved.tenantId, resolved.signingKey);
+  const endpoint = new LocalIdentityEndpoint(resolved, registry, signer);
+  await endpoint.listen(resolved.host, resolved.port);
+  return endpoint;
+}
+
+interface PendingDelay {
+  timer: NodeJS.Timeout;
+  resolve: () => void;
+}
+
+const jsonContentType = 'application/json; charset=utf-8';
+
+class LocalIdentityEndpoint implements IdentityEndpoint {
+  readonly #options: ResolvedEndpointOptions;
+  readonly #registry: IdentityRegistry;
+  readonly #signer: TokenSigner;
+  readonly #server: Server;
+  readonly #appService: TokenProtocol;
+  readonly #imds: TokenProtocol;
+  readonly #faults = new FaultInjector();
+  readonly #counters = new RequestCounters();
+  readonly #issuedTokens: string[] = [];
+  readonly #listeners = new Set<TokenIssuedListener>();
+  readonly #pendingDelays = new Set<PendingDelay>();
+  #tokenLifetimeSeconds: number;
+  #url = '';
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ResolvedEndpointOptions, registry: IdentityRegistry, signer: TokenSigner) {
+    this.#options = options;
+    this.#registry = registry;
+    this.#signer = signer;
+    this.#tokenLifetimeSeconds = options.tokenLifetimeSeconds;
+    this.#appService = createAppServiceProtocol(options.identityHeader);
+    this.#imds = createImdsProtocol();
+    this.#server = createServer((request, response) => this.#onRequest(request, response));
+    this.#server.on('clientError', (error, socket) => answerUnparsableRequest(error, socket));
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address() as AddressInfo;
+        this.#url = `http://${urlHost(address.address)}:${address.port}`;
+        resolve();
+      });
+    });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get tenantId(): string {
+    return this.#options.tenantId;
+  }
+
+  get issuer(): string {
+    return this.#signer.issuer;
+  }
+
+  get jwksUrl(): string {
+    return `${this.#url}${jwksPath}`;
+  }
+
+  get systemAssigned(): SystemAssignedIdentityDefinition | undefined {
+    return this.#registry.systemAssigned;
+  }
+
+  get userAssigned(): readonly ManagedIdentityDefinition[] {
+    return this.#registry.userAssigned;
+  }
+
+  get faults(): IdentityFaults {
+    return this.#faults;
+  }
+
+  get counters(): IdentityCounters {
+    return this.#counters;
+  }
+
+  appServiceEnvironment(): Record<string, string> {
+    return {
+      IDENTITY_ENDPOINT: `${this.#url}${appServiceTokenPath}`,
+      IDENTITY_HEADER: this.#options.identityHeader,
+    };
+  }
+
+  imdsEnvironment(): Record<string, string> {
+    // No trailing slash: MSAL appends the token path to this value as it is.
+    return { AZURE_POD_IDENTITY_AUTHORITY_HOST: this.#url };
+  }
+
+  jwks(): { keys: JWK[] } {
+    return this.#signer.publicKeys();
+  }
+
+  verifyToken(token: string, expected: VerifyTokenExpectations): Promise<VerifiedTokenClaims> {
+    return verifyIssuedToken(
+      { issuer: this.issuer, publicKeys: () => this.jwks(), nowMilliseconds: this.#options.now },
+      token,
+      expected,
+    );
+  }
+
+  setTokenLifetime(seconds: number): void {
+    assertTokenLifetime(seconds);
+    this.#tokenLifetimeSeconds = seconds;
+  }
+
+  addUserAssignedIdentity(definition: ManagedIdentityDefinition): void {
+    this.#registry.addUserAssigned(definition);
+  }
+
+  issuedTokens(): readonly string[] {
+    return [...this.#issuedTokens];
+  }
+
+  onTokenIssued(listener: TokenIssuedListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= new Promise<void>((resolve) => {
+      for (const pending of this.#pendingDelays) {
+        clearTimeout(pending.timer);
+        pending.resolve();
+      }
+      this.#pendingDelays.clear();
+      this.#server.close(() => resolve());
+      // Keep-alive sockets would otherwise hold the server, and the process, open.
+      this.#server.closeAllConnections();
+    });
+    return this.#stopping;
+  }
+
+  #onRequest(request: IncomingMessage, response: ServerResponse): void {
+    try {
+      const target = parseRequestTarget(request.url);
+      const protocol = this.#protocolFor(target.normalizedPath);
+      if (protocol) {
+        this.#answerTokenRequest(protocol, target, request, response).catch(() =>
+          answerInternalError(response),
+        );
+        return;
+      }
+      const document =
+        request.method === 'GET' || request.method === 'HEAD'
+          ? discoveryDocument(target.normalizedPath, {
+              url: this.#url,
+              tenantId: this.#options.tenantId,
+              issuer: this.issuer,
+              publicKeys: () => this.jwks(),
+            })
+          : undefined;
+      if (document) {
+        sendJson(response, 200, document);
+        return;
+      }
+      sendJson(response, 404, {
+        error: 'not_found',
+        error_description: `No such path: ${target.normalizedPath}`,
+      });
+    } catch {
+      answerInternalError(response);
+    }
+  }
+
+  #protocolFor(normalizedPath: string): TokenProtocol | undefined {
+    if (normalizedPath === appServiceTokenPath) return this.#appService;
+    if (normalizedPath === imdsTokenPath) return this.#imds;
+    return undefined;
+  }
+
+  async #answerTokenRequest(
+    protocol: TokenProtocol,
+    target: RequestTarget,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    this.#counters.recordTokenRequest(target.query.get('resource') || undefined);
+    const fault = this.#faults.next();
+    if (fault.kind === 'outage') {
+      this.#counters.recordRefusedConnection();
+      // An RST rather than a FIN: clients see ECONNRESET, as when the real endpoint's host drops them.
+      request.socket.resetAndDestroy();
+      return;
+    }
+    await this.#delay(this.#faults.latencyMilliseconds);
+    if (this.#stopping) return;
+    if (fault.kind === 'throttle') {
+      this.#sendTokenAnswer(response, 429, protocol.faultBody(429), { 'Retry-After': fault.retryAfter });
+      return;
+    }
+    if (fault.kind === 'fail') {
+      this.#sendTokenAnswer(response, fault.status, protocol.faultBody(fault.status));
+      return;
+    }
+    const outcome = protocol.evaluate(
+      { method: request.method ?? '', headers: request.headers, query: target.query },
+      this.#registry,
+    );
+    if (outcome.kind === 'reject') {
+      this.#sendTokenAnswer(response, outcome.status, outcome.body, outcome.headers);
+      return;
+    }
+    const minted = await this.#signer.mint({
+      identity: outcome.identity,
+      resource: outcome.resource,
+      lifetimeSeconds: this.#tokenLifetimeSeconds,
+      nowMilliseconds: this.#options.now(),
+    });
+    this.#issuedTokens.push(minted.token);
+    await this.#notifyListeners(
+      issuedTokenEvent(minted.token, outcome.resource, outcome.identity, protocol, minted.expiresOnSeconds),
+    );
+    if (this.#stopping) return;
+    this.#sendTokenAnswer(response, 200, protocol.successBody(minted, outcome.resource, outcome.identity));
+  }
+
+  #sendTokenAnswer(
+    response: ServerResponse,
+    status: number,
+    body: object,
+    headers?: Record<string, string>,
+  ): void {
+    if (response.destroyed || response.writableEnded) return;
+    this.#counters.recordAnswer(status);
+    sendJson(response, status, body, headers);
+  }
+
+  async #notifyListeners(event: IssuedTokenEvent): Promise<void> {
+    const outcomes = await Promise.allSettled([...this.#listeners].map(async (listener) => listener(event)));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        const reason = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        process.emitWarning(`identity endpoint: an onTokenIssued listener failed: ${reason}`, {
+          code: 'KEYLESS_TOKEN_LISTENER_FAILED',
+        });
+      }
+    }
+  }
+
+  #delay(milliseconds: number): Promise<void> {
+    if (milliseconds <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const pending: PendingDelay = {
+        timer: setTimeout(() => {
+          this.#pendingDelays.delete(pending);
+          resolve();
+        }, milliseconds),
+        resolve,
+      };
+      this.#pendingDelays.add(pending);
+    });
+  }
+}
+
+function issuedTokenEvent(
+  token: string,
+  resource: string,
+  identity: ManagedIdentityDefinition,
+  protocol: TokenProtocol,
+  expiresOnSeconds: number,
+): IssuedTokenEvent {
+  const event = { resource, identity, protocol: protocol.name, expiresOnSeconds };
+  // Not enumerable, so logging or serialising the event cannot leak the token.
+  Object.defineProperty(event, 'token', { value: token, enumerable: false });
+  return Object.freeze(event) as IssuedTokenEvent;
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: object,
+  headers?: Record<string, string>,
+): void {
+  if (response.destroyed || response.headersSent) return;
+  const payload = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': jsonContentType,
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  // Node leaves the body out by itself when answering HEAD.
+  response.end(payload);
+}
+
+function answerInternalError(response: ServerResponse): void {
+  sendJson(response, 500, {
+    error: 'server_error',
+    error_description: 'The local identity endpoint failed.',
+  });
+}
+
+function answerUnparsableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const payload = JSON.stringify({
+    error: 'invalid_request',
+    error_description: 'The request could not be parsed.',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${jsonContentType}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+  );
+}

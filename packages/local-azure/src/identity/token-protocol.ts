@@ -1,0 +1,33 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { IdentityRegistry } from './identity-registry.js';
+import type { IdentityProtocol, ManagedIdentityDefinition } from './identity-types.js';
+import type { MintedToken } from './token-signer.js';
+
+export interface TokenRequestInput {
+  method: string;
+  headers: IncomingHttpHeaders;
+  query: URLSearchParams;
+}
+
+export type TokenRequestOutcome =
+  | { kind: 'issue'; identity: ManagedIdentityDefinition; resource: string }
+  | { kind: 'reject'; status: number; body: object; headers?: Record<string, string> };
+
+/** One managed-identity wire protocol: what it checks, and how its answers look. */
+export interface TokenProtocol {
+  readonly name: IdentityProtocol;
+  evaluate(input: TokenRequestInput, registry: IdentityRegistry): TokenRequestOutcome;
+  successBody(minted: MintedToken, resource: string, identity: ManagedIdentityDefinition): object;
+  /** The body an injected `failWith`/`throttle` status gets, shaped like the real service's. */
+  faultBody(status: number): object;
+}
+
+/** The first of `names` that the query repeats: real endpoints refuse a parameter given twice. */
+export function repeatedParameter(query: URLSearchParams, names: readonly string[]): string | undefined {
+  return names.find((name) => query.getAll(name).length > 1);
+}
+
+export function firstHeaderValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
