@@ -4,16 +4,12 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identi
 import type { FetchedToken } from '../access-token.js';
 import { InvalidTokenResponseError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
-import type { Environment } from '../settings.js';
-import { mapEndpointFailure } from './endpoint-failure.js';
-import { activeExchange, type EndpointExchange, readErrorBody, recordExchange } from './response-recorder.js';
+import { type EndpointRequestContext, requestFromEndpoint } from './endpoint-request.js';
+import { activeExchange, readErrorBody } from './response-recorder.js';
 import { scopeToResource, type TokenBackend, type TokenRequest } from './token-backend.js';
 
-export interface AzureIdentityBackendOptions {
-  identity: ManagedIdentitySelector;
+export interface AzureIdentityBackendOptions extends Omit<EndpointRequestContext, 'backend'> {
   developerCredential: boolean;
-  environment: Environment;
-  now: () => number;
 }
 
 /**
@@ -25,11 +21,11 @@ export class AzureIdentityBackend implements TokenBackend {
   readonly name = 'azure-identity' as const;
   readonly identity: ManagedIdentitySelector;
   readonly #credential: TokenCredential;
-  readonly #options: AzureIdentityBackendOptions;
+  readonly #context: EndpointRequestContext;
 
   constructor(options: AzureIdentityBackendOptions) {
     this.identity = options.identity;
-    this.#options = options;
+    this.#context = { ...options, backend: this.name };
     const common = {
       retryOptions: { maxRetries: 0 },
       httpClient: recordingHttpClient(createDefaultHttpClient()),
@@ -47,16 +43,13 @@ export class AzureIdentityBackend implements TokenBackend {
           object);
   }
 
-  async fetchToken(request: TokenRequest): Promise<FetchedToken> {
+  fetchToken(request: TokenRequest): Promise<FetchedToken> {
     const resource = scopeToResource(request.scope);
-    const exchange: EndpointExchange = {};
-    try {
-      const result = await recordExchange(exchange, () =>
-        this.#credential.getToken(request.scope, {
-          ...(request.tenantId ? { tenantId: request.tenantId } : {}),
-          ...(request.claims ? { claims: request.claims } : {}),
-        }),
-      );
+    return requestFromEndpoint(this.#context, resource, async () => {
+      const result = await this.#credential.getToken(request.scope, {
+        ...(request.tenantId ? { tenantId: request.tenantId } : {}),
+        ...(request.claims ? { claims: request.claims } : {}),
+      });
       if (!result?.token || !Number.isFinite(result.expiresOnTimestamp)) {
         throw new InvalidTokenResponseError(
           `azure-identity: the answer for ${resource} had no access token or expiry`,
@@ -67,15 +60,7 @@ export class AzureIdentityBackend implements TokenBackend {
         expiresOnTimestamp: result.expiresOnTimestamp,
         refreshAfterTimestamp: result.refreshAfterTimestamp,
       };
-    } catch (error) {
-      throw mapEndpointFailure(error, exchange, {
-        backend: this.name,
-        identity: this.identity,
-        resource,
-        environment: this.#options.environment,
-        now: this.#options.now(),
-      });
-    }
+    });
   }
 }
 

@@ -2,17 +2,12 @@ import { LogLevel, ManagedIdentityApplication, type ManagedIdentityIdParams } fr
 import type { FetchedToken } from '../access-token.js';
 import { InvalidTokenResponseError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
-import type { Environment } from '../settings.js';
-import { mapEndpointFailure } from './endpoint-failure.js';
+import { type EndpointRequestContext, requestFromEndpoint } from './endpoint-request.js';
 import { RecordingNetworkClient } from './recording-network-client.js';
-import { type EndpointExchange, recordExchange } from './response-recorder.js';
 import { scopeToResource, type TokenBackend, type TokenRequest } from './token-backend.js';
 
-export interface MsalBackendOptions {
-  identity: ManagedIdentitySelector;
-  environment: Environment;
+export interface MsalBackendOptions extends Omit<EndpointRequestContext, 'backend'> {
   requestTimeoutMs: number;
-  now: () => number;
 }
 
 /**
@@ -24,11 +19,11 @@ export class MsalBackend implements TokenBackend {
   readonly name = 'msal' as const;
   readonly identity: ManagedIdentitySelector;
   readonly #application: ManagedIdentityApplication;
-  readonly #options: MsalBackendOptions;
+  readonly #context: EndpointRequestContext;
 
   constructor(options: MsalBackendOptions) {
     this.identity = options.identity;
-    this.#options = options;
+    this.#context = { ...options, backend: this.name };
     this.#application = new ManagedIdentityApplication({
       managedIdentityIdParams: toMsalIdentity(options.identity),
       system: {
@@ -40,17 +35,14 @@ export class MsalBackend implements TokenBackend {
     });
   }
 
-  async fetchToken(request: TokenRequest): Promise<FetchedToken> {
+  fetchToken(request: TokenRequest): Promise<FetchedToken> {
     const resource = scopeToResource(request.scope);
-    const exchange: EndpointExchange = {};
-    try {
-      const result = await recordExchange(exchange, () =>
-        this.#application.acquireToken({
-          resource,
-          forceRefresh: true,
-          ...(request.claims ? { claims: request.claims } : {}),
-        }),
-      );
+    return requestFromEndpoint(this.#context, resource, async () => {
+      const result = await this.#application.acquireToken({
+        resource,
+        forceRefresh: true,
+        ...(request.claims ? { claims: request.claims } : {}),
+      });
       if (
         !result?.accessToken ||
         !(result.expiresOn instanceof Date) ||
@@ -68,15 +60,7 @@ export class MsalBackend implements TokenBackend {
         expiresOnTimestamp: result.expiresOn.getTime(),
         refreshAfterTimestamp: result.refreshOn?.getTime(),
       };
-    } catch (error) {
-      throw mapEndpointFailure(error, exchange, {
-        backend: this.name,
-        identity: this.identity,
-        resource,
-        environment: this.#options.environment,
-        now: this.#options.now(),
-      });
-    }
+    });
   }
 }
 

@@ -1,0 +1,36 @@
+import type { FetchedToken } from '../access-token.js';
+import type { ManagedIdentitySelector } from '../identity.js';
+import type { TokenBackendName } from '../provider-options.js';
+import type { Environment } from '../settings.js';
+import { mapEndpointFailure } from './endpoint-failure.js';
+import { type EndpointExchange, recordExchange } from './response-recorder.js';
+
+export interface EndpointRequestContext {
+  backend: TokenBackendName;
+  identity: ManagedIdentitySelector;
+  environment: Environment;
+  now: () => number;
+}
+
+/**
+ * One library call that asks the endpoint for a token: what the endpoint answered is recorded
+ * while it runs, and any failure leaves as a KeylessError built from that record.
+ */
+export async function requestFromEndpoint(
+  context: EndpointRequestContext,
+  resource: string,
+  call: () => Promise<FetchedToken>,
+): Promise<FetchedToken> {
+  const exchange: EndpointExchange = {};
+  try {
+    return await recordExchange(exchange, call);
+  } catch (error) {
+    throw mapEndpointFailure(error, exchange, {
+      backend: context.backend,
+      identity: context.identity,
+      resource,
+      environment: context.environment,
+      now: context.now(),
+    });
+  }
+}
