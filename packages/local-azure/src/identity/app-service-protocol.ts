@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { IdentityRegistry, IdentitySelector } from './identity-registry.js';
+import type { IdentityRegistry } from './identity-registry.js';
 import type { ManagedIdentityDefinition } from './identity-types.js';
 import {
   firstHeaderValue,
   repeatedParameter,
+  selectorFromQuery,
   type TokenProtocol,
   type TokenRequestInput,
   type TokenRequestOutcome,
@@ -14,6 +15,12 @@ export const appServiceTokenPath = '/msi/token';
 export const appServiceApiVersion = '2019-08-01';
 
 const selectorParameters = ['client_id', 'principal_id', 'object_id', 'mi_res_id'] as const;
+const selectorKinds = {
+  client_id: 'client-id',
+  principal_id: 'object-id',
+  object_id: 'object-id',
+  mi_res_id: 'resource-id',
+} as const;
 const checkedParameters = ['api-version', 'resource', ...selectorParameters];
 
 /**
@@ -52,7 +59,7 @@ export function createAppServiceProtocol(identityHeader: string): TokenProtocol 
           `Only one of client_id, principal_id, object_id and mi_res_id may be given; got ${given.join(', ')}.`,
         );
       }
-      const lookup = registry.lookup(selectorFrom(input.query, given[0]), {
+      const lookup = registry.lookup(selectorFromQuery(input.query, given[0], selectorKinds), {
         defaultToSingleUserAssigned: false,
       });
       // The one message App Service gives for an unknown user-assigned identity and for a missing system one.
@@ -86,24 +93,6 @@ const faultMessages: Record<number, string> = {
   503: 'The token service is temporarily unavailable.',
   504: 'Timed out fetching the AAD token.',
 };
-
-function selectorFrom(
-  query: URLSearchParams,
-  parameter: (typeof selectorParameters)[number] | undefined,
-): IdentitySelector {
-  const value = parameter ? (query.get(parameter) ?? '') : '';
-  switch (parameter) {
-    case 'client_id':
-      return { kind: 'client-id', value };
-    case 'principal_id':
-    case 'object_id':
-      return { kind: 'object-id', value };
-    case 'mi_res_id':
-      return { kind: 'resource-id', value };
-    default:
-      return { kind: 'system' };
-  }
-}
 
 function errorBody(status: number, message: string): object {
   return { statusCode: status, message, correlationId: randomUUID() };

@@ -1,8 +1,9 @@
-import type { IdentityRegistry, IdentitySelector } from './identity-registry.js';
+import type { IdentityRegistry } from './identity-registry.js';
 import type { ManagedIdentityDefinition } from './identity-types.js';
 import {
   firstHeaderValue,
   repeatedParameter,
+  selectorFromQuery,
   type TokenProtocol,
   type TokenRequestInput,
   type TokenRequestOutcome,
@@ -13,6 +14,12 @@ export const imdsTokenPath = '/metadata/identity/oauth2/token';
 
 // `mi_res_id` is what older IMDS documentation named `msi_res_id`; IMDS still takes both.
 const selectorParameters = ['client_id', 'object_id', 'msi_res_id', 'mi_res_id'] as const;
+const selectorKinds = {
+  client_id: 'client-id',
+  object_id: 'object-id',
+  msi_res_id: 'resource-id',
+  mi_res_id: 'resource-id',
+} as const;
 const checkedParameters = ['api-version', 'resource', ...selectorParameters];
 
 // Microsoft documents this text for every malformed request.
@@ -59,7 +66,7 @@ export function createImdsProtocol(): TokenProtocol {
           `Only one of client_id, object_id and msi_res_id may be specified; got ${given.join(', ')}`,
         );
       }
-      const lookup = registry.lookup(selectorFrom(input.query, given[0]), {
+      const lookup = registry.lookup(selectorFromQuery(input.query, given[0], selectorKinds), {
         defaultToSingleUserAssigned: true,
       });
       if (!lookup.found) {
@@ -107,24 +114,6 @@ const faultErrors: Record<number, [string, string]> = {
   500: ['unknown', 'Failed to retrieve token from the Active directory.'],
   503: ['temporarily_unavailable', 'The managed identity endpoint is temporarily unavailable.'],
 };
-
-function selectorFrom(
-  query: URLSearchParams,
-  parameter: (typeof selectorParameters)[number] | undefined,
-): IdentitySelector {
-  const value = parameter ? (query.get(parameter) ?? '') : '';
-  switch (parameter) {
-    case 'client_id':
-      return { kind: 'client-id', value };
-    case 'object_id':
-      return { kind: 'object-id', value };
-    case 'msi_res_id':
-    case 'mi_res_id':
-      return { kind: 'resource-id', value };
-    default:
-      return { kind: 'system' };
-  }
-}
 
 function oauthError(error: string, description: string): object {
   return { error, error_description: description };

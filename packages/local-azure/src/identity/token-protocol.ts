@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { IdentityRegistry } from './identity-registry.js';
+import type { IdentityRegistry, IdentitySelector } from './identity-registry.js';
 import type { IdentityProtocol, ManagedIdentityDefinition } from './identity-types.js';
 import type { MintedToken } from './token-signer.js';
 
@@ -30,4 +30,20 @@ export function repeatedParameter(query: URLSearchParams, names: readonly string
 export function firstHeaderValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+type SelectorKind = Exclude<IdentitySelector['kind'], 'system'>;
+
+/**
+ * The identity a query names, by the protocol's own parameter names (each protocol spells the
+ * selectors differently); no selector parameter means the system-assigned identity.
+ */
+export function selectorFromQuery(
+  query: URLSearchParams,
+  parameter: string | undefined,
+  kinds: Readonly<Record<string, SelectorKind>>,
+): IdentitySelector {
+  const kind = parameter === undefined ? undefined : kinds[parameter];
+  if (parameter === undefined || kind === undefined) return { kind: 'system' };
+  return { kind, value: query.get(parameter) ?? '' };
 }
