@@ -1,3 +1,7 @@
+export {
+  ensureLocalCertificateAuthority,
+  type LocalCertificateAuthority,
+} from './certificates/local-certificate-authority.js';
 export { startIdentityEndpoint } from './identity/identity-endpoint.js';
 export type {
   IdentityCounters,

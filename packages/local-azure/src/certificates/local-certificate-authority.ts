@@ -1,0 +1,106 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+
+/**
+ * The local stack's trust root. Every HTTPS/TLS emulator serves the server certificate; clients
+ * trust the CA through NODE_EXTRA_CA_CERTS (or an explicit `ca` option) — TLS verification is
+ * never switched off anywhere in keyless.
+ */
+export interface LocalCertificateAuthority {
+  /** PEM of the CA certificate: point NODE_EXTRA_CA_CERTS at `caCertificatePath`. */
+  readonly caCertificate: string;
+  readonly caCertificatePath: string;
+  /** Server certificate for 127.0.0.1, ::1 and localhost, signed by the CA. */
+  readonly serverCertificate: string;
+  readonly serverCertificatePath: string;
+  readonly serverKey: string;
+  readonly serverKeyPath: string;
+}
+
+const caValidityDays = 3650;
+const serverValidityDays = 365;
+// Renew the server certificate well before it expires, so a long-lived state folder keeps working.
+const renewWithinDays = 30;
+
+/**
+ * One CA per state folder, kept across runs so an exported NODE_EXTRA_CA_CERTS stays valid; the
+ * server certificate is re-issued when missing or close to expiry.
+ */
+export async function ensureLocalCertificateAuthority(
+  stateFolder: string,
+): Promise<LocalCertificateAuthority> {
+  const folder = join(stateFolder, 'ca');
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const paths = {
+    caCertificatePath: join(folder, 'ca.pem'),
+    caKeyPath: join(folder, 'ca-key.pem'),
+    serverCertificatePath: join(folder, 'server.pem'),
+    serverKeyPath: join(folder, 'server-key.pem'),
+  };
+  if (!existsSync(paths.caCertificatePath) || !existsSync(paths.caKeyPath)) {
+    const authority = await generate([{ name: 'commonName', value: 'keyless local CA' }], {
+      keySize: 2048,
+      notAfterDate: daysFromNow(caValidityDays),
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ],
+    });
+    writeFileSync(paths.caCertificatePath, authority.cert);
+    writeFileSync(paths.caKeyPath, authority.private, { mode: 0o600 });
+    writeFileSync(paths.serverCertificatePath, ''); // the old server certificate is not signed by the new CA
+  }
+  const caCertificate = readFileSync(paths.caCertificatePath, 'utf8');
+  if (!serverCertificateIsUsable(paths.serverCertificatePath, caCertificate)) {
+    const server = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      notAfterDate: daysFromNow(serverValidityDays),
+      ca: { key: readFileSync(paths.caKeyPath, 'utf8'), cert: caCertificate },
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+            { type: 7, ip: '::1' },
+          ],
+        },
+      ],
+    });
+    writeFileSync(paths.serverCertificatePath, server.cert);
+    writeFileSync(paths.serverKeyPath, server.private, { mode: 0o600 });
+  }
+  return {
+    caCertificate,
+    caCertificatePath: paths.caCertificatePath,
+    serverCertificate: readFileSync(paths.serverCertificatePath, 'utf8'),
+    serverCertificatePath: paths.serverCertificatePath,
+    serverKey: readFileSync(paths.serverKeyPath, 'utf8'),
+    serverKeyPath: paths.serverKeyPath,
+  };
+}
+
+function serverCertificateIsUsable(path: string, caCertificate: string): boolean {
+  if (!existsSync(path)) return false;
+  const pem = readFileSync(path, 'utf8');
+  if (pem.trim() === '') return false;
+  try {
+    const certificate = new X509Certificate(pem);
+    const authority = new X509Certificate(caCertificate);
+    const renewAt = new Date(certificate.validTo).getTime() - renewWithinDays * 86_400_000;
+    return (
+      certificate.checkIssued(authority) && certificate.verify(authority.publicKey) && Date.now() < renewAt
+    );
+  } catch {
+    return false;
+  }
+}
+
+function daysFromNow(days: number): Date {
+  return new Date(Date.now() + days * 86_400_000);
+}

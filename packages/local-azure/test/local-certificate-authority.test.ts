@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureLocalCertificateAuthority } from '../src/index.js';
+
+const folders: string[] = [];
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+function stateFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'keyless-ca-test-'));
+  folders.push(folder);
+  return folder;
+}
+
+async function handshake(
+  authority: Awaited<ReturnType<typeof ensureLocalCertificateAuthority>>,
+  host: string,
+  ca?: string,
+) {
+  const server = createServer(
+    { cert: authority.serverCertificate, key: authority.serverKey },
+    (_request, response) => response.end('ok'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    return await new Promise<string>((resolve) => {
+      const socket = connect(
+        { host: '127.0.0.1', port, servername: host === '127.0.0.1' ? undefined : host, ca },
+        () => {
+          resolve(socket.authorized ? 'authorized' : String(socket.authorizationError));
+          socket.end();
+        },
+      );
+      socket.on('error', (error) =>
+        resolve(`error: ${(error as NodeJS.ErrnoException).code ?? error.message}`),
+      );
+    });
+  } finally {
+    server.close();
+  }
+}
+
+describe('local certificate authority', () => {
+  it('issues a server certificate that verifies for 127.0.0.1 and localhost with the CA, and not without it', async () => {
+    const authority = await ensureLocalCertificateAuthority(stateFolder());
+    expect(await handshake(authority, '127.0.0.1', authority.caCertificate)).toBe('authorized');
+    expect(await handshake(authority, 'localhost', authority.caCertificate)).toBe('authorized');
+    expect(await handshake(authority, '127.0.0.1')).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify/i);
+  });
+
+  it('keeps one CA per state folder across runs, and re-issues a damaged server certificate', async () => {
+    const folder = stateFolder();
+    const first = await ensureLocalCertificateAuthority(folder);
+    const second = await ensureLocalCertificateAuthority(folder);
+    expect(second.caCertificate).toBe(first.caCertificate);
+    expect(second.serverCertificate).toBe(first.serverCertificate);
+    writeFileSync(first.serverCertificatePath, 'garbage');
+    const repaired = await ensureLocalCertificateAuthority(folder);
+    expect(repaired.caCertificate).toBe(first.caCertificate);
+    expect(repaired.serverCertificate).not.toBe(first.serverCertificate);
+    expect(await handshake(repaired, '127.0.0.1', first.caCertificate)).toBe('authorized');
+  });
+
+  it('gives each state folder its own CA', async () => {
+    const one = await ensureLocalCertificateAuthority(stateFolder());
+    const other = await ensureLocalCertificateAuthority(stateFolder());
+    expect(one.caCertificate).not.toBe(other.caCertificate);
+    expect(await handshake(one, '127.0.0.1', other.caCertificate)).not.toBe('authorized');
+  });
+});
