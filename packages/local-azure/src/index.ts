@@ -1,3 +1,4 @@
+export { type AzuriteInstance, type AzuriteOptions, startAzurite } from './blob/azurite-launcher.js';
 export {
   ensureLocalCertificateAuthority,
   type LocalCertificateAuthority,
@@ -18,3 +19,11 @@ export type {
   VerifyTokenExpectations,
 } from './identity/identity-types.js';
 export { type TokenVerificationCheck, TokenVerificationError } from './identity/token-verifier.js';
+export { type LocalAzure, type LocalAzureOptions, startLocalAzure } from './stack/local-azure-stack.js';
+export { renderDotEnv, renderExportLines } from './stack/stack-environment.js';
+export {
+  type LocalServiceName,
+  localServiceNames,
+  type StackProgressEvent,
+  type StackProgressListener,
+} from './stack/stack-progress.js';

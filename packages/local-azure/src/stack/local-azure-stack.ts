@@ -1,0 +1,120 @@
+import { resolve } from 'node:path';
+import { type AzuriteInstance, startAzurite } from '../blob/azurite-launcher.js';
+import { seedBlob } from '../blob/seed-blob.js';
+import {
+  ensureLocalCertificateAuthority,
+  type LocalCertificateAuthority,
+} from '../certificates/local-certificate-authority.js';
+import { startIdentityEndpoint } from '../identity/identity-endpoint.js';
+import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/identity-types.js';
+import { mintTokenOverHttp } from '../identity/mint-token.js';
+import { seedData } from './seed-data.js';
+import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
+
+export interface LocalAzureOptions {
+  /** Which services to start (default: all). The identity endpoint always runs. */
+  services?: readonly LocalServiceName[];
+  /** Where the CA and other state live. Default `.keyless-local` in the working folder. */
+  stateFolder?: string;
+  /** Put the sample data in (default true). */
+  seed?: boolean;
+  /** Lifetime of minted tokens, seconds. Default 86 400 like Azure; tests use short ones. */
+  tokenLifetimeSeconds?: number;
+  onProgress?: StackProgressListener;
+}
+
+export interface LocalAzure {
+  /** The variables an application needs, e.g. for `Object.assign(process.env, stack.env)` before it starts. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly ca: LocalCertificateAuthority;
+  readonly identity: IdentityEndpoint;
+  /** The user-assigned identity the application runs as (AZURE_CLIENT_ID), granted on every service. */
+  readonly appIdentity: ManagedIdentityDefinition;
+  readonly services: readonly LocalServiceName[];
+  readonly blob: AzuriteInstance | undefined;
+  /** Stops every service, in reverse order of starting; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A started service: what it adds to the environment and how to stop it. */
+interface RunningService {
+  name: LocalServiceName;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local Azure stack: CA, identity endpoint, then each requested emulator, seeds it and
+ * returns the environment an unchanged application needs. A failure part-way stops whatever had
+ * started, so nothing is left behind.
+ */
+export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<LocalAzure> {
+  const requested = new Set<LocalServiceName>(['identity', ...(options.services ?? localServiceNames)]);
+  const progress = options.onProgress ?? (() => {});
+  const stateFolder = resolve(options.stateFolder ?? '.keyless-local');
+  const seed = options.seed ?? true;
+  const running: RunningService[] = [];
+  const environment: Record<string, string> = {};
+
+  const stopAll = async () => {
+    for (const service of running.splice(0).reverse()) {
+      progress({ service: service.name, phase: 'stopping' });
+      await service.stop().catch(() => {});
+      progress({ service: service.name, phase: 'stopped' });
+    }
+  };
+
+  try {
+    const ca = await ensureLocalCertificateAuthority(stateFolder);
+    environment.NODE_EXTRA_CA_CERTS = ca.caCertificatePath;
+
+    progress({ service: 'identity', phase: 'starting' });
+    const identity = await startIdentityEndpoint(
+      options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {},
+    );
+    running.push({ name: 'identity', stop: () => identity.stop() });
+    const appIdentity = identity.userAssigned[0] as ManagedIdentityDefinition;
+    Object.assign(environment, identity.appServiceEnvironment(), { AZURE_CLIENT_ID: appIdentity.clientId });
+    progress({ service: 'identity', phase: 'ready', detail: identity.url });
+
+    let blob: AzuriteInstance | undefined;
+    if (requested.has('blob')) {
+      progress({ service: 'blob', phase: 'starting' });
+      blob = await startAzurite({ tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath } });
+      const started = blob;
+      running.push({ name: 'blob', stop: () => started.stop() });
+      environment.KEYLESS_BLOB_ACCOUNT_URL = blob.blobEndpoint;
+      if (seed) {
+        progress({ service: 'blob', phase: 'seeding' });
+        await seedBlob({
+          blobEndpoint: blob.blobEndpoint,
+          token: await mintTokenOverHttp(identity, appIdentity, 'https://storage.azure.com'),
+          ca: ca.caCertificate,
+          ...seedData.blob,
+        });
+      }
+      progress({ service: 'blob', phase: 'ready', detail: blob.blobEndpoint });
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      env: Object.freeze({ ...environment }),
+      ca,
+      identity,
+      appIdentity,
+      services: [...requested],
+      blob,
+      stop() {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    progress({
+      service: 'stack',
+      phase: 'failed',
+      detail: error instanceof Error ? error.message : String(error),
+    });
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,12 @@
+/** What `keyless-local up` puts in the stack, so the demo and a first script have something to read. */
+export const seedData = {
+  blob: {
+    container: 'keyless-demo',
+    blobName: 'hello.txt',
+    content: 'Hello from the keyless local stack.\n',
+  },
+  keyVault: {
+    demoSecretName: 'demo-message',
+    demoSecretValue: 'keyless-canary-secret: read through Key Vault',
+  },
+} as const;

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import { DefaultAzureCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { describe, expect, it } from 'vitest';
+import { type StackProgressEvent, startLocalAzure } from '../src/index.js';
+import { useManagedIdentityEnvironment } from './support/token-requests.js';
+
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('startLocalAzure', () => {
+  it('starts, seeds and reports progress; unchanged SDK code works with only its environment; stop leaves nothing', async () => {
+    const events: StackProgressEvent[] = [];
+    const stack = await startLocalAzure({
+      services: ['blob'],
+      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER as string,
+      onProgress: (event) => events.push(event),
+    });
+    const azurite = stack.blob;
+    try {
+      expect(stack.services).toEqual(['identity', 'blob']);
+      expect(Object.keys(stack.env)).toEqual(
+        expect.arrayContaining([
+          'NODE_EXTRA_CA_CERTS',
+          'IDENTITY_ENDPOINT',
+          'IDENTITY_HEADER',
+          'AZURE_CLIENT_ID',
+          'KEYLESS_BLOB_ACCOUNT_URL',
+        ]),
+      );
+      expect(events.filter((event) => event.phase === 'ready').map((event) => event.service)).toEqual([
+        'identity',
+        'blob',
+      ]);
+      expect(isRunning(azurite?.pid)).toBe(true);
+
+      // What a Microsoft sample does, fed only by the stack's environment.
+      const restore = useManagedIdentityEnvironment({ ...stack.env });
+      try {
+        const client = new BlobServiceClient(
+          stack.env.KEYLESS_BLOB_ACCOUNT_URL as string,
+          new DefaultAzureCredential(),
+        );
+        const seeded = client.getContainerClient('keyless-demo').getBlobClient('hello.txt');
+        expect((await seeded.downloadToBuffer()).toString('utf8')).toContain('keyless local stack');
+      } finally {
+        restore();
+      }
+    } finally {
+      await stack.stop();
+      await stack.stop(); // idempotent
+    }
+    expect(events.filter((event) => event.phase === 'stopped').map((event) => event.service)).toEqual([
+      'blob',
+      'identity',
+    ]);
+    expect(isRunning(azurite?.pid)).toBe(false);
+    expect(existsSync(azurite?.workingFolder as string)).toBe(false);
+    await expect(fetch(`https://127.0.0.1:${azurite?.port}/`)).rejects.toThrow();
+    await expect(fetch(`${stack.identity.url}/.well-known/jwks.json`)).rejects.toThrow();
+    expect(existsSync(stack.ca.caCertificatePath)).toBe(true); // the CA stays: one per state folder
+  });
+});
