@@ -5,7 +5,7 @@
 // with no dependencies. It installs the pinned Node 24 and pnpm from the npm registry into
 // tools/toolchain, puts them first on PATH, installs the workspace, and hands over to pnpm/turbo.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,6 +70,42 @@ function ensureToolchain() {
   }
 }
 
+// The local stack starts private PostgreSQL and Redis instances from the system's binaries.
+const systemPackages = [
+  { name: 'postgresql', present: () => postgresBinaryFolders().length > 0 },
+  { name: 'redis-server', present: () => onPath('redis-server') },
+];
+
+function postgresBinaryFolders() {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((version) => existsSync(join(root, version, 'bin', 'initdb')));
+}
+
+function onPath(program) {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .some((folder) => folder && existsSync(join(folder, program)));
+}
+
+function ensureSystemPackages() {
+  const missing = systemPackages.filter((item) => !item.present()).map((item) => item.name);
+  if (missing.length === 0) return;
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const prefix = asRoot ? [] : ['sudo'];
+  if (!asRoot && !onPath('sudo')) {
+    log(
+      `missing ${missing.join(', ')}; install them as root: apt-get update && apt-get install -y ${missing.join(' ')}`,
+    );
+    process.exit(1);
+  }
+  const environment = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const [command, ...rest] = [...prefix, 'apt-get'];
+  runOrExit(command, [...rest, 'update'], { env: environment });
+  runOrExit(command, [...rest, 'install', '-y', '--no-install-recommends', ...missing], { env: environment });
+}
+
 function main() {
   const task = process.argv[2];
   const command = commands[task];
@@ -78,6 +114,7 @@ function main() {
     process.exit(2);
   }
   ensureToolchain();
+  ensureSystemPackages();
   const environment = {
     ...process.env,
     PATH: `${toolchainBin}${delimiter}${process.env.PATH ?? ''}`,
