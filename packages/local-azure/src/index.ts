@@ -19,6 +19,19 @@ export type {
   VerifyTokenExpectations,
 } from './identity/identity-types.js';
 export { type TokenVerificationCheck, TokenVerificationError } from './identity/token-verifier.js';
+// Key Vault emulator
+export { startKeyVaultEmulator } from './keyvault/key-vault-emulator.js';
+export type {
+  KeyVaultCounters,
+  KeyVaultEmulator,
+  KeyVaultEmulatorOptions,
+  KeyVaultFailureOptions,
+  KeyVaultFaults,
+  KeyVaultOperation,
+  KeyVaultRole,
+  KeyVaultRoleAssignment,
+  SeedSecretOptions,
+} from './keyvault/key-vault-types.js';
 export { type LocalAzure, type LocalAzureOptions, startLocalAzure } from './stack/local-azure-stack.js';
 export { renderDotEnv, renderExportLines } from './stack/stack-environment.js';
 export {

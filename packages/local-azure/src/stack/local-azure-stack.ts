@@ -8,6 +8,8 @@ import {
 import { startIdentityEndpoint } from '../identity/identity-endpoint.js';
 import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/identity-types.js';
 import { mintTokenOverHttp } from '../identity/mint-token.js';
+import { startKeyVaultEmulator } from '../keyvault/key-vault-emulator.js';
+import type { KeyVaultEmulator } from '../keyvault/key-vault-types.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
 
@@ -32,6 +34,7 @@ export interface LocalAzure {
   readonly appIdentity: ManagedIdentityDefinition;
   readonly services: readonly LocalServiceName[];
   readonly blob: AzuriteInstance | undefined;
+  readonly keyVault: KeyVaultEmulator | undefined;
   /** Stops every service, in reverse order of starting; idempotent. */
   stop(): Promise<void>;
 }
@@ -76,6 +79,27 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     Object.assign(environment, identity.appServiceEnvironment(), { AZURE_CLIENT_ID: appIdentity.clientId });
     progress({ service: 'identity', phase: 'ready', detail: identity.url });
 
+    // Key Vault first: the database launchers store their passwords in it.
+    let keyVault: KeyVaultEmulator | undefined;
+    if (requested.has('keyvault')) {
+      progress({ service: 'keyvault', phase: 'starting' });
+      keyVault = await startKeyVaultEmulator({
+        identity,
+        tls: { cert: ca.serverCertificate, key: ca.serverKey },
+        roleAssignments: [{ principalId: appIdentity.objectId, role: 'Key Vault Secrets User' }],
+      });
+      const started = keyVault;
+      running.push({ name: 'keyvault', stop: () => started.stop() });
+      environment.KEYLESS_KEYVAULT_URL = keyVault.url;
+      if (seed) {
+        progress({ service: 'keyvault', phase: 'seeding' });
+        keyVault.setSecret(seedData.keyVault.demoSecretName, seedData.keyVault.demoSecretValue, {
+          contentType: 'text/plain',
+        });
+      }
+      progress({ service: 'keyvault', phase: 'ready', detail: keyVault.url });
+    }
+
     let blob: AzuriteInstance | undefined;
     if (requested.has('blob')) {
       progress({ service: 'blob', phase: 'starting' });
@@ -103,6 +127,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       appIdentity,
       services: [...requested],
       blob,
+      keyVault,
       stop() {
         stopped ??= stopAll();
         return stopped;
