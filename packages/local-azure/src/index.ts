@@ -32,6 +32,15 @@ export type {
   KeyVaultRoleAssignment,
   SeedSecretOptions,
 } from './keyvault/key-vault-types.js';
+// SQL (TDS) endpoint
+export {
+  type SqlEndpoint,
+  type SqlEndpointCounters,
+  type SqlEndpointOptions,
+  type SqlPrincipal,
+  startSqlEndpoint,
+  type TokenVerifier,
+} from './sql/sql-endpoint.js';
 export { type LocalAzure, type LocalAzureOptions, startLocalAzure } from './stack/local-azure-stack.js';
 export { renderDotEnv, renderExportLines } from './stack/stack-environment.js';
 export {

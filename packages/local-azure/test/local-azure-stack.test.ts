@@ -2,9 +2,41 @@ import { existsSync } from 'node:fs';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { Connection, Request } from 'tedious';
 import { describe, expect, it } from 'vitest';
 import { type StackProgressEvent, startLocalAzure } from '../src/index.js';
 import { useManagedIdentityEnvironment } from './support/token-requests.js';
+
+function suserSname(
+  environment: Readonly<Record<string, string>>,
+  credential: DefaultAzureCredential,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const connection = new Connection({
+      server: environment.KEYLESS_SQL_SERVER as string,
+      authentication: { type: 'token-credential', options: { credential } },
+      options: {
+        port: Number(environment.KEYLESS_SQL_PORT),
+        database: environment.KEYLESS_SQL_DATABASE as string,
+        encrypt: 'strict',
+      },
+    });
+    connection.on('error', reject);
+    connection.connect((error) => {
+      if (error) return reject(error);
+      let name = '';
+      const request = new Request('SELECT SUSER_SNAME()', (queryError) => {
+        connection.close();
+        if (queryError) reject(queryError);
+        else resolve(name);
+      });
+      request.on('row', (columns) => {
+        name = String(columns[0]?.value);
+      });
+      connection.execSql(request);
+    });
+  });
+}
 
 function isRunning(pid: number | undefined): boolean {
   if (pid === undefined) return false;
@@ -20,13 +52,13 @@ describe('startLocalAzure', () => {
   it('starts, seeds and reports progress; unchanged SDK code works with only its environment; stop leaves nothing', async () => {
     const events: StackProgressEvent[] = [];
     const stack = await startLocalAzure({
-      services: ['keyvault', 'blob'],
+      services: ['keyvault', 'blob', 'sql'],
       stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER as string,
       onProgress: (event) => events.push(event),
     });
     const azurite = stack.blob;
     try {
-      expect(stack.services).toEqual(['identity', 'keyvault', 'blob']);
+      expect(stack.services).toEqual(['identity', 'keyvault', 'blob', 'sql']);
       expect(Object.keys(stack.env)).toEqual(
         expect.arrayContaining([
           'NODE_EXTRA_CA_CERTS',
@@ -41,6 +73,7 @@ describe('startLocalAzure', () => {
         'identity',
         'keyvault',
         'blob',
+        'sql',
       ]);
       expect(isRunning(azurite?.pid)).toBe(true);
 
@@ -63,6 +96,8 @@ describe('startLocalAzure', () => {
         expect(secret.value).toContain('keyless-canary-secret');
         // The app identity is a Secrets User: reading works, writing is refused as in Azure.
         await expect(secrets.setSecret('demo-message', 'changed')).rejects.toMatchObject({ statusCode: 403 });
+        // tedious with token-credential auth; TLS trusted through NODE_EXTRA_CA_CERTS alone.
+        expect(await suserSname(stack.env, new DefaultAzureCredential())).toBe(stack.appIdentity.name);
       } finally {
         restore();
       }
@@ -71,6 +106,7 @@ describe('startLocalAzure', () => {
       await stack.stop(); // idempotent
     }
     expect(events.filter((event) => event.phase === 'stopped').map((event) => event.service)).toEqual([
+      'sql',
       'blob',
       'keyvault',
       'identity',

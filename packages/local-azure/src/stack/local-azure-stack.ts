@@ -10,6 +10,7 @@ import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/id
 import { mintTokenOverHttp } from '../identity/mint-token.js';
 import { startKeyVaultEmulator } from '../keyvault/key-vault-emulator.js';
 import type { KeyVaultEmulator } from '../keyvault/key-vault-types.js';
+import { type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
 
@@ -35,6 +36,7 @@ export interface LocalAzure {
   readonly services: readonly LocalServiceName[];
   readonly blob: AzuriteInstance | undefined;
   readonly keyVault: KeyVaultEmulator | undefined;
+  readonly sql: SqlEndpoint | undefined;
   /** Stops every service, in reverse order of starting; idempotent. */
   stop(): Promise<void>;
 }
@@ -119,6 +121,26 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       progress({ service: 'blob', phase: 'ready', detail: blob.blobEndpoint });
     }
 
+    let sql: SqlEndpoint | undefined;
+    if (requested.has('sql')) {
+      progress({ service: 'sql', phase: 'starting' });
+      sql = await startSqlEndpoint({
+        tokenVerifier: identity,
+        tenantId: identity.tenantId,
+        tls: { cert: ca.serverCertificate, key: ca.serverKey },
+        // As `CREATE USER [keyless-app] FROM EXTERNAL PROVIDER` would in Azure SQL.
+        principals: seed ? [{ name: appIdentity.name, objectId: appIdentity.objectId }] : [],
+      });
+      const started = sql;
+      running.push({ name: 'sql', stop: () => started.stop() });
+      Object.assign(environment, {
+        KEYLESS_SQL_SERVER: sql.host,
+        KEYLESS_SQL_PORT: String(sql.port),
+        KEYLESS_SQL_DATABASE: sql.database,
+      });
+      progress({ service: 'sql', phase: 'ready', detail: `${sql.host}:${sql.port}/${sql.database}` });
+    }
+
     let stopped: Promise<void> | undefined;
     return {
       env: Object.freeze({ ...environment }),
@@ -128,6 +150,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       services: [...requested],
       blob,
       keyVault,
+      sql,
       stop() {
         stopped ??= stopAll();
         return stopped;

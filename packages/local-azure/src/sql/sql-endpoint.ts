@@ -1,0 +1,155 @@
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { NotesTable } from './query-handler.js';
+import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } from './sql-session.js';
+
+export type { SqlPrincipal, TokenVerifier };
+
+export interface SqlEndpointOptions {
+  /** Checks signature, issuer and lifetime (e.g. the identity endpoint's `verifyToken`). */
+  tokenVerifier: TokenVerifier;
+  /** PEM server certificate and key, e.g. from `ensureLocalCertificateAuthority()`. */
+  tls: { cert: string; key: string };
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** The one database; default `keyless`. */
+  database?: string;
+  /** The database users created FROM EXTERNAL PROVIDER; a token whose `oid` is not here is refused. */
+  principals?: SqlPrincipal[];
+  /** What `@@SERVERNAME` and messages say; default `keyless-local`. */
+  serverName?: string;
+  /**
+   * The server's Entra tenant: the STS URL sent in FEDAUTHINFO, and, when set, the `tid` every token
+   * must carry. Default: `common`, and no tenant check.
+   */
+  tenantId?: string;
+}
+
+export interface SqlEndpointCounters {
+  /** Successful logins. */
+  readonly logins: number;
+  readonly failedLogins: number;
+  /** SQL batches and RPC requests (transaction manager requests are not counted). */
+  readonly queries: number;
+  readonly openConnections: number;
+  reset(): void;
+}
+
+export interface SqlEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  addPrincipal(principal: SqlPrincipal): void;
+  removePrincipal(objectId: string): void;
+  readonly counters: SqlEndpointCounters;
+  /** Closes the listener and every connection; calling it again is harmless. */
+  stop(): Promise<void>;
+}
+
+const endpointVersion = '0.1.0';
+
+/**
+ * A local Azure SQL endpoint: a TDS protocol peer for the managed-identity authentication path
+ * (TLS both ways tedious speaks it, FEDAUTH both ways, token checks, a principal table), answering
+ * a small documented set of statements. It is not a database.
+ */
+export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<SqlEndpoint> {
+  const host = options.host ?? '127.0.0.1';
+  const database = options.database ?? 'keyless';
+  const serverName = options.serverName ?? 'keyless-local';
+  const principals = new Map<string, SqlPrincipal>();
+  for (const principal of options.principals ?? [])
+    principals.set(principal.objectId.toLowerCase(), principal);
+  const sessions = new Set<SqlSession>();
+  const count = { logins: 0, failedLogins: 0, queries: 0 };
+  let stopping: Promise<void> | undefined;
+  let lastSpid = 50; // user sessions start above the system ones, as in SQL Server
+
+  const sessionHost: SessionHost = {
+    tokenVerifier: options.tokenVerifier,
+    secureContext: createSecureContext({ cert: options.tls.cert, key: options.tls.key }),
+    database,
+    serverName,
+    tenantId: options.tenantId,
+    versionText:
+      `keyless local SQL endpoint ${endpointVersion} — a TDS protocol peer for the managed-identity ` +
+      `authentication path, not a database (answers like Microsoft SQL Azure (RTM) - 12.0.2000.8)`,
+    notes: new NotesTable(),
+    findPrincipal: (objectId) => principals.get(objectId.toLowerCase()),
+    nextSpid: () => {
+      lastSpid = lastSpid >= 32_000 ? 51 : lastSpid + 1;
+      return lastSpid;
+    },
+    recordLogin: (succeeded) => {
+      if (succeeded) count.logins += 1;
+      else count.failedLogins += 1;
+    },
+    recordQuery: () => {
+      count.queries += 1;
+    },
+    sessionClosed: (session) => {
+      sessions.delete(session);
+    },
+  };
+
+  const server: Server = createServer((socket: Socket) => {
+    if (stopping !== undefined) {
+      socket.destroy();
+      return;
+    }
+    sessions.add(new SqlSession(socket, sessionHost));
+  });
+  // A listener error after start (none expected on loopback) must not crash the host process.
+  server.on('error', () => {});
+  server.listen(options.port ?? 0, host);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([error]) => {
+      throw error;
+    }),
+  ]);
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the SQL endpoint has no TCP address');
+
+  return {
+    host,
+    port: address.port,
+    database,
+    addPrincipal(principal) {
+      principals.set(principal.objectId.toLowerCase(), principal);
+    },
+    removePrincipal(objectId) {
+      principals.delete(objectId.toLowerCase());
+    },
+    counters: {
+      get logins() {
+        return count.logins;
+      },
+      get failedLogins() {
+        return count.failedLogins;
+      },
+      get queries() {
+        return count.queries;
+      },
+      get openConnections() {
+        return sessions.size;
+      },
+      reset() {
+        count.logins = 0;
+        count.failedLogins = 0;
+        count.queries = 0;
+      },
+    },
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const session of [...sessions]) session.close();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}
