@@ -1,0 +1,121 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli/keyless-local.js', import.meta.url));
+const seedStyleApp = fileURLToPath(new URL('./fixtures/seed-style-app.mjs', import.meta.url));
+const workFolder = mkdtempSync(join(tmpdir(), 'keyless-cli-test-'));
+
+afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
+
+function parseDotEnv(text: string): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/i.exec(line);
+    if (match) environment[match[1] as string] = JSON.parse(match[2] as string) as string;
+  }
+  return environment;
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 45_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}:\n${output}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (!pattern.test(output)) reject(new Error(`exited (${code}) before ${pattern}:\n${output}`));
+    });
+  });
+}
+
+describe('keyless-local CLI', () => {
+  it('up prints progress and a working environment; unchanged SDK code succeeds with only that; Ctrl-C stops cleanly', async () => {
+    const stateFolder = join(workFolder, 'state');
+    const envFile = join(workFolder, 'app.env');
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', 'keyvault', 'blob', 'sql', '--state', stateFolder, '--write-env', envFile],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+    try {
+      const startup = await waitForOutput(up, /keyless-local: ready/);
+      for (const service of ['identity', 'keyvault', 'blob', 'sql']) {
+        expect(startup).toMatch(new RegExp(`✓ ${service}\\s+ready`));
+      }
+      expect(startup).toMatch(/^export KEYLESS_KEYVAULT_URL=https:\/\/127\.0\.0\.1:\d+\/$/m);
+
+      const environment = parseDotEnv(readFileSync(envFile, 'utf8'));
+      expect(Object.keys(environment)).toEqual(
+        expect.arrayContaining([
+          'NODE_EXTRA_CA_CERTS',
+          'IDENTITY_ENDPOINT',
+          'AZURE_CLIENT_ID',
+          'KEYLESS_SQL_SERVER',
+        ]),
+      );
+      // A fresh process with nothing but PATH/HOME and what the stack printed.
+      const { stdout } = await promisify(execFile)(process.execPath, [seedStyleApp], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      });
+      expect(stdout).toContain('blob: Hello from the keyless local stack.');
+      expect(stdout).toMatch(/keyvault: demo-message version [0-9a-f]{32}/);
+      expect(stdout).toContain('sql: SUSER_SNAME() = keyless-app');
+      expect(stdout).not.toContain('keyless-canary-secret');
+
+      const second = await promisify(execFile)(process.execPath, [cli, 'up', '--state', stateFolder]).catch(
+        (error: { stderr: string; code: number }) => error,
+      );
+      expect(second).toMatchObject({ code: 1 });
+      expect((second as { stderr: string }).stderr).toContain('already running');
+    } finally {
+      up.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('rejects an unknown service with the list of valid ones', async () => {
+    const result = await promisify(execFile)(process.execPath, [cli, 'up', 'cosmos']).catch(
+      (error: { stderr: string; code: number }) => error,
+    );
+    expect(result).toMatchObject({ code: 1 });
+    expect((result as { stderr: string }).stderr).toContain('unknown service "cosmos"');
+  });
+
+  it('down stops a running stack from another process', async () => {
+    const stateFolder = join(workFolder, 'state-down');
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', 'blob', '--state', stateFolder, '--write-env', join(workFolder, 'down.env')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+    await waitForOutput(up, /keyless-local: ready/);
+    const { stderr } = await promisify(execFile)(process.execPath, [cli, 'down', '--state', stateFolder]);
+    expect(stderr).toContain('stopped');
+    expect(await exited).toBe(0);
+    const again = await promisify(execFile)(process.execPath, [cli, 'down', '--state', stateFolder]);
+    expect(again.stderr).toContain('not running');
+  });
+});
