@@ -32,6 +32,17 @@ export type {
   KeyVaultRoleAssignment,
   SeedSecretOptions,
 } from './keyvault/key-vault-types.js';
+// PostgreSQL and Redis launchers
+export { startPostgres } from './postgres/postgres-launcher.js';
+export type {
+  PostgresEntraRole,
+  PostgresInstance,
+  PostgresLauncherOptions,
+  PostgresPasswordUser,
+} from './postgres/postgres-types.js';
+export { MissingBinaryError, ServerStartError } from './processes/launcher-errors.js';
+export { startRedis } from './redis/redis-launcher.js';
+export type { RedisInstance, RedisLauncherOptions, RedisPasswordUser } from './redis/redis-types.js';
 // SQL (TDS) endpoint
 export {
   type SqlEndpoint,

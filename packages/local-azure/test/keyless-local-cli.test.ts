@@ -48,17 +48,14 @@ describe('keyless-local CLI', () => {
   it('up prints progress and a working environment; unchanged SDK code succeeds with only that; Ctrl-C stops cleanly', async () => {
     const stateFolder = join(workFolder, 'state');
     const envFile = join(workFolder, 'app.env');
-    const up = spawn(
-      process.execPath,
-      [cli, 'up', 'keyvault', 'blob', 'sql', '--state', stateFolder, '--write-env', envFile],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const up = spawn(process.execPath, [cli, 'up', '--state', stateFolder, '--write-env', envFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
     try {
       const startup = await waitForOutput(up, /keyless-local: ready/);
-      for (const service of ['identity', 'keyvault', 'blob', 'sql']) {
+      // All six services by default.
+      for (const service of ['identity', 'keyvault', 'blob', 'sql', 'postgres', 'redis']) {
         expect(startup).toMatch(new RegExp(`✓ ${service}\\s+ready`));
       }
       expect(startup).toMatch(/^export KEYLESS_KEYVAULT_URL=https:\/\/127\.0\.0\.1:\d+\/$/m);

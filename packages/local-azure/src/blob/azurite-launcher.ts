@@ -1,14 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findFreePort } from '../processes/free-port.js';
-import { ManagedChildProcess } from '../processes/managed-child-process.js';
+import { registerExitCleanup } from '../processes/exit-cleanup.js';
+import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
+import { ServerStartError } from '../processes/launcher-errors.js';
+import { ManagedServerProcess } from '../processes/managed-server-process.js';
+import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
+import { waitUntil } from '../processes/wait-until.js';
 
 export interface AzuriteOptions {
   /** The local CA's server certificate and key (files): Azurite serves HTTPS, as OAuth requires. */
   tls: { certPath: string; keyPath: string };
   port?: number;
+  /** Default 20 s. */
+  startTimeoutMs?: number;
 }
 
 export interface AzuriteInstance {
@@ -31,62 +35,62 @@ const require = createRequire(import.meta.url);
  * not verify signatures — the Key Vault and SQL emulators do), telemetry off, data in memory.
  */
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteInstance> {
-  const azuriteRoot = dirname(require.resolve('azurite/package.json'));
-  const blobMain = join(azuriteRoot, 'dist', 'src', 'blob', 'main.js');
-  const workspace = mkdtempSync(join(tmpdir(), 'keyless-azurite-'));
+  const blobMain = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  // In memory: the working folder only catches anything Azurite might still write.
+  const workingFolder = createTemporaryFolder('azurite');
   const port = options.port ?? (await findFreePort());
-  let child: ManagedChildProcess;
-  try {
-    child = await ManagedChildProcess.start(
-      process.execPath,
-      [
-        blobMain,
-        '--blobHost',
-        '127.0.0.1',
-        '--blobPort',
-        String(port),
-        '--cert',
-        options.tls.certPath,
-        '--key',
-        options.tls.keyPath,
-        '--oauth',
-        'basic',
-        '--disableTelemetry',
-        '--inMemoryPersistence',
-        // Azurite would otherwise reserve half the machine's memory for blob contents.
-        '--extentMemoryLimit',
-        '256',
-        // The Azure SDK may speak a newer service version than this Azurite knows; auth is unaffected.
-        '--skipApiVersionCheck',
-      ],
-      // In memory, so the working folder only catches anything Azurite might still write.
-      {
-        name: 'azurite',
-        readyWhen: /successfully listens? /i,
-        cwd: workspace,
-        env: withoutExternalDatabase(process.env),
-      },
-    );
-  } catch (error) {
-    rmSync(workspace, { recursive: true, force: true });
-    throw error;
-  }
+  const server = ManagedServerProcess.start({
+    name: 'azurite',
+    command: process.execPath,
+    args: [
+      blobMain,
+      ...['--blobHost', loopbackHost, '--blobPort', String(port)],
+      ...['--cert', options.tls.certPath, '--key', options.tls.keyPath],
+      ...['--oauth', 'basic'],
+      '--disableTelemetry',
+      '--inMemoryPersistence',
+      // Azurite would otherwise reserve half the machine's memory for blob contents.
+      ...['--extentMemoryLimit', '256'],
+      // The Azure SDK may speak a newer service version than this Azurite knows; auth is unaffected.
+      '--skipApiVersionCheck',
+    ],
+    cwd: workingFolder,
+    stopSignal: 'SIGTERM',
+    emergencySignal: 'SIGKILL',
+  });
+  const unregisterExitCleanup = registerExitCleanup(() => {
+    server.killSynchronously();
+    removeFolder(workingFolder);
+  });
+  const ready = await waitUntil(
+    async () => (/successfully listens? /i.test(server.logTail()) ? true : undefined),
+    {
+      timeoutMs: options.startTimeoutMs ?? 20_000,
+      intervalMs: 50,
+      abortWhen: server.whenExited(),
+    },
+  );
   let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      await server.stop();
+      await waitForPortToBeFree(port);
+      removeFolder(workingFolder);
+      unregisterExitCleanup();
+    })();
+    return stopped;
+  };
+  if ('failure' in ready) {
+    const logTail = server.logTail();
+    await stop();
+    throw new ServerStartError('azurite', ready.failure, logTail);
+  }
   return {
     accountName: 'devstoreaccount1',
-    blobEndpoint: `https://127.0.0.1:${port}/devstoreaccount1`,
+    blobEndpoint: `https://${loopbackHost}:${port}/devstoreaccount1`,
     port,
-    pid: child.pid,
-    workingFolder: workspace,
-    stop() {
-      stopped ??= child.stop().finally(() => rmSync(workspace, { recursive: true, force: true }));
-      return stopped;
-    },
+    pid: server.pid,
+    workingFolder,
+    stop,
   };
-}
-
-/** AZURITE_DB would point Azurite at an external SQL database, which in-memory mode refuses. */
-function withoutExternalDatabase(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { AZURITE_DB: _ignored, ...rest } = environment;
-  return rest;
 }

@@ -10,6 +10,11 @@ import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/id
 import { mintTokenOverHttp } from '../identity/mint-token.js';
 import { startKeyVaultEmulator } from '../keyvault/key-vault-emulator.js';
 import type { KeyVaultEmulator } from '../keyvault/key-vault-types.js';
+import { startPostgres } from '../postgres/postgres-launcher.js';
+import type { PostgresInstance } from '../postgres/postgres-types.js';
+import { randomSecret } from '../processes/random-secret.js';
+import { startRedis } from '../redis/redis-launcher.js';
+import type { RedisInstance } from '../redis/redis-types.js';
 import { type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
@@ -37,6 +42,14 @@ export interface LocalAzure {
   readonly blob: AzuriteInstance | undefined;
   readonly keyVault: KeyVaultEmulator | undefined;
   readonly sql: SqlEndpoint | undefined;
+  readonly postgres: PostgresInstance | undefined;
+  readonly redis: RedisInstance | undefined;
+  /**
+   * Rotates the password user's password on the server and stores it as a new version of its
+   * Key Vault secret — what a rotation job does in Azure. Sessions already open stay up.
+   */
+  rotatePostgresPassword(): Promise<void>;
+  rotateRedisPassword(): Promise<void>;
   /** Stops every service, in reverse order of starting; idempotent. */
   stop(): Promise<void>;
 }
@@ -54,6 +67,8 @@ interface RunningService {
  */
 export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<LocalAzure> {
   const requested = new Set<LocalServiceName>(['identity', ...(options.services ?? localServiceNames)]);
+  // The database passwords are Key Vault secrets, as they would be in Azure.
+  if (requested.has('postgres') || requested.has('redis')) requested.add('keyvault');
   const progress = options.onProgress ?? (() => {});
   const stateFolder = resolve(options.stateFolder ?? '.keyless-local');
   const seed = options.seed ?? true;
@@ -141,6 +156,76 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       progress({ service: 'sql', phase: 'ready', detail: `${sql.host}:${sql.port}/${sql.database}` });
     }
 
+    let postgres: PostgresInstance | undefined;
+    if (requested.has('postgres') && keyVault) {
+      progress({ service: 'postgres', phase: 'starting' });
+      const password = randomSecret();
+      postgres = await startPostgres({
+        identity,
+        tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath },
+        database: seedData.postgres.database,
+        users: [{ name: seedData.postgres.user, password }],
+        // Entra mode: the identity's display name is its role, as pgaadauth_create_principal makes it.
+        entraRoles: [{ roleName: appIdentity.name, objectId: appIdentity.objectId }],
+      });
+      const started = postgres;
+      running.push({ name: 'postgres', stop: () => started.stop() });
+      keyVault.setSecret(seedData.postgres.passwordSecretName, password);
+      Object.assign(environment, {
+        KEYLESS_POSTGRES_HOST: postgres.host,
+        KEYLESS_POSTGRES_PORT: String(postgres.port),
+        KEYLESS_POSTGRES_DATABASE: postgres.database,
+        KEYLESS_POSTGRES_USER: seedData.postgres.user,
+        KEYLESS_POSTGRES_PASSWORD_SECRET: seedData.postgres.passwordSecretName,
+        KEYLESS_POSTGRES_ENTRA_USER: appIdentity.name,
+      });
+      progress({
+        service: 'postgres',
+        phase: 'ready',
+        detail: `${postgres.host}:${postgres.port}/${postgres.database}`,
+      });
+    }
+
+    let redis: RedisInstance | undefined;
+    if (requested.has('redis') && keyVault) {
+      progress({ service: 'redis', phase: 'starting' });
+      const password = randomSecret();
+      redis = await startRedis({
+        identity,
+        tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath, caPath: ca.caCertificatePath },
+        users: [{ name: seedData.redis.user, password }],
+        // Entra mode: the user is the identity's object id, as in Azure Cache for Redis.
+        entraUsers: [{ objectId: appIdentity.objectId }],
+      });
+      const started = redis;
+      running.push({ name: 'redis', stop: () => started.stop() });
+      keyVault.setSecret(seedData.redis.passwordSecretName, password);
+      Object.assign(environment, {
+        KEYLESS_REDIS_HOST: redis.host,
+        KEYLESS_REDIS_PORT: String(redis.port),
+        ...(redis.tlsPort === undefined ? {} : { KEYLESS_REDIS_TLS_PORT: String(redis.tlsPort) }),
+        KEYLESS_REDIS_USER: seedData.redis.user,
+        KEYLESS_REDIS_PASSWORD_SECRET: seedData.redis.passwordSecretName,
+        KEYLESS_REDIS_ENTRA_USER: appIdentity.objectId,
+      });
+      progress({
+        service: 'redis',
+        phase: 'ready',
+        detail: `${redis.host}:${redis.port} (TLS ${redis.tlsPort})`,
+      });
+    }
+
+    const rotate = async (
+      server: { rotatePassword(user: string): Promise<string> } | undefined,
+      user: string,
+      secretName: string,
+      service: LocalServiceName,
+    ) => {
+      if (!server || !keyVault) throw new Error(`${service} is not running in this stack`);
+      const password = await server.rotatePassword(user);
+      keyVault.setSecret(secretName, password);
+    };
+
     let stopped: Promise<void> | undefined;
     return {
       env: Object.freeze({ ...environment }),
@@ -151,6 +236,12 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       blob,
       keyVault,
       sql,
+      postgres,
+      redis,
+      rotatePostgresPassword: () =>
+        rotate(postgres, seedData.postgres.user, seedData.postgres.passwordSecretName, 'postgres'),
+      rotateRedisPassword: () =>
+        rotate(redis, seedData.redis.user, seedData.redis.passwordSecretName, 'redis'),
       stop() {
         stopped ??= stopAll();
         return stopped;

@@ -9,4 +9,7 @@ export const seedData = {
     demoSecretName: 'demo-message',
     demoSecretValue: 'keyless-canary-secret: read through Key Vault',
   },
+  /** Password users; their passwords are random and live only in the servers and the Key Vault emulator. */
+  postgres: { database: 'keyless', user: 'keyless_app', passwordSecretName: 'postgres-password' },
+  redis: { user: 'keyless-app', passwordSecretName: 'redis-password' },
 } as const;

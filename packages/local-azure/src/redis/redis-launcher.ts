@@ -1,0 +1,247 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IssuedTokenEvent } from '../identity/identity-types.js';
+import { findRedisServer } from '../processes/binary-lookup.js';
+import { registerExitCleanup } from '../processes/exit-cleanup.js';
+import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
+import { ServerStartError } from '../processes/launcher-errors.js';
+import { ManagedServerProcess } from '../processes/managed-server-process.js';
+import { randomSecret } from '../processes/random-secret.js';
+import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
+import { waitUntil } from '../processes/wait-until.js';
+import { EntraTokenPasswords } from './entra-token-passwords.js';
+import {
+  aclPasswordHash,
+  adminUserName,
+  assertAclUserName,
+  fullAccessRules,
+  renderAclFile,
+} from './redis-acl.js';
+import { renderRedisConfiguration } from './redis-configuration.js';
+import type { RedisInstance, RedisLauncherOptions } from './redis-types.js';
+import { redisEntraResources } from './redis-types.js';
+import { RespConnection } from './resp-connection.js';
+
+const portAttempts = 3;
+
+/**
+ * A private redis-server: loopback only, `default` user off, ACL users with passwords, and in
+ * Entra mode every token the identity endpoint mints for Redis added as a password of the
+ * identity's ACL user until it expires.
+ */
+export async function startRedis(options: RedisLauncherOptions = {}): Promise<RedisInstance> {
+  if (options.entraUsers?.length && !options.identity) {
+    throw new Error('entraUsers need `identity`: the endpoint whose tokens become their passwords');
+  }
+  const server = new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options);
+  try {
+    await server.start();
+    return server;
+  } catch (error) {
+    await server.stop().catch(() => {});
+    throw error;
+  }
+}
+
+class RedisServer implements RedisInstance {
+  readonly host = loopbackHost;
+  #port = 0;
+  #tlsPort: number | undefined;
+  readonly #binary: string;
+  readonly #folder: string;
+  readonly #options: RedisLauncherOptions;
+  readonly #adminPassword = randomSecret();
+  /** Password users by name → the hash of their one current password. */
+  readonly #passwordHashes = new Map<string, string>();
+  readonly #entraTokens: EntraTokenPasswords;
+  #process: ManagedServerProcess | undefined;
+  /** The admin connection of the running server; replaced by restart(), so commands wait for it. */
+  #admin: Promise<RespConnection> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  readonly #unregisterExitCleanup: () => void;
+  #stopping: Promise<void> | undefined;
+  /** Set once our server answered: only then are the ports ours to wait for on stop (a failed start may have found them taken). */
+  #listened = false;
+
+  constructor(binary: string, folder: string, options: RedisLauncherOptions) {
+    this.#binary = binary;
+    this.#folder = folder;
+    this.#options = options;
+    for (const user of options.users ?? []) {
+      assertAclUserName(user.name);
+      this.#passwordHashes.set(user.name, aclPasswordHash(user.password));
+    }
+    this.#entraTokens = new EntraTokenPasswords(
+      (options.entraUsers ?? []).map((user) => user.objectId),
+      (objectId, hash) => {
+        // Already gone from the state the next start renders; a failure here (server restarting) is harmless.
+        this.#adminCommand('ACL', 'SETUSER', objectId, `!${hash}`).catch(() => {});
+      },
+    );
+    this.#unregisterExitCleanup = registerExitCleanup(() => {
+      this.#process?.killSynchronously();
+      removeFolder(folder);
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get tlsPort(): number | undefined {
+    return this.#tlsPort;
+  }
+
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.#port = this.#options.port ?? (await findFreePort());
+      if (this.#options.tls) {
+        // Two look-ups in a row can hand out the same port.
+        do this.#tlsPort = await findFreePort();
+        while (this.#tlsPort === this.#port);
+      }
+      this.#admin = this.#startProcess();
+      try {
+        await this.#admin;
+        break;
+      } catch (error) {
+        const portTaken = /Address already in use/i.test(this.#process?.logTail() ?? '');
+        if (!portTaken || this.#options.port !== undefined || attempt >= portAttempts) throw error;
+      }
+    }
+    if (this.#options.identity) {
+      // Awaited by the endpoint before it answers: the token is a password before the client has it.
+      this.#unsubscribe = this.#options.identity.onTokenIssued((event) => this.#acceptToken(event));
+    }
+  }
+
+  async #acceptToken(event: IssuedTokenEvent): Promise<void> {
+    if (!redisEntraResources.includes(event.resource)) return;
+    const objectId = event.identity.objectId;
+    const hash = this.#entraTokens.accept(objectId, event.token, event.expiresOnSeconds * 1000);
+    if (hash) await this.#adminCommand('ACL', 'SETUSER', objectId, `#${hash}`);
+  }
+
+  #aclUsers(): Map<string, string[]> {
+    const users = new Map<string, string[]>([[adminUserName, [aclPasswordHash(this.#adminPassword)]]]);
+    for (const [name, hash] of this.#passwordHashes) users.set(name, [hash]);
+    for (const objectId of this.#entraTokens.objectIds)
+      users.set(objectId, this.#entraTokens.validHashes(objectId));
+    return users;
+  }
+
+  async #startProcess(): Promise<RespConnection> {
+    const aclFile = join(this.#folder, 'users.acl');
+    const configurationFile = join(this.#folder, 'redis.conf');
+    writeFileSync(aclFile, renderAclFile(this.#aclUsers()), { mode: 0o600 });
+    const tls = this.#options.tls;
+    writeFileSync(
+      configurationFile,
+      renderRedisConfiguration({
+        port: this.#port,
+        folder: this.#folder,
+        aclFile,
+        ...(tls && this.#tlsPort ? { tls: { ...tls, port: this.#tlsPort } } : {}),
+      }),
+      { mode: 0o600 },
+    );
+    const serverProcess = ManagedServerProcess.start({
+      name: 'redis-server',
+      command: this.#binary,
+      args: [configurationFile],
+      cwd: this.#folder,
+      stopSignal: 'SIGTERM',
+      emergencySignal: 'SIGTERM',
+    });
+    this.#process = serverProcess;
+    const ready = await waitUntil(() => this.#connectAdmin(), {
+      timeoutMs: this.#options.startTimeoutMs ?? 15_000,
+      intervalMs: 25,
+      abortWhen: serverProcess.whenExited(),
+    });
+    if ('failure' in ready) {
+      const logTail = serverProcess.logTail();
+      await serverProcess.stop(2_000);
+      throw new ServerStartError('Redis', ready.failure, logTail);
+    }
+    this.#listened = true;
+    return ready.value;
+  }
+
+  async #connectAdmin(): Promise<RespConnection> {
+    const connection = await RespConnection.open(loopbackHost, this.#port);
+    try {
+      await connection.command('AUTH', adminUserName, this.#adminPassword);
+      await connection.command('PING');
+      return connection;
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
+
+  async #adminCommand(...args: string[]): Promise<void> {
+    if (!this.#admin || this.#stopping) throw new Error('the Redis instance is stopped');
+    const connection = await this.#admin;
+    await connection.command(...args);
+  }
+
+  async rotatePassword(user: string, newPassword?: string): Promise<string> {
+    if (!this.#passwordHashes.has(user))
+      throw new Error(`no Redis password user named ${JSON.stringify(user)}`);
+    const password = newPassword ?? randomSecret();
+    const hash = aclPasswordHash(password);
+    this.#passwordHashes.set(user, hash);
+    await this.#adminCommand('ACL', 'SETUSER', user, 'resetpass', `#${hash}`, ...fullAccessRules);
+    return password;
+  }
+
+  async restart(): Promise<void> {
+    if (this.#stopping) throw new Error('the Redis instance is stopped');
+    const previous = this.#admin;
+    // Commands issued meanwhile (a token minted, a timer expiring one) wait for the new server.
+    this.#admin = (async () => {
+      (await previous?.catch(() => undefined))?.close();
+      await this.#process?.stop();
+      await this.#waitForPortsToBeFree();
+      return this.#startProcess();
+    })();
+    await this.#admin;
+  }
+
+  async #waitForPortsToBeFree(): Promise<void> {
+    if (!this.#listened) return;
+    await waitForPortToBeFree(this.#port);
+    if (this.#tlsPort !== undefined) await waitForPortToBeFree(this.#tlsPort);
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stopEverything();
+    return this.#stopping;
+  }
+
+  async #stopEverything(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#entraTokens.close();
+    try {
+      const admin = await this.#admin?.catch(() => undefined);
+      admin?.close();
+      await this.#process?.stop();
+      await this.#waitForPortsToBeFree();
+    } finally {
+      removeFolder(this.#folder);
+      this.#unregisterExitCleanup();
+    }
+    if (existsSync(this.#folder)) throw new Error(`could not remove ${this.#folder}`);
+  }
+
+  /** What util.inspect and JSON.stringify show: where it runs, never a password. */
+  toJSON(): Record<string, unknown> {
+    return { host: this.host, port: this.#port, tlsPort: this.#tlsPort };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const tls = this.#tlsPort === undefined ? '' : `, tlsPort: ${this.#tlsPort}`;
+    return `RedisInstance { host: '${this.host}', port: ${this.#port}${tls} }`;
+  }
+}
