@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { JWK } from 'jose';
+import { InjectedLatency } from '../http/injected-latency.js';
 import { appServiceTokenPath, createAppServiceProtocol } from './app-service-protocol.js';
 import { discoveryDocument, jwksPath } from './discovery-documents.js';
 import { FaultInjector } from './fault-injector.js';
@@ -49,11 +50,6 @@ export async function startIdentityEndpoint(
   return endpoint;
 }
 
-interface PendingDelay {
-  timer: NodeJS.Timeout;
-  resolve: () => void;
-}
-
 const jsonContentType = 'application/json; charset=utf-8';
 
 class LocalIdentityEndpoint implements IdentityEndpoint {
@@ -67,7 +63,7 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
   readonly #counters = new RequestCounters();
   readonly #issuedTokens: string[] = [];
   readonly #listeners = new Set<TokenIssuedListener>();
-  readonly #pendingDelays = new Set<PendingDelay>();
+  readonly #latency = new InjectedLatency();
   #tokenLifetimeSeconds: number;
   #url = '';
   #stopping: Promise<void> | undefined;
@@ -174,11 +170,7 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
 
   stop(): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
-      for (const pending of this.#pendingDelays) {
-        clearTimeout(pending.timer);
-        pending.resolve();
-      }
-      this.#pendingDelays.clear();
+      this.#latency.releaseAll();
       this.#server.close(() => resolve());
       // Keep-alive sockets would otherwise hold the server, and the process, open.
       this.#server.closeAllConnections();
@@ -238,7 +230,7 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
       request.socket.resetAndDestroy();
       return;
     }
-    await this.#delay(this.#faults.latencyMilliseconds);
+    await this.#latency.wait(this.#faults.latencyMilliseconds);
     if (this.#stopping) return;
     if (fault.kind === 'throttle') {
       this.#sendTokenAnswer(response, 429, protocol.faultBody(429), { 'Retry-After': fault.retryAfter });
@@ -291,20 +283,6 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
         });
       }
     }
-  }
-
-  #delay(milliseconds: number): Promise<void> {
-    if (milliseconds <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const pending: PendingDelay = {
-        timer: setTimeout(() => {
-          this.#pendingDelays.delete(pending);
-          resolve();
-        }, milliseconds),
-        resolve,
-      };
-      this.#pendingDelays.add(pending);
-    });
   }
 }
 

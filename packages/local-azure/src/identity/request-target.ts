@@ -1,3 +1,4 @@
+import { splitRequestTarget } from '../http/split-request-target.js';
 export interface RequestTarget {
   /** Lower-cased, repeated slashes collapsed, no trailing slash: what routes compare against. */
   normalizedPath: string;
@@ -9,14 +10,7 @@ export interface RequestTarget {
  * host, and clients do send a doubled slash when the configured host ends with one.
  */
 export function parseRequestTarget(rawTarget: string | undefined): RequestTarget {
-  let target = rawTarget ?? '/';
-  const absoluteForm = /^https?:\/\/[^/?#]*/i.exec(target);
-  if (absoluteForm) target = target.slice(absoluteForm[0].length);
-  const fragmentStart = target.indexOf('#');
-  if (fragmentStart >= 0) target = target.slice(0, fragmentStart);
-  const queryStart = target.indexOf('?');
-  const rawPath = queryStart >= 0 ? target.slice(0, queryStart) : target;
-  const rawQuery = queryStart >= 0 ? target.slice(queryStart + 1) : '';
+  const { rawPath, rawQuery } = splitRequestTarget(rawTarget);
   let normalizedPath = `/${rawPath}`.replace(/\/{2,}/g, '/').toLowerCase();
   if (normalizedPath.length > 1 && normalizedPath.endsWith('/')) normalizedPath = normalizedPath.slice(0, -1);
   // URLSearchParams never throws: malformed percent-encoding stays as it was sent.

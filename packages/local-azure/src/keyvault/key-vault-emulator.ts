@@ -3,6 +3,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { InjectedLatency } from '../http/injected-latency.js';
 import { urlHost } from '../identity/loopback-host.js';
 import { authenticateRequest, type TokenVerifier } from './bearer-authentication.js';
 import { KeyVaultRequestCounters } from './key-vault-counters.js';
@@ -31,11 +32,6 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
   return emulator;
 }
 
-interface PendingDelay {
-  timer: NodeJS.Timeout;
-  resolve: () => void;
-}
-
 const jsonContentType = 'application/json; charset=utf-8';
 
 // api-versions the secrets API has had: `7.x` (with previews) and the newer date form the SDK sends.
@@ -50,7 +46,7 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
   readonly #counters = new KeyVaultRequestCounters();
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
-  readonly #pendingDelays = new Set<PendingDelay>();
+  readonly #latency = new InjectedLatency();
   #url = '';
   #stopping: Promise<void> | undefined;
 
@@ -132,11 +128,7 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
 
   stop(): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
-      for (const pending of this.#pendingDelays) {
-        clearTimeout(pending.timer);
-        pending.resolve();
-      }
-      this.#pendingDelays.clear();
+      this.#latency.releaseAll();
       this.#server.close(() => resolve());
       // Keep-alive and half-open sockets would otherwise hold the server, and the process, open.
       this.#server.closeAllConnections();
@@ -160,7 +152,7 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
     // Before anything of the body is read: the SDK's first request has no token and no body, and
     // waits for this challenge to learn the tenant and resource.
     const claims = await authenticateRequest(request.headers.authorization, this.#identity);
-    await this.#delay(this.#faults.latencyMilliseconds);
+    await this.#latency.wait(this.#faults.latencyMilliseconds);
     if (this.#stopping) return;
     const fault = this.#faults.next();
     if (fault) throw fault;
@@ -223,20 +215,6 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
       'Content-Length': Buffer.byteLength(payload),
     });
     response.end(payload);
-  }
-
-  #delay(milliseconds: number): Promise<void> {
-    if (milliseconds <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const pending: PendingDelay = {
-        timer: setTimeout(() => {
-          this.#pendingDelays.delete(pending);
-          resolve();
-        }, milliseconds),
-        resolve,
-      };
-      this.#pendingDelays.add(pending);
-    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { splitRequestTarget } from '../http/split-request-target.js';
 import type { KeyVaultOperation } from './key-vault-types.js';
 
 export interface VaultRequestTarget {
@@ -17,14 +18,7 @@ export type RouteMatch =
  * must become a 400 for that request rather than an exception.
  */
 export function parseVaultRequestTarget(rawTarget: string | undefined): VaultRequestTarget {
-  let target = rawTarget ?? '/';
-  const absoluteForm = /^https?:\/\/[^/?#]*/i.exec(target);
-  if (absoluteForm) target = target.slice(absoluteForm[0].length);
-  const fragmentStart = target.indexOf('#');
-  if (fragmentStart >= 0) target = target.slice(0, fragmentStart);
-  const queryStart = target.indexOf('?');
-  const rawPath = queryStart >= 0 ? target.slice(0, queryStart) : target;
-  const rawQuery = queryStart >= 0 ? target.slice(queryStart + 1) : '';
+  const { rawPath, rawQuery } = splitRequestTarget(rawTarget);
   const segments = rawPath
     .split('/')
     .filter((segment) => segment !== '')
