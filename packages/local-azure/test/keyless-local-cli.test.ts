@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = fileURLToPath(new URL('../dist/cli/keyless-local.js', import.meta.url));
+const cli = fileURLToPath(new URL('../bin/keyless-local.js', import.meta.url));
 const seedStyleApp = fileURLToPath(new URL('./fixtures/seed-style-app.mjs', import.meta.url));
 const workFolder = mkdtempSync(join(tmpdir(), 'keyless-cli-test-'));
 
