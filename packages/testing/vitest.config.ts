@@ -3,5 +3,5 @@ import { keylessTestDefaults } from '../../vitest.shared.ts';
 
 export default defineConfig({
   // The test CA is made before workers fork, so they trust it through NODE_EXTRA_CA_CERTS.
-  test: { ...keylessTestDefaults, globalSetup: ['test/global-setup.ts'] },
+  test: { ...keylessTestDefaults, globalSetup: ['src/global-setup.ts'] },
 });

@@ -1,3 +1,8 @@
+export {
+  type ConnectorConformanceOptions,
+  type ConnectorUnderTest,
+  describeConnectorConformance,
+} from './connector-conformance.js';
 export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
 export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';
 export {
