@@ -4,7 +4,7 @@
 // A fresh machine has only an end-of-life Node and npm, so this file must run on any Node >= 18
 // with no dependencies. It installs the pinned Node 24 and pnpm from the npm registry into
 // tools/toolchain, puts them first on PATH, installs the workspace, and hands over to pnpm/turbo.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,13 @@ const commands = {
   demo: ['pnpm', ['run', 'demo:start']],
   test: ['pnpm', ['run', 'test:all']],
 };
+
+// The canaries planted in the local stack: the seeded secret's marker, and any JWT (every token
+// the identity endpoint mints is one). Test output that contains either fails the run.
+const canaries = [
+  { name: 'the canary secret', pattern: /keyless-canary-secret/ },
+  { name: 'a token (JWT)', pattern: /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/ },
+];
 
 function log(message) {
   process.stderr.write(`[keyless] ${message}\n`);
@@ -106,6 +113,29 @@ function ensureSystemPackages() {
   runOrExit(command, [...rest, 'install', '-y', '--no-install-recommends', ...missing], { env: environment });
 }
 
+/** Runs the tests with their output passed through and scanned; a canary in it fails the run. */
+function runWatchingForCanaries(program, args, options) {
+  const child = spawn(program, args, { ...options, stdio: ['inherit', 'pipe', 'pipe'] });
+  const found = new Set();
+  let tail = '';
+  const scan = (chunk, stream) => {
+    stream.write(chunk);
+    // Keep a little of the previous chunk so a canary split across two chunks is still seen.
+    const text = tail + chunk.toString('utf8');
+    for (const canary of canaries) if (canary.pattern.test(text)) found.add(canary.name);
+    tail = text.slice(-512);
+  };
+  child.stdout.on('data', (chunk) => scan(chunk, process.stdout));
+  child.stderr.on('data', (chunk) => scan(chunk, process.stderr));
+  child.on('close', (code) => {
+    if (found.size > 0) {
+      log(`canary check failed: the test output contains ${[...found].join(' and ')}`);
+      process.exit(1);
+    }
+    process.exit(code ?? 1);
+  });
+}
+
 function main() {
   const task = process.argv[2];
   const command = commands[task];
@@ -127,7 +157,8 @@ function main() {
     env: environment,
   });
   const [program, args] = command;
-  process.exit(run(program, args, { cwd: repositoryRoot, env: environment }));
+  if (task !== 'test') process.exit(run(program, args, { cwd: repositoryRoot, env: environment }));
+  runWatchingForCanaries(program, args, { cwd: repositoryRoot, env: environment });
 }
 
 main();
