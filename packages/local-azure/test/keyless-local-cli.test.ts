@@ -21,16 +21,18 @@ function parseDotEnv(text: string): Record<string, string> {
   return environment;
 }
 
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 45_000): Promise<string> {
+/** Resolves with everything printed once every pattern has appeared (stdout and stderr arrive in any order). */
+function waitForOutput(child: ChildProcess, patterns: RegExp[], timeoutMs = 45_000): Promise<string> {
+  const seenAll = (text: string) => patterns.every((pattern) => pattern.test(text));
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${pattern}:\n${output}`)),
+      () => reject(new Error(`timed out waiting for ${patterns.join(', ')}:\n${output}`)),
       timeoutMs,
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      if (pattern.test(output)) {
+      if (seenAll(output)) {
         clearTimeout(timer);
         resolve(output);
       }
@@ -39,7 +41,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 45_000)
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (!pattern.test(output)) reject(new Error(`exited (${code}) before ${pattern}:\n${output}`));
+      if (!seenAll(output)) reject(new Error(`exited (${code}) before ${patterns.join(', ')}:\n${output}`));
     });
   });
 }
@@ -53,7 +55,7 @@ describe('keyless-local CLI', () => {
     });
     const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
     try {
-      const startup = await waitForOutput(up, /keyless-local: ready/);
+      const startup = await waitForOutput(up, [/keyless-local: ready/, /^export KEYLESS_REDIS_PORT=/m]);
       // All six services by default.
       for (const service of ['identity', 'keyvault', 'blob', 'sql', 'postgres', 'redis']) {
         expect(startup).toMatch(new RegExp(`✓ ${service}\\s+ready`));
@@ -108,7 +110,7 @@ describe('keyless-local CLI', () => {
       },
     );
     const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
-    await waitForOutput(up, /keyless-local: ready/);
+    await waitForOutput(up, [/keyless-local: ready/]);
     const { stderr } = await promisify(execFile)(process.execPath, [cli, 'down', '--state', stateFolder]);
     expect(stderr).toContain('stopped');
     expect(await exited).toBe(0);
