@@ -1,0 +1,121 @@
+import { isRestError, type RestError } from '@azure/storage-blob';
+import {
+  AuthenticationFailedError,
+  AuthorizationError,
+  isKeylessError,
+  ServiceUnavailableError,
+} from '@keyless/core';
+
+export interface BlobErrorContext {
+  /** Named in the hint of an `unavailable` error; taken from the failed request when omitted. */
+  accountUrl?: string;
+}
+
+const authorizationCodes = new Set(['AuthorizationPermissionMismatch', 'AuthorizationFailure']);
+const authenticationCodes = new Set(['AuthenticationFailed', 'InvalidAuthenticationInfo']);
+const networkCodes = new Set([
+  'REQUEST_SEND_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+export const storageAudience = 'https://storage.azure.com/.default';
+
+/**
+ * Turns what the Storage SDK throws into keyless errors where the cause is ours to explain
+ * (identity, role, reachability), and returns anything else unchanged: a 404 or a 409 is the
+ * application's business, not a keyless failure.
+ */
+export function mapBlobError(error: unknown, context: BlobErrorContext = {}): unknown {
+  const fromProvider = findKeylessError(error);
+  if (fromProvider) return fromProvider;
+  if (isRestError(error)) {
+    const serviceCode = storageErrorCode(error);
+    const status = error.statusCode;
+    if (status === 403 && serviceCode !== undefined && authorizationCodes.has(serviceCode)) {
+      return new AuthorizationError(
+        `Blob Storage refused the operation: 403 ${serviceCode} on ${hostOf(error, context)}`,
+        {
+          cause: error,
+          status,
+          hint:
+            'assign the identity *Storage Blob Data Reader* (read) or *Storage Blob Data Contributor* (write) on the storage account' +
+            (serviceCode === 'AuthorizationFailure'
+              ? "; if it already has the role, check the account's firewall and private-endpoint rules"
+              : ''),
+        },
+      );
+    }
+    if (
+      status === 401 ||
+      (status === 403 && serviceCode !== undefined && authenticationCodes.has(serviceCode))
+    ) {
+      return new AuthenticationFailedError(
+        `Blob Storage rejected the token: ${status} ${serviceCode ?? ''}`.trimEnd() +
+          ` on ${hostOf(error, context)}`,
+        {
+          cause: error,
+          status,
+          hint: `the token must be for the audience ${storageAudience}, from the storage account's tenant, and not expired; pass the keyless TokenProvider itself as the credential rather than a token for another resource`,
+        },
+      );
+    }
+    if (status === undefined && error.code !== undefined && networkCodes.has(error.code)) {
+      return unavailable(error, context);
+    }
+    return error;
+  }
+  if (hasNetworkCode(error)) return unavailable(error, context);
+  return error;
+}
+
+function unavailable(error: unknown, context: BlobErrorContext): ServiceUnavailableError {
+  const host = hostOf(error, context);
+  return new ServiceUnavailableError(`Blob Storage at ${host} could not be reached`, {
+    cause: error,
+    hint: `check that ${host} resolves and is reachable from here (DNS, firewall, private endpoint) and that \`accountUrl\` / KEYLESS_BLOB_ACCOUNT_URL is right; locally, start it with \`keyless-local up blob\``,
+  });
+}
+
+/** The SDK sets `code` from the x-ms-error-code header; older paths only fill `details.errorCode`. */
+function storageErrorCode(error: RestError): string | undefined {
+  const details = error.details as { errorCode?: unknown } | undefined;
+  if (typeof details?.errorCode === 'string') return details.errorCode;
+  return error.code;
+}
+
+/** The provider's own error may arrive wrapped by the pipeline; hand it over as it was thrown. */
+function findKeylessError(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (isKeylessError(current)) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+function hasNetworkCode(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && networkCodes.has(code)) return true;
+    if (current instanceof AggregateError && current.errors.some(hasNetworkCode)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+function hostOf(error: unknown, context: BlobErrorContext): string {
+  const url = context.accountUrl ?? (isRestError(error) ? error.request?.url : undefined);
+  if (url === undefined) return 'the storage account';
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the storage account';
+  }
+}

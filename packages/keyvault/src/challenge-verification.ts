@@ -1,0 +1,45 @@
+import { BlockList, isIP } from 'node:net';
+import { ConfigurationError } from '@keyless/core';
+
+// 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
+// `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
+const loopbackAddresses = new BlockList();
+loopbackAddresses.addSubnet('127.0.0.0', 8, 'ipv4');
+loopbackAddresses.addAddress('::1', 'ipv6');
+loopbackAddresses.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+
+/** True for a vault URL whose host is this machine: only such a URL can be the local emulator. */
+export function isLoopbackVaultUrl(vaultUrl: string | URL): boolean {
+  const url = typeof vaultUrl === 'string' ? new URL(vaultUrl) : vaultUrl;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  if (family === 0) return false;
+  return loopbackAddresses.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Whether the SDK's challenge-resource check is turned off for this vault.
+ *
+ * The SDK compares the host of the vault URL with the domain of the 401 challenge's `resource`
+ * (`vault.azure.net`); a loopback emulator can never pass that, so the check is off for loopback
+ * URLs. For any other URL the check is what stops a token for Key Vault being sent to a look-alike
+ * host, so a request to turn it off is refused rather than silently ignored: the caller learns at
+ * construction that their setting has no effect instead of believing it took.
+ */
+export function disableChallengeResourceVerificationFor(
+  vaultUrl: string,
+  requested: boolean | undefined,
+): boolean {
+  const loopback = isLoopbackVaultUrl(vaultUrl);
+  if (!loopback && requested === true) {
+    throw new ConfigurationError(
+      'clientOptions.disableChallengeResourceVerification is only allowed for a loopback vault URL (the local emulator)',
+      {
+        hint: 'remove it: a real vault (https://<name>.vault.azure.net) passes the check, and the check is what keeps the Key Vault token from going to another host',
+      },
+    );
+  }
+  // An explicit `false` for a loopback URL is respected: the caller asked for the check.
+  return requested ?? loopback;
+}

@@ -1,0 +1,164 @@
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import {
+  type Clock,
+  ClosedError,
+  ConfigurationError,
+  createTokenProvider,
+  KeylessError,
+  systemClock,
+  type TokenProvider,
+} from '@keyless/core';
+import {
+  buildClientOptions,
+  type KeyVaultConnectorInternals,
+  type KeyVaultConnectorOptions,
+  resolveVaultUrl,
+} from './connector-options.js';
+import { mapKeyVaultError } from './key-vault-error-mapping.js';
+import {
+  defaultRefreshIntervalMs,
+  type FetchedSecret,
+  KeylessSecretSource,
+  type SecretSource,
+  type SecretSourceOptions,
+} from './secret-source.js';
+
+export interface KeyVaultConnector {
+  /** The SDK's own SecretClient with the shared provider; created on first use. */
+  readonly client: SecretClient;
+  /** A cached, refreshing source for one secret. The same name and options give the same source. */
+  secret(name: string, options?: SecretSourceOptions): SecretSource;
+  /** Idempotent; stops every source's timers. Afterwards client, secret() and get() throw/reject ClosedError. */
+  close(): Promise<void>;
+}
+
+/**
+ * Key Vault secrets with the shared managed-identity provider. Bad configuration (a missing or
+ * non-https vault URL, turning off the challenge check for a real vault) throws ConfigurationError
+ * here, not at the first request.
+ */
+export function createKeyVaultConnector(
+  options: KeyVaultConnectorOptions = {},
+  internals: KeyVaultConnectorInternals = {},
+): KeyVaultConnector {
+  const vaultUrl = resolveVaultUrl(options.vaultUrl, internals.environment);
+  const clientOptions = buildClientOptions(vaultUrl, options.clientOptions);
+  const ownsProvider = options.tokenProvider === undefined;
+  const tokenProvider =
+    options.tokenProvider ??
+    createTokenProvider(internals.environment ? { environment: internals.environment } : {});
+  return new KeylessKeyVaultConnector(vaultUrl, tokenProvider, ownsProvider, clientOptions, internals);
+}
+
+// Key Vault's own rule for secret names.
+const secretNamePattern = /^[0-9a-zA-Z-]{1,127}$/;
+const versionPattern = /^[0-9a-zA-Z]{1,64}$/;
+
+class KeylessKeyVaultConnector implements KeyVaultConnector {
+  readonly #vaultUrl: string;
+  readonly #tokenProvider: TokenProvider;
+  readonly #ownsProvider: boolean;
+  readonly #clientOptions: SecretClientOptions;
+  readonly #clock: Clock;
+  readonly #internals: KeyVaultConnectorInternals;
+  readonly #sources = new Map<string, KeylessSecretSource>();
+  #client: SecretClient | undefined;
+  #closed = false;
+
+  constructor(
+    vaultUrl: string,
+    tokenProvider: TokenProvider,
+    ownsProvider: boolean,
+    clientOptions: SecretClientOptions,
+    internals: KeyVaultConnectorInternals,
+  ) {
+    this.#vaultUrl = vaultUrl;
+    this.#tokenProvider = tokenProvider;
+    this.#ownsProvider = ownsProvider;
+    this.#clientOptions = clientOptions;
+    this.#clock = internals.clock ?? systemClock;
+    this.#internals = internals;
+  }
+
+  get client(): SecretClient {
+    if (this.#closed) throw new ClosedError('KeyVaultConnector');
+    this.#client ??= new SecretClient(this.#vaultUrl, this.#tokenProvider, this.#clientOptions);
+    return this.#client;
+  }
+
+  secret(name: string, options: SecretSourceOptions = {}): SecretSource {
+    if (this.#closed) throw new ClosedError('KeyVaultConnector');
+    if (typeof name !== 'string' || !secretNamePattern.test(name)) {
+      throw new ConfigurationError('Invalid secret name', {
+        hint: 'a Key Vault secret name is 1–127 letters, digits and dashes',
+      });
+    }
+    const refreshIntervalMs = options.refreshIntervalMs ?? defaultRefreshIntervalMs;
+    if (!Number.isFinite(refreshIntervalMs) || refreshIntervalMs <= 0) {
+      throw new ConfigurationError('Invalid option `refreshIntervalMs` of secret()', {
+        hint: 'give a positive number of milliseconds (default 300000, five minutes)',
+      });
+    }
+    const version = options.version;
+    if (version !== undefined && (typeof version !== 'string' || !versionPattern.test(version))) {
+      throw new ConfigurationError('Invalid option `version` of secret()', {
+        hint: 'give a version id as Key Vault shows it (32 hex digits), or leave it out for the latest',
+      });
+    }
+    const key = `${name}\u0000${version ?? ''}\u0000${refreshIntervalMs}`;
+    const existing = this.#sources.get(key);
+    if (existing) return existing;
+    const source = new KeylessSecretSource({
+      name,
+      version,
+      refreshIntervalMs,
+      fetch: () => this.#fetchSecret(name, version),
+      clock: this.#clock,
+      random: this.#internals.random ?? Math.random,
+      baseRetryDelayMs: this.#internals.baseRetryDelayMs ?? 1000,
+      maxRetryDelayMs: this.#internals.maxRetryDelayMs ?? 60_000,
+    });
+    this.#sources.set(key, source);
+    return source;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const source of this.#sources.values()) source.close();
+    this.#sources.clear();
+    this.#client = undefined;
+    if (this.#ownsProvider) await this.#tokenProvider.close();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { vaultUrl: this.#vaultUrl, secrets: this.#secretNames(), closed: this.#closed };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const names = this.#secretNames()
+      .map((name) => `'${name}'`)
+      .join(', ');
+    return `KeyVaultConnector { vaultUrl: '${this.#vaultUrl}', secrets: [${names}], closed: ${this.#closed} }`;
+  }
+
+  #secretNames(): string[] {
+    return [...new Set([...this.#sources.values()].map((source) => source.name))];
+  }
+
+  async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
+    const client = this.client;
+    let secret: Awaited<ReturnType<SecretClient['getSecret']>>;
+    try {
+      secret = await client.getSecret(name, version === undefined ? {} : { version });
+    } catch (error) {
+      throw mapKeyVaultError(error, { vaultUrl: this.#vaultUrl, name, version, now: this.#clock.now() });
+    }
+    if (typeof secret.value !== 'string') {
+      throw new KeylessError('invalid-response', `Key Vault returned no value for secret '${name}'`, {
+        hint: 'check that the vault URL points at Key Vault',
+      });
+    }
+    return { value: secret.value, version: secret.properties.version };
+  }
+}

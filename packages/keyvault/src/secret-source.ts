@@ -1,0 +1,289 @@
+import {
+  backoffDelay,
+  type Clock,
+  ClosedError,
+  KeylessError,
+  REDACTED,
+  registerSecretForRedaction,
+  ServiceUnavailableError,
+  ThrottledError,
+} from '@keyless/core';
+import {
+  type SecretChangeEvent,
+  SecretEventEmitter,
+  type SecretRefreshFailedEvent,
+  type SecretSourceEvents,
+} from './secret-events.js';
+
+export interface SecretSourceOptions {
+  /**
+   * How long a fetched value is served before a background refresh starts. get() never waits for
+   * that refresh while a value is cached. Default 5 minutes.
+   */
+  refreshIntervalMs?: number;
+  /** Pin a version: fetched once, never refreshed (versions do not change). */
+  version?: string;
+}
+
+export interface SecretSource {
+  readonly name: string;
+  /**
+   * The value. Concurrent callers without a cached value share one request; with one, they get it
+   * at once (a refresh due by then starts in the background).
+   */
+  get(): Promise<string>;
+  /**
+   * For a consumer whose login was refused with the cached value: the next get() fetches afresh
+   * (still single flight) and the stale value is not served any more.
+   */
+  invalidate(): void;
+  on(event: 'change', listener: (event: SecretChangeEvent) => void): () => void;
+  on(event: 'refresh-failed', listener: (event: SecretRefreshFailedEvent) => void): () => void;
+  /** Version of the cached value; undefined before the first value and after invalidate(). */
+  readonly version: string | undefined;
+}
+
+export const defaultRefreshIntervalMs = 5 * 60_000;
+
+export interface FetchedSecret {
+  value: string;
+  version: string | undefined;
+}
+
+export interface SecretSourceDefinition {
+  name: string;
+  /** A pinned version: no refresh after the first value. */
+  version?: string | undefined;
+  refreshIntervalMs: number;
+  /** One request to Key Vault; throws KeylessError. */
+  fetch: () => Promise<FetchedSecret>;
+  clock: Clock;
+  random: () => number;
+  baseRetryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+interface Flight {
+  promise: Promise<string>;
+  /** The invalidate() generation it was started in; a later generation does not join it. */
+  generation: number;
+}
+
+/**
+ * One cached secret and everything about keeping it fresh: single flight, background refresh,
+ * serve-last-good on 429/5xx with backoff, invalidate() for refused logins, change events. Mirrors
+ * the token cache: the hot path (a cached value, no refresh due) returns the same resolved promise.
+ */
+export class KeylessSecretSource implements SecretSource {
+  readonly name: string;
+  readonly #definition: SecretSourceDefinition;
+  readonly #clock: Clock;
+  readonly #emitter = new SecretEventEmitter();
+
+  #valuePromise: Promise<string> | undefined;
+  #version: string | undefined;
+  /** False before the first value and after invalidate(): the cached promise is not handed out. */
+  #serving = false;
+  #generation = 0;
+  #inflight: Flight | undefined;
+  /** The next background attempt (refresh time, or retry after a failure); Infinity = none. */
+  #nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+  #failedAttempts = 0;
+  /** After a cold caller was told to wait (Retry-After), nobody asks again before this. */
+  #notBefore = 0;
+  #lastColdError: KeylessError | undefined;
+  #timer: unknown;
+  #closed = false;
+
+  constructor(definition: SecretSourceDefinition) {
+    this.name = definition.name;
+    this.#definition = definition;
+    this.#clock = definition.clock;
+  }
+
+  get version(): string | undefined {
+    return this.#serving ? this.#version : undefined;
+  }
+
+  get(): Promise<string> {
+    if (this.#closed) return Promise.reject(new ClosedError(`SecretSource '${this.name}'`));
+    if (this.#serving && this.#valuePromise !== undefined) {
+      // Timers can be late (a suspended laptop, a busy loop); callers nudge the refresh as well.
+      if (this.#inflight === undefined && this.#clock.now() >= this.#nextBackgroundAttemptAt) {
+        this.#startBackgroundRefresh();
+      }
+      return this.#valuePromise;
+    }
+    if (this.#inflight !== undefined && this.#inflight.generation === this.#generation) {
+      return this.#inflight.promise;
+    }
+    return this.#startColdFetch();
+  }
+
+  invalidate(): void {
+    if (this.#closed) return;
+    this.#generation += 1;
+    this.#serving = false;
+    this.#clearTimer();
+    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+  }
+
+  on<Name extends keyof SecretSourceEvents>(
+    name: Name,
+    listener: (event: SecretSourceEvents[Name]) => void,
+  ): () => void {
+    return this.#emitter.on(name, listener);
+  }
+
+  /** Stops timers; a request in flight finishes, but nothing new is scheduled or emitted. */
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    this.#emitter.removeAll();
+  }
+
+  /** For tests: whether a refresh or retry timer is armed. */
+  get hasPendingTimer(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, version: this.version, state: this.#state() };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const version = this.version === undefined ? 'undefined' : `'${this.version}'`;
+    return `SecretSource { name: '${this.name}', version: ${version}, state: '${this.#state()}', value: ${REDACTED} }`;
+  }
+
+  #state(): string {
+    if (this.#closed) return 'closed';
+    if (this.#serving) return 'cached';
+    return this.#valuePromise === undefined ? 'empty' : 'invalidated';
+  }
+
+  #startColdFetch(): Promise<string> {
+    const wait = this.#notBefore - this.#clock.now();
+    if (wait > 0 && this.#lastColdError !== undefined) {
+      // The vault said when to come back; asking before then only earns another 429.
+      return Promise.reject(waitError(this.#lastColdError, wait, this.name));
+    }
+    return this.#track(this.#fetch(this.#generation, false));
+  }
+
+  #startBackgroundRefresh(): void {
+    if (this.#closed) return;
+    this.#clearTimer();
+    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    const promise = this.#track(this.#fetch(this.#generation, true));
+    // Nobody awaits a background refresh while the cached value serves: its rejection is reported
+    // through 'refresh-failed', not as an unhandled rejection.
+    promise.catch(() => {});
+  }
+
+  #track(fetching: Promise<string>): Promise<string> {
+    const flight: Flight = { promise: fetching, generation: this.#generation };
+    flight.promise = fetching.finally(() => {
+      if (this.#inflight === flight) this.#inflight = undefined;
+    });
+    this.#inflight = flight;
+    return flight.promise;
+  }
+
+  async #fetch(generation: number, background: boolean): Promise<string> {
+    let fetched: FetchedSecret;
+    try {
+      fetched = await this.#definition.fetch();
+    } catch (error) {
+      const failure = asKeylessError(error, this.name);
+      // A fetch superseded by invalidate() or close() decides nothing any more.
+      if (!this.#closed && generation === this.#generation) this.#noteFailure(failure, background);
+      throw failure;
+    }
+    registerSecretForRedaction(fetched.value);
+    if (!this.#closed && generation === this.#generation) this.#install(fetched);
+    return fetched.value;
+  }
+
+  #install(fetched: FetchedSecret): void {
+    const previousVersion = this.#version;
+    const hadValue = this.#valuePromise !== undefined;
+    this.#valuePromise = Promise.resolve(fetched.value);
+    this.#version = fetched.version;
+    this.#serving = true;
+    this.#failedAttempts = 0;
+    this.#notBefore = 0;
+    this.#lastColdError = undefined;
+    // A pinned version never changes, so it is never refreshed.
+    if (this.#definition.version === undefined) {
+      this.#scheduleBackground(this.#clock.now() + this.#definition.refreshIntervalMs);
+    }
+    if (fetched.version !== undefined && (fetched.version !== previousVersion || !hadValue)) {
+      this.#emitter.emit('change', { name: this.name, previousVersion, version: fetched.version });
+    }
+  }
+
+  #noteFailure(failure: KeylessError, background: boolean): void {
+    this.#failedAttempts += 1;
+    const now = this.#clock.now();
+    const servingLastGood = this.#serving && this.#valuePromise !== undefined;
+    if (servingLastGood && background) {
+      // 429/5xx/network: back off and try again. 401/403/404 are not retried early (the answer will
+      // not change until someone fixes the role or the name); the next regular refresh asks again.
+      const delay = failure.retryable
+        ? this.#retryDelay(failure, this.#failedAttempts)
+        : this.#definition.refreshIntervalMs;
+      this.#scheduleBackground(now + delay);
+    } else if (failure.retryable && failure.retryAfterMs !== undefined) {
+      this.#notBefore = now + failure.retryAfterMs;
+      this.#lastColdError = failure;
+    }
+    this.#emitter.emit('refresh-failed', { name: this.name, error: failure, servingLastGood });
+  }
+
+  /** Retry-After wins when the vault gave one (plus a little jitter, so a fleet does not return in lockstep). */
+  #retryDelay(failure: KeylessError, attempt: number): number {
+    const { baseRetryDelayMs, maxRetryDelayMs, random } = this.#definition;
+    if (failure.retryAfterMs !== undefined) {
+      return failure.retryAfterMs + Math.round(random() * Math.min(1000, failure.retryAfterMs * 0.1));
+    }
+    return backoffDelay(attempt, { baseDelayMs: baseRetryDelayMs, maxDelayMs: maxRetryDelayMs, random });
+  }
+
+  #scheduleBackground(at: number): void {
+    this.#clearTimer();
+    if (this.#closed) return;
+    this.#nextBackgroundAttemptAt = at;
+    this.#timer = this.#clock.setTimer(() => {
+      this.#timer = undefined;
+      if (this.#closed || this.#inflight !== undefined || !this.#serving) return;
+      if (this.#clock.now() >= this.#nextBackgroundAttemptAt) this.#startBackgroundRefresh();
+      else this.#scheduleBackground(this.#nextBackgroundAttemptAt); // a clamped long timer fired early
+    }, at - this.#clock.now());
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimer(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+function asKeylessError(error: unknown, name: string): KeylessError {
+  if (error instanceof KeylessError) return error;
+  // The fetcher maps every failure; anything else is a bug we still must not let loose untyped.
+  return new ServiceUnavailableError(`reading secret '${name}' failed unexpectedly`, {
+    cause: error,
+    retryable: true,
+  });
+}
+
+function waitError(last: KeylessError, waitMs: number, name: string): KeylessError {
+  const message = `Key Vault asked to wait before reading secret '${name}' again`;
+  const options = { cause: last, status: last.status, retryAfterMs: waitMs };
+  return last.code === 'throttled'
+    ? new ThrottledError(message, options)
+    : new ServiceUnavailableError(message, options);
+}
