@@ -1,0 +1,182 @@
+import { inspect } from 'node:util';
+import { ClosedError } from '@keyless/core';
+import pg from 'pg';
+
+/**
+ * The password a refused connection sent, by its error. Kept out of the error object itself so that
+ * no view of the error (inspect with showHidden included) can show it.
+ */
+const refusedPasswords = new WeakMap<object, string>();
+
+export function refusedPasswordOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? refusedPasswords.get(error) : undefined;
+}
+
+/** Where the pool hands its error mapping to the clients it creates (pg-pool passes its options on). */
+export const mapErrorKey = Symbol('keyless.mapError');
+
+/**
+ * pg.Client that remembers which password a failed login sent (for the retry decision) and forgets
+ * the password once the login is over: pg keeps it on the client and its connection parameters,
+ * where `util.inspect(client, { showHidden: true })` would show it, and never needs it again.
+ */
+export class PasswordForgettingClient extends pg.Client {
+  readonly #mapError: ((error: unknown) => unknown) | undefined;
+
+  constructor(config?: pg.ClientConfig & { [mapErrorKey]?: (error: unknown) => unknown }) {
+    super(config);
+    this.#mapError = config?.[mapErrorKey];
+  }
+
+  /**
+   * Promise-form queries get connection-level failures (the server ended the session, the socket
+   * dropped) as keyless errors, like the connector's own query(); callback and Submittable forms,
+   * and the application's own SQL errors, stay pg's.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query has a dozen overloads; this forwards them all.
+  override query(...args: any[]): any {
+    const result = (super.query as (...queryArgs: unknown[]) => unknown)(...args);
+    const mapError = this.#mapError;
+    if (mapError === undefined || !(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      throw mapError(error);
+    });
+  }
+
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (error: Error) => void): void;
+  override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {
+    if (typeof callback === 'function') {
+      super.connect((error: Error) => {
+        this.#afterLogin(error);
+        callback(error);
+      });
+      return undefined;
+    }
+    return super.connect().then(
+      (client) => {
+        this.#afterLogin(undefined);
+        return client;
+      },
+      (error: unknown) => {
+        this.#afterLogin(error);
+        throw error;
+      },
+    );
+  }
+
+  #afterLogin(error: unknown): void {
+    const holder = this as unknown as { password: unknown; connectionParameters: { password: unknown } };
+    if (error && typeof error === 'object' && typeof holder.password === 'string') {
+      refusedPasswords.set(error, holder.password);
+    }
+    holder.password = null;
+    holder.connectionParameters.password = null;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return describeClient(this);
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `PoolClient ${inspect(describeClient(this), options)}`;
+  }
+}
+
+function describeClient(client: pg.Client): Record<string, unknown> {
+  return { host: client.host, port: client.port, database: client.database, user: client.user };
+}
+
+export interface ConnectHooks {
+  /**
+   * Called with a failed connect's error. Resolves `true` when the connect should be tried once more
+   * (a refused password was renewed), `false` to give up.
+   */
+  shouldRetry(error: unknown): Promise<boolean>;
+  /** Maps the final error into what the caller sees. */
+  mapError(error: unknown, retried: boolean): unknown;
+  describe(): Record<string, unknown>;
+}
+
+type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: unknown) => void,
+) => void;
+
+/**
+ * pg.Pool whose connect path retries a login refused with a stale password once, after the password
+ * source has been renewed. pg-pool's own `query()` acquires through `this.connect`, so pool.query
+ * takes the same path.
+ */
+export class KeylessPool extends pg.Pool {
+  readonly #hooks: ConnectHooks;
+
+  constructor(config: pg.PoolConfig, hooks: ConnectHooks) {
+    super({
+      ...config,
+      Client: PasswordForgettingClient as unknown as pg.PoolConfig['Client'],
+      [mapErrorKey]: (error: unknown) => hooks.mapError(error, false),
+    } as pg.PoolConfig);
+    this.#hooks = hooks;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    if (this.ending) {
+      const closed = new ClosedError('PostgresConnector pool');
+      if (typeof callback !== 'function') return Promise.reject(closed);
+      queueMicrotask(() => callback(closed, undefined, () => {}));
+      return undefined;
+    }
+    // The success path stays pg-pool's own (pool.query passes a callback): no extra promise per query.
+    if (typeof callback !== 'function')
+      return super.connect().catch((error: unknown) => this.#afterFailure(error));
+    super.connect((error, client, done) => {
+      if (!error) {
+        callback(undefined, client, done);
+        return;
+      }
+      this.#afterFailure(error).then(
+        (retried) => callback(undefined, retried, (release?: unknown) => retried.release(release as boolean)),
+        (failure: Error) => callback(failure, undefined, () => {}),
+      );
+    });
+    return undefined;
+  }
+
+  /** A connect failed: retry once when the hooks renewed a refused password, else map the error. */
+  async #afterFailure(error: unknown): Promise<pg.PoolClient> {
+    let retry: boolean;
+    try {
+      retry = await this.#hooks.shouldRetry(error);
+    } catch (renewError) {
+      // Reading the password afresh failed (the vault refused, the secret is gone): that is the news.
+      throw this.#hooks.mapError(renewError, true);
+    }
+    if (!retry) throw this.#hooks.mapError(error, false);
+    try {
+      return await super.connect();
+    } catch (secondError) {
+      throw this.#hooks.mapError(secondError, true);
+    }
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.#summary();
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `KeylessPool ${inspect(this.#summary(), options)}`;
+  }
+
+  #summary(): Record<string, unknown> {
+    return {
+      ...this.#hooks.describe(),
+      totalCount: this.totalCount,
+      idleCount: this.idleCount,
+      waitingCount: this.waitingCount,
+    };
+  }
+}

@@ -1,0 +1,230 @@
+import { inspect } from 'node:util';
+import { ClosedError, createTokenProvider, type KeylessError, type TokenProvider } from '@keyless/core';
+import type pg from 'pg';
+import { KeylessPool, refusedPasswordOf } from './keyless-pool.js';
+import { bindPasswordSource, type PasswordStrategy, type PostgresPasswordMode } from './password-source.js';
+import {
+  isAuthenticationFailure,
+  mapPostgresError,
+  type PostgresErrorContext,
+  sqlStateOf,
+} from './postgres-error-mapping.js';
+import {
+  type PostgresConnectorOptions,
+  type ResolvedPostgresOptions,
+  resolvePostgresOptions,
+} from './postgres-options.js';
+
+/** A login was refused. `willRetry`: the password was read afresh and the connect is tried once more. */
+export interface PasswordRefusedEvent {
+  mode: PostgresPasswordMode;
+  user: string;
+  sqlState: string;
+  willRetry: boolean;
+}
+
+/** An idle pooled connection failed (server restart, failover, network); pg has already dropped it. */
+export interface IdleConnectionErrorEvent {
+  error: unknown;
+}
+
+export interface PostgresConnectorEvents {
+  'password-refused': PasswordRefusedEvent;
+  'idle-connection-error': IdleConnectionErrorEvent;
+}
+
+export interface PostgresConnector {
+  /** The pg.Pool (created on first use). Its connect() and query() retry a refused password once. */
+  readonly pool: pg.Pool;
+  /** pool.query, with connection-level failures mapped to keyless errors. */
+  query: pg.Pool['query'];
+  readonly mode: PostgresPasswordMode;
+  on<Name extends keyof PostgresConnectorEvents>(
+    name: Name,
+    listener: (event: PostgresConnectorEvents[Name]) => void,
+  ): () => void;
+  /** Idempotent: ends the pool, and the provider / vault connector if this connector made them. */
+  close(): Promise<void>;
+}
+
+/** Entra mode: sessions are recycled within this time so none outlives the policy it logged in under. */
+export const defaultEntraMaxLifetimeSeconds = 3600;
+
+/**
+ * PostgreSQL with no stored password: a pg.Pool whose password is a rotating Key Vault secret or an
+ * Entra token, asked for per new connection. Bad configuration throws ConfigurationError here.
+ */
+export function createPostgresConnector(options: PostgresConnectorOptions): PostgresConnector {
+  const source = options?.password;
+  const mode =
+    (source as { mode?: unknown } | undefined)?.mode === 'entra-token' ? 'entra-token' : 'key-vault-secret';
+  const resolved = resolvePostgresOptions(options, mode);
+  let ownedProvider: TokenProvider | undefined;
+  const provider = () => {
+    if (options.tokenProvider) return options.tokenProvider;
+    ownedProvider ??= createTokenProvider();
+    return ownedProvider;
+  };
+  let strategy: PasswordStrategy;
+  try {
+    strategy = bindPasswordSource(source, provider, process.env);
+  } catch (error) {
+    void ownedProvider?.close();
+    throw error;
+  }
+  return new KeylessPostgresConnector(resolved, strategy, ownedProvider);
+}
+
+type Listener = (event: never) => void;
+
+class KeylessPostgresConnector implements PostgresConnector {
+  readonly mode: PostgresPasswordMode;
+  readonly #options: ResolvedPostgresOptions;
+  readonly #strategy: PasswordStrategy;
+  readonly #ownedProvider: TokenProvider | undefined;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #errorContext: PostgresErrorContext;
+  #pool: KeylessPool | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    options: ResolvedPostgresOptions,
+    strategy: PasswordStrategy,
+    ownedProvider: TokenProvider | undefined,
+  ) {
+    this.#options = options;
+    this.#strategy = strategy;
+    this.#ownedProvider = ownedProvider;
+    this.mode = strategy.mode;
+    this.#errorContext = {
+      mode: strategy.mode,
+      host: options.host,
+      port: options.port,
+      database: options.database,
+      user: options.user,
+      secretName: strategy.description.secretName,
+    };
+    // Bound once: pg-pool's `query` is used as a free function by callers (`const { query } = …`).
+    this.query = this.#query.bind(this) as pg.Pool['query'];
+  }
+
+  readonly query: pg.Pool['query'];
+
+  get pool(): pg.Pool {
+    if (this.#closed) throw new ClosedError('PostgresConnector');
+    this.#pool ??= this.#createPool();
+    return this.#pool;
+  }
+
+  on<Name extends keyof PostgresConnectorEvents>(
+    name: Name,
+    listener: (event: PostgresConnectorEvents[Name]) => void,
+  ): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as Listener);
+    return () => set.delete(listener as Listener);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      const pool = this.#pool;
+      this.#pool = undefined;
+      if (pool) await pool.end().catch(() => {});
+      await this.#strategy.close();
+      await this.#ownedProvider?.close();
+    })();
+    return this.#closing;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.#describe();
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `PostgresConnector ${inspect(this.#describe(), options)}`;
+  }
+
+  #describe(): Record<string, unknown> {
+    const { host, port, database, user } = this.#options;
+    return { host, port, database, user, ...this.#strategy.description, closed: this.#closed };
+  }
+
+  #emit<Name extends keyof PostgresConnectorEvents>(name: Name, event: PostgresConnectorEvents[Name]): void {
+    for (const listener of this.#listeners.get(name) ?? []) {
+      try {
+        (listener as (event: PostgresConnectorEvents[Name]) => void)(event);
+      } catch {
+        // A listener's bug must not fail a connect.
+      }
+    }
+  }
+
+  #query(...args: unknown[]): unknown {
+    const last = args.at(-1);
+    const first = args[0] as { submit?: unknown } | undefined;
+    if (this.#closed) {
+      const error = new ClosedError('PostgresConnector');
+      if (typeof last === 'function') {
+        queueMicrotask(() => (last as (error: Error) => void)(error));
+        return undefined;
+      }
+      return Promise.reject(error);
+    }
+    const pool = this.pool as unknown as { query: (...queryArgs: unknown[]) => unknown };
+    // Callback and Submittable (cursor, stream) forms belong to pg: pass them through untouched.
+    if (typeof last === 'function' || typeof first?.submit === 'function') return pool.query(...args);
+    return (pool.query(...args) as Promise<unknown>).catch((error: unknown) => {
+      throw mapPostgresError(error, this.#errorContext);
+    });
+  }
+
+  #createPool(): KeylessPool {
+    const { host, port, database, user, ssl, pool: poolOptions } = this.#options;
+    const strategy = this.#strategy;
+    const config: pg.PoolConfig = {
+      ...poolOptions,
+      host,
+      port,
+      user,
+      ...(database === undefined ? {} : { database }),
+      ssl,
+      // Called by pg for each new connection, never for a pooled one.
+      password: () => strategy.password(),
+    };
+    if (strategy.mode === 'entra-token' && poolOptions.maxLifetimeSeconds === undefined) {
+      config.maxLifetimeSeconds = defaultEntraMaxLifetimeSeconds;
+    }
+    const pool = new KeylessPool(config, {
+      shouldRetry: async (error) => {
+        if (!isAuthenticationFailure(error)) return false;
+        // Only a stale password is worth another try: a refused Entra token will be refused again.
+        const willRetry = strategy.mode === 'key-vault-secret' && sqlStateOf(error) === '28P01';
+        this.#emit('password-refused', {
+          mode: strategy.mode,
+          user,
+          sqlState: sqlStateOf(error) ?? '',
+          willRetry,
+        });
+        if (!willRetry) return false;
+        await strategy.renew(refusedPasswordOf(error));
+        return true;
+      },
+      mapError: (error, retried) => mapPostgresError(error, { ...this.#errorContext, retried }),
+      describe: () => this.#describe(),
+    });
+    // Without a listener, an idle connection the server ends (restart, failover) would crash the
+    // process with an unhandled 'error' event. pg has already removed it from the pool.
+    pool.on('error', (error) => {
+      this.#emit('idle-connection-error', {
+        error: mapPostgresError(error, this.#errorContext) as KeylessError,
+      });
+    });
+    return pool;
+  }
+}

@@ -1,0 +1,176 @@
+import { ConfigurationError, type Environment, resolveSetting, type TokenProvider } from '@keyless/core';
+import type { PoolConfig } from 'pg';
+import { z } from 'zod';
+import type { PostgresPasswordSource } from './password-source.js';
+
+/** Pool settings keyless decides itself: where to connect, as whom, and how TLS is verified. */
+export type PostgresPoolOptions = Omit<
+  PoolConfig,
+  'password' | 'host' | 'port' | 'user' | 'database' | 'ssl' | 'connectionString' | 'Client'
+>;
+
+export interface PostgresConnectorOptions {
+  /** Server name, e.g. `<server>.postgres.database.azure.com` — else env KEYLESS_POSTGRES_HOST. */
+  host?: string;
+  /** Else env KEYLESS_POSTGRES_PORT; default 5432. */
+  port?: number;
+  /** Else env KEYLESS_POSTGRES_DATABASE; default (as in pg) the user's name. */
+  database?: string;
+  /**
+   * The role to log in as. Secret mode: else env KEYLESS_POSTGRES_USER. Entra mode: the identity's
+   * display name (the role `pgaadauth_create_principal` made), else env KEYLESS_POSTGRES_ENTRA_USER,
+   * then KEYLESS_POSTGRES_USER.
+   */
+  user?: string;
+  /** `fromKeyVaultSecret(…)` or `entraToken()`. */
+  password: PostgresPasswordSource;
+  /** The shared provider; built with createTokenProvider() from the environment when omitted (and then closed by close()). */
+  tokenProvider?: TokenProvider;
+  /**
+   * Default `true`: TLS with full verification (chain and host name) against the system store, which
+   * includes NODE_EXTRA_CA_CERTS. `{ ca }` trusts that CA instead. Verification cannot be turned off.
+   */
+  ssl?: boolean | { ca?: string | Buffer };
+  /** Passed to pg.Pool: max, idleTimeoutMillis, maxLifetimeSeconds, connectionTimeoutMillis, … */
+  pool?: PostgresPoolOptions;
+}
+
+export const hostVariable = 'KEYLESS_POSTGRES_HOST';
+export const portVariable = 'KEYLESS_POSTGRES_PORT';
+export const databaseVariable = 'KEYLESS_POSTGRES_DATABASE';
+export const userVariable = 'KEYLESS_POSTGRES_USER';
+export const entraUserVariable = 'KEYLESS_POSTGRES_ENTRA_USER';
+
+export interface ResolvedPostgresOptions {
+  host: string;
+  port: number;
+  database: string | undefined;
+  user: string;
+  ssl: true | { ca: string | Buffer } | false;
+  pool: PostgresPoolOptions;
+}
+
+const hostSchema = z
+  .string({ error: 'expected a host name such as <server>.postgres.database.azure.com' })
+  .trim()
+  .min(1, 'expected a host name such as <server>.postgres.database.azure.com')
+  .refine((value) => !value.includes('://') && !value.includes('@'), {
+    message: 'give the host name only, not a connection string or URL',
+  });
+const portSchema = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(1, 'expected a port between 1 and 65535')
+  .max(65_535, 'expected a port between 1 and 65535');
+const nameSchema = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name');
+
+const forbiddenPoolKeys = [
+  'password',
+  'host',
+  'port',
+  'user',
+  'database',
+  'ssl',
+  'connectionString',
+  'Client',
+];
+
+export function resolvePostgresOptions(
+  options: PostgresConnectorOptions,
+  mode: 'key-vault-secret' | 'entra-token',
+  environment: Environment = process.env,
+): ResolvedPostgresOptions {
+  const host = required(
+    resolveSetting(hostSchema, {
+      option: 'host',
+      value: options.host,
+      variables: [hostVariable],
+      environment,
+    }).value,
+    'host',
+    [hostVariable],
+    'the server name, e.g. <server>.postgres.database.azure.com',
+  );
+  const port =
+    resolveSetting(portSchema, {
+      option: 'port',
+      value: options.port,
+      variables: [portVariable],
+      environment,
+    }).value ?? 5432;
+  const database = resolveSetting(nameSchema, {
+    option: 'database',
+    value: options.database,
+    variables: [databaseVariable],
+    environment,
+  }).value;
+  const userVariables = mode === 'entra-token' ? [entraUserVariable, userVariable] : [userVariable];
+  const user = required(
+    resolveSetting(nameSchema, { option: 'user', value: options.user, variables: userVariables, environment })
+      .value,
+    'user',
+    userVariables,
+    mode === 'entra-token'
+      ? "the identity's display name, the role pgaadauth_create_principal created for it"
+      : 'the PostgreSQL role whose password is the Key Vault secret',
+  );
+  const pool = { ...(options.pool ?? {}) };
+  for (const key of forbiddenPoolKeys) {
+    if (key in pool) {
+      throw new ConfigurationError(`Invalid option \`pool.${key}\``, {
+        hint:
+          key === 'password' || key === 'connectionString'
+            ? 'keyless supplies the password (`password: fromKeyVaultSecret(…)` or `entraToken()`); never put one in the pool options'
+            : `set the top-level option \`${key === 'Client' ? 'host' : key}\` instead`,
+      });
+    }
+  }
+  return { host, port, database, user, ssl: resolveSsl(options.ssl, host), pool };
+}
+
+function resolveSsl(value: PostgresConnectorOptions['ssl'], host: string): ResolvedPostgresOptions['ssl'] {
+  if (value === undefined || value === true) return true;
+  if (value === false) {
+    if (isLoopback(host)) return false;
+    throw new ConfigurationError('Invalid option `ssl`: false is allowed only for a loopback server', {
+      hint: 'Azure Database for PostgreSQL requires TLS; leave `ssl` out (verified TLS) or pass `{ ca }` for a private CA',
+    });
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new ConfigurationError('Invalid option `ssl`: expected true, false (loopback only) or { ca }');
+  }
+  const { ca, ...rest } = value as { ca?: unknown; rejectUnauthorized?: unknown };
+  if ('rejectUnauthorized' in rest) {
+    throw new ConfigurationError(
+      'Invalid option `ssl.rejectUnauthorized`: keyless never turns off TLS verification',
+      {
+        hint: "trust the server's CA instead: NODE_EXTRA_CA_CERTS=<ca.pem> when starting Node, or `ssl: { ca }` (Azure's certificates chain to public roots: no option is needed there)",
+      },
+    );
+  }
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`Invalid option \`ssl.${unknown[0]}\``, {
+      hint: 'only `ssl: { ca }` is supported',
+    });
+  }
+  if (ca === undefined) return true;
+  if (typeof ca !== 'string' && !Buffer.isBuffer(ca)) {
+    throw new ConfigurationError('Invalid option `ssl.ca`: expected PEM text or a Buffer');
+  }
+  return { ca };
+}
+
+function required<T>(value: T | undefined, option: string, variables: readonly string[], what: string): T {
+  if (value === undefined) {
+    throw new ConfigurationError(`No PostgreSQL \`${option}\` is configured`, {
+      hint: `set the option \`${option}\` or the environment variable ${variables.join(' / ')} to ${what} (\`keyless-local up postgres\` prints it for the local stack)`,
+    });
+  }
+  return value;
+}
+
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}

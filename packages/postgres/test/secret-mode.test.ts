@@ -1,0 +1,288 @@
+import { inspect } from 'node:util';
+import {
+  AuthenticationFailedError,
+  ConfigurationError,
+  createTokenProvider,
+  type TokenProvider,
+} from '@keyless/core';
+import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPostgresConnector,
+  fromKeyVaultSecret,
+  type PasswordRefusedEvent,
+  type PostgresConnector,
+  type PostgresConnectorOptions,
+} from '../src/index.js';
+
+const secretName = 'postgres-password';
+
+describe('@keyless/postgres in secret mode', () => {
+  let stack: LocalAzure;
+  let restoreEnvironment: () => void;
+  let tokenProvider: TokenProvider;
+  let vault: KeyVaultConnector;
+  const connectors: PostgresConnector[] = [];
+  const savedEnvironment = { ...process.env };
+
+  const connect = (options: Partial<PostgresConnectorOptions> = {}) => {
+    const connector = createPostgresConnector({
+      host: stack.env.KEYLESS_POSTGRES_HOST,
+      port: Number(stack.env.KEYLESS_POSTGRES_PORT),
+      database: stack.env.KEYLESS_POSTGRES_DATABASE,
+      user: stack.env.KEYLESS_POSTGRES_USER,
+      password: fromKeyVaultSecret({ connector: vault, secretName }),
+      tokenProvider,
+      ...options,
+    });
+    connectors.push(connector);
+    return connector;
+  };
+
+  /** Runs `workers` query loops until stop() and counts what failed; every Nth query logs in anew. */
+  const load = (connector: PostgresConnector, workers: number) => {
+    const failures: unknown[] = [];
+    let succeeded = 0;
+    let running = true;
+    const loop = async (worker: number) => {
+      for (let iteration = 0; running; iteration += 1) {
+        try {
+          if ((iteration + worker) % 3 === 0) {
+            // A fresh session: the password is asked for again.
+            const client = await connector.pool.connect();
+            try {
+              await client.query('SELECT 1');
+            } finally {
+              client.release(true);
+            }
+          } else {
+            await connector.query('SELECT 1');
+          }
+          succeeded += 1;
+        } catch (error) {
+          failures.push(error);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    };
+    const done = Promise.all(Array.from({ length: workers }, (_, worker) => loop(worker)));
+    return {
+      failures,
+      get succeeded() {
+        return succeeded;
+      },
+      async stop() {
+        running = false;
+        await done;
+      },
+    };
+  };
+
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({
+      services: ['postgres'],
+      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
+    });
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
+  });
+
+  afterEach(async () => {
+    for (const connector of connectors.splice(0)) await connector.close();
+    for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
+  });
+
+  afterAll(async () => {
+    await vault?.close();
+    await tokenProvider?.close();
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  it('logs in with the Key Vault secret, configured from the environment alone', async () => {
+    for (const name of [
+      'KEYLESS_POSTGRES_HOST',
+      'KEYLESS_POSTGRES_PORT',
+      'KEYLESS_POSTGRES_DATABASE',
+      'KEYLESS_POSTGRES_USER',
+      'KEYLESS_POSTGRES_PASSWORD_SECRET',
+      'KEYLESS_KEYVAULT_URL',
+    ]) {
+      process.env[name] = stack.env[name];
+    }
+    const connector = createPostgresConnector({ password: fromKeyVaultSecret(), tokenProvider });
+    connectors.push(connector);
+    const result = await connector.query<{ user: string; ssl: boolean }>(
+      'SELECT current_user AS user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
+    expect(result.rows[0]).toEqual({ user: 'keyless_app', ssl: true });
+    expect(connector.mode).toBe('key-vault-secret');
+  });
+
+  it('rides through two rotations under a steady load with zero failed queries', async () => {
+    const connector = connect({ pool: { max: 4, maxLifetimeSeconds: 1 } });
+    const refused: PasswordRefusedEvent[] = [];
+    connector.on('password-refused', (event) => refused.push(event));
+    const versions: string[] = [];
+    const unsubscribe = vault.secret(secretName).on('change', (event) => versions.push(event.version));
+    const reads = stack.keyVault?.counters.byOperation('getSecret') ?? 0;
+
+    await connector.query('SELECT 1');
+    const running = load(connector, 4);
+    try {
+      await until(() => running.succeeded >= 40);
+      for (let rotation = 1; rotation <= 2; rotation += 1) {
+        await stack.rotatePostgresPassword();
+        // Wait until a new session has met the new password, then a little more steady load.
+        await until(() => refused.length >= rotation);
+        const after = running.succeeded;
+        await until(() => running.succeeded >= after + 80);
+      }
+    } finally {
+      await running.stop();
+      unsubscribe();
+    }
+
+    expect(running.failures).toEqual([]);
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused.every((event) => event.sqlState === '28P01' && event.willRetry)).toBe(true);
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    expect((stack.keyVault?.counters.byOperation('getSecret') ?? 0) - reads).toBeGreaterThanOrEqual(2);
+    expect(connector.pool.totalCount).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses a password the server does not know with AuthenticationFailedError, after one retry', async () => {
+    stack.keyVault?.setSecret('stale-postgres-password', 'not-the-servers-password-4711');
+    const connector = connect({
+      password: fromKeyVaultSecret({ connector: vault, secretName: 'stale-postgres-password' }),
+    });
+    const refused: PasswordRefusedEvent[] = [];
+    connector.on('password-refused', (event) => refused.push(event));
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthenticationFailedError);
+    expect(error).toMatchObject({ code: 'authentication-failed' });
+    expect((error as Error).message).toContain('stale-postgres-password');
+    expect(refused).toHaveLength(1);
+    const leaks = findLeaks(renderEveryWay(error).join('\n'), stack.keyVault?.secretValues() ?? []);
+    expect(leaks).toEqual([]);
+  });
+
+  it('names a secret that does not exist with a typed error', async () => {
+    const connector = connect({
+      password: fromKeyVaultSecret({ connector: vault, secretName: 'no-such-secret' }),
+    });
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('no-such-secret');
+  });
+
+  it('maps a missing database to ConfigurationError', async () => {
+    const connector = connect({ database: 'no_such_database' });
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('no_such_database');
+  });
+
+  it('survives a server restart mid-load: typed failures during it, none after, no leaked connections', async () => {
+    const connector = connect({ pool: { max: 4 } });
+    const idleErrors: unknown[] = [];
+    connector.on('idle-connection-error', ({ error }) => idleErrors.push(error));
+    const running = load(connector, 4);
+    try {
+      await until(() => running.succeeded >= 40);
+      await stack.postgres?.restart();
+      const after = running.succeeded;
+      await until(() => running.succeeded >= after + 40);
+    } finally {
+      await running.stop();
+    }
+    const untyped = (errors: unknown[]) =>
+      errors.filter((error) => (error as { code?: unknown }).code !== 'unavailable').map(String);
+    expect(untyped(running.failures)).toEqual([]);
+    expect(untyped(idleErrors)).toEqual([]);
+    const results = await Promise.all(Array.from({ length: 20 }, () => connector.query('SELECT 1 AS one')));
+    expect(results.every((result) => result.rows[0]?.one === 1)).toBe(true);
+    expect(connector.pool.totalCount).toBeLessThanOrEqual(4);
+  });
+
+  it('never prints the password: connector, pool, pooled client', async () => {
+    const connector = connect();
+    const client = await connector.pool.connect();
+    try {
+      const printed = [connector, connector.pool, client].flatMap(renderEveryWay).join('\n');
+      expect(findLeaks(printed, stack.keyVault?.secretValues() ?? [])).toEqual([]);
+      expect(inspect(connector)).toContain(secretName);
+    } finally {
+      client.release();
+    }
+  });
+
+  describe('configuration', () => {
+    it('names the option and the variable of a missing host', () => {
+      const error = catchError(() =>
+        createPostgresConnector({
+          user: 'app',
+          password: fromKeyVaultSecret({ connector: vault, secretName }),
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('`host`');
+      expect((error as Error).message).toContain('KEYLESS_POSTGRES_HOST');
+    });
+
+    it('names the option and the variable of a bad port', () => {
+      process.env.KEYLESS_POSTGRES_PORT = 'eighty';
+      const error = catchError(() =>
+        createPostgresConnector({
+          host: '127.0.0.1',
+          user: 'app',
+          password: fromKeyVaultSecret({ connector: vault, secretName }),
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('KEYLESS_POSTGRES_PORT');
+    });
+
+    it('refuses to turn off TLS verification', () => {
+      const error = catchError(() =>
+        createPostgresConnector({
+          host: 'example.postgres.database.azure.com',
+          user: 'app',
+          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          ssl: { rejectUnauthorized: false } as { ca?: string },
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('rejectUnauthorized');
+    });
+
+    it('refuses a password or connection string in the pool options', () => {
+      const error = catchError(() =>
+        createPostgresConnector({
+          host: 'example.postgres.database.azure.com',
+          user: 'app',
+          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          pool: { connectionString: 'postgres://app:hunter2@example/db' } as object,
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).not.toContain('hunter2');
+    });
+  });
+});
+
+function catchError(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}

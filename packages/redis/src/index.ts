@@ -1,0 +1,15 @@
+export {
+  type EntraTokenAuth,
+  entraToken,
+  type FromKeyVaultSecretOptions,
+  fromKeyVaultSecret,
+  type KeyVaultSecretAuth,
+  type RedisAuth,
+} from './redis-auth.js';
+export {
+  createRedisConnector,
+  type RedisConnector,
+  type RedisConnectorEvent,
+  type RedisConnectorEventName,
+} from './redis-connector.js';
+export type { RedisConnectorOptions } from './redis-options.js';

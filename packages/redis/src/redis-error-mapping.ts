@@ -1,0 +1,102 @@
+import {
+  AuthenticationFailedError,
+  AuthorizationError,
+  isKeylessError,
+  redactKnownSecrets,
+  ServiceUnavailableError,
+} from '@keyless/core';
+
+export interface RedisErrorContext {
+  mode: 'secret' | 'entra';
+  host: string;
+  port: number;
+  /** The ACL user (object id in Entra mode); ids are not secrets. */
+  username: string | undefined;
+  /** Secret mode: the Key Vault secret holding the password. */
+  secretName?: string | undefined;
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/** The server refused the credentials: a wrong or expired password/token, or an unknown user. */
+export function isAuthenticationFailure(error: unknown): boolean {
+  const message = messageOf(error);
+  return /^(WRONGPASS|NOAUTH)\b/.test(message) || /invalid (username-)?password/i.test(message);
+}
+
+export function isNetworkFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && networkCodes.has(code)) return true;
+    if (current instanceof AggregateError && current.errors.some(isNetworkFailure)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/**
+ * Turns what ioredis reports into keyless errors where the cause is ours to explain (credentials,
+ * reachability) and returns anything else unchanged: a WRONGTYPE is the application's business.
+ */
+export function mapRedisError(error: unknown, context: RedisErrorContext): unknown {
+  if (isKeylessError(error)) return error;
+  const where = `${context.host}:${context.port}`;
+  if (isAuthenticationFailure(error)) {
+    const user = context.username === undefined ? 'the default user' : `user '${context.username}'`;
+    return new AuthenticationFailedError(
+      context.mode === 'entra'
+        ? `Redis at ${where} refused the Entra token for ${user}`
+        : `Redis at ${where} refused the password for ${user}${context.secretName ? ` (Key Vault secret '${context.secretName}', fetched afresh)` : ''}`,
+      {
+        cause: sanitizedCause(error),
+        hint:
+          context.mode === 'entra'
+            ? `add a data access policy assignment for the identity's object id on the cache (az redis access-policy-assignment create --name <cache> --resource-group <group> --policy-assignment-name keyless-app --access-policy-name "Data Owner" --object-id ${context.username ?? '<object-id>'} --object-id-alias <name>), enable Microsoft Entra authentication on the cache, and check that \`objectId\` / KEYLESS_REDIS_ENTRA_USER is the object (principal) id of the identity the app runs as`
+            : `check that the Key Vault secret holds the current password of the ACL user (or the access key for the default user), and that \`username\` / KEYLESS_REDIS_USER names that user`,
+      },
+    );
+  }
+  if (/^NOPERM\b/.test(messageOf(error))) {
+    return new AuthorizationError(`Redis at ${where} refused a command for user '${context.username}'`, {
+      cause: sanitizedCause(error),
+      hint: 'grant the ACL user (or the Entra data access policy) the commands and keys it needs, e.g. the "Data Contributor" access policy',
+    });
+  }
+  if (isNetworkFailure(error)) {
+    return new ServiceUnavailableError(`Redis at ${where} could not be reached`, {
+      cause: sanitizedCause(error),
+      hint: `check that ${context.host} resolves and is reachable from here (DNS, firewall, private endpoint), that \`port\` / ${'KEYLESS_REDIS_PORT'} and \`tls\` match the cache (Azure: TLS on 6380); locally, start it with \`keyless-local up redis\``,
+    });
+  }
+  return error;
+}
+
+/**
+ * ioredis attaches the failed command, arguments included, to its errors: for a handshake that is
+ * `HELLO 3 AUTH <user> <password>`. The cause we keep is a copy without it.
+ */
+export function sanitizedCause(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const copy = new Error(redactKnownSecrets(error.message));
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  const command = (error as { command?: { name?: unknown } }).command;
+  if (command && typeof command.name === 'string') Object.assign(copy, { command: { name: command.name } });
+  Object.defineProperty(copy, 'stack', { value: redactKnownSecrets(error.stack ?? ''), enumerable: false });
+  return copy;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+}

@@ -1,0 +1,84 @@
+import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { useManagedIdentityEnvironment } from '@keyless/testing';
+import type { Redis } from 'ioredis';
+
+export interface TestStack {
+  stack: LocalAzure;
+  /** The app identity (Key Vault Secrets User, and the Entra ACL user). */
+  tokenProvider: TokenProvider;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER;
+  if (!stateFolder)
+    throw new Error('KEYLESS_TEST_STATE_FOLDER is not set: use the global setup of @keyless/testing');
+  const stack = await startLocalAzure({ services: ['redis'], stateFolder });
+  const restore = useManagedIdentityEnvironment(stack.identity, 'app-service');
+  const tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+  return {
+    stack,
+    tokenProvider,
+    async stop() {
+      await tokenProvider.close();
+      restore();
+      await stack.stop();
+    },
+  };
+}
+
+export function connection(stack: LocalAzure) {
+  return { host: stack.env.KEYLESS_REDIS_HOST, port: Number(stack.env.KEYLESS_REDIS_TLS_PORT), tls: true };
+}
+
+/** Concurrent INCR writers that count what succeeded and what failed, until stopped. */
+export function startWriters(client: Redis, key: string, writers = 3) {
+  const state = { running: true, successes: 0, failures: [] as string[] };
+  const loops = Array.from({ length: writers }, async () => {
+    while (state.running) {
+      try {
+        await client.incr(key);
+        state.successes += 1;
+      } catch (error) {
+        // Only the kind of failure is kept: an ioredis error may carry a command's arguments.
+        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+      }
+    }
+  });
+  return {
+    state,
+    async stop() {
+      state.running = false;
+      await Promise.all(loops);
+      return state;
+    },
+  };
+}
+
+/** Resolves once `condition` holds, polling; rejects after `timeoutMs` (a guard, not a speed assertion). */
+export async function until(condition: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Drops the connection the way a network blip or failover would, without the at-least-once
+ * ambiguity of a kill from outside: a connection that kills itself gets the replies of everything
+ * the server ran before the kill, and ioredis re-sends (exactly once) what came after it.
+ */
+export async function dropOwnConnection(client: Redis): Promise<void> {
+  const id = await client.client('ID');
+  await client.call('CLIENT', 'KILL', 'ID', String(id), 'SKIPME', 'no').catch(() => {});
+}
+
+/** Outcome of a raw AUTH, as the first word of the server's answer: never the arguments. */
+export async function rawAuth(client: Redis, username: string, password: string): Promise<string> {
+  return client.call('AUTH', username, password).then(
+    () => 'OK',
+    (error: unknown) => (error instanceof Error ? (error.message.split(' ')[0] ?? '') : 'error'),
+  );
+}

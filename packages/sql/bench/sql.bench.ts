@@ -1,0 +1,306 @@
+// @keyless/sql against raw tedious, in the same run against the same local SQL endpoint:
+// `SELECT 1` per second through the keyless pool (warm) vs raw tedious with a static token, on one
+// long-lived connection and on a hand-made pool of the same size, sequential and 16-way
+// concurrent (median of interleaved rounds); and the time to the first row from a cold process.
+// The endpoint runs in this process, so absolute numbers include its work; the ratios are the point.
+// Prints a table and merges the results into bench-results/sql-postgres-redis.json (key "sql") at
+// the repository root. `pnpm bench` runs it after a build; Node strips the types.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createTokenProvider } from '@keyless/core';
+import { startLocalAzure } from '@keyless/local-azure';
+import { createSqlConnector } from '@keyless/sql';
+import { Connection, Request } from 'tedious';
+
+const settings = {
+  sequentialQueries: Number(process.env.BENCH_SQL_SEQUENTIAL ?? 1_500),
+  concurrency: 16,
+  concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 250),
+  warmupQueries: 1_000,
+  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 3),
+  coldStartRuns: Number(process.env.BENCH_SQL_COLD_RUNS ?? 3),
+  statement: 'SELECT 1',
+};
+
+interface Series {
+  queriesPerSecond: number;
+  meanMicroseconds: number;
+  p50Microseconds: number;
+  p99Microseconds: number;
+  queries: number;
+}
+
+type RunQuery = () => Promise<unknown>;
+
+const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-sql-bench-'));
+const stack = await startLocalAzure({
+  services: ['sql'],
+  stateFolder,
+  onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
+});
+Object.assign(process.env, stack.env);
+const ca = stack.ca.caCertificate;
+const server = stack.env.KEYLESS_SQL_SERVER as string;
+const port = Number(stack.env.KEYLESS_SQL_PORT);
+const database = stack.env.KEYLESS_SQL_DATABASE as string;
+
+const report: Record<string, Series> = {};
+const cold: Record<string, number> = {};
+try {
+  const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+  const staticToken = (await tokens.getToken('https://database.windows.net/.default')).token;
+
+  const keyless = createSqlConnector({
+    server,
+    port,
+    database,
+    tokenProvider: tokens,
+    ca,
+    pool: { max: settings.concurrency },
+  });
+  const keylessQuery: RunQuery = () => keyless.query(settings.statement);
+
+  const single = await openRaw(staticToken);
+  const singleQuery = serialised((connection) => rawQuery(connection, settings.statement), single);
+
+  const rawPool = await openRawPool(staticToken, settings.concurrency);
+  const rawPoolQuery: RunQuery = () => rawPool.run((connection) => rawQuery(connection, settings.statement));
+
+  process.stderr.write('measuring…\n');
+  const contenders = [
+    ['keyless', keylessQuery],
+    ['rawSingleConnection', singleQuery],
+    ['rawPool', rawPoolQuery],
+  ] as const;
+  // The endpoint runs in this process too: warm every path (and the endpoint's) before measuring.
+  for (const [, run] of contenders) {
+    await sequential(run, settings.warmupQueries);
+    await concurrent(run, settings.concurrency, settings.warmupQueries / 4);
+  }
+  // Rounds interleaved, so drift in the machine's load hits every contender alike; the median round counts.
+  const rounds: Record<string, Series[]> = {};
+  for (let round = 0; round < settings.rounds; round += 1) {
+    for (const [name, run] of contenders) {
+      const sequentialRound = await sequential(run, settings.sequentialQueries);
+      const concurrentRound = await concurrent(
+        run,
+        settings.concurrency,
+        settings.concurrentQueriesPerWorker,
+      );
+      rounds[`${name}Sequential`] = [...(rounds[`${name}Sequential`] ?? []), sequentialRound];
+      rounds[`${name}Concurrent`] = [...(rounds[`${name}Concurrent`] ?? []), concurrentRound];
+    }
+  }
+  for (const [name, measured] of Object.entries(rounds)) report[name] = medianRound(measured);
+
+  await keyless.close();
+  await tokens.close();
+  close(single);
+  rawPool.close();
+
+  process.stderr.write('cold starts…\n');
+  const child = fileURLToPath(new URL('./cold-start-child.ts', import.meta.url));
+  for (const contender of ['keyless', 'raw']) {
+    const runs: number[] = [];
+    for (let run = 0; run < settings.coldStartRuns; run += 1) {
+      const started = performance.now();
+      const { stdout } = await promisify(execFile)(process.execPath, [child, contender], {
+        env: { ...process.env, ...stack.env },
+        timeout: 20_000,
+      });
+      const processMilliseconds = performance.now() - started;
+      const inside = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { milliseconds: number };
+      runs.push(processMilliseconds);
+      cold[`${contender}InsideMs`] = Math.min(cold[`${contender}InsideMs`] ?? Infinity, inside.milliseconds);
+    }
+    cold[`${contender}ProcessMs`] = median(runs);
+  }
+} finally {
+  await stack.stop();
+  rmSync(stateFolder, { recursive: true, force: true });
+}
+
+const series = (name: string) => report[name] as Series;
+const row = (contender: string, measured: Series) => ({
+  contender,
+  'queries/s': Math.round(measured.queriesPerSecond),
+  'mean µs': measured.meanMicroseconds.toFixed(1),
+  'p50 µs': measured.p50Microseconds.toFixed(1),
+  'p99 µs': measured.p99Microseconds.toFixed(1),
+  queries: measured.queries,
+});
+console.log(
+  `\nSELECT 1 over TLS against the local SQL endpoint, keyless vs raw tedious (Node ${process.version})\n`,
+);
+console.table([
+  row('sequential: keyless pool (warm)', series('keylessSequential')),
+  row('sequential: raw tedious, one connection', series('rawSingleConnectionSequential')),
+  row('sequential: raw tedious, pool of 16', series('rawPoolSequential')),
+  row('16-way: keyless pool of 16', series('keylessConcurrent')),
+  row('16-way: raw tedious, one connection', series('rawSingleConnectionConcurrent')),
+  row('16-way: raw tedious, pool of 16', series('rawPoolConcurrent')),
+]);
+console.table({
+  'cold process to first row, keyless (ms)': Math.round(cold.keylessProcessMs ?? 0),
+  'cold process to first row, raw tedious + ManagedIdentityCredential (ms)': Math.round(
+    cold.rawProcessMs ?? 0,
+  ),
+});
+
+const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+const results = {
+  sequentialQueriesPerSecondRatioVsSingleConnection: ratio(
+    series('keylessSequential').queriesPerSecond,
+    series('rawSingleConnectionSequential').queriesPerSecond,
+  ),
+  sequentialAddedMicrosecondsPerQuery: Number(
+    (
+      series('keylessSequential').meanMicroseconds - series('rawSingleConnectionSequential').meanMicroseconds
+    ).toFixed(1),
+  ),
+  concurrentQueriesPerSecondRatioVsRawPool: ratio(
+    series('keylessConcurrent').queriesPerSecond,
+    series('rawPoolConcurrent').queriesPerSecond,
+  ),
+  concurrentQueriesPerSecondRatioVsSingleConnection: ratio(
+    series('keylessConcurrent').queriesPerSecond,
+    series('rawSingleConnectionConcurrent').queriesPerSecond,
+  ),
+  concurrentAddedMicrosecondsPerQueryVsRawPool: Number(
+    (series('keylessConcurrent').meanMicroseconds - series('rawPoolConcurrent').meanMicroseconds).toFixed(1),
+  ),
+  coldStartKeylessMs: Math.round(cold.keylessProcessMs ?? 0),
+  coldStartRawTediousMs: Math.round(cold.rawProcessMs ?? 0),
+  coldStartRatio: ratio(cold.keylessProcessMs ?? 0, cold.rawProcessMs ?? 1),
+};
+console.log(results);
+
+const resultsFile = fileURLToPath(new URL('../../../bench-results/sql-postgres-redis.json', import.meta.url));
+mkdirSync(dirname(resultsFile), { recursive: true });
+const existing = existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>)
+  : {};
+existing.sql = {
+  node: process.version,
+  measuredAt: new Date().toISOString(),
+  settings,
+  results,
+  report,
+  coldStartMilliseconds: cold,
+};
+writeFileSync(resultsFile, `${JSON.stringify(existing, null, 2)}\n`);
+console.log(`\nwritten to ${resultsFile} (key "sql")`);
+
+// --- raw tedious ---
+
+function openRaw(token: string): Promise<Connection> {
+  const connection = new Connection({
+    server,
+    authentication: { type: 'azure-active-directory-access-token', options: { token } },
+    options: { port, database, encrypt: true, cryptoCredentialsDetails: { ca } },
+  });
+  connection.on('error', () => {});
+  return new Promise((resolve, reject) =>
+    connection.connect((error) => (error ? reject(error) : resolve(connection))),
+  );
+}
+
+function rawQuery(connection: Connection, statement: string): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const rows: unknown[] = [];
+    const request = new Request(statement, (error) => (error ? reject(error) : resolve(rows)));
+    request.on('row', (columns: { value: unknown }[]) => rows.push(columns.map((column) => column.value)));
+    connection.execSqlBatch(request);
+  });
+}
+
+function close(connection: Connection): void {
+  connection.close();
+}
+
+/** One connection runs one request at a time: concurrent callers queue, as they would in an app. */
+function serialised(work: (connection: Connection) => Promise<unknown>, connection: Connection): RunQuery {
+  let queue: Promise<unknown> = Promise.resolve();
+  return () => {
+    const run = queue.then(() => work(connection));
+    queue = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/** The least a hand-made pool needs: a free list and a wait queue (no validation, no lifetime). */
+async function openRawPool(token: string, size: number) {
+  const free = await Promise.all(Array.from({ length: size }, () => openRaw(token)));
+  const all = [...free];
+  const waiting: ((connection: Connection) => void)[] = [];
+  return {
+    async run<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
+      const connection = free.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
+      try {
+        return await work(connection);
+      } finally {
+        const next = waiting.shift();
+        if (next) next(connection);
+        else free.push(connection);
+      }
+    },
+    close() {
+      for (const connection of all) connection.close();
+    },
+  };
+}
+
+// --- measuring ---
+
+async function sequential(run: RunQuery, queries: number): Promise<Series> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let index = 0; index < queries; index += 1) {
+    const begin = performance.now();
+    await run();
+    latencies.push((performance.now() - begin) * 1000);
+  }
+  return summarise(latencies, performance.now() - started);
+}
+
+async function concurrent(run: RunQuery, workers: number, perWorker: number): Promise<Series> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let index = 0; index < perWorker; index += 1) {
+        const begin = performance.now();
+        await run();
+        latencies.push((performance.now() - begin) * 1000);
+      }
+    }),
+  );
+  return summarise(latencies, performance.now() - started);
+}
+
+function summarise(latencies: number[], elapsedMilliseconds: number): Series {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (fraction: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
+  return {
+    queriesPerSecond: latencies.length / (elapsedMilliseconds / 1000),
+    meanMicroseconds: latencies.reduce((total, value) => total + value, 0) / latencies.length,
+    p50Microseconds: at(0.5),
+    p99Microseconds: at(0.99),
+    queries: latencies.length,
+  };
+}
+
+function medianRound(rounds: Series[]): Series {
+  const sorted = [...rounds].sort((a, b) => a.queriesPerSecond - b.queriesPerSecond);
+  return sorted[Math.floor(sorted.length / 2)] as Series;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}

@@ -1,0 +1,136 @@
+import { getCACertificates, rootCertificates } from 'node:tls';
+import { backoffDelay, ClosedError, type TokenProvider } from '@keyless/core';
+import { Connection, type ConnectionConfiguration } from 'tedious';
+import {
+  isTransientLoginFailure,
+  type LoginContext,
+  type LoginFailure,
+  mapLoginFailure,
+  type ServerLoginError,
+} from './login-error-mapping.js';
+import { PooledConnection } from './pooled-connection.js';
+import type { ResolvedSqlOptions } from './sql-options.js';
+
+export interface ConnectionFactoryOptions {
+  resolved: ResolvedSqlOptions;
+  /** The one credential every connection logs in with: the shared provider. */
+  credential: TokenProvider;
+  identity: string;
+  /** Stops retries and a login under way when the connector closes. */
+  signal: AbortSignal;
+  /** Test hook: sees each tedious Connection before it connects. */
+  onConnection?: (connection: Connection) => void;
+  now?: () => number;
+}
+
+/** Attempts per new connection: one, plus retries of transient failures. */
+export const maxLoginAttempts = 4;
+const retryBackoff = { baseDelayMs: 250, maxDelayMs: 4_000 };
+
+/**
+ * tedious's debug options, always built here: `payload`, `data` and `token` would print the LOGIN7
+ * and FEDAUTH_TOKEN packets, that is the access token. Nothing the user passes reaches them.
+ */
+const noDebugOutput = Object.freeze({ data: false, packet: false, payload: false, token: false });
+
+export function tediousConfiguration(options: ConnectionFactoryOptions): ConnectionConfiguration {
+  const { resolved } = options;
+  return {
+    server: resolved.server,
+    authentication: { type: 'token-credential', options: { credential: options.credential } },
+    options: {
+      port: resolved.port,
+      database: resolved.database,
+      encrypt: resolved.encrypt,
+      trustServerCertificate: false,
+      ...(resolved.ca === undefined
+        ? {}
+        : { cryptoCredentialsDetails: { ca: withDefaultAuthorities(resolved.ca) } }),
+      connectTimeout: resolved.connectTimeoutMs,
+      requestTimeout: resolved.requestTimeoutMs,
+      // keyless retries with Azure SQL's whole transient list and backoff (tedious knows six numbers).
+      maxRetriesOnTransientErrors: 0,
+      appName: 'keyless',
+      debug: { ...noDebugOutput },
+    },
+  };
+}
+
+/** Opens and logs in one connection, retrying transient failures a bounded number of times. */
+export async function openConnection(options: ConnectionFactoryOptions): Promise<PooledConnection> {
+  const context: LoginContext = {
+    server: options.resolved.server,
+    port: options.resolved.port,
+    database: options.resolved.database,
+    identity: options.identity,
+  };
+  const configuration = tediousConfiguration(options);
+  for (let attempt = 1; ; attempt += 1) {
+    if (options.signal.aborted) throw new ClosedError('SqlConnector');
+    try {
+      return await connectOnce(configuration, options);
+    } catch (failure) {
+      if (options.signal.aborted) throw new ClosedError('SqlConnector');
+      const loginFailure = failure as LoginFailure;
+      if (attempt >= maxLoginAttempts || !isTransientLoginFailure(loginFailure)) {
+        throw mapLoginFailure(loginFailure, context);
+      }
+      await sleep(backoffDelay(attempt, retryBackoff), options.signal);
+    }
+  }
+}
+
+function connectOnce(configuration: ConnectionConfiguration, options: ConnectionFactoryOptions) {
+  const now = options.now ?? Date.now;
+  const connection = new Connection(configuration);
+  const pooled = new PooledConnection(
+    connection,
+    `${options.resolved.server}:${options.resolved.port}/${options.resolved.database}`,
+    now(),
+  );
+  // The login error's number (18456, 4060, 40613, …) arrives only as an ERROR token event.
+  const serverErrors: ServerLoginError[] = [];
+  const onErrorMessage = (token: { number: number; message: string; state: number; class: number }) => {
+    serverErrors.push({
+      number: token.number,
+      message: token.message,
+      state: token.state,
+      class: token.class,
+    });
+  };
+  connection.on('errorMessage', onErrorMessage);
+  options.onConnection?.(connection);
+  return new Promise<PooledConnection>((resolve, reject) => {
+    const onAbort = () => connection.close();
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    connection.connect((error) => {
+      options.signal.removeEventListener('abort', onAbort);
+      connection.off('errorMessage', onErrorMessage);
+      if (error) {
+        void pooled.close();
+        reject({ error, serverErrors } satisfies LoginFailure);
+        return;
+      }
+      resolve(pooled);
+    });
+  });
+}
+
+/** An explicit `ca` adds to the default trust (system store and NODE_EXTRA_CA_CERTS), it does not replace it. */
+function withDefaultAuthorities(ca: string | Buffer): (string | Buffer)[] {
+  const defaults = typeof getCACertificates === 'function' ? getCACertificates('default') : rootCertificates;
+  return [...defaults, ca];
+}
+
+function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, milliseconds);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

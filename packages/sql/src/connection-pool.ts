@@ -1,0 +1,125 @@
+import { isKeylessError, ServiceUnavailableError } from '@keyless/core';
+import { Pool, TimeoutError } from 'tarn';
+import type { PooledConnection } from './pooled-connection.js';
+import type { SqlPoolOptions } from './sql-options.js';
+
+export interface SqlPoolState {
+  /** Connections open or being opened (in use + idle + logging in); never more than `max`. */
+  readonly size: number;
+  readonly idle: number;
+  /** Queries waiting for a connection. */
+  readonly pendingAcquires: number;
+}
+
+export interface ConnectionPoolOptions {
+  settings: Required<SqlPoolOptions>;
+  /** Opens and logs in a connection, or rejects with a keyless error. */
+  open(): Promise<PooledConnection>;
+  /** Describes the server in the acquire-timeout message. */
+  describeServer: string;
+  /** Longest a create (every login attempt and its backoff) may take before tarn gives up on it. */
+  createTimeoutMs: number;
+  now?: () => number;
+}
+
+/**
+ * tarn with one addition: an idle connection that died (server restart, failover, idle
+ * disconnect) or outlived its maximum age leaves the pool at once, so `size` counts only
+ * connections that are really open and nothing waits for the next acquire to notice.
+ */
+class EvictingPool<T> extends Pool<T> {
+  evict(resource: T): boolean {
+    if (this.destroyed) return false;
+    const index = this.free.findIndex((entry) => entry.resource === resource);
+    if (index === -1) return false;
+    const [entry] = this.free.splice(index, 1);
+    entry?.settle();
+    void this._destroy(resource);
+    this._tryAcquireOrCreate();
+    return true;
+  }
+}
+
+/**
+ * tarn (the pool `mssql` uses) around logged-in connections. A connection is handed out only if
+ * it is still open, has seen no error and is younger than `maxLifetimeMs` (validated before every
+ * reuse); one that fails this on release, or dies while idle, is closed and evicted at once.
+ */
+export class ConnectionPool implements SqlPoolState {
+  readonly #pool: EvictingPool<PooledConnection>;
+  readonly #settings: Required<SqlPoolOptions>;
+  readonly #describeServer: string;
+  readonly #now: () => number;
+
+  constructor(options: ConnectionPoolOptions) {
+    this.#settings = options.settings;
+    this.#describeServer = options.describeServer;
+    this.#now = options.now ?? Date.now;
+    const now = this.#now;
+    const { maxLifetimeMs } = options.settings;
+    this.#pool = new EvictingPool<PooledConnection>({
+      create: async () => {
+        const connection = await options.open();
+        connection.onLost(() => this.#pool.evict(connection));
+        return connection;
+      },
+      destroy: (connection) => connection.close(),
+      validate: (connection) => connection.isReusable(now(), maxLifetimeMs),
+      min: options.settings.min,
+      max: options.settings.max,
+      acquireTimeoutMillis: options.settings.acquireTimeoutMs,
+      idleTimeoutMillis: options.settings.idleTimeoutMs,
+      reapIntervalMillis: Math.min(1_000, options.settings.idleTimeoutMs),
+      // A failed login rejects the query that waited for it with the mapped error, rather than
+      // being retried silently until the acquire times out (the factory already retried transient ones).
+      propagateCreateError: true,
+      createTimeoutMillis: options.createTimeoutMs,
+      createRetryIntervalMillis: 200,
+    });
+  }
+
+  get size(): number {
+    return this.#pool.numUsed() + this.#pool.numFree() + this.#pool.numPendingCreates();
+  }
+
+  get idle(): number {
+    return this.#pool.numFree();
+  }
+
+  get pendingAcquires(): number {
+    return this.#pool.numPendingAcquires();
+  }
+
+  async acquire(): Promise<PooledConnection> {
+    try {
+      return await this.#pool.acquire().promise;
+    } catch (error) {
+      throw this.#acquireError(error);
+    }
+  }
+
+  /** Returns a connection; one that is broken or too old is closed now instead of waiting for reuse. */
+  release(connection: PooledConnection): void {
+    this.#pool.release(connection);
+    if (!connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) this.#pool.evict(connection);
+  }
+
+  /** Waits for connections in use to come back, then closes every connection. */
+  async drain(): Promise<void> {
+    await this.#pool.destroy();
+  }
+
+  #acquireError(error: unknown): unknown {
+    if (isKeylessError(error)) return error;
+    if (error instanceof TimeoutError) {
+      return new ServiceUnavailableError(
+        `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
+        {
+          cause: error,
+          hint: 'queries hold connections longer than expected, or more run at once than the pool allows: raise pool.max or pool.acquireTimeoutMs, or shorten transactions',
+        },
+      );
+    }
+    return error;
+  }
+}

@@ -1,0 +1,184 @@
+import { inspect } from 'node:util';
+import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
+import type { Connection } from 'tedious';
+import { maxLoginAttempts, openConnection } from './connection-factory.js';
+import { ConnectionPool, type SqlPoolState } from './connection-pool.js';
+import type { SqlParameter } from './parameter-typing.js';
+import type { PooledConnection } from './pooled-connection.js';
+import { type ResolvedSqlOptions, resolveSqlOptions, type SqlConnectorOptions } from './sql-options.js';
+import { runInTransaction, type SqlTransaction } from './transaction.js';
+
+export interface SqlConnector {
+  /**
+   * Runs one statement on a pooled connection and returns its rows as objects by column name
+   * (an unnamed column is `column<index>`). Parameters are referenced as `@name` in the SQL.
+   */
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    parameters?: Record<string, SqlParameter>,
+  ): Promise<Row[]>;
+  /** BEGIN on one pooled connection, the work, COMMIT; ROLLBACK and rethrow when the work throws. */
+  transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T>;
+  readonly pool: SqlPoolState;
+  /** Waits for queries under way, closes every connection (and the provider it built); idempotent. */
+  close(): Promise<void>;
+}
+
+/** Test hooks; not needed in applications. */
+export interface SqlConnectorInternals {
+  /** Sees each tedious Connection before it connects (e.g. to listen to its 'debug' events). */
+  onConnection?: (connection: Connection) => void;
+  now?: () => number;
+}
+
+/**
+ * Azure SQL with the shared managed-identity provider: tedious logs in with `token-credential`
+ * (the provider itself, one credential for every connection), TLS always on and verified, a tarn
+ * pool with a maximum connection lifetime, and login errors that say what to grant.
+ */
+export function createSqlConnector(
+  options: SqlConnectorOptions = {},
+  internals: SqlConnectorInternals = {},
+): SqlConnector {
+  const resolved = resolveSqlOptions(options);
+  const ownsProvider = options.tokenProvider === undefined;
+  const tokenProvider = options.tokenProvider ?? createTokenProvider();
+  return new KeylessSqlConnector(resolved, tokenProvider, ownsProvider, internals);
+}
+
+class KeylessSqlConnector implements SqlConnector {
+  readonly #resolved: ResolvedSqlOptions;
+  readonly #tokenProvider: TokenProvider;
+  readonly #ownsProvider: boolean;
+  readonly #pool: ConnectionPool;
+  readonly #closing = new AbortController();
+  readonly #poolView: SqlPoolState;
+  #closed: Promise<void> | undefined;
+
+  constructor(
+    resolved: ResolvedSqlOptions,
+    tokenProvider: TokenProvider,
+    ownsProvider: boolean,
+    internals: SqlConnectorInternals,
+  ) {
+    this.#resolved = resolved;
+    this.#tokenProvider = tokenProvider;
+    this.#ownsProvider = ownsProvider;
+    const identity = this.#identity();
+    const signal = this.#closing.signal;
+    this.#pool = new ConnectionPool({
+      settings: resolved.pool,
+      describeServer: this.#describeServer(),
+      // Room for every login attempt and the backoff between them.
+      createTimeoutMs: resolved.connectTimeoutMs * maxLoginAttempts + 10_000,
+      now: internals.now,
+      open: () =>
+        openConnection({
+          resolved,
+          credential: tokenProvider,
+          identity,
+          signal,
+          onConnection: internals.onConnection,
+          now: internals.now,
+        }),
+    });
+    this.#poolView = poolView(this.#pool);
+  }
+
+  get pool(): SqlPoolState {
+    return this.#poolView;
+  }
+
+  async query<Row = Record<string, unknown>>(
+    sql: string,
+    parameters?: Record<string, SqlParameter>,
+  ): Promise<Row[]> {
+    const connection = await this.#acquire();
+    try {
+      return await connection.execute<Row>(sql, parameters);
+    } finally {
+      this.#pool.release(connection);
+    }
+  }
+
+  async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
+    const connection = await this.#acquire();
+    try {
+      return await runInTransaction(connection, work);
+    } finally {
+      this.#pool.release(connection);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      await this.#pool.drain();
+      if (this.#ownsProvider) await this.#tokenProvider.close();
+    })();
+    return this.#closed;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      server: this.#describeServer(),
+      encrypt: this.#resolved.encrypt,
+      backend: this.#backend(),
+      identity: this.#identity(),
+      pool: this.#poolView,
+      closed: this.#closed !== undefined,
+    };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `SqlConnector ${inspect(this.toJSON(), options)}`;
+  }
+
+  async #acquire(): Promise<PooledConnection> {
+    if (this.#closed) throw new ClosedError('SqlConnector');
+    try {
+      return await this.#pool.acquire();
+    } catch (error) {
+      // tarn aborts waiting acquires with a plain Error when the pool is destroyed.
+      if (this.#closed && !isKeylessError(error)) throw new ClosedError('SqlConnector');
+      throw error;
+    }
+  }
+
+  #describeServer(): string {
+    return `${this.#resolved.server}:${this.#resolved.port}/${this.#resolved.database}`;
+  }
+
+  /** A caller may pass any TokenCredential-shaped provider; only a keyless one names its backend and identity. */
+  #backend(): string {
+    const backend: unknown = (this.#tokenProvider as { backend?: unknown }).backend;
+    return typeof backend === 'string' ? backend : 'custom';
+  }
+
+  #identity(): string {
+    const description: unknown = (this.#tokenProvider as { identityDescription?: unknown })
+      .identityDescription;
+    return typeof description === 'string' ? description : 'the custom credential';
+  }
+}
+
+function poolView(pool: ConnectionPool): SqlPoolState {
+  const snapshot = () => ({ size: pool.size, idle: pool.idle, pendingAcquires: pool.pendingAcquires });
+  const view = {
+    get size() {
+      return pool.size;
+    },
+    get idle() {
+      return pool.idle;
+    },
+    get pendingAcquires() {
+      return pool.pendingAcquires;
+    },
+  };
+  Object.defineProperty(view, 'toJSON', { value: snapshot, enumerable: false });
+  Object.defineProperty(view, inspect.custom, {
+    value: (_depth: number, options: object) => `SqlPool ${inspect(snapshot(), options)}`,
+    enumerable: false,
+  });
+  return Object.freeze(view);
+}

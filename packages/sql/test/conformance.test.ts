@@ -1,0 +1,24 @@
+import { describeConnectorConformance } from '@keyless/testing';
+import { createSqlConnector } from '../src/index.js';
+
+describeConnectorConformance({
+  name: '@keyless/sql',
+  services: ['sql'],
+  resource: 'https://database.windows.net',
+  create: ({ stack, tokenProvider }) => {
+    const connector = createSqlConnector({
+      server: stack.env.KEYLESS_SQL_SERVER,
+      port: Number(stack.env.KEYLESS_SQL_PORT),
+      database: stack.env.KEYLESS_SQL_DATABASE,
+      tokenProvider,
+      // Short-lived connections, so that a use after the token refresh logs in again with the new token.
+      pool: { max: 2, maxLifetimeMs: 1_000 },
+    });
+    return {
+      // A real login (FedAuth with a token for https://database.windows.net/) and a query.
+      use: () => connector.query<{ name: string }>('SELECT SUSER_SNAME() AS name'),
+      close: () => connector.close(),
+      printable: () => [connector, connector.pool],
+    };
+  },
+});

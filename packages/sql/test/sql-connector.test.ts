@@ -1,0 +1,471 @@
+import { createServer } from 'node:net';
+import {
+  AuthenticationFailedError,
+  AuthorizationError,
+  ClosedError,
+  ConfigurationError,
+  CredentialUnavailableError,
+  createTokenProvider,
+  ServiceUnavailableError,
+  type TokenProvider,
+} from '@keyless/core';
+import { type LocalAzure, type SqlEndpoint, startLocalAzure, startSqlEndpoint } from '@keyless/local-azure';
+import { findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
+import { RequestError, TYPES } from 'tedious';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
+import { inferSqlType } from '../src/parameter-typing.js';
+
+const sqlVariables = ['KEYLESS_SQL_SERVER', 'KEYLESS_SQL_PORT', 'KEYLESS_SQL_DATABASE'] as const;
+
+describe('createSqlConnector', () => {
+  let stack: LocalAzure;
+  let sql: SqlEndpoint;
+  let restoreEnvironment: () => void;
+  const connectors: SqlConnector[] = [];
+  const providers: TokenProvider[] = [];
+  const endpoints: SqlEndpoint[] = [];
+
+  /** Everything a test makes is closed after it, even when an assertion fails. */
+  const provider = (identity: Parameters<typeof createTokenProvider>[0] = {}) => {
+    const created = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId }, ...identity });
+    providers.push(created);
+    return created;
+  };
+  const connector = (options: SqlConnectorOptions = {}, internals = {}) => {
+    const created = createSqlConnector(
+      {
+        server: sql.host,
+        port: sql.port,
+        database: sql.database,
+        ...options,
+        tokenProvider: options.tokenProvider ?? provider(),
+      },
+      internals,
+    );
+    connectors.push(created);
+    return created;
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({ services: ['sql'], stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER });
+    sql = stack.sql as SqlEndpoint;
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+  });
+
+  afterEach(async () => {
+    stack.identity.setTokenLifetime(86_400);
+    for (const variable of sqlVariables) delete process.env[variable];
+    for (const created of connectors.splice(0)) await created.close();
+    for (const created of providers.splice(0)) await created.close();
+    for (const endpoint of endpoints.splice(0)) await endpoint.stop();
+  });
+
+  afterAll(async () => {
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  // First in the file: the token cache is per process, so once a 24-hour token is cached for
+  // this identity and resource, a new provider would be handed it and nothing would expire.
+  describe('under load, with tokens expiring mid-run', () => {
+    it('runs 50 concurrent queries per round while connections keep logging in with fresh tokens', async () => {
+      stack.identity.setTokenLifetime(3);
+      const tokensBefore = stack.identity.counters.byResource('https://database.windows.net');
+      const loginsBefore = sql.counters.logins;
+      const sqlConnector = connector({ pool: { max: 5, maxLifetimeMs: 1_000 } });
+      let failures = 0;
+      let largestPool = 0;
+      const errors: unknown[] = [];
+      const one = async () => {
+        try {
+          const rows = await sqlConnector.query<{ name: string }>('SELECT SUSER_SNAME() AS name');
+          expect(rows).toEqual([{ name: stack.appIdentity.name }]);
+        } catch (error) {
+          failures += 1;
+          errors.push(error);
+        }
+        largestPool = Math.max(largestPool, sqlConnector.pool.size);
+      };
+      // Ten rounds a few hundred milliseconds apart: the 3-second tokens expire twice during the run.
+      for (let round = 0; round < 10; round += 1) {
+        await Promise.all(Array.from({ length: 50 }, one));
+        largestPool = Math.max(largestPool, sqlConnector.pool.size);
+        await new Promise((resolve) => setTimeout(resolve, 450));
+      }
+      expect(errors).toEqual([]);
+      expect(failures).toBe(0);
+      expect(largestPool).toBeLessThanOrEqual(5);
+      expect(largestPool).toBeGreaterThan(0);
+      // Connections older than a second were replaced: many logins, with tokens minted during the run.
+      expect(sql.counters.logins - loginsBefore).toBeGreaterThan(5);
+      expect(
+        stack.identity.counters.byResource('https://database.windows.net') - tokensBefore,
+      ).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  describe('configuration', () => {
+    it('refuses a missing server, naming the option and the variable', () => {
+      const error = catchError(() => createSqlConnector({ database: 'keyless', tokenProvider: provider() }));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('`server`');
+      expect((error as Error).message).toContain('KEYLESS_SQL_SERVER');
+    });
+
+    it('refuses a malformed port from the environment, naming the variable and the option', () => {
+      process.env.KEYLESS_SQL_PORT = 'fourteen-thirty-three';
+      const error = catchError(() =>
+        createSqlConnector({ server: sql.host, database: 'keyless', tokenProvider: provider() }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('environment variable KEYLESS_SQL_PORT');
+      expect((error as Error).message).toContain('`port`');
+    });
+
+    it('refuses a missing database and a pasted connection string', () => {
+      const noDatabase = catchError(() =>
+        createSqlConnector({ server: sql.host, tokenProvider: provider() }),
+      );
+      expect((noDatabase as Error).message).toContain('KEYLESS_SQL_DATABASE');
+      const connectionString = catchError(() =>
+        createSqlConnector({
+          server: 'Server=tcp:x.database.windows.net;Password=hunter22',
+          database: 'keyless',
+          tokenProvider: provider(),
+        }),
+      );
+      expect(connectionString).toBeInstanceOf(ConfigurationError);
+      expect((connectionString as Error).message).not.toContain('hunter22');
+    });
+
+    it('refuses encrypt: false — TLS is always on', () => {
+      const error = catchError(() =>
+        createSqlConnector({
+          server: sql.host,
+          database: 'keyless',
+          tokenProvider: provider(),
+          encrypt: false as unknown as true,
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toMatch(/TLS is always on/);
+    });
+
+    it('refuses pool.min above pool.max', () => {
+      const error = catchError(() => connector({ pool: { min: 4, max: 2 } }));
+      expect(error).toBeInstanceOf(ConfigurationError);
+    });
+
+    it('takes server, port and database from the environment, and closes the provider it built', async () => {
+      Object.assign(process.env, {
+        KEYLESS_SQL_SERVER: sql.host,
+        KEYLESS_SQL_PORT: String(sql.port),
+        KEYLESS_SQL_DATABASE: sql.database,
+        AZURE_CLIENT_ID: stack.appIdentity.clientId,
+      });
+      try {
+        const fromEnvironment = createSqlConnector();
+        connectors.push(fromEnvironment);
+        expect(await fromEnvironment.query('SELECT DB_NAME() AS db')).toEqual([{ db: sql.database }]);
+        await fromEnvironment.close();
+        await expect(fromEnvironment.query('SELECT 1')).rejects.toBeInstanceOf(ClosedError);
+      } finally {
+        delete process.env.AZURE_CLIENT_ID;
+      }
+    });
+  });
+
+  describe('TLS', () => {
+    it.each([true, 'strict'] as const)('logs in with encrypt: %s', async (encrypt) => {
+      const sqlConnector = connector({ encrypt });
+      expect(await sqlConnector.query('SELECT DB_NAME() AS db, SUSER_SNAME() AS name')).toEqual([
+        { db: sql.database, name: stack.appIdentity.name },
+      ]);
+    });
+
+    it('trusts an explicit ca in addition to the default store', async () => {
+      const sqlConnector = connector({ encrypt: 'strict', ca: stack.ca.caCertificate });
+      expect(await sqlConnector.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    });
+  });
+
+  describe('queries', () => {
+    it('sends typed parameters, inferred from JavaScript values or given explicitly', async () => {
+      const sqlConnector = connector();
+      const [row] = await sqlConnector.query(
+        'SELECT @n AS n, @big AS big, @s AS s, @b AS b, @f AS f, @none AS none, @typed AS typed',
+        {
+          n: 42,
+          big: 2n ** 40n,
+          s: 'grüße',
+          b: true,
+          f: 1.5,
+          none: null,
+          '@typed': { type: 'NVarChar', value: 'explicit' },
+        },
+      );
+      // The endpoint echoes what it decoded: integers as INT/BIGINT, other values as text.
+      expect(row).toEqual({
+        n: 42,
+        big: String(2 ** 40),
+        s: 'grüße',
+        b: 'true',
+        f: '1.5',
+        none: null,
+        typed: 'explicit',
+      });
+      expect(inferSqlType(7)).toBe(TYPES.Int);
+      expect(inferSqlType(2 ** 40)).toBe(TYPES.BigInt);
+      expect(inferSqlType(0.25)).toBe(TYPES.Float);
+      expect(inferSqlType('text')).toBe(TYPES.NVarChar);
+      expect(inferSqlType(false)).toBe(TYPES.Bit);
+      expect(inferSqlType(new Date())).toBe(TYPES.DateTime2);
+      expect(inferSqlType(Buffer.from('bytes'))).toBe(TYPES.VarBinary);
+      expect(inferSqlType(null)).toBe(TYPES.NVarChar);
+    });
+
+    it('inserts and selects rows of dbo.notes with parameters', async () => {
+      const sqlConnector = connector();
+      await sqlConnector.query('DELETE FROM dbo.notes');
+      const [inserted] = await sqlConnector.query<{ id: number }>(
+        'INSERT INTO dbo.notes (body) OUTPUT INSERTED.id VALUES (@body)',
+        { body: 'first note' },
+      );
+      await sqlConnector.query('INSERT INTO dbo.notes (body) VALUES (@body)', { body: 'second note' });
+      const id = inserted?.id as number;
+      expect(await sqlConnector.query('SELECT id, body FROM dbo.notes WHERE id = @id', { id })).toEqual([
+        { id, body: 'first note' },
+      ]);
+      expect(await sqlConnector.query('SELECT id, body FROM dbo.notes ORDER BY id')).toEqual([
+        { id, body: 'first note' },
+        { id: id + 1, body: 'second note' },
+      ]);
+    });
+
+    it('surfaces an unsupported statement as the server error, and reuses the connection', async () => {
+      const sqlConnector = connector({ pool: { max: 1 } });
+      await sqlConnector.query('SELECT 1');
+      const logins = sql.counters.logins;
+      const error = await sqlConnector
+        .query('SELECT name FROM sys.tables')
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RequestError);
+      expect(error).toMatchObject({ number: 40515 });
+      expect(await sqlConnector.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
+      expect(sql.counters.logins).toBe(logins);
+      expect(sqlConnector.pool.size).toBe(1);
+    });
+
+    it('commits a transaction, and rolls one back when its work throws', async () => {
+      const sqlConnector = connector();
+      await sqlConnector.query('DELETE FROM dbo.notes');
+      const committed = await sqlConnector.transaction(async (transaction) => {
+        await Promise.all([
+          transaction.query('INSERT INTO dbo.notes (body) VALUES (@body)', { body: 'kept' }),
+          transaction.query('INSERT INTO dbo.notes (body) VALUES (@body)', { body: 'kept too' }),
+        ]);
+        return transaction.query<{ trancount: number }>('SELECT @@TRANCOUNT AS trancount');
+      });
+      expect(committed).toEqual([{ trancount: 1 }]);
+      const failure = new Error('the work failed');
+      await expect(
+        sqlConnector.transaction(async (transaction) => {
+          await transaction.query('INSERT INTO dbo.notes (body) VALUES (@body)', { body: 'rolled back' });
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      const bodies = (await sqlConnector.query<{ body: string }>('SELECT id, body FROM dbo.notes')).map(
+        (row) => row.body,
+      );
+      expect(bodies).toEqual(['kept', 'kept too']);
+      expect(await sqlConnector.query('SELECT @@TRANCOUNT AS trancount')).toEqual([{ trancount: 0 }]);
+    });
+
+    it('fails a query with `unavailable` when no connection frees up within acquireTimeoutMs', async () => {
+      const sqlConnector = connector({ pool: { max: 1, acquireTimeoutMs: 200 } });
+      const holding = sqlConnector.query("WAITFOR DELAY '00:00:01'");
+      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect((error as ServiceUnavailableError).hint).toMatch(/pool\.max/);
+      await holding;
+    });
+
+    it('close waits for queries under way, then refuses new ones with ClosedError', async () => {
+      const sqlConnector = connector();
+      const underWay = sqlConnector.query("WAITFOR DELAY '00:00:00.200'");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all([sqlConnector.close(), sqlConnector.close()]);
+      await expect(underWay).resolves.toEqual([]);
+      await expect(sqlConnector.query('SELECT 1')).rejects.toMatchObject({ code: 'closed' });
+      await expect(sqlConnector.transaction(async () => 1)).rejects.toBeInstanceOf(ClosedError);
+      expect(sqlConnector.pool.size).toBe(0);
+      await vi.waitFor(() => expect(sql.counters.openConnections).toBe(0));
+    });
+  });
+
+  describe('login errors', () => {
+    it('maps a refused login (no database user for the identity) to AuthorizationError with what to run', async () => {
+      const systemAssigned = provider({ identity: 'system-assigned' });
+      const sqlConnector = connector({ tokenProvider: systemAssigned });
+      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AuthorizationError);
+      expect(error).toMatchObject({ code: 'authorization', status: 18456 });
+      expect((error as Error).message).toContain('Login failed for user');
+      expect((error as AuthorizationError).hint).toContain(
+        'CREATE USER [<identity name>] FROM EXTERNAL PROVIDER',
+      );
+      expect((error as AuthorizationError).hint).toContain('ALTER ROLE db_datareader ADD MEMBER');
+      expect(sqlConnector.pool.size).toBe(0);
+    });
+
+    it('maps a token for the wrong audience to AuthenticationFailedError', async () => {
+      const app = provider();
+      const storageTokens = {
+        getToken: async () => {
+          const token = await app.getToken('https://storage.azure.com/.default');
+          return { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp };
+        },
+      } as unknown as TokenProvider;
+      const sqlConnector = connector({ tokenProvider: storageTokens });
+      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AuthenticationFailedError);
+      expect((error as Error).message).toMatch(/not currently configured to accept this token/);
+      expect((error as AuthenticationFailedError).hint).toContain('https://database.windows.net/.default');
+    });
+
+    it("passes the token provider's own errors through unchanged", async () => {
+      const unavailable = new CredentialUnavailableError('no managed identity here');
+      const failing = { getToken: () => Promise.reject(unavailable) } as unknown as TokenProvider;
+      const sqlConnector = connector({ tokenProvider: failing });
+      await expect(sqlConnector.query('SELECT 1')).rejects.toBe(unavailable);
+    });
+
+    it('maps an unreachable server to ServiceUnavailableError after bounded retries', async () => {
+      const port = await freePort();
+      const sqlConnector = connector({ port, connectTimeoutMs: 2_000 });
+      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error).toMatchObject({ code: 'unavailable', retryable: true });
+      expect(sqlConnector.pool.size).toBe(0);
+    });
+  });
+
+  describe('server restart', () => {
+    it('fails queries with a typed error while the server is down, recovers, and leaks no connection', async () => {
+      const endpointOptions = {
+        tokenVerifier: stack.identity,
+        tenantId: stack.identity.tenantId,
+        tls: { cert: stack.ca.serverCertificate, key: stack.ca.serverKey },
+        principals: [{ name: stack.appIdentity.name, objectId: stack.appIdentity.objectId }],
+      };
+      let endpoint = await startSqlEndpoint(endpointOptions);
+      endpoints.push(endpoint);
+      const port = endpoint.port;
+      const sqlConnector = connector({
+        server: endpoint.host,
+        port,
+        pool: { max: 4 },
+        connectTimeoutMs: 2_000,
+      });
+      const outcomes = { succeeded: 0, unavailable: 0, other: [] as unknown[] };
+      let running = true;
+      const worker = async () => {
+        while (running) {
+          try {
+            await sqlConnector.query('SELECT SUSER_SNAME() AS name');
+            outcomes.succeeded += 1;
+          } catch (error) {
+            if (error instanceof ServiceUnavailableError) outcomes.unavailable += 1;
+            else outcomes.other.push(error);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      const workers = Array.from({ length: 4 }, worker);
+      await vi.waitFor(() => expect(outcomes.succeeded).toBeGreaterThan(20));
+
+      await endpoint.stop();
+      await vi.waitFor(() => expect(outcomes.unavailable).toBeGreaterThan(3), { timeout: 10_000 });
+
+      endpoint = await startSqlEndpoint({ ...endpointOptions, port });
+      endpoints.push(endpoint);
+      const succeededBeforeRecovery = outcomes.succeeded;
+      await vi.waitFor(() => expect(outcomes.succeeded - succeededBeforeRecovery).toBeGreaterThan(20), {
+        timeout: 10_000,
+      });
+      running = false;
+      await Promise.all(workers);
+
+      expect(outcomes.other).toEqual([]);
+      expect(sqlConnector.pool.size).toBeLessThanOrEqual(4);
+      // Dead connections left the pool; what it holds is exactly what the server has open.
+      const restarted = endpoint;
+      await vi.waitFor(() => expect(restarted.counters.openConnections).toBe(sqlConnector.pool.size));
+      await sqlConnector.close();
+      await vi.waitFor(() => expect(restarted.counters.openConnections).toBe(0));
+    });
+  });
+
+  describe('secrets', () => {
+    it('never prints a token: not in errors, inspect/JSON of the connector, nor tedious debug events', async () => {
+      const debugMessages: string[] = [];
+      const onConnection = (connection: {
+        on(event: 'debug', listener: (text: string) => void): unknown;
+      }) => {
+        connection.on('debug', (text) => debugMessages.push(text));
+      };
+      const sqlConnector = connector({}, { onConnection });
+      const rows = await sqlConnector.query('SELECT SUSER_SNAME() AS name');
+      const refused = await connector(
+        { tokenProvider: provider({ identity: 'system-assigned' }) },
+        { onConnection },
+      )
+        .query('SELECT 1')
+        .catch((caught: unknown) => caught);
+      const app = provider();
+      const wrongAudience = await connector(
+        {
+          tokenProvider: {
+            getToken: async () => {
+              const token = await app.getToken('https://storage.azure.com/.default');
+              return { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp };
+            },
+          } as unknown as TokenProvider,
+        },
+        { onConnection },
+      )
+        .query('SELECT 1')
+        .catch((caught: unknown) => caught);
+      expect(debugMessages.length).toBeGreaterThan(0);
+      const printed = [
+        ...debugMessages,
+        ...[sqlConnector, sqlConnector.pool, rows, refused, wrongAudience].flatMap(renderEveryWay),
+      ].join('\n');
+      expect(printed).toContain('SqlConnector');
+      expect(findLeaks(printed, stack.identity.issuedTokens())).toEqual([]);
+      expect(stack.identity.issuedTokens().length).toBeGreaterThan(0);
+    });
+  });
+});
+
+function catchError(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
