@@ -81,6 +81,8 @@ function ensureToolchain() {
 const systemPackages = [
   { name: 'postgresql', present: () => postgresBinaryFolders().length > 0 },
   { name: 'redis-server', present: () => onPath('redis-server') },
+  // The demo's browser test drives Debian's Chromium through playwright-core (no browser downloads).
+  { name: 'chromium', present: () => existsSync('/usr/bin/chromium'), tasks: ['test'] },
 ];
 
 function postgresBinaryFolders() {
@@ -95,8 +97,10 @@ function onPath(program) {
     .some((folder) => folder && existsSync(join(folder, program)));
 }
 
-function ensureSystemPackages() {
-  const missing = systemPackages.filter((item) => !item.present()).map((item) => item.name);
+function ensureSystemPackages(task) {
+  const missing = systemPackages
+    .filter((item) => (item.tasks ?? ['demo', 'test']).includes(task) && !item.present())
+    .map((item) => item.name);
   if (missing.length === 0) return;
   log(`installing Debian packages: ${missing.join(' ')}`);
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -144,7 +148,7 @@ function main() {
     process.exit(2);
   }
   ensureToolchain();
-  ensureSystemPackages();
+  ensureSystemPackages(task);
   const environment = {
     ...process.env,
     PATH: `${toolchainBin}${delimiter}${process.env.PATH ?? ''}`,

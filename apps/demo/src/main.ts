@@ -1,46 +1,69 @@
-// The sample app, first cut: start the local identity endpoint, then fetch a token through
-// @keyless/core with each backend and print what it is for and when it expires — never the token.
-import { createTokenProvider, isKeylessError, tokenBackendNames } from '@keyless/core';
-import { startIdentityEndpoint } from '@keyless/local-azure';
-import { decodeJwt } from 'jose';
+// The keyless sample app: `pnpm start` (local mode) or KEYLESS_DEMO_MODE=azure.
+import { redactKnownSecrets } from '@keyless/core';
+import type { LocalAzure } from '@keyless/local-azure';
+import { loadProcessConfig, loadResourceConfig } from './config.js';
+import { DemoApp } from './demo-app.js';
+import { formatProgress, relaunchTrustingLocalCa, startLocalStack } from './local-stack.js';
+import { DeferredLogger } from './logging.js';
+import { buildServer } from './server.js';
+import { onShutdownSignal } from './shutdown.js';
 
-const scope = process.env.KEYLESS_DEMO_SCOPE ?? 'https://storage.azure.com/.default';
+const say = (message: string) => process.stdout.write(`${message}\n`);
 
 async function main(): Promise<void> {
-  console.log('keyless demo: starting the local identity endpoint (App Service protocol)…');
-  const endpoint = await startIdentityEndpoint();
-  Object.assign(process.env, endpoint.appServiceEnvironment());
-  console.log(`  identity endpoint: ${endpoint.url}  issuer: ${endpoint.issuer}`);
-  try {
-    for (const backend of tokenBackendNames) {
-      const provider = createTokenProvider({ backend });
-      const requestsBefore = endpoint.counters.tokenRequests;
-      const token = await provider.getToken(scope);
-      // The audience is read from the token's claims; the token itself is never printed.
-      const claims = decodeJwt(token.token);
-      const minutesLeft = Math.round((token.expiresOnTimestamp - Date.now()) / 60_000);
-      await Promise.all(Array.from({ length: 100 }, () => provider.getToken(scope)));
-      console.log(
-        [
-          `\n${backend}`,
-          `  backend:      ${provider.backend}`,
-          `  identity:     ${provider.identityDescription} (oid ${String(claims.oid)})`,
-          `  audience:     ${String(claims.aud)}`,
-          `  expires:      ${new Date(token.expiresOnTimestamp).toISOString()} (in ${minutesLeft} min)`,
-          `  refreshes at: ${new Date(token.refreshAfterTimestamp).toISOString()} (in the background)`,
-          `  token:        ${JSON.stringify(token)}`,
-          `  requests:     ${endpoint.counters.tokenRequests - requestsBefore} to the endpoint for 101 getToken calls`,
-        ].join('\n'),
-      );
-      await provider.close();
+  const config = loadProcessConfig();
+  if (config.mode === 'local') {
+    const exitCode = await relaunchTrustingLocalCa(config.stateFolder);
+    if (exitCode !== undefined) {
+      process.exitCode = exitCode;
+      return;
     }
-  } finally {
-    await endpoint.stop();
   }
-  console.log('\nkeyless demo: done, identity endpoint stopped.');
+
+  let stack: LocalAzure | undefined;
+  if (config.mode === 'local') {
+    say('keyless demo: starting the local Azure stack');
+    stack = await startLocalStack(config.stateFolder, (event) => say(formatProgress(event)));
+  }
+  let app: DemoApp | undefined;
+  try {
+    const resources = loadResourceConfig();
+    say(`keyless demo: ${config.mode} mode, token backend ${config.backend}`);
+    const logger = new DeferredLogger();
+    const started = await DemoApp.create({
+      mode: config.mode,
+      backend: config.backend,
+      resources,
+      stack,
+      logger,
+    });
+    app = started;
+    const server = buildServer(started, { logLevel: config.logLevel });
+    logger.attach(server.log);
+    onShutdownSignal(
+      [
+        { name: 'server closed', run: () => server.close() },
+        { name: 'connectors closed', run: () => started.close() },
+        ...(stack ? [{ name: 'local stack stopped', run: () => (stack as LocalAzure).stop() }] : []),
+      ],
+      say,
+    );
+    await server.listen({ host: config.host, port: config.port });
+    const address = server.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    // First answers in the background, so the cards are filled by the time the page loads.
+    void started.probe();
+    say(`keyless demo: http://${config.host}:${port}`);
+    say('keyless demo: press Ctrl-C to stop');
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await stack?.stop().catch(() => {});
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {
-  console.error(isKeylessError(error) ? `keyless demo failed [${error.code}]: ${error.message}` : error);
-  process.exitCode = 1;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  say(`keyless demo failed: ${redactKnownSecrets(text)}`);
+  process.exit(1);
 });

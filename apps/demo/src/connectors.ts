@@ -1,0 +1,101 @@
+import { type BlobConnector, createBlobConnector } from '@keyless/blob';
+import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
+import { createPostgresConnector, fromKeyVaultSecret, type PostgresConnector } from '@keyless/postgres';
+import {
+  createRedisConnector,
+  type RedisConnector,
+  fromKeyVaultSecret as redisPasswordFromKeyVault,
+} from '@keyless/redis';
+import { createSqlConnector, type SqlConnector } from '@keyless/sql';
+import type { BackendName, ResourceConfig } from './config.js';
+
+/** The five connectors, all fed by ONE token provider (one token cache for the whole app). */
+export interface ConnectorSet {
+  readonly backend: BackendName;
+  readonly tokenProvider: TokenProvider;
+  readonly blob: BlobConnector;
+  readonly keyVault: KeyVaultConnector;
+  readonly sql: SqlConnector;
+  readonly postgres: PostgresConnector;
+  readonly redis: RedisConnector;
+  close(): Promise<void>;
+}
+
+export interface ConnectorListeners {
+  onPostgresPasswordRefused(): void;
+  onRedisPasswordRefreshed(): void;
+  onWarning(message: string, error: unknown): void;
+}
+
+export async function createConnectorSet(
+  resources: ResourceConfig,
+  backend: BackendName,
+  listeners: ConnectorListeners,
+): Promise<ConnectorSet> {
+  // Identity: AZURE_CLIENT_ID (user-assigned) or the system-assigned identity, read by keyless.
+  const tokenProvider = createTokenProvider({ backend });
+  const blob = createBlobConnector({ accountUrl: resources.blob.accountUrl, tokenProvider });
+  const keyVault = createKeyVaultConnector({ vaultUrl: resources.keyVault.vaultUrl, tokenProvider });
+  const sql = createSqlConnector({
+    server: resources.sql.server,
+    port: resources.sql.port,
+    database: resources.sql.database,
+    tokenProvider,
+    pool: { max: 4 },
+  });
+  const postgres = createPostgresConnector({
+    host: resources.postgres.host,
+    port: resources.postgres.port,
+    database: resources.postgres.database,
+    user: resources.postgres.user,
+    password: fromKeyVaultSecret({ connector: keyVault, secretName: resources.postgres.passwordSecret }),
+    tokenProvider,
+    pool: { max: 4 },
+  });
+  postgres.on('password-refused', () => listeners.onPostgresPasswordRefused());
+  postgres.on('idle-connection-error', ({ error }) =>
+    listeners.onWarning('postgres idle connection ended', error),
+  );
+  let redis: RedisConnector;
+  try {
+    redis = await createRedisConnector({
+      host: resources.redis.host,
+      port: resources.redis.port,
+      tls: true,
+      auth: redisPasswordFromKeyVault({
+        connector: keyVault,
+        secretName: resources.redis.passwordSecret,
+        ...(resources.redis.user ? { username: resources.redis.user } : {}),
+      }),
+      tokenProvider,
+      // Connect on first use: an unreachable cache shows on its card instead of stopping the app.
+      redisOptions: { lazyConnect: true, maxRetriesPerRequest: 5 },
+    });
+  } catch (error) {
+    await Promise.allSettled([sql.close(), postgres.close(), blob.close(), keyVault.close()]);
+    await tokenProvider.close();
+    throw error;
+  }
+  redis.on('password-refreshed', () => listeners.onRedisPasswordRefreshed());
+  redis.client.on('error', (error: unknown) => listeners.onWarning('redis connection error', error));
+
+  let closing: Promise<void> | undefined;
+  return {
+    backend,
+    tokenProvider,
+    blob,
+    keyVault,
+    sql,
+    postgres,
+    redis,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([redis.close(), postgres.close(), sql.close(), blob.close()]);
+        await keyVault.close();
+        await tokenProvider.close();
+      })();
+      return closing;
+    },
+  };
+}

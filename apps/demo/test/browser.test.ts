@@ -1,0 +1,117 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cardNames } from '../src/cards.ts';
+import { findCanaries, type RunningDemo, startDemo } from './support.ts';
+
+const screenshots = fileURLToPath(new URL('../test-output/screenshots/', import.meta.url));
+
+let demo: RunningDemo;
+let browser: Browser;
+let page: Page;
+const pageText: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(screenshots, { recursive: true });
+  demo = await startDemo('azure-identity');
+  // Debian's Chromium; never a downloaded browser.
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 1100 } });
+  page.on('response', async (response) => {
+    if (response.url().includes('/api/')) pageText.push(await response.text().catch(() => ''));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function expectEveryCardHealthy(backend: string) {
+  for (const name of cardNames) {
+    const card = page.locator(`[data-card="${name}"]`);
+    await card.locator('dd.status.healthy').waitFor();
+    await expect.poll(() => card.locator('dd.backend').textContent()).toBe(backend);
+    expect(await card.locator('dd.expiry').textContent()).toMatch(/^\d+h \d\dm \d\ds$/);
+  }
+}
+
+async function clickAndRead(action: string, result: string, expected: RegExp) {
+  await page.click(`button[data-action="${action}"]`);
+  const output = page.locator(`[data-testid="result-${result}"]`);
+  await expect.poll(() => output.textContent(), { timeout: 10_000 }).toMatch(expected);
+}
+
+async function everyActionWorks() {
+  await page.fill('#blob-content', 'written by the browser test');
+  await clickAndRead('blob-upload', 'blob', /"name": "from-the-page.txt"/);
+  await clickAndRead('blob-download', 'blob', /written by the browser test/);
+  await clickAndRead('keyvault-secret', 'keyvault', /"version": "[0-9a-f]{32}"/);
+  await clickAndRead('sql-whoami', 'sql', /"login": "keyless-app"/);
+  await clickAndRead('postgres-query', 'postgres', /"user": "keyless_app"/);
+  await clickAndRead('redis-incr', 'redis', /"value": \d+/);
+}
+
+describe('the dashboard in Chromium', () => {
+  it('shows every card healthy, with backend, identity and token countdown', async () => {
+    await page.goto(demo.url);
+    await expectEveryCardHealthy('azure-identity');
+    expect(await page.locator('#summary').textContent()).toContain('local mode');
+    await page.screenshot({ path: `${screenshots}01-healthy.png`, fullPage: true });
+  });
+
+  it('runs every card action and shows its result, the secret masked', async () => {
+    await everyActionWorks();
+    const secret = await page.locator('[data-testid="result-keyvault"]').textContent();
+    expect(secret).toContain('"length": 45');
+    expect(secret).toContain('••••••••');
+    await page.screenshot({ path: `${screenshots}02-actions.png`, fullPage: true });
+  });
+
+  it('survives both password rotations', async () => {
+    await page.click('button[data-action="rotate-postgres"]');
+    await expect.poll(() => page.locator('#local-result').textContent()).toMatch(/PostgreSQL password: done/);
+    await clickAndRead('postgres-query', 'postgres', /"user": "keyless_app"/);
+    await page.click('button[data-action="rotate-redis"]');
+    await expect.poll(() => page.locator('#local-result').textContent()).toMatch(/Redis password: done/);
+    await clickAndRead('redis-incr', 'redis', /"value": \d+/);
+    await expect
+      .poll(() => page.locator('[data-card="postgres"] .facts').textContent())
+      .toMatch(/refused logins handled\s*1/);
+    await expectEveryCardHealthy('azure-identity');
+    await page.screenshot({ path: `${screenshots}03-rotated.png`, fullPage: true });
+  });
+
+  it('switches the token backend live to MSAL', async () => {
+    await page.selectOption('#backend', 'msal');
+    await expect.poll(() => page.locator('#backend-label').textContent()).toBe('msal');
+    await expectEveryCardHealthy('msal');
+  });
+
+  it('survives an identity endpoint outage: every card keeps working from cached tokens', async () => {
+    await page.click('button[data-action="identity-outage"]');
+    await page.locator('#outage').waitFor({ state: 'visible' });
+    expect(await page.locator('#outage').textContent()).toContain('identity endpoint down');
+    await everyActionWorks();
+    await expectEveryCardHealthy('msal');
+    await page.screenshot({ path: `${screenshots}04-outage-survived.png`, fullPage: true });
+    await demo.call('DELETE', '/api/local/identity-outage');
+  });
+
+  it('never shows a token or a secret value', async () => {
+    const html = await page.content();
+    expect(findCanaries(demo, `${html}\n${pageText.join('\n')}`)).toEqual([]);
+  });
+});
