@@ -3,6 +3,8 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   isKeylessError,
+  isNetworkFailure,
+  isNetworkFailureCode,
   ServiceUnavailableError,
 } from '@keyless/core';
 
@@ -13,16 +15,6 @@ export interface BlobErrorContext {
 
 const authorizationCodes = new Set(['AuthorizationPermissionMismatch', 'AuthorizationFailure']);
 const authenticationCodes = new Set(['AuthenticationFailed', 'InvalidAuthenticationInfo']);
-const networkCodes = new Set([
-  'REQUEST_SEND_ERROR',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
 
 export const storageAudience = 'https://storage.azure.com/.default';
 
@@ -65,12 +57,12 @@ export function mapBlobError(error: unknown, context: BlobErrorContext = {}): un
         },
       );
     }
-    if (status === undefined && error.code !== undefined && networkCodes.has(error.code)) {
+    if (status === undefined && error.code !== undefined && isNetworkFailureCode(error.code)) {
       return unavailable(error, context);
     }
     return error;
   }
-  if (hasNetworkCode(error)) return unavailable(error, context);
+  if (isNetworkFailure(error)) return unavailable(error, context);
   return error;
 }
 
@@ -97,17 +89,6 @@ function findKeylessError(error: unknown): unknown {
     current = current.cause;
   }
   return undefined;
-}
-
-function hasNetworkCode(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && networkCodes.has(code)) return true;
-    if (current instanceof AggregateError && current.errors.some(hasNetworkCode)) return true;
-    current = current.cause;
-  }
-  return false;
 }
 
 function hostOf(error: unknown, context: BlobErrorContext): string {

@@ -26,6 +26,8 @@ export type {
   TokenThrottledEvent,
 } from './events.js';
 export { describeIdentity, type ManagedIdentitySelector } from './identity.js';
+export { ManualClock, settle } from './manual-clock.js';
+export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
 export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
 export { backoffDelay, parseRetryAfter } from './retry-policy.js';

@@ -8,8 +8,8 @@ import {
   ThrottledError,
   type TokenProvider,
 } from '../src/index.js';
+import { ManualClock, settle } from '../src/manual-clock.js';
 import { FakeBackend } from './support/fake-backend.js';
-import { FakeClock, settle } from './support/fake-clock.js';
 
 const scope = 'https://storage.azure.com/.default';
 const minute = 60_000;
@@ -17,7 +17,7 @@ const minute = 60_000;
 let providers: TokenProvider[] = [];
 
 function setup(options: { random?: () => number } = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const backend = new FakeBackend(() => clock.now());
   const provider = createTokenProvider(
     { environment: {} },

@@ -2,6 +2,7 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
+  isNetworkFailureCode,
   KeylessError,
   parseRetryAfter,
   ServiceUnavailableError,
@@ -29,19 +30,6 @@ interface RestErrorShape {
   cause?: unknown;
 }
 
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'REQUEST_SEND_ERROR',
-]);
-
 /**
  * Turns whatever a SecretClient call threw into a KeylessError. The provider's own KeylessErrors
  * (no identity here, throttled identity endpoint, …) pass through unchanged. Messages name the
@@ -66,7 +54,7 @@ export function mapKeyVaultError(error: unknown, context: SecretRequestContext):
         hint: 'use the vault URI exactly as the portal shows it (https://<name>.vault.azure.net); for a local emulator use a loopback URL (127.0.0.1 or localhost)',
       });
     }
-    if (code !== undefined && networkCodes.has(code)) {
+    if (isNetworkFailureCode(code)) {
       return new ServiceUnavailableError(`Key Vault could not be reached for ${what} (${code})`, {
         cause: error,
         hint: 'check the vault URL and the network path (DNS, firewall, private endpoint)',

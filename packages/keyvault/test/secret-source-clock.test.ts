@@ -3,19 +3,20 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
+  ManualClock,
   ServiceUnavailableError,
+  settle,
   ThrottledError,
 } from '@keyless/core';
 import { describe, expect, it } from 'vitest';
 import type { SecretChangeEvent, SecretRefreshFailedEvent } from '../src/secret-events.js';
 import { KeylessSecretSource } from '../src/secret-source.js';
-import { FakeClock, settle } from './support/fake-clock.js';
 import { FakeFetcher } from './support/fake-fetcher.js';
 
 const minute = 60_000;
 
 function setup(options: { refreshIntervalMs?: number; version?: string; random?: () => number } = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const fetcher = new FakeFetcher();
   const source = new KeylessSecretSource({
     name: 'db-password',

@@ -2,6 +2,7 @@ import {
   AuthenticationFailedError,
   ConfigurationError,
   isKeylessError,
+  isNetworkFailureCode,
   redactKnownSecrets,
   ServiceUnavailableError,
 } from '@keyless/core';
@@ -22,16 +23,6 @@ export interface PostgresErrorContext {
 const authenticationStates = new Set(['28P01', '28000']);
 /** admin_shutdown, crash_shutdown, cannot_connect_now (starting up / shutting down / failover). */
 const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300']);
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
 const certificateCodes = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -108,7 +99,7 @@ export function mapPostgresError(error: unknown, context: PostgresErrorContext):
     });
   }
   if (
-    (code !== undefined && networkCodes.has(code)) ||
+    isNetworkFailureCode(code) ||
     (error instanceof Error && droppedConnectionMessages.some((message) => error.message.includes(message)))
   ) {
     return new ServiceUnavailableError(`PostgreSQL at ${server} could not be reached: ${reason}`, {

@@ -2,6 +2,7 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   isKeylessError,
+  isNetworkFailure,
   redactKnownSecrets,
   ServiceUnavailableError,
 } from '@keyless/core';
@@ -16,32 +17,10 @@ export interface RedisErrorContext {
   secretName?: string | undefined;
 }
 
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
-
 /** The server refused the credentials: a wrong or expired password/token, or an unknown user. */
 export function isAuthenticationFailure(error: unknown): boolean {
   const message = messageOf(error);
   return /^(WRONGPASS|NOAUTH)\b/.test(message) || /invalid (username-)?password/i.test(message);
-}
-
-export function isNetworkFailure(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && networkCodes.has(code)) return true;
-    if (current instanceof AggregateError && current.errors.some(isNetworkFailure)) return true;
-    current = current.cause;
-  }
-  return false;
 }
 
 /**

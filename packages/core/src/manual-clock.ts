@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from './clock.js';
 
 interface PendingTimer {
   id: number;
@@ -6,8 +6,11 @@ interface PendingTimer {
   callback: () => void;
 }
 
-/** A clock that moves only when the test says so; timers fire in time order as it moves. */
-export class FakeClock implements Clock {
+/**
+ * A clock that moves only when told to; timers fire in time order as it moves. For tests and
+ * simulations of the token cache and secret sources over hours or days, run in milliseconds.
+ */
+export class ManualClock implements Clock {
   #now: number;
   #nextId = 1;
   readonly #timers = new Map<number, PendingTimer>();
@@ -36,6 +39,11 @@ export class FakeClock implements Clock {
 
   get pendingTimers(): number {
     return this.#timers.size;
+  }
+
+  /** Moves time forward without firing timers: a suspended laptop, or a timer that is late. */
+  jump(milliseconds: number): void {
+    this.#now += milliseconds;
   }
 
   /** Moves time forward, firing each due timer and letting promise chains settle in between. */
