@@ -31,5 +31,6 @@ export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './n
 export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
 export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
 export { backoffDelay, parseRetryAfter } from './retry-policy.js';
+export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
 export { type Environment, resolveSetting, type SettingSource } from './settings.js';
 export { createTokenProvider, type TokenProvider, type TokenProviderInternals } from './token-provider.js';

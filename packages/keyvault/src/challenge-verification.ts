@@ -1,21 +1,8 @@
-import { BlockList, isIP } from 'node:net';
-import { ConfigurationError } from '@keyless/core';
-
-// 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
-// `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
-const loopbackAddresses = new BlockList();
-loopbackAddresses.addSubnet('127.0.0.0', 8, 'ipv4');
-loopbackAddresses.addAddress('::1', 'ipv6');
-loopbackAddresses.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+import { ConfigurationError, isLoopbackHost } from '@keyless/core';
 
 /** True for a vault URL whose host is this machine: only such a URL can be the local emulator. */
 export function isLoopbackVaultUrl(vaultUrl: string | URL): boolean {
-  const url = typeof vaultUrl === 'string' ? new URL(vaultUrl) : vaultUrl;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost') return true;
-  const family = isIP(host);
-  if (family === 0) return false;
-  return loopbackAddresses.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  return isLoopbackHost((typeof vaultUrl === 'string' ? new URL(vaultUrl) : vaultUrl).hostname);
 }
 
 /**

@@ -1,12 +1,5 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
-import {
-  type Clock,
-  ConfigurationError,
-  type Environment,
-  resolveSetting,
-  type TokenProvider,
-} from '@keyless/core';
-import { z } from 'zod';
+import { type Clock, type Environment, resolveServiceUrl, type TokenProvider } from '@keyless/core';
 import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
 
 export interface KeyVaultConnectorOptions {
@@ -38,48 +31,18 @@ export const vaultUrlOption = 'vaultUrl';
 export const vaultUrlVariable = 'KEYLESS_KEYVAULT_URL';
 const example = 'https://<vault-name>.vault.azure.net';
 
-const vaultUrlSchema = z
-  .string({ error: `expected a URL such as ${example}` })
-  .transform((value, context) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      context.addIssue({ code: 'custom', message: `not a URL; expected one such as ${example}` });
-      return z.NEVER;
-    }
-    if (url.protocol !== 'https:') {
-      context.addIssue({
-        code: 'custom',
-        message: `Key Vault is reached over https only; expected a URL such as ${example}`,
-      });
-      return z.NEVER;
-    }
-    if (url.search !== '' || url.username !== '' || url.password !== '') {
-      context.addIssue({
-        code: 'custom',
-        message: 'the vault URL must not carry a query string or credentials',
-      });
-      return z.NEVER;
-    }
-    // The SDK appends `/secrets/...` to the URL; a vault URL is an origin (its vaultUri ends in `/`).
-    return url.origin;
-  });
-
 /** Options first, environment second; a bad or missing value fails at construction, not at the first request. */
 export function resolveVaultUrl(value: unknown, environment?: Environment): string {
-  const resolved = resolveSetting(vaultUrlSchema, {
+  // The SDK appends `/secrets/...`: a vault URL is an origin (its vaultUri ends in `/`).
+  return resolveServiceUrl({
+    service: 'Key Vault',
+    example,
     option: vaultUrlOption,
+    variable: vaultUrlVariable,
     value,
-    variables: [vaultUrlVariable],
     environment,
+    whereToFind: '`keyless-local up keyvault` prints it for the local stack',
   });
-  if (resolved.value === undefined) {
-    throw new ConfigurationError('No Key Vault URL is configured', {
-      hint: `set the option \`${vaultUrlOption}\` or the environment variable ${vaultUrlVariable} to the vault's URI, e.g. ${example} (\`keyless-local up keyvault\` prints it for the local stack)`,
-    });
-  }
-  return resolved.value;
 }
 
 /**
