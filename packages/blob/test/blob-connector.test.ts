@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { RestError } from '@azure/storage-blob';
 import {
@@ -9,8 +8,8 @@ import {
   ServiceUnavailableError,
   type TokenProvider,
 } from '@keyless/core';
-import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
+import { findFreePort, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { catchError, findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mapBlobError } from '../src/blob-error-mapping.js';
 import { type BlobConnector, createBlobConnector } from '../src/index.js';
@@ -214,7 +213,7 @@ describe('createBlobConnector', () => {
     });
 
     it("maps an unreachable account to 'unavailable', naming the host", async () => {
-      const port = await freePort();
+      const port = await findFreePort();
       const connector = track(
         createBlobConnector({
           accountUrl: `https://127.0.0.1:${port}/devstoreaccount1`,
@@ -342,26 +341,4 @@ function vaultAudienceProvider(inner: TokenProvider): TokenProvider {
     off: (name, listener) => inner.off(name, listener),
     close: async () => {},
   };
-}
-
-function catchError(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

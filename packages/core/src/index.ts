@@ -32,5 +32,12 @@ export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } f
 export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
 export { backoffDelay, parseRetryAfter } from './retry-policy.js';
 export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
-export { type Environment, resolveSetting, type SettingSource } from './settings.js';
+export {
+  type Environment,
+  type MissingSettingDescription,
+  portSchema,
+  requireSetting,
+  resolveSetting,
+  type SettingSource,
+} from './settings.js';
 export { createTokenProvider, type TokenProvider, type TokenProviderInternals } from './token-provider.js';

@@ -1,7 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigurationError } from './errors.js';
-import { type Environment, resolveSetting } from './settings.js';
+import { type Environment, requireSetting } from './settings.js';
 
 // 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
 // `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
@@ -70,16 +69,17 @@ export function resolveServiceUrl(setting: ServiceUrlSetting): string {
     }
     return setting.keepPath ? `${url.origin}${url.pathname.replace(/\/+$/, '')}` : url.origin;
   });
-  const resolved = resolveSetting(schema, {
-    option: setting.option,
-    value: setting.value,
-    variables: [setting.variable],
-    environment: setting.environment,
-  });
-  if (resolved.value === undefined) {
-    throw new ConfigurationError(`No ${service} URL is configured`, {
-      hint: `set the option \`${setting.option}\` or the environment variable ${setting.variable}, e.g. ${example}${setting.whereToFind ? ` (${setting.whereToFind})` : ''}`,
-    });
-  }
-  return resolved.value;
+  return requireSetting(
+    schema,
+    {
+      option: setting.option,
+      value: setting.value,
+      variables: [setting.variable],
+      environment: setting.environment,
+    },
+    {
+      what: `${service} URL`,
+      detail: `, e.g. ${example}${setting.whereToFind ? ` (${setting.whereToFind})` : ''}`,
+    },
+  );
 }

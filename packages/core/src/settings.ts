@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -60,3 +60,35 @@ export function describeWhereToSet(option: string, variables: readonly string[])
   const environmentPart = variables.length > 0 ? ` or the environment variable ${variables.join(' / ')}` : '';
   return `set the option \`${option}\`${environmentPart}`;
 }
+
+export interface MissingSettingDescription {
+  /** What is missing, for the message: `No ${what} is configured`. */
+  what: string;
+  /** Appended to "set the option … or the environment variable …", with its own leading punctuation. */
+  detail: string;
+}
+
+/**
+ * resolveSetting for a value the connector cannot work without: missing from both the option and
+ * the environment fails at construction with a message that names both.
+ */
+export function requireSetting<Schema extends z.ZodType>(
+  schema: Schema,
+  source: SettingSource,
+  missing: MissingSettingDescription,
+): z.output<Schema> {
+  const resolved = resolveSetting(schema, source);
+  if (resolved.value === undefined) {
+    throw new ConfigurationError(`No ${missing.what} is configured`, {
+      hint: `${describeWhereToSet(source.option, source.variables ?? [])}${missing.detail}`,
+    });
+  }
+  return resolved.value;
+}
+
+/** A TCP port, from a number option or a text variable. */
+export const portSchema = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(1, 'expected a port between 1 and 65535')
+  .max(65_535, 'expected a port between 1 and 65535');

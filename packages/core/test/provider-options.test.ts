@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, createTokenProvider } from '../src/index.js';
+import { createTokenProvider } from '../src/index.js';
 import { resolveProviderOptions } from '../src/provider-options.js';
+import { configurationError } from './support/configuration-error.js';
 
 const clientId = '11111111-2222-3333-4444-555555555555';
 const resourceId =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/app/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keyless-app';
-
-function configurationError(run: () => unknown): ConfigurationError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 describe('provider configuration', () => {
   it('defaults to azure-identity and the system-assigned identity', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, isLoopbackHost, resolveServiceUrl } from '../src/index.js';
+import { isLoopbackHost, resolveServiceUrl } from '../src/index.js';
+import { configurationError } from './support/configuration-error.js';
 
 const base = {
   service: 'Key Vault',
@@ -8,16 +9,6 @@ const base = {
   variable: 'KEYLESS_KEYVAULT_URL',
   environment: {},
 };
-
-function failure(run: () => unknown): ConfigurationError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 describe('resolveServiceUrl', () => {
   it('takes the option, else the variable, and normalises to the origin (or keeps the path)', () => {
@@ -38,20 +29,21 @@ describe('resolveServiceUrl', () => {
 
   it('refuses http except for a loopback emulator when allowed', () => {
     expect(
-      failure(() => resolveServiceUrl({ ...base, value: 'http://v.vault.azure.net' })).message,
+      configurationError(() => resolveServiceUrl({ ...base, value: 'http://v.vault.azure.net' })).message,
     ).toContain('https only');
     expect(resolveServiceUrl({ ...base, value: 'http://127.0.0.1:10000', allowLoopbackHttp: true })).toBe(
       'http://127.0.0.1:10000',
     );
     expect(
-      failure(() => resolveServiceUrl({ ...base, value: 'http://example.com', allowLoopbackHttp: true }))
-        .message,
+      configurationError(() =>
+        resolveServiceUrl({ ...base, value: 'http://example.com', allowLoopbackHttp: true }),
+      ).message,
     ).toContain('loopback emulator');
   });
 
   it('refuses a SAS or credentials without repeating the value, and names option and variable', () => {
     const sas = 'https://a.blob.core.windows.net/?sv=2024&sig=c2VjcmV0LXNpZ25hdHVyZQ';
-    const error = failure(() => resolveServiceUrl({ ...base, value: sas }));
+    const error = configurationError(() => resolveServiceUrl({ ...base, value: sas }));
     expect(error.message).not.toContain('c2VjcmV0LXNpZ25hdHVyZQ');
     expect(error.message).toContain('query string or credentials');
     expect(error.message).toContain('`vaultUrl`');
@@ -59,7 +51,7 @@ describe('resolveServiceUrl', () => {
   });
 
   it('says what to set when nothing is configured', () => {
-    const error = failure(() =>
+    const error = configurationError(() =>
       resolveServiceUrl({ ...base, value: undefined, whereToFind: 'keyless-local prints it' }),
     );
     expect(error.message).toContain('No Key Vault URL is configured');

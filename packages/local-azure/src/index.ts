@@ -40,6 +40,8 @@ export type {
   PostgresLauncherOptions,
   PostgresPasswordUser,
 } from './postgres/postgres-types.js';
+// A free loopback port, for tests that need a port nothing listens on
+export { findFreePort } from './processes/free-port.js';
 export { MissingBinaryError, ServerStartError } from './processes/launcher-errors.js';
 export { startRedis } from './redis/redis-launcher.js';
 export type { RedisInstance, RedisLauncherOptions, RedisPasswordUser } from './redis/redis-types.js';

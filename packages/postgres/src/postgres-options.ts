@@ -1,4 +1,13 @@
-import { ConfigurationError, type Environment, resolveSetting, type TokenProvider } from '@keyless/core';
+import {
+  ConfigurationError,
+  type Environment,
+  isLoopbackHost,
+  type MissingSettingDescription,
+  portSchema,
+  requireSetting,
+  resolveSetting,
+  type TokenProvider,
+} from '@keyless/core';
 import type { PoolConfig } from 'pg';
 import { z } from 'zod';
 import type { PostgresPasswordSource } from './password-source.js';
@@ -57,11 +66,6 @@ const hostSchema = z
   .refine((value) => !value.includes('://') && !value.includes('@'), {
     message: 'give the host name only, not a connection string or URL',
   });
-const portSchema = z.coerce
-  .number({ error: 'expected a port number' })
-  .int('expected a whole port number')
-  .min(1, 'expected a port between 1 and 65535')
-  .max(65_535, 'expected a port between 1 and 65535');
 const nameSchema = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name');
 
 const forbiddenPoolKeys = [
@@ -80,16 +84,10 @@ export function resolvePostgresOptions(
   mode: 'key-vault-secret' | 'entra-token',
   environment: Environment = process.env,
 ): ResolvedPostgresOptions {
-  const host = required(
-    resolveSetting(hostSchema, {
-      option: 'host',
-      value: options.host,
-      variables: [hostVariable],
-      environment,
-    }).value,
-    'host',
-    [hostVariable],
-    'the server name, e.g. <server>.postgres.database.azure.com',
+  const host = requireSetting(
+    hostSchema,
+    { option: 'host', value: options.host, variables: [hostVariable], environment },
+    postgresMissing('host', 'the server name, e.g. <server>.postgres.database.azure.com'),
   );
   const port =
     resolveSetting(portSchema, {
@@ -105,14 +103,15 @@ export function resolvePostgresOptions(
     environment,
   }).value;
   const userVariables = mode === 'entra-token' ? [entraUserVariable, userVariable] : [userVariable];
-  const user = required(
-    resolveSetting(nameSchema, { option: 'user', value: options.user, variables: userVariables, environment })
-      .value,
-    'user',
-    userVariables,
-    mode === 'entra-token'
-      ? "the identity's display name, the role pgaadauth_create_principal created for it"
-      : 'the PostgreSQL role whose password is the Key Vault secret',
+  const user = requireSetting(
+    nameSchema,
+    { option: 'user', value: options.user, variables: userVariables, environment },
+    postgresMissing(
+      'user',
+      mode === 'entra-token'
+        ? "the identity's display name, the role pgaadauth_create_principal created for it"
+        : 'the PostgreSQL role whose password is the Key Vault secret',
+    ),
   );
   const pool = { ...(options.pool ?? {}) };
   for (const key of forbiddenPoolKeys) {
@@ -131,7 +130,7 @@ export function resolvePostgresOptions(
 function resolveSsl(value: PostgresConnectorOptions['ssl'], host: string): ResolvedPostgresOptions['ssl'] {
   if (value === undefined || value === true) return true;
   if (value === false) {
-    if (isLoopback(host)) return false;
+    if (isLoopbackHost(host)) return false;
     throw new ConfigurationError('Invalid option `ssl`: false is allowed only for a loopback server', {
       hint: 'Azure Database for PostgreSQL requires TLS; leave `ssl` out (verified TLS) or pass `{ ca }` for a private CA',
     });
@@ -161,16 +160,9 @@ function resolveSsl(value: PostgresConnectorOptions['ssl'], host: string): Resol
   return { ca };
 }
 
-function required<T>(value: T | undefined, option: string, variables: readonly string[], what: string): T {
-  if (value === undefined) {
-    throw new ConfigurationError(`No PostgreSQL \`${option}\` is configured`, {
-      hint: `set the option \`${option}\` or the environment variable ${variables.join(' / ')} to ${what} (\`keyless-local up postgres\` prints it for the local stack)`,
-    });
-  }
-  return value;
-}
-
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+function postgresMissing(option: string, what: string): MissingSettingDescription {
+  return {
+    what: `PostgreSQL \`${option}\``,
+    detail: ` to ${what} (\`keyless-local up postgres\` prints it for the local stack)`,
+  };
 }

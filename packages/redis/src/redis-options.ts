@@ -1,4 +1,11 @@
-import { ConfigurationError, type Environment, resolveSetting, type TokenProvider } from '@keyless/core';
+import {
+  ConfigurationError,
+  type Environment,
+  portSchema,
+  requireSetting,
+  resolveSetting,
+  type TokenProvider,
+} from '@keyless/core';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { RedisAuth } from './redis-auth.js';
@@ -33,11 +40,6 @@ const hostSchema = z
   .string({ error: 'expected a host name such as <name>.redis.cache.windows.net' })
   .trim()
   .regex(/^[^\s/:@]+$|^\[[0-9a-fA-F:]+\]$/, 'expected a bare host name, without scheme, port or credentials');
-const portSchema = z.coerce
-  .number({ error: 'expected a port number' })
-  .int('expected a whole port number')
-  .min(1, 'expected a port from 1 to 65535')
-  .max(65_535, 'expected a port from 1 to 65535');
 
 export interface ResolvedConnection {
   host: string;
@@ -53,17 +55,15 @@ export function resolveConnection(
   options: Pick<RedisConnectorOptions, 'host' | 'port' | 'tls'>,
   environment: Environment = process.env,
 ): ResolvedConnection {
-  const host = resolveSetting(hostSchema, {
-    option: 'host',
-    value: options.host,
-    variables: [hostVariable],
-    environment,
-  }).value;
-  if (host === undefined) {
-    throw new ConfigurationError('No Redis host is configured', {
-      hint: `set the option \`host\` or the environment variable ${hostVariable}, e.g. <name>.redis.cache.windows.net (\`keyless-local up redis\` prints it for the local stack)`,
-    });
-  }
+  const host = requireSetting(
+    hostSchema,
+    { option: 'host', value: options.host, variables: [hostVariable], environment },
+    {
+      what: 'Redis host',
+      detail:
+        ', e.g. <name>.redis.cache.windows.net (`keyless-local up redis` prints it for the local stack)',
+    },
+  );
   if (options.tls !== undefined && typeof options.tls !== 'boolean' && typeof options.tls !== 'object') {
     throw new ConfigurationError('Invalid option `tls`', { hint: 'give true, false or { ca }' });
   }

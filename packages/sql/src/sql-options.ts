@@ -1,4 +1,10 @@
-import { ConfigurationError, resolveSetting, type TokenProvider } from '@keyless/core';
+import {
+  ConfigurationError,
+  portSchema,
+  requireSetting,
+  resolveSetting,
+  type TokenProvider,
+} from '@keyless/core';
 import { z } from 'zod';
 
 export interface SqlPoolOptions {
@@ -71,12 +77,6 @@ const serverSchema = z
     return host;
   });
 
-const portSchema = z.coerce
-  .number({ error: 'expected a TCP port number' })
-  .int('expected a whole port number')
-  .min(1, 'a port is between 1 and 65535')
-  .max(65_535, 'a port is between 1 and 65535');
-
 const databaseSchema = z
   .string({ error: 'expected a database name' })
   .trim()
@@ -114,17 +114,15 @@ export function resolveSqlOptions(
   options: SqlConnectorOptions,
   environment = process.env,
 ): ResolvedSqlOptions {
-  const server = resolveSetting(serverSchema, {
-    option: 'server',
-    value: options.server,
-    variables: [serverVariable],
-    environment,
-  }).value;
-  if (server === undefined) {
-    throw new ConfigurationError('No Azure SQL server is configured', {
-      hint: `set the option \`server\` or the environment variable ${serverVariable} to the server's host name, e.g. myserver.database.windows.net (\`keyless-local up sql\` prints it for the local stack)`,
-    });
-  }
+  const server = requireSetting(
+    serverSchema,
+    { option: 'server', value: options.server, variables: [serverVariable], environment },
+    {
+      what: 'Azure SQL server',
+      detail:
+        " to the server's host name, e.g. myserver.database.windows.net (`keyless-local up sql` prints it for the local stack)",
+    },
+  );
   const port =
     resolveSetting(portSchema, {
       option: 'port',
@@ -132,18 +130,12 @@ export function resolveSqlOptions(
       variables: [portVariable],
       environment,
     }).value ?? 1433;
-  const database = resolveSetting(databaseSchema, {
-    option: 'database',
-    value: options.database,
-    variables: [databaseVariable],
-    environment,
-  }).value;
-  if (database === undefined) {
-    // A user created FROM EXTERNAL PROVIDER is a contained database user: the login must name its database.
-    throw new ConfigurationError('No Azure SQL database is configured', {
-      hint: `set the option \`database\` or the environment variable ${databaseVariable} to the database in which the identity has a user`,
-    });
-  }
+  // A user created FROM EXTERNAL PROVIDER is a contained database user: the login must name its database.
+  const database = requireSetting(
+    databaseSchema,
+    { option: 'database', value: options.database, variables: [databaseVariable], environment },
+    { what: 'Azure SQL database', detail: ' to the database in which the identity has a user' },
+  );
   const encrypt = resolveEncrypt(options.encrypt);
   const ca = resolveCa(options.ca);
   const pool = resolvePool(options.pool);

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import {
   AuthenticationFailedError,
   AuthorizationError,
@@ -9,8 +8,14 @@ import {
   ServiceUnavailableError,
   type TokenProvider,
 } from '@keyless/core';
-import { type LocalAzure, type SqlEndpoint, startLocalAzure, startSqlEndpoint } from '@keyless/local-azure';
-import { findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
+import {
+  findFreePort,
+  type LocalAzure,
+  type SqlEndpoint,
+  startLocalAzure,
+  startSqlEndpoint,
+} from '@keyless/local-azure';
+import { catchError, findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { RequestError, TYPES } from 'tedious';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
@@ -342,7 +347,7 @@ describe('createSqlConnector', () => {
     });
 
     it('maps an unreachable server to ServiceUnavailableError after bounded retries', async () => {
-      const port = await freePort();
+      const port = await findFreePort();
       const sqlConnector = connector({ port, connectTimeoutMs: 2_000 });
       const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ServiceUnavailableError);
@@ -448,24 +453,3 @@ describe('createSqlConnector', () => {
     });
   });
 });
-
-function catchError(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

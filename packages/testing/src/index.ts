@@ -1,3 +1,4 @@
+export { catchError } from './catch-error.js';
 export {
   type ConnectorConformanceOptions,
   type ConnectorUnderTest,
