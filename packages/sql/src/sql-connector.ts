@@ -54,6 +54,8 @@ class KeylessSqlConnector implements SqlConnector {
   readonly #closing = new AbortController();
   readonly #poolView: SqlPoolState;
   #closed: Promise<void> | undefined;
+  /** Queries and transactions admitted before close(): close lets them finish, even those still waiting for a connection. */
+  readonly #admitted = new Set<Promise<unknown>>();
 
   constructor(
     resolved: ResolvedSqlOptions,
@@ -93,25 +95,32 @@ class KeylessSqlConnector implements SqlConnector {
     sql: string,
     parameters?: Record<string, SqlParameter>,
   ): Promise<Row[]> {
-    const connection = await this.#acquire();
-    try {
-      return await connection.execute<Row>(sql, parameters);
-    } finally {
-      this.#pool.release(connection);
-    }
+    return this.#admit(async () => {
+      const connection = await this.#acquire();
+      try {
+        return await connection.execute<Row>(sql, parameters);
+      } finally {
+        this.#pool.release(connection);
+      }
+    });
   }
 
   async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
-    const connection = await this.#acquire();
-    try {
-      return await runInTransaction(connection, work);
-    } finally {
-      this.#pool.release(connection);
-    }
+    return this.#admit(async () => {
+      const connection = await this.#acquire();
+      try {
+        return await runInTransaction(connection, work);
+      } finally {
+        this.#pool.release(connection);
+      }
+    });
   }
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      // Work admitted before close() ends on its own terms: acquireTimeoutMs bounds a wait for a
+      // connection and tedious's request timeout bounds a query, so this wait is bounded too.
+      await Promise.allSettled(this.#admitted);
       this.#closing.abort();
       await this.#pool.drain();
       if (this.#ownsProvider) await this.#tokenProvider.close();
@@ -134,8 +143,19 @@ class KeylessSqlConnector implements SqlConnector {
     return `SqlConnector ${inspect(this.toJSON(), options)}`;
   }
 
+  #admit<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError('SqlConnector'));
+    const admitted = operation();
+    const settled = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#admitted.add(settled);
+    void settled.then(() => this.#admitted.delete(settled));
+    return admitted;
+  }
+
   async #acquire(): Promise<PooledConnection> {
-    if (this.#closed) throw new ClosedError('SqlConnector');
     try {
       return await this.#pool.acquire();
     } catch (error) {

@@ -296,12 +296,14 @@ describe('createSqlConnector', () => {
       await holding;
     });
 
-    it('close waits for queries under way, then refuses new ones with ClosedError', async () => {
-      const sqlConnector = connector();
-      const underWay = sqlConnector.query("WAITFOR DELAY '00:00:00.200'");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    it('close waits for queries already admitted, even ones still waiting for a connection, then refuses new ones with ClosedError', async () => {
+      const sqlConnector = connector({ pool: { max: 1 } });
+      const running = sqlConnector.query("WAITFOR DELAY '00:00:00.200'");
+      // With max 1, this one waits for the first to release its connection.
+      const queued = sqlConnector.query('SELECT 1 AS one');
       await Promise.all([sqlConnector.close(), sqlConnector.close()]);
-      await expect(underWay).resolves.toEqual([]);
+      await expect(running).resolves.toEqual([]);
+      await expect(queued).resolves.toEqual([{ one: 1 }]);
       await expect(sqlConnector.query('SELECT 1')).rejects.toMatchObject({ code: 'closed' });
       await expect(sqlConnector.transaction(async () => 1)).rejects.toBeInstanceOf(ClosedError);
       expect(sqlConnector.pool.size).toBe(0);
