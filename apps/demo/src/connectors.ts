@@ -1,13 +1,18 @@
 import { type BlobConnector, createBlobConnector } from '@keyless/blob';
 import { createTokenProvider, type TokenProvider } from '@keyless/core';
 import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
-import { createPostgresConnector, fromKeyVaultSecret, type PostgresConnector } from '@keyless/postgres';
+import {
+  createPostgresConnector,
+  fromKeyVaultSecret,
+  type PostgresConnector,
+  type PostgresPoolOptions,
+} from '@keyless/postgres';
 import {
   createRedisConnector,
   type RedisConnector,
   fromKeyVaultSecret as redisPasswordFromKeyVault,
 } from '@keyless/redis';
-import { createSqlConnector, type SqlConnector } from '@keyless/sql';
+import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '@keyless/sql';
 import type { BackendName, ResourceConfig } from './config.js';
 
 /** The five connectors, all fed by ONE token provider (one token cache for the whole app). */
@@ -28,10 +33,21 @@ export interface ConnectorListeners {
   onWarning(message: string, error: unknown): void;
 }
 
+/**
+ * What the fault suite shortens so that a fault reaches logins and secret refreshes within seconds
+ * instead of once per pool lifetime (30 min) or secret refresh (5 min). The app passes nothing and
+ * keeps every connector's defaults.
+ */
+export interface ConnectorTuning {
+  sql?: Pick<SqlConnectorOptions, 'pool' | 'connectTimeoutMs' | 'requestTimeoutMs'>;
+  postgres?: { pool?: PostgresPoolOptions; passwordRefreshIntervalMs?: number };
+}
+
 export async function createConnectorSet(
   resources: ResourceConfig,
   backend: BackendName,
   listeners: ConnectorListeners,
+  tuning: ConnectorTuning = {},
 ): Promise<ConnectorSet> {
   // Identity: AZURE_CLIENT_ID (user-assigned) or the system-assigned identity, read by keyless.
   const tokenProvider = createTokenProvider({ backend });
@@ -42,16 +58,23 @@ export async function createConnectorSet(
     port: resources.sql.port,
     database: resources.sql.database,
     tokenProvider,
-    pool: { max: 4 },
+    ...tuning.sql,
+    pool: { max: 4, ...tuning.sql?.pool },
   });
   const postgres = createPostgresConnector({
     host: resources.postgres.host,
     port: resources.postgres.port,
     database: resources.postgres.database,
     user: resources.postgres.user,
-    password: fromKeyVaultSecret({ connector: keyVault, secretName: resources.postgres.passwordSecret }),
+    password: fromKeyVaultSecret({
+      connector: keyVault,
+      secretName: resources.postgres.passwordSecret,
+      ...(tuning.postgres?.passwordRefreshIntervalMs === undefined
+        ? {}
+        : { refreshIntervalMs: tuning.postgres.passwordRefreshIntervalMs }),
+    }),
     tokenProvider,
-    pool: { max: 4 },
+    pool: { max: 4, ...tuning.postgres?.pool },
   });
   postgres.on('password-refused', () => listeners.onPostgresPasswordRefused());
   postgres.on('idle-connection-error', ({ error }) =>

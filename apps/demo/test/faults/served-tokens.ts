@@ -1,0 +1,48 @@
+import type { ConnectorSet } from '../../src/connectors.ts';
+
+/** The scopes the demo's connectors ask for: Blob Storage, Key Vault (also for the database passwords), Azure SQL. */
+export const demoScopes = [
+  'https://storage.azure.com/.default',
+  'https://vault.azure.net/.default',
+  'https://database.windows.net/.default',
+] as const;
+
+/** The token a provider currently serves for a scope, described by its times (never the token). */
+export interface ServedToken {
+  backend: string;
+  scope: string;
+  obtainedAt: number;
+  refreshAt: number;
+  /** The cache hands the token out until then: expiry minus its margin. */
+  servingUntil: number;
+}
+
+/** Core's default expiry margin, which a short-lived token caps at a quarter of its lifetime. */
+const defaultExpiryMarginMs = 30_000;
+
+/**
+ * Asks each set's provider for its cached tokens (no endpoint request while they are valid). The
+ * identity endpoint mints every token with the same lifetime, so it was obtained one lifetime
+ * before it expires.
+ */
+export async function servedTokens(
+  connectorSets: readonly ConnectorSet[],
+  lifetimeSeconds: number,
+): Promise<ServedToken[]> {
+  const lifetimeMs = lifetimeSeconds * 1000;
+  const margin = Math.min(defaultExpiryMarginMs, lifetimeMs / 4);
+  return Promise.all(
+    connectorSets.flatMap((set) =>
+      demoScopes.map(async (scope) => {
+        const token = await set.tokenProvider.getToken(scope);
+        return {
+          backend: set.backend,
+          scope,
+          obtainedAt: token.expiresOnTimestamp - lifetimeMs,
+          refreshAt: token.refreshAfterTimestamp ?? token.expiresOnTimestamp,
+          servingUntil: token.expiresOnTimestamp - margin,
+        };
+      }),
+    ),
+  );
+}
