@@ -60,16 +60,30 @@ export function renderTable(results: readonly ScenarioResult[]): string {
   );
 }
 
+/** A markdown table with padded columns, so it reads as well in the file as rendered. */
 export function renderMarkdown(results: readonly ScenarioResult[], context: RunContext): string {
-  const escapePipes = (cell: string) => cell.replaceAll('|', '\\|');
-  const align = headings.map((_, column) => (numericColumns.has(column) ? '---:' : '---'));
+  const table = [
+    [...headings],
+    ...rows(results).map((row) => row.map((cell) => cell.replaceAll('|', '\\|'))),
+  ];
+  const widths = headings.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length)));
+  const line = (row: string[]) =>
+    `| ${row
+      .map((cell, column) =>
+        numericColumns.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join(' | ')} |`;
+  const rule = `| ${widths
+    .map((width, column) => (numericColumns.has(column) ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width)))
+    .join(' | ')} |`;
+  const [header, ...body] = table;
   return [
     `Backends: ${context.backends.join(' and ')} (one connector set each, under load at the same time). ` +
       `Operation timeout ${context.operationTimeoutMs} ms. Run took ${Math.round(context.durationMs / 1000)} s.`,
     '',
-    `| ${headings.join(' | ')} |`,
-    `| ${align.join(' | ')} |`,
-    ...rows(results).map((row) => `| ${row.map(escapePipes).join(' | ')} |`),
+    line(header ?? []),
+    rule,
+    ...body.map(line),
     '',
   ].join('\n');
 }

@@ -139,7 +139,7 @@ export async function runScenario(
       connectorSets,
       load: running,
       tokens,
-      tokensAtFaultStart: await servedTokens(connectorSets, scenario.tokenLifetimeSeconds),
+      tokensAtFaultStart: await cachedTokens(connectorSets, scenario.tokenLifetimeSeconds, stack, tokens),
       connectorEvents,
       note: (name, value) => {
         evidence[name] = value;
@@ -176,6 +176,7 @@ export async function runScenario(
     outcomes: load.outcomes,
     evidence: { ...evidence, ...connectorEventEvidence(connectorEvents) },
     tokenEvents: tokens.events,
+    faultStartedAt,
     requests: {
       identity: after.identity - before.identity,
       keyVault: after.keyVault - before.keyVault,
@@ -189,6 +190,21 @@ export async function runScenario(
       recoveryMs: Date.now() - faultEndedAt,
     },
   });
+}
+
+/** The tokens the connectors use, read without adding a cache entry of our own (checked). */
+async function cachedTokens(
+  connectorSets: readonly ConnectorSet[],
+  lifetimeSeconds: number,
+  stack: LocalAzure,
+  tokens: TokenTimeline,
+): Promise<ServedToken[]> {
+  // A background refresh may run meanwhile; a first token ('acquired') would be an entry of ours.
+  const acquiredBefore = tokens.count('acquired');
+  const served = await servedTokens(connectorSets, lifetimeSeconds, stack.identity.tenantId);
+  if (tokens.count('acquired') !== acquiredBefore)
+    throw new Error("reading the cached tokens made a new cache entry: not the connectors' tokens");
+  return served;
 }
 
 function mergeTuning(base: ConnectorTuning, override: ConnectorTuning | undefined): ConnectorTuning {

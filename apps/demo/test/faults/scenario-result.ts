@@ -42,6 +42,8 @@ export interface ScenarioResult {
   tokenEvents: Record<TokenEventRecord['type'], number>;
   /** Every (backend, scope) that had a token during the scenario. */
   tokenScopes: string[];
+  /** Every token event, `at` in milliseconds since the fault started (negative: warm-up). */
+  tokenEventLog: TokenEventRecord[];
   verdict: 'pass' | 'FAIL';
   verdictReason: string;
 }
@@ -55,6 +57,7 @@ export interface SummaryInput {
   tokenEvents: readonly TokenEventRecord[];
   requests: ScenarioResult['requests'];
   timing: ScenarioResult['timing'];
+  faultStartedAt: number;
 }
 
 export function summarize(input: SummaryInput): ScenarioResult {
@@ -112,6 +115,7 @@ export function summarize(input: SummaryInput): ScenarioResult {
     evidence: input.evidence,
     tokenEvents,
     tokenScopes: [...new Set(input.tokenEvents.map((event) => `${event.backend} ${event.scope}`))].sort(),
+    tokenEventLog: input.tokenEvents.map((event) => ({ ...event, at: event.at - input.faultStartedAt })),
     verdict,
     verdictReason,
   };

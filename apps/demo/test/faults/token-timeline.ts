@@ -66,12 +66,15 @@ export class TokenTimeline {
       .length;
   }
 
-  /** Whether every (backend, scope) in `tokens` has had a successful refresh at or after `since`. */
-  everyTokenRefreshedSince(tokens: readonly { backend: string; scope: string }[], since: number): boolean {
+  /**
+   * Whether every (backend, scope) in `tokens` has had a new token at or after `since`: a
+   * background refresh, or a fetch by a caller once the old token stopped serving.
+   */
+  everyTokenRenewedSince(tokens: readonly { backend: string; scope: string }[], since: number): boolean {
     return tokens.every((token) =>
       this.events.some(
         (event) =>
-          event.type === 'refreshed' &&
+          (event.type === 'refreshed' || event.type === 'acquired') &&
           event.backend === token.backend &&
           event.scope === token.scope &&
           event.at >= since,
