@@ -3,9 +3,11 @@ import { ClosedError, createTokenProvider, type TokenProvider } from '@keyless/c
 import { mapBlobError } from './blob-error-mapping.js';
 import { type BlobConnectorOptions, resolveAccountUrl } from './blob-options.js';
 
+/** What `createBlobConnector()` returns: the SDK's own client with the shared provider, and a lifetime. */
 export interface BlobConnector {
   /** Created lazily on first access. */
   readonly client: BlobServiceClient;
+  /** The SDK's `ContainerClient` for `name`, from the same client. */
   container(name: string): ContainerClient;
   /** Runs an operation and maps native errors to keyless errors. Optional helper used by apps that want typed errors. */
   run<T>(operation: (client: BlobServiceClient) => Promise<T>): Promise<T>;

@@ -1,6 +1,7 @@
 import type { StoragePipelineOptions } from '@azure/storage-blob';
 import { resolveServiceUrl, type TokenProvider } from '@keyless/core';
 
+/** Options of `createBlobConnector()`; the account URL may come from the environment instead. */
 export interface BlobConnectorOptions {
   /** e.g. https://<account>.blob.core.windows.net — else env KEYLESS_BLOB_ACCOUNT_URL (what keyless-local prints) */
   accountUrl?: string;

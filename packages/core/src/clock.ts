@@ -6,9 +6,11 @@ export type TimerHandle = unknown;
  * and simulated for a fleet.
  */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
   /** Schedules `callback`; the timer must not keep the process alive. */
   setTimer(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer; a handle that already fired or was cleared is ignored. */
   clearTimer(handle: TimerHandle): void;
   /** Resolves after `delayMs` (used between retries of a request a caller is waiting for). */
   sleep(delayMs: number): Promise<void>;
@@ -17,6 +19,7 @@ export interface Clock {
 // setTimeout silently fires at once for delays above 2^31-1 ms; long waits are re-armed instead.
 const longestTimerMs = 2 ** 31 - 1;
 
+/** The real clock: `Date.now`, and timers that never keep the process alive. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, delayMs) {

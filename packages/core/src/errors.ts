@@ -22,6 +22,7 @@ export type KeylessErrorCode =
   /** The object was used after `close()`. */
   | 'closed';
 
+/** What a keyless error carries besides its code and message. */
 export interface KeylessErrorOptions {
   cause?: unknown;
   /** What to do about it, in the user's terms (which role to grant, which variable to set). */
@@ -108,6 +109,7 @@ export class ClosedError extends KeylessError {
   }
 }
 
+/** Whether `value` is a keyless error: a `KeylessError` or one of its subclasses. */
 export function isKeylessError(value: unknown): value is KeylessError {
   return value instanceof KeylessError;
 }

@@ -30,6 +30,7 @@ export interface TokenThrottledEvent extends TokenEventBase {
   status: number;
 }
 
+/** The events a TokenProvider emits, by name, with what each carries. */
 export interface TokenProviderEvents {
   /** First token for a key (a caller was waiting). */
   acquired: TokenAcquiredEvent;
@@ -41,7 +42,9 @@ export interface TokenProviderEvents {
   throttled: TokenThrottledEvent;
 }
 
+/** The name of a TokenProvider event. */
 export type TokenProviderEventName = keyof TokenProviderEvents;
+/** A listener for the TokenProvider event `Name`. */
 export type TokenProviderListener<Name extends TokenProviderEventName> = (
   event: TokenProviderEvents[Name],
 ) => void;

@@ -37,6 +37,7 @@ export class ManualClock implements Clock {
     return new Promise((resolve) => this.setTimer(resolve, delayMs));
   }
 
+  /** How many timers are scheduled and not yet fired or cleared. */
   get pendingTimers(): number {
     return this.#timers.size;
   }

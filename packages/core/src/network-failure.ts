@@ -16,6 +16,7 @@ export const networkFailureCodes: ReadonlySet<string> = new Set([
   'REQUEST_SEND_ERROR',
 ]);
 
+/** Whether `code` (an error's `code` property) is in `networkFailureCodes`. */
 export function isNetworkFailureCode(code: unknown): boolean {
   return typeof code === 'string' && networkFailureCodes.has(code);
 }

@@ -3,9 +3,12 @@ import { ConfigurationError } from './errors.js';
 import type { ManagedIdentitySelector } from './identity.js';
 import { type Environment, resolveSetting } from './settings.js';
 
+/** The token backends keyless can use. */
 export const tokenBackendNames = ['azure-identity', 'msal'] as const;
+/** `azure-identity` or `msal`. */
 export type TokenBackendName = (typeof tokenBackendNames)[number];
 
+/** Options of `createTokenProvider()`; each falls back to the environment, then to a default. */
 export interface TokenProviderOptions {
   /** `azure-identity` (default) or `msal`. Environment: KEYLESS_TOKEN_PROVIDER. */
   backend?: TokenBackendName;

@@ -24,10 +24,12 @@ export function redactText(text: string): string {
  */
 const knownSecrets = new Set<string>();
 
+/** Makes `redactKnownSecrets` hide this value from now on (values shorter than 6 characters are ignored). */
 export function registerSecretForRedaction(secret: string): void {
   if (secret.length >= 6) knownSecrets.add(secret);
 }
 
+/** `redactText`, plus every value registered with `registerSecretForRedaction`. */
 export function redactKnownSecrets(text: string): string {
   let result = redactText(text);
   for (const secret of knownSecrets) {

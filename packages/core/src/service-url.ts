@@ -18,6 +18,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return loopbackAddresses.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** A service URL setting for `resolveServiceUrl`: the option, the variable, and how to explain them. */
 export interface ServiceUrlSetting {
   /** e.g. `Key Vault`, `Azure Storage`: used in messages. */
   service: string;

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
 
+/** Environment variables, as `process.env` holds them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** Where one setting may come from: an option's value, else environment variables. */
 export interface SettingSource {
   /** The option's name as the user writes it, e.g. `backend` or `identity.clientId`. */
   option: string;
@@ -61,6 +63,7 @@ export function describeWhereToSet(option: string, variables: readonly string[])
   return `set the option \`${option}\`${environmentPart}`;
 }
 
+/** How `requireSetting` describes a missing setting in its error. */
 export interface MissingSettingDescription {
   /** What is missing, for the message: `No ${what} is configured`. */
   what: string;

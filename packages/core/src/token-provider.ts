@@ -26,10 +26,12 @@ export interface TokenProvider extends TokenCredential {
   readonly identity: ManagedIdentitySelector;
   /** Printable identity, e.g. `user-assigned client-id 5b0c…` (ids are not secrets). */
   readonly identityDescription: string;
+  /** Listens to an event; returns a function that stops listening. */
   on<Name extends keyof TokenProviderEvents>(
     name: Name,
     listener: (event: TokenProviderEvents[Name]) => void,
   ): () => void;
+  /** Stops a listener added with `on`. */
   off<Name extends keyof TokenProviderEvents>(
     name: Name,
     listener: (event: TokenProviderEvents[Name]) => void,
@@ -43,6 +45,7 @@ export interface TokenProviderInternals {
   clock?: Clock;
   /** Replaces the backend (a unit test's fake endpoint). */
   backend?: TokenBackend;
+  /** 0..1 random source for backoff jitter. */
   random?: () => number;
   baseRetryDelayMs?: number;
   requestTimeoutMs?: number;

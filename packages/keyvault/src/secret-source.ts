@@ -15,6 +15,7 @@ import {
   type SecretSourceEvents,
 } from './secret-events.js';
 
+/** Options of `secret(name, options)`. */
 export interface SecretSourceOptions {
   /**
    * How long a fetched value is served before a background refresh starts. get() never waits for
@@ -25,7 +26,9 @@ export interface SecretSourceOptions {
   version?: string;
 }
 
+/** One cached Key Vault secret that keeps itself fresh: `get()` it whenever the value is needed. */
 export interface SecretSource {
+  /** The secret's name in the vault. */
   readonly name: string;
   /**
    * The value. Concurrent callers without a cached value share one request; with one, they get it
@@ -37,7 +40,9 @@ export interface SecretSource {
    * (still single flight) and the stale value is not served any more.
    */
   invalidate(): void;
+  /** Told when a new version is cached (never the value); returns a function that stops listening. */
   on(event: 'change', listener: (event: SecretChangeEvent) => void): () => void;
+  /** Told when a fetch fails, and whether the last good value is still served. */
   on(event: 'refresh-failed', listener: (event: SecretRefreshFailedEvent) => void): () => void;
   /** Version of the cached value; undefined before the first value and after invalidate(). */
   readonly version: string | undefined;

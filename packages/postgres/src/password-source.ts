@@ -4,8 +4,10 @@ import { createKeyVaultConnector, type KeyVaultConnector, type SecretSource } fr
 export const entraScope = 'https://ossrdbms-aad.database.windows.net/.default';
 export const passwordSecretVariable = 'KEYLESS_POSTGRES_PASSWORD_SECRET';
 
+/** Where the password comes from: a Key Vault secret, or an Entra token. */
 export type PostgresPasswordMode = 'key-vault-secret' | 'entra-token';
 
+/** Options of `fromKeyVaultSecret()`: a vault URL (or the environment), or an existing Key Vault connector. */
 export type KeyVaultSecretOptions =
   | {
       /** e.g. https://<vault-name>.vault.azure.net — else env KEYLESS_KEYVAULT_URL. */

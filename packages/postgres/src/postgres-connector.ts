@@ -46,6 +46,7 @@ export interface PostgresConnector {
   /** Idempotent: ends the pool, and the provider / vault connector if this connector made them. */
   close(): Promise<void>;
 }
+  /** The server refused a login (SQLSTATE 28P01). */
 
 /** Entra mode: sessions are recycled within this time so none outlives the policy it logged in under. */
 export const defaultEntraMaxLifetimeSeconds = 3600;
@@ -53,12 +54,15 @@ export const defaultEntraMaxLifetimeSeconds = 3600;
 /**
  * PostgreSQL with no stored password: a pg.Pool whose password is a rotating Key Vault secret or an
  * Entra token, asked for per new connection. Bad configuration throws ConfigurationError here.
+/** What `createPostgresConnector()` returns: a `pg.Pool` with a password that is never stored, and a lifetime. */
  */
 export function createPostgresConnector(options: PostgresConnectorOptions): PostgresConnector {
   const source = options?.password;
   const mode =
     (source as { mode?: unknown } | undefined)?.mode === 'entra-token' ? 'entra-token' : 'key-vault-secret';
+  /** Secret or Entra-token mode, as configured. */
   const resolved = resolvePostgresOptions(options, mode);
+  /** Listens to an event; returns a function that stops listening. */
   let ownedProvider: TokenProvider | undefined;
   const provider = () => {
     if (options.tokenProvider) return options.tokenProvider;

@@ -18,6 +18,7 @@ export type PostgresPoolOptions = Omit<
   'password' | 'host' | 'port' | 'user' | 'database' | 'ssl' | 'connectionString' | 'Client'
 >;
 
+/** Options of `createPostgresConnector()`; host, port, database and user may come from the environment instead. */
 export interface PostgresConnectorOptions {
   /** Server name, e.g. `<server>.postgres.database.azure.com` — else env KEYLESS_POSTGRES_HOST. */
   host?: string;

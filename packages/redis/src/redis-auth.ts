@@ -26,10 +26,12 @@ export interface EntraTokenAuth {
   readonly scope: string;
 }
 
+/** How the connector authenticates: made by `fromKeyVaultSecret()` or `entraToken()`. */
 export type RedisAuth = KeyVaultSecretAuth | EntraTokenAuth;
 
 const nameSchema = z.string({ error: 'expected a non-empty string' }).trim().min(1, 'must not be empty');
 
+/** Options of `fromKeyVaultSecret()`: the secret, the ACL user, and a vault URL or an existing connector. */
 export type FromKeyVaultSecretOptions =
   | { vaultUrl?: string; secretName: string; username?: string }
   | { connector: KeyVaultConnector; secretName: string; username?: string };

@@ -22,7 +22,9 @@ import {
 } from './redis-error-mapping.js';
 import { type RedisConnectorOptions, type ResolvedConnection, resolveConnection } from './redis-options.js';
 
+/** What a `reauthenticated` or `password-refreshed` event says; never the password or token. */
 export interface RedisConnectorEvent {
+  /** When it happened (milliseconds since the epoch). */
   at: number;
   /** Entra mode: when the token now in use expires. */
   expiresOnTimestamp?: number;
@@ -30,8 +32,10 @@ export interface RedisConnectorEvent {
   connections?: number;
 }
 
+/** The events a Redis connector emits. */
 export type RedisConnectorEventName = 'reauthenticated' | 'password-refreshed';
 
+/** What `createRedisConnector()` returns: an ioredis client whose credentials stay fresh, and a lifetime. */
 export interface RedisConnector {
   /** The ioredis client (standalone). Throws ClosedError after close(). */
   readonly client: Redis;

@@ -10,6 +10,7 @@ import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { RedisAuth } from './redis-auth.js';
 
+/** Options of `createRedisConnector()`; host, port and TLS may come from the environment instead. */
 export interface RedisConnectorOptions {
   /** Host name of the cache, e.g. `<name>.redis.cache.windows.net` — else env KEYLESS_REDIS_HOST. */
   host?: string;

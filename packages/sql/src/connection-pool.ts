@@ -3,9 +3,11 @@ import { Pool, TimeoutError } from 'tarn';
 import type { PooledConnection } from './pooled-connection.js';
 import type { SqlPoolOptions } from './sql-options.js';
 
+/** A snapshot of the pool, e.g. for a health endpoint. */
 export interface SqlPoolState {
   /** Connections open or being opened (in use + idle + logging in); never more than `max`. */
   readonly size: number;
+  /** Open connections waiting for a query. */
   readonly idle: number;
   /** Queries waiting for a connection. */
   readonly pendingAcquires: number;

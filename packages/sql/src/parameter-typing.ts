@@ -3,6 +3,7 @@ import { type Request, TYPES } from 'tedious';
 
 /** One of tedious's `TYPES` (e.g. `TYPES.NVarChar`), or its name. */
 export type SqlTypeName = keyof typeof TYPES;
+/** One of tedious's `TYPES` values. */
 export type SqlDataType = (typeof TYPES)[SqlTypeName];
 
 /** A value whose SQL type keyless infers. */
@@ -16,6 +17,7 @@ export interface TypedSqlParameter {
   options?: { length?: number; precision?: number; scale?: number };
 }
 
+/** A query parameter: a plain value whose type keyless infers, or a value with its type. */
 export type SqlParameter = SqlValue | TypedSqlParameter;
 
 const int32 = { min: -2_147_483_648, max: 2_147_483_647 };

@@ -8,6 +8,7 @@ import type { PooledConnection } from './pooled-connection.js';
 import { type ResolvedSqlOptions, resolveSqlOptions, type SqlConnectorOptions } from './sql-options.js';
 import { runInTransaction, type SqlTransaction } from './transaction.js';
 
+/** What `createSqlConnector()` returns: pooled queries and transactions over tedious, and a lifetime. */
 export interface SqlConnector {
   /**
    * Runs one statement on a pooled connection and returns its rows as objects by column name
@@ -19,6 +20,7 @@ export interface SqlConnector {
   ): Promise<Row[]>;
   /** BEGIN on one pooled connection, the work, COMMIT; ROLLBACK and rethrow when the work throws. */
   transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T>;
+  /** The pool's current size, idle connections and waiting queries. */
   readonly pool: SqlPoolState;
   /** Waits for queries under way, closes every connection (and the provider it built); idempotent. */
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export interface SqlConnector {
 export interface SqlConnectorInternals {
   /** Sees each tedious Connection before it connects (e.g. to listen to its 'debug' events). */
   onConnection?: (connection: Connection) => void;
+  /** Clock for connection ages (maximum lifetime). Default `Date.now`. */
   now?: () => number;
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@keyless/core';
 import { z } from 'zod';
 
+/** Pool sizes and timeouts; every one has a default. */
 export interface SqlPoolOptions {
   /** Connections kept open even when idle. Default 0. */
   min?: number;
@@ -23,6 +24,7 @@ export interface SqlPoolOptions {
   maxLifetimeMs?: number;
 }
 
+/** Options of `createSqlConnector()`; server, port and database may come from the environment instead. */
 export interface SqlConnectorOptions {
   /** e.g. `myserver.database.windows.net` — else env KEYLESS_SQL_SERVER (what keyless-local prints). */
   server?: string;
@@ -36,6 +38,7 @@ export interface SqlConnectorOptions {
   encrypt?: true | 'strict';
   /** Extra CA certificate(s) to trust, besides the system store and NODE_EXTRA_CA_CERTS. */
   ca?: string | Buffer;
+  /** Pool sizes and timeouts. */
   pool?: SqlPoolOptions;
   /** Per login attempt. Default 15 000. */
   connectTimeoutMs?: number;

@@ -2,6 +2,7 @@ import { ClosedError } from '@keyless/core';
 import type { SqlParameter } from './parameter-typing.js';
 import type { PooledConnection } from './pooled-connection.js';
 
+/** The work function's handle on an open transaction. */
 export interface SqlTransaction {
   /** Runs on the transaction's connection; calls are queued, so `Promise.all` over them is safe. */
   query<Row = Record<string, unknown>>(

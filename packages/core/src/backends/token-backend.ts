@@ -2,6 +2,7 @@ import type { FetchedToken } from '../access-token.js';
 import type { ManagedIdentitySelector } from '../identity.js';
 import type { TokenBackendName } from '../provider-options.js';
 
+/** What a backend is asked for: one scope, and the tenant and claims a caller passed. */
 export interface TokenRequest {
   /** One scope, e.g. `https://storage.azure.com/.default`. */
   scope: string;
@@ -17,6 +18,7 @@ export interface TokenRequest {
 export interface TokenBackend {
   readonly name: TokenBackendName;
   readonly identity: ManagedIdentitySelector;
+  /** One request to the managed-identity endpoint; throws only KeylessError. */
   fetchToken(request: TokenRequest): Promise<FetchedToken>;
 }
 

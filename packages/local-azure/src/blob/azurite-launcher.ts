@@ -7,23 +7,28 @@ import { ManagedServerProcess } from '../processes/managed-server-process.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
 
+/** Options of `startAzurite()`. */
 export interface AzuriteOptions {
   /** The local CA's server certificate and key (files): Azurite serves HTTPS, as OAuth requires. */
   tls: { certPath: string; keyPath: string };
+  /** Default: a free loopback port. */
   port?: number;
   /** Default 20 s. */
   startTimeoutMs?: number;
 }
 
+/** A running Azurite Blob service. */
 export interface AzuriteInstance {
   /** Azurite's well-known development account. */
   readonly accountName: 'devstoreaccount1';
   /** `https://127.0.0.1:<port>/devstoreaccount1`: what `BlobServiceClient` takes. */
   readonly blobEndpoint: string;
+  /** The HTTPS port it listens on (loopback). */
   readonly port: number;
   /** Azurite's process id and working folder, so callers can check that stop() left nothing. */
   readonly pid: number | undefined;
   readonly workingFolder: string;
+  /** Ends the process and removes its working folder. */
   stop(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import type { JWK, JWTPayload } from 'jose';
 
+/** A managed identity the endpoint issues tokens for: its names and ids, as Azure shows them. */
 export interface ManagedIdentityDefinition {
   /** Display name. */
   name: string;
@@ -14,10 +15,13 @@ export interface ManagedIdentityDefinition {
   resourceId?: string;
 }
 
+/** The system-assigned identity: like a user-assigned one, but without an ARM resource id. */
 export type SystemAssignedIdentityDefinition = Omit<ManagedIdentityDefinition, 'resourceId'>;
 
+/** The two managed-identity protocols: App Service (`IDENTITY_ENDPOINT`) and IMDS. */
 export type IdentityProtocol = 'app-service' | 'imds';
 
+/** Options of `startIdentityEndpoint()`; every one has a default. */
 export interface IdentityEndpointOptions {
   /** Loopback address to listen on; anything else is refused. Default `127.0.0.1`. */
   host?: string;
@@ -39,18 +43,24 @@ export interface IdentityEndpointOptions {
   signingKey?: JWK;
 }
 
+/** One token the endpoint issued, told to `onTokenIssued` listeners before the client receives it. */
 export interface IssuedTokenEvent {
   /** Not enumerable: `JSON.stringify` and `util.inspect` of the event never show it. */
   readonly token: string;
   /** The requested resource exactly as sent: the token's `aud`. */
   readonly resource: string;
+  /** The identity the token was issued for. */
   readonly identity: ManagedIdentityDefinition;
+  /** Which protocol the request came in by. */
   readonly protocol: IdentityProtocol;
+  /** The token's `exp`, in Unix seconds. */
   readonly expiresOnSeconds: number;
 }
 
+/** Called for each issued token; awaited before the answer is sent. */
 export type TokenIssuedListener = (event: IssuedTokenEvent) => void | Promise<void>;
 
+/** The claims of a token that passed `verifyToken`: what Azure puts in a managed-identity token. */
 export interface VerifiedTokenClaims extends JWTPayload {
   iss: string;
   aud: string;
@@ -69,12 +79,15 @@ export interface VerifiedTokenClaims extends JWTPayload {
   xms_mirid?: string;
 }
 
+/** What `verifyToken` checks beyond signature and issuer. */
 export interface VerifyTokenExpectations {
+  /** The accepted `aud` value(s): the resource the service expects. */
   audience: string | string[];
   /** Leeway for `nbf` and `exp`. Default 0. */
   clockToleranceSeconds?: number;
 }
 
+/** How `faults.throttle()` answers 429. */
 export interface ThrottleOptions {
   /** How many token requests to answer 429; default: every one until `clear()`. */
   count?: number;
@@ -84,20 +97,25 @@ export interface ThrottleOptions {
   retryAfterDate?: Date;
 }
 
+/** Fault injection for tests: latency, throttling, error statuses and outages, until `clear()`. */
 export interface IdentityFaults {
   /** Delay before each token answer (faulted answers included). */
   setLatency(milliseconds: number): void;
+  /** Answer token requests with 429 and `Retry-After`. */
   throttle(options?: ThrottleOptions): void;
   /** Answer the next `count` token requests (default: all until `clear()`) with `status` and the protocol's error body. */
   failWith(status: number, options?: { count?: number }): void;
   /** Reset every token request's connection without an answer, until `clear()` or `durationMs` passes. */
   outage(options?: { durationMs?: number }): void;
+  /** Ends every fault: answers are normal again. */
   clear(): void;
 }
 
+/** Request counters, for tests that assert how often clients asked. */
 export interface IdentityCounters {
   /** Every request to a token path, faulted and refused ones included. */
   readonly tokenRequests: number;
+  /** Tokens actually issued (200 answers). */
   readonly tokensIssued: number;
   /** Token requests whose connection an outage reset. */
   readonly refusedConnections: number;
@@ -105,31 +123,44 @@ export interface IdentityCounters {
   byResource(resource: string): number;
   /** Token answers with this status. */
   byStatus(status: number): number;
+  /** Sets every counter back to zero. */
   reset(): void;
 }
 
+/** A running local managed-identity endpoint: its address, identities, keys, faults and counters. */
 export interface IdentityEndpoint {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
+  /** The tenant every token names (`tid`). */
   readonly tenantId: string;
   /** `https://sts.windows.net/<tenant>/` */
   readonly issuer: string;
+  /** Where the public signing keys are published (JWKS). */
   readonly jwksUrl: string;
+  /** The system-assigned identity, unless it was turned off. */
   readonly systemAssigned?: SystemAssignedIdentityDefinition;
+  /** The user-assigned identities, in the order they were added. */
   readonly userAssigned: readonly ManagedIdentityDefinition[];
   /** `{ IDENTITY_ENDPOINT, IDENTITY_HEADER }` */
   appServiceEnvironment(): Record<string, string>;
   /** `{ AZURE_POD_IDENTITY_AUTHORITY_HOST }` */
   imdsEnvironment(): Record<string, string>;
+  /** The public signing keys, as served at `jwksUrl`. */
   jwks(): { keys: JWK[] };
   /** Throws `TokenVerificationError` naming the failed check. */
   verifyToken(token: string, expected: VerifyTokenExpectations): Promise<VerifiedTokenClaims>;
+  /** Changes the lifetime of tokens issued from now on. */
   setTokenLifetime(seconds: number): void;
+  /** Adds a user-assigned identity at run time. */
   addUserAssignedIdentity(definition: ManagedIdentityDefinition): void;
+  /** Fault injection for the token paths. */
   readonly faults: IdentityFaults;
+  /** Counters of token requests and answers. */
   readonly counters: IdentityCounters;
+  /** Every token issued so far, for canary scans of test output. */
   issuedTokens(): readonly string[];
   /** Listeners are awaited before the token is sent, so a consumer can accept it before the client uses it. */
   onTokenIssued(listener: TokenIssuedListener): () => void;
+  /** Closes the server and every connection. */
   stop(): Promise<void>;
 }

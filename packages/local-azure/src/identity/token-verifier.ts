@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type JWK, jwtVerify } from 'jose';
 import type { VerifiedTokenClaims, VerifyTokenExpectations } from './identity-types.js';
 
+/** The check a token failed, as `TokenVerificationError.check` names it. */
 export type TokenVerificationCheck =
   | 'malformed'
   | 'signature'

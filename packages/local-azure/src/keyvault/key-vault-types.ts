@@ -3,6 +3,7 @@ import type { IdentityEndpoint } from '../identity/identity-types.js';
 /** The built-in Azure roles that grant secret access on an RBAC vault. */
 export type KeyVaultRole = 'Key Vault Secrets User' | 'Key Vault Secrets Officer' | 'Key Vault Administrator';
 
+/** One role assignment on the vault, as `az role assignment create` makes it. */
 export interface KeyVaultRoleAssignment {
   /** The caller's object id: the token's `oid`. */
   principalId: string;
@@ -24,6 +25,7 @@ export type KeyVaultOperation =
   | 'backupSecret'
   | 'restoreSecret';
 
+/** Options of `startKeyVaultEmulator()`. */
 export interface KeyVaultEmulatorOptions {
   /** Tokens are verified with the identity endpoint's keys, issuer and clock. */
   identity: Pick<IdentityEndpoint, 'verifyToken' | 'tenantId'>;
@@ -39,13 +41,17 @@ export interface KeyVaultEmulatorOptions {
   now?: () => number;
 }
 
+/** Attributes of a secret stored through the admin path. */
 export interface SeedSecretOptions {
+  /** Stored and returned as Azure does; not interpreted. */
   contentType?: string;
+  /** Stored and returned as Azure does. */
   tags?: Record<string, string>;
   /** Default true. */
   enabled?: boolean;
 }
 
+/** How `faults.failWith()` fails requests. */
 export interface KeyVaultFailureOptions {
   /** How many requests to fail; default every one until `clear()`. */
   count?: number;
@@ -53,32 +59,41 @@ export interface KeyVaultFailureOptions {
   retryAfterSeconds?: number;
 }
 
+/** Fault injection for tests, until `clear()`. */
 export interface KeyVaultFaults {
   /** Answer authenticated data-plane requests with `status` and Azure's error body. */
   failWith(status: number, options?: KeyVaultFailureOptions): void;
   /** Delay before answering each authenticated data-plane request. */
   setLatency(milliseconds: number): void;
+  /** Ends every fault. */
   clear(): void;
 }
 
+/** Request counters, for tests that assert how often clients asked. */
 export interface KeyVaultCounters {
   /** Every request that reached the HTTP layer, challenged and faulted ones included. */
   readonly requests: number;
   /** Requests routed to this operation (e.g. `getSecret`), whatever the answer. */
   byOperation(operation: KeyVaultOperation | (string & {})): number;
+  /** Answers with this HTTP status. */
   byStatus(status: number): number;
+  /** Sets every counter back to zero. */
   reset(): void;
 }
 
+/** A running Key Vault secrets emulator: its URL, RBAC, admin paths, faults and counters. */
 export interface KeyVaultEmulator {
   /** `https://127.0.0.1:<port>/`, with the trailing slash a real `vaultUri` has. */
   readonly url: string;
+  /** Grants `role` to the principal (the token's `oid`), as a role assignment on the vault does. */
   assignRole(principalId: string, role: KeyVaultRole): void;
   /** Without `role`, removes every role of the principal. */
   removeRole(principalId: string, role?: KeyVaultRole): void;
   /** Admin path that bypasses authentication, for seeding and rotation; returns the new version id. */
   setSecret(name: string, value: string, options?: SeedSecretOptions): { version: string };
+  /** Fault injection for authenticated data-plane requests. */
   readonly faults: KeyVaultFaults;
+  /** Counters of requests and answers. */
   readonly counters: KeyVaultCounters;
   /** Every value ever stored, purged ones included, for canary scans. */
   secretValues(): readonly string[];

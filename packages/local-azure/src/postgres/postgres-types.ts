@@ -1,5 +1,6 @@
 import type { IdentityEndpoint } from '../identity/identity-types.js';
 
+/** A PostgreSQL role for a Microsoft Entra principal: tokens of that identity are its passwords. */
 export interface PostgresEntraRole {
   /** The PostgreSQL role: in Azure, the identity's display name. */
   roleName: string;
@@ -7,11 +8,13 @@ export interface PostgresEntraRole {
   objectId: string;
 }
 
+/** A PostgreSQL role that logs in with a password (scram-sha-256). */
 export interface PostgresPasswordUser {
   name: string;
   password: string;
 }
 
+/** Options of `startPostgres()`. */
 export interface PostgresLauncherOptions {
   /** Enables Entra mode: tokens this endpoint mints for `https://ossrdbms-aad.database.windows.net` are passwords. */
   identity?: Pick<IdentityEndpoint, 'onTokenIssued' | 'verifyToken'>;
@@ -29,12 +32,14 @@ export interface PostgresLauncherOptions {
   startTimeoutMs?: number;
 }
 
+/** A running private PostgreSQL server and its admin helpers. */
 export interface PostgresInstance {
   readonly host: '127.0.0.1';
   readonly port: number;
   readonly database: string;
   /** ALTER ROLE … PASSWORD; returns the new password (random if omitted). Open sessions stay up. */
   rotatePassword(user: string, newPassword?: string): Promise<string>;
+  /** Creates an Entra role at run time. */
   addEntraRole(role: PostgresEntraRole): Promise<void>;
   /** As the superuser, over the private Unix socket: for seeding and tests. */
   query(sql: string, params?: unknown[]): Promise<unknown[]>;

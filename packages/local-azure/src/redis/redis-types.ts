@@ -1,10 +1,12 @@
 import type { IdentityEndpoint } from '../identity/identity-types.js';
 
+/** A Redis ACL user that logs in with a password. */
 export interface RedisPasswordUser {
   name: string;
   password: string;
 }
 
+/** Options of `startRedis()`. */
 export interface RedisLauncherOptions {
   /** Enables Entra mode: tokens this endpoint mints for `https://redis.azure.com` become ACL passwords. */
   identity?: Pick<IdentityEndpoint, 'onTokenIssued' | 'verifyToken'>;
@@ -20,6 +22,7 @@ export interface RedisLauncherOptions {
   startTimeoutMs?: number;
 }
 
+/** A running private redis-server and its admin helpers. */
 export interface RedisInstance {
   readonly host: '127.0.0.1';
   readonly port: number;

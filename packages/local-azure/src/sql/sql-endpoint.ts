@@ -6,6 +6,7 @@ import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } f
 
 export type { SqlPrincipal, TokenVerifier };
 
+/** Options of `startSqlEndpoint()`. */
 export interface SqlEndpointOptions {
   /** Checks signature, issuer and lifetime (e.g. the identity endpoint's `verifyToken`). */
   tokenVerifier: TokenVerifier;
@@ -28,6 +29,7 @@ export interface SqlEndpointOptions {
   tenantId?: string;
 }
 
+/** Login and query counters, for tests that assert how often clients logged in. */
 export interface SqlEndpointCounters {
   /** Successful logins. */
   readonly logins: number;
@@ -35,14 +37,18 @@ export interface SqlEndpointCounters {
   /** SQL batches and RPC requests (transaction manager requests are not counted). */
   readonly queries: number;
   readonly openConnections: number;
+  /** Sets every counter back to zero. */
   reset(): void;
 }
 
+/** A running local SQL (TDS) endpoint: its address, principal table and counters. */
 export interface SqlEndpoint {
   readonly host: string;
   readonly port: number;
   readonly database: string;
+  /** Creates a database user for an identity, as `CREATE USER … FROM EXTERNAL PROVIDER` does. */
   addPrincipal(principal: SqlPrincipal): void;
+  /** Drops the identity's database user: its next login fails with 18456. */
   removePrincipal(objectId: string): void;
   readonly counters: SqlEndpointCounters;
   /** Closes the listener and every connection; calling it again is harmless. */

@@ -51,6 +51,7 @@ import {
   type ServerMessage,
 } from './token-stream-writer.js';
 
+/** A database user created for a Microsoft Entra identity. */
 export interface SqlPrincipal {
   /** Display name: the database user created FROM EXTERNAL PROVIDER, and what SUSER_SNAME() says. */
   name: string;
@@ -58,7 +59,9 @@ export interface SqlPrincipal {
   objectId: string;
 }
 
+/** Checks an access token; the identity endpoint's `verifyToken` is one. */
 export interface TokenVerifier {
+  /** Resolves with the token's claims, or rejects naming the failed check. */
   verifyToken(
     token: string,
     expected: { audience: string | string[] },

@@ -19,6 +19,7 @@ import { type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
 
+/** Options of `startLocalAzure()`; every one has a default. */
 export interface LocalAzureOptions {
   /** Which services to start (default: all). The identity endpoint always runs. */
   services?: readonly LocalServiceName[];
@@ -28,27 +29,38 @@ export interface LocalAzureOptions {
   seed?: boolean;
   /** Lifetime of minted tokens, seconds. Default 86 400 like Azure; tests use short ones. */
   tokenLifetimeSeconds?: number;
+  /** Told when each service starts, is seeded, is ready or stops. */
   onProgress?: StackProgressListener;
 }
 
+/** The running local stack: the environment for an application, each service, and `stop()`. */
 export interface LocalAzure {
   /** The variables an application needs, e.g. for `Object.assign(process.env, stack.env)` before it starts. */
   readonly env: Readonly<Record<string, string>>;
+  /** The CA every TLS service's certificate is signed by. */
   readonly ca: LocalCertificateAuthority;
+  /** The managed-identity endpoint (always running). */
   readonly identity: IdentityEndpoint;
   /** The user-assigned identity the application runs as (AZURE_CLIENT_ID), granted on every service. */
   readonly appIdentity: ManagedIdentityDefinition;
+  /** The services that were started. */
   readonly services: readonly LocalServiceName[];
+  /** Azurite, when `blob` was started. */
   readonly blob: AzuriteInstance | undefined;
+  /** The Key Vault emulator, when `keyvault` was started. */
   readonly keyVault: KeyVaultEmulator | undefined;
+  /** The SQL endpoint, when `sql` was started. */
   readonly sql: SqlEndpoint | undefined;
+  /** PostgreSQL, when `postgres` was started. */
   readonly postgres: PostgresInstance | undefined;
+  /** Redis, when `redis` was started. */
   readonly redis: RedisInstance | undefined;
   /**
    * Rotates the password user's password on the server and stores it as a new version of its
    * Key Vault secret — what a rotation job does in Azure. Sessions already open stay up.
    */
   rotatePostgresPassword(): Promise<void>;
+  /** The same for the Redis password user: a new password on the server and a new secret version. */
   rotateRedisPassword(): Promise<void>;
   /** Stops every service, in reverse order of starting; idempotent. */
   stop(): Promise<void>;

@@ -9,6 +9,7 @@ export function renderExportLines(environment: Readonly<Record<string, string>>)
     .join('\n');
 }
 
+/** The same environment as a `.env` file (`NAME="value"` lines). */
 export function renderDotEnv(environment: Readonly<Record<string, string>>): string {
   const header =
     '# Written by keyless-local: the local Azure stack. Regenerated on every `keyless-local up`.\n';
