@@ -2,6 +2,7 @@ import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { type Clock, type Environment, resolveServiceUrl, type TokenProvider } from '@keyless/core';
 import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
 
+/** Options of `createKeyVaultConnector()`; the vault URL may come from the environment instead. */
 export interface KeyVaultConnectorOptions {
   /** e.g. https://<vault-name>.vault.azure.net — else env KEYLESS_KEYVAULT_URL (what keyless-local prints). */
   vaultUrl?: string;

@@ -24,6 +24,7 @@ import {
 } from './secret-source.js';
 
 export interface KeyVaultConnector {
+/** What `createKeyVaultConnector()` returns: the SDK's `SecretClient` with the shared provider, cached secret sources, and a lifetime. */
   /** The SDK's own SecretClient with the shared provider; created on first use. */
   readonly client: SecretClient;
   /** A cached, refreshing source for one secret. The same name and options give the same source. */
