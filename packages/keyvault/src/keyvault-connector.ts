@@ -23,8 +23,8 @@ import {
   type SecretSourceOptions,
 } from './secret-source.js';
 
-export interface KeyVaultConnector {
 /** What `createKeyVaultConnector()` returns: the SDK's `SecretClient` with the shared provider, cached secret sources, and a lifetime. */
+export interface KeyVaultConnector {
   /** The SDK's own SecretClient with the shared provider; created on first use. */
   readonly client: SecretClient;
   /** A cached, refreshing source for one secret. The same name and options give the same source. */
