@@ -28,17 +28,23 @@ export interface IdleConnectionErrorEvent {
   error: unknown;
 }
 
+/** The events a PostgreSQL connector emits, by name. */
 export interface PostgresConnectorEvents {
+  /** The server refused a login (SQLSTATE 28P01). */
   'password-refused': PasswordRefusedEvent;
+  /** An idle pooled connection failed. */
   'idle-connection-error': IdleConnectionErrorEvent;
 }
 
+/** What `createPostgresConnector()` returns: a `pg.Pool` with a password that is never stored, and a lifetime. */
 export interface PostgresConnector {
   /** The pg.Pool (created on first use). Its connect() and query() retry a refused password once. */
   readonly pool: pg.Pool;
   /** pool.query, with connection-level failures mapped to keyless errors. */
   query: pg.Pool['query'];
+  /** Secret or Entra-token mode, as configured. */
   readonly mode: PostgresPasswordMode;
+  /** Listens to an event; returns a function that stops listening. */
   on<Name extends keyof PostgresConnectorEvents>(
     name: Name,
     listener: (event: PostgresConnectorEvents[Name]) => void,
@@ -46,7 +52,6 @@ export interface PostgresConnector {
   /** Idempotent: ends the pool, and the provider / vault connector if this connector made them. */
   close(): Promise<void>;
 }
-  /** The server refused a login (SQLSTATE 28P01). */
 
 /** Entra mode: sessions are recycled within this time so none outlives the policy it logged in under. */
 export const defaultEntraMaxLifetimeSeconds = 3600;
@@ -54,15 +59,12 @@ export const defaultEntraMaxLifetimeSeconds = 3600;
 /**
  * PostgreSQL with no stored password: a pg.Pool whose password is a rotating Key Vault secret or an
  * Entra token, asked for per new connection. Bad configuration throws ConfigurationError here.
-/** What `createPostgresConnector()` returns: a `pg.Pool` with a password that is never stored, and a lifetime. */
  */
 export function createPostgresConnector(options: PostgresConnectorOptions): PostgresConnector {
   const source = options?.password;
   const mode =
     (source as { mode?: unknown } | undefined)?.mode === 'entra-token' ? 'entra-token' : 'key-vault-secret';
-  /** Secret or Entra-token mode, as configured. */
   const resolved = resolvePostgresOptions(options, mode);
-  /** Listens to an event; returns a function that stops listening. */
   let ownedProvider: TokenProvider | undefined;
   const provider = () => {
     if (options.tokenProvider) return options.tokenProvider;
