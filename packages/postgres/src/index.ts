@@ -6,6 +6,7 @@ export {
   type PostgresPasswordSource,
 } from './password-source.js';
 export {
+  type ConnectRetryEvent,
   createPostgresConnector,
   type IdleConnectionErrorEvent,
   type PasswordRefusedEvent,

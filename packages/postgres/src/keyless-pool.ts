@@ -93,6 +93,12 @@ export interface ConnectHooks {
    * (a refused password was renewed), `false` to give up.
    */
   shouldRetry(error: unknown): Promise<boolean>;
+  /**
+   * Called with the error of a connect that failed before a session existed (`attempt` counts from
+   * 1, `startedAt` is the first failure's `performance.now()`): the wait before trying again, or
+   * `undefined` to stop retrying.
+   */
+  reconnectDelay(error: unknown, attempt: number, startedAt: number): number | undefined;
   /** Maps the final error into what the caller sees. */
   mapError(error: unknown, retried: boolean): unknown;
   describe(): Record<string, unknown>;
@@ -146,20 +152,39 @@ export class KeylessPool extends pg.Pool {
     return undefined;
   }
 
-  /** A connect failed: retry once when the hooks renewed a refused password, else map the error. */
-  async #afterFailure(error: unknown): Promise<pg.PoolClient> {
-    let retry: boolean;
+  /**
+   * A connect failed. A server that refused the connection or is starting up (restart, failover)
+   * is tried again with backoff for as long as the hooks allow — nothing was sent, so that is safe;
+   * a refused password is tried once more after the hooks renewed it; anything else is mapped.
+   */
+  async #afterFailure(firstError: unknown): Promise<pg.PoolClient> {
+    let error = firstError;
+    let passwordRenewed = false;
+    const startedAt = performance.now();
+    for (let attempt = 1; ; attempt += 1) {
+      const delay = this.#hooks.reconnectDelay(error, attempt, startedAt);
+      if (delay !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      } else if (passwordRenewed || !(await this.#renewedPassword(error))) {
+        throw this.#hooks.mapError(error, passwordRenewed);
+      } else {
+        passwordRenewed = true;
+      }
+      if (this.ending) throw new ClosedError('PostgresConnector pool');
+      try {
+        return await super.connect();
+      } catch (nextError) {
+        error = nextError;
+      }
+    }
+  }
+
+  async #renewedPassword(error: unknown): Promise<boolean> {
     try {
-      retry = await this.#hooks.shouldRetry(error);
+      return await this.#hooks.shouldRetry(error);
     } catch (renewError) {
       // Reading the password afresh failed (the vault refused, the secret is gone): that is the news.
       throw this.#hooks.mapError(renewError, true);
-    }
-    if (!retry) throw this.#hooks.mapError(error, false);
-    try {
-      return await super.connect();
-    } catch (secondError) {
-      throw this.#hooks.mapError(secondError, true);
     }
   }
 

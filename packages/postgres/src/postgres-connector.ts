@@ -1,10 +1,17 @@
 import { inspect } from 'node:util';
-import { ClosedError, createTokenProvider, type KeylessError, type TokenProvider } from '@keyless/core';
+import {
+  backoffDelay,
+  ClosedError,
+  createTokenProvider,
+  type KeylessError,
+  type TokenProvider,
+} from '@keyless/core';
 import type pg from 'pg';
 import { KeylessPool, refusedPasswordOf } from './keyless-pool.js';
 import { bindPasswordSource, type PasswordStrategy, type PostgresPasswordMode } from './password-source.js';
 import {
   isAuthenticationFailure,
+  isTransientConnectFailure,
   mapPostgresError,
   type PostgresErrorContext,
   sqlStateOf,
@@ -28,10 +35,21 @@ export interface IdleConnectionErrorEvent {
   error: unknown;
 }
 
+/** A new connection found the server refusing or starting up and will be tried again after `delayMs`. */
+export interface ConnectRetryEvent {
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  /** Why the connect failed, as a keyless error (`unavailable`). */
+  error: unknown;
+}
+
 /** The events a PostgreSQL connector emits, by name. */
 export interface PostgresConnectorEvents {
   /** The server refused a login (SQLSTATE 28P01). */
   'password-refused': PasswordRefusedEvent;
+  /** A new connection is waiting out a restart or failover (see the option `connectRetryMs`). */
+  'connect-retry': ConnectRetryEvent;
   /** An idle pooled connection failed. */
   'idle-connection-error': IdleConnectionErrorEvent;
 }
@@ -52,6 +70,9 @@ export interface PostgresConnector {
   /** Idempotent: ends the pool, and the provider / vault connector if this connector made them. */
   close(): Promise<void>;
 }
+
+/** Between connects to a server that is restarting: quick at first, then no faster than every 2 s. */
+const connectBackoff: Parameters<typeof backoffDelay>[1] = { baseDelayMs: 100, maxDelayMs: 2000 };
 
 /** Entra mode: sessions are recycled within this time so none outlives the policy it logged in under. */
 export const defaultEntraMaxLifetimeSeconds = 3600;
@@ -220,6 +241,13 @@ class KeylessPostgresConnector implements PostgresConnector {
         if (!willRetry) return false;
         await strategy.renew(refusedPasswordOf(error));
         return true;
+      },
+      reconnectDelay: (error, attempt, startedAt) => {
+        if (!isTransientConnectFailure(error)) return undefined;
+        const delayMs = backoffDelay(attempt, connectBackoff);
+        if (performance.now() - startedAt + delayMs > this.#options.connectRetryMs) return undefined;
+        this.#emit('connect-retry', { attempt, delayMs, error: mapPostgresError(error, this.#errorContext) });
+        return delayMs;
       },
       mapError: (error, retried) => mapPostgresError(error, { ...this.#errorContext, retried }),
       describe: () => this.#describe(),

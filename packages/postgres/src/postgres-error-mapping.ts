@@ -110,6 +110,23 @@ export function mapPostgresError(error: unknown, context: PostgresErrorContext):
   return error;
 }
 
+/** pg's messages for a server that closed the socket during the startup exchange. */
+const closedDuringStartupMessages = ['Connection terminated unexpectedly'];
+
+/**
+ * A connect that failed before any session existed, for a reason that passes on its own: the server
+ * refused or reset the connection, is starting up or shutting down (restart, failover, scaling), or
+ * is out of connection slots. Retrying such a connect repeats nothing, since nothing was sent.
+ */
+export function isTransientConnectFailure(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  if (state !== undefined) return unavailableStates.has(state);
+  if (isNetworkFailureCode(errorCode(error))) return true;
+  return (
+    error instanceof Error && closedDuringStartupMessages.some((message) => error.message.includes(message))
+  );
+}
+
 function authenticationHint(context: PostgresErrorContext): string {
   if (context.mode === 'entra-token') {
     return `create the role for the identity: SELECT * FROM pgaadauth_create_principal('${context.user}', false, false); and connect with user = the identity's name (Entra authentication must be enabled on the server, and the token must be for https://ossrdbms-aad.database.windows.net)`;

@@ -43,6 +43,13 @@ export interface PostgresConnectorOptions {
   ssl?: boolean | { ca?: string | Buffer };
   /** Passed to pg.Pool: max, idleTimeoutMillis, maxLifetimeSeconds, connectionTimeoutMillis, … */
   pool?: PostgresPoolOptions;
+  /**
+   * How long (ms) a new connection keeps retrying, with backoff, a server that refuses connections or
+   * is starting up — a restart, failover or scaling operation — before the caller gets
+   * `ServiceUnavailableError`. Default 10 000; 0 fails at the first refusal. Queries already running
+   * on a connection the server ended are never retried (they may have run).
+   */
+  connectRetryMs?: number;
 }
 
 export const hostVariable = 'KEYLESS_POSTGRES_HOST';
@@ -58,7 +65,17 @@ export interface ResolvedPostgresOptions {
   user: string;
   ssl: true | { ca: string | Buffer } | false;
   pool: PostgresPoolOptions;
+  connectRetryMs: number;
 }
+
+/** Azure restarts and failovers typically refuse connections for seconds; ride through that much. */
+export const defaultConnectRetryMs = 10_000;
+
+const connectRetrySchema = z
+  .number({ error: 'expected a number of milliseconds' })
+  .int('expected a whole number of milliseconds')
+  .min(0, 'expected 0 (no retry) or more milliseconds')
+  .max(600_000, 'expected at most 600000 (10 minutes)');
 
 const hostSchema = z
   .string({ error: 'expected a host name such as <server>.postgres.database.azure.com' })
@@ -125,7 +142,14 @@ export function resolvePostgresOptions(
       });
     }
   }
-  return { host, port, database, user, ssl: resolveSsl(options.ssl, host), pool };
+  const connectRetryMs =
+    resolveSetting(connectRetrySchema, {
+      option: 'connectRetryMs',
+      value: options.connectRetryMs,
+      variables: [],
+      environment,
+    }).value ?? defaultConnectRetryMs;
+  return { host, port, database, user, ssl: resolveSsl(options.ssl, host), pool, connectRetryMs };
 }
 
 function resolveSsl(value: PostgresConnectorOptions['ssl'], host: string): ResolvedPostgresOptions['ssl'] {

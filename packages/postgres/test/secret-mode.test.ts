@@ -190,10 +190,12 @@ describe('@keyless/postgres in secret mode', () => {
     expect((error as Error).message).toContain('no_such_database');
   });
 
-  it('survives a server restart mid-load: typed failures during it, none after, no leaked connections', async () => {
+  it('rides through a server restart mid-load: new connections wait it out, only queries the shutdown cut off fail (typed), no leaked connections', async () => {
     const connector = connect({ pool: { max: 4 } });
     const idleErrors: unknown[] = [];
     connector.on('idle-connection-error', ({ error }) => idleErrors.push(error));
+    const retries: unknown[] = [];
+    connector.on('connect-retry', ({ error }) => retries.push(error));
     const running = load(connector, 4);
     try {
       await until(() => running.succeeded >= 40);
@@ -207,6 +209,12 @@ describe('@keyless/postgres in secret mode', () => {
       errors.filter((error) => (error as { code?: unknown }).code !== 'unavailable').map(String);
     expect(untyped(running.failures)).toEqual([]);
     expect(untyped(idleErrors)).toEqual([]);
+    expect(untyped(retries)).toEqual([]);
+    // A connect refused while the server was down is waited out, never surfaced.
+    const refusedConnects = running.failures.filter((error) =>
+      /ECONNREFUSED|57P03/.test(String((error as { cause?: { code?: unknown } }).cause?.code)),
+    );
+    expect(refusedConnects).toEqual([]);
     const results = await Promise.all(Array.from({ length: 20 }, () => connector.query('SELECT 1 AS one')));
     expect(results.every((result) => result.rows[0]?.one === 1)).toBe(true);
     expect(connector.pool.totalCount).toBeLessThanOrEqual(4);

@@ -1,0 +1,130 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import {
+  ConfigurationError,
+  createTokenProvider,
+  ServiceUnavailableError,
+  type TokenProvider,
+} from '@keyless/core';
+import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
+import { findFreePort, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { catchError, useManagedIdentityEnvironment } from '@keyless/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ConnectRetryEvent,
+  createPostgresConnector,
+  fromKeyVaultSecret,
+  type PostgresConnector,
+  type PostgresConnectorOptions,
+} from '../src/index.js';
+
+/**
+ * A server that is down and comes back (restart, failover) is modelled by a port nothing listens
+ * on until a plain TCP relay to the real PostgreSQL starts there: deterministic, and TLS still runs
+ * end to end between pg and the server.
+ */
+describe('@keyless/postgres connect retry (restart, failover)', () => {
+  let stack: LocalAzure;
+  let restoreEnvironment: () => void;
+  let tokenProvider: TokenProvider;
+  let vault: KeyVaultConnector;
+  const connectors: PostgresConnector[] = [];
+  const relays: Server[] = [];
+  const relayedSockets = new Set<Socket>();
+
+  const connect = (port: number, options: Partial<PostgresConnectorOptions> = {}) => {
+    const connector = createPostgresConnector({
+      host: stack.env.KEYLESS_POSTGRES_HOST,
+      port,
+      database: stack.env.KEYLESS_POSTGRES_DATABASE,
+      user: stack.env.KEYLESS_POSTGRES_USER,
+      password: fromKeyVaultSecret({ connector: vault, secretName: 'postgres-password' }),
+      tokenProvider,
+      ...options,
+    });
+    connectors.push(connector);
+    return connector;
+  };
+
+  const startRelay = async (port: number) => {
+    const relay = createServer((incoming) => {
+      const outgoing = tcpConnect(Number(stack.env.KEYLESS_POSTGRES_PORT), '127.0.0.1');
+      for (const socket of [incoming, outgoing]) {
+        relayedSockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => relayedSockets.delete(socket));
+      }
+      incoming.pipe(outgoing).pipe(incoming);
+    });
+    await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+    relays.push(relay);
+  };
+
+  const retriesOf = (connector: PostgresConnector) => {
+    const events: ConnectRetryEvent[] = [];
+    connector.on('connect-retry', (event) => events.push(event));
+    return events;
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({
+      services: ['postgres'],
+      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
+    });
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
+  });
+
+  afterEach(async () => {
+    for (const connector of connectors.splice(0)) await connector.close();
+    for (const relay of relays.splice(0)) relay.close();
+    for (const socket of relayedSockets) socket.destroy();
+  });
+
+  afterAll(async () => {
+    await vault?.close();
+    await tokenProvider?.close();
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  it('waits out a server that refuses connections, then answers the query', async () => {
+    const port = await findFreePort();
+    const connector = connect(port);
+    const retries = retriesOf(connector);
+    const query = connector.query<{ one: number }>('SELECT 1 AS one');
+    setTimeout(() => void startRelay(port), 400);
+    const result = await query;
+    expect(result.rows).toEqual([{ one: 1 }]);
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries.map((event) => event.attempt)).toEqual(retries.map((_, index) => index + 1));
+    for (const event of retries) {
+      expect(event.error).toBeInstanceOf(ServiceUnavailableError);
+      expect(event.delayMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives up with ServiceUnavailableError once connectRetryMs has passed', async () => {
+    const connector = connect(await findFreePort(), { connectRetryMs: 300 });
+    const retries = retriesOf(connector);
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect((error as ServiceUnavailableError).hint).toMatch(/reachable/);
+    expect(retries.length).toBeGreaterThan(0);
+    const waited = retries.reduce((total, event) => total + event.delayMs, 0);
+    expect(waited).toBeLessThanOrEqual(300);
+  });
+
+  it('fails at the first refusal with connectRetryMs: 0', async () => {
+    const connector = connect(await findFreePort(), { connectRetryMs: 0 });
+    const retries = retriesOf(connector);
+    await expect(connector.pool.connect()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(retries).toEqual([]);
+  });
+
+  it('refuses a bad connectRetryMs, naming the option', () => {
+    const error = catchError(() => connect(5432, { connectRetryMs: -1 }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('`connectRetryMs`');
+  });
+});
