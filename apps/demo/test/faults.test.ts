@@ -135,7 +135,7 @@ describe("the demo's connectors under faults, both backends at once", () => {
     expect(result.evidence['503 answers']).toBeGreaterThanOrEqual(2 * backends.length);
   });
 
-  it('fail PostgreSQL operations only with typed errors in time during a restart, then recover', async () => {
+  it('wait out a PostgreSQL restart: new connections retry, only queries the restart cut off may fail (typed, in time)', async () => {
     const result = await run('PostgreSQL restarted');
     expectTypedFailuresThenRecovery(result, 'postgres-query');
   });

@@ -158,9 +158,9 @@ function keyVaultUnavailable(): FaultScenario {
 function postgresRestart(): FaultScenario {
   return {
     name: 'PostgreSQL restarted',
-    // The connector documents that it retries refused logins (28P01) only: a connection refused
-    // while the server restarts, or a session it ends, is passed on as `unavailable` for the app
-    // to retry, as Azure's guidance for transient PostgreSQL errors asks.
+    // A new connection waits the restart out (connectRetryMs), as Azure's guidance for transient
+    // PostgreSQL errors asks; a query already running on a session the restart ends may have run,
+    // so the connector passes it on as `unavailable` rather than repeating it.
     expectation: 'typed errors in time',
     description:
       'the server is stopped and started on the same port under load (sessions end, logins are refused meanwhile)',
