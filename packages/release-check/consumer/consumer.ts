@@ -134,6 +134,7 @@ import {
   type VerifyTokenExpectations,
 } from '@keyless/local-azure';
 import {
+  type ConnectRetryEvent,
   createPostgresConnector,
   entraToken,
   fromKeyVaultSecret,
@@ -386,6 +387,7 @@ export async function createConnectors(tokenProvider: TokenProvider): Promise<Co
     password: fromKeyVaultSecret(secretOptions),
     tokenProvider,
     pool: postgresPool,
+    connectRetryMs: 10_000,
   };
   const postgres = createPostgresConnector(postgresOptions);
 
@@ -457,8 +459,11 @@ export function watchPostgres(postgres: PostgresConnector, log: (line: string) =
     log(`${event.user} refused (${event.sqlState}), retry: ${event.willRetry}`);
   const onIdleError = (event: IdleConnectionErrorEvent) =>
     log(`idle connection ended: ${String(event.error)}`);
+  const onConnectRetry = (event: ConnectRetryEvent) =>
+    log(`server restarting: connect attempt ${event.attempt} again in ${event.delayMs} ms`);
   postgres.on('password-refused', onRefused);
   postgres.on('idle-connection-error', onIdleError);
+  postgres.on('connect-retry', onConnectRetry);
 }
 
 export type PostgresEventPayloads = PostgresConnectorEvents[keyof PostgresConnectorEvents];
