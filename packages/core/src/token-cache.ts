@@ -16,7 +16,12 @@ export interface CachePolicy {
   baseRetryDelayMs: number;
   maxRetryDelayMs: number;
   random: () => number;
+  /** The backend answers from a cache of its own that may hand back the old token once (azure-identity). */
+  backendCachesTokens: boolean;
 }
+
+/** The background refresh starts up to this fraction of the wait early, at random. */
+export const refreshJitterFraction = 0.1;
 
 /** Who gets told about an entry's life: every provider that holds it. */
 export interface EntryListener {
@@ -174,13 +179,19 @@ export class TokenCacheEntry {
     const startedAt = this.#clock.now();
     try {
       let fetched = await this.#fetch();
-      if (fetched.token === this.#current?.token) {
+      if (fetched.token === this.#current?.token && this.#policy.backendCachesTokens) {
         // azure-identity keeps MSAL's cache: at MSAL's refresh point it fetches anew but hands back
-        // the old token once. The fresh one is in its cache now, so one more call gets it.
+        // the old token once. The fresh one is in its cache now, so one more call gets it. (A
+        // backend without a cache of its own asked the endpoint: asking again at once gets the same.)
         fetched = await this.#fetch();
       }
       if (fetched.token === this.#current?.token) {
-        this.#scheduleBackground(startedAt + Math.max(1000, (this.#servingUntil - startedAt) / 2));
+        // The endpoint still hands out the token we hold (IMDS keeps one per resource for about a
+        // day, for every process on the VM). Ask again around halfway to the end of its serving
+        // time. The spread matters: with a fixed half, processes that got the same token converge
+        // on the same instants as the gap shrinks, and a VM's processes then ask in one burst.
+        const fraction = 0.3 + 0.4 * this.#policy.random();
+        this.#scheduleBackground(startedAt + Math.max(1000, (this.#servingUntil - startedAt) * fraction));
         return this.#currentPromise as Promise<KeylessAccessToken>;
       }
       return this.#install(fetched, startedAt, 'refreshed');
@@ -210,6 +221,10 @@ export class TokenCacheEntry {
     );
     // Tokens shorter-lived than the refresh window refresh halfway through their serving time.
     if (refreshAt <= now) refreshAt = now + Math.max(0, (servingUntil - now) / 2);
+    // Up to a tenth of the wait earlier, never later: processes that started together and got the
+    // same token from IMDS (it hands one token to every process on the VM) would otherwise all
+    // refresh in the same second, over the endpoint's 20 requests/s and 5 concurrent requests.
+    refreshAt -= (refreshAt - now) * refreshJitterFraction * this.#policy.random();
     const token = createAccessToken(fetched, Math.round(refreshAt));
     this.#current = token;
     this.#currentPromise = Promise.resolve(token);

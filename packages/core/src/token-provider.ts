@@ -168,6 +168,7 @@ class KeylessTokenProvider implements TokenProvider {
           maxRetryDelayMs: this.#options.maxRetryDelayMs,
           baseRetryDelayMs: this.#internals.baseRetryDelayMs ?? 500,
           random: this.#internals.random ?? Math.random,
+          backendCachesTokens: backend.name === 'azure-identity',
         },
       },
       this.#listener,

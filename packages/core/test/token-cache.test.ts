@@ -64,7 +64,7 @@ describe('single flight', () => {
 
 describe('background refresh', () => {
   it('refreshes 5 minutes before expiry when the backend gives no hint, without blocking callers', async () => {
-    const { clock, backend, provider } = setup();
+    const { clock, backend, provider } = setup({ random: () => 0 }); // 0: no refresh jitter
     backend.script({ kind: 'token', lifetimeMs: 60 * minute });
     const first = await provider.getToken(scope);
     expect(first.refreshAfterTimestamp).toBe(clock.now() + 55 * minute);
@@ -88,7 +88,7 @@ describe('background refresh', () => {
   });
 
   it("refreshes at the backend's hint when it comes first", async () => {
-    const { clock, backend, provider } = setup();
+    const { clock, backend, provider } = setup({ random: () => 0 });
     backend.script({ kind: 'token', lifetimeMs: 24 * 60 * minute, refreshAfterMs: 12 * 60 * minute });
     await provider.getToken(scope);
     await clock.advance(12 * 60 * minute - 1);
@@ -98,7 +98,7 @@ describe('background refresh', () => {
   });
 
   it('refreshes short-lived tokens halfway through the time they are served', async () => {
-    const { clock, backend, provider } = setup();
+    const { clock, backend, provider } = setup({ random: () => 0 });
     backend.script({ kind: 'token', lifetimeMs: 2 * minute });
     const token = await provider.getToken(scope);
     // 2 min lifetime, 30 s margin → served for 90 s → refreshed at 45 s.
@@ -133,9 +133,9 @@ describe('failures', () => {
     provider.on('refresh-failed', (event) => failures.push(event.nextAttemptTimestamp));
     const token = await provider.getToken(scope);
 
-    await clock.advance(55 * minute);
+    await clock.advance(token.refreshAfterTimestamp - clock.now());
     expect(backend.calls).toHaveLength(2);
-    // Every minute until the margin before expiry the cached token still serves.
+    // Every minute for a while the cached token still serves.
     for (let elapsed = 0; elapsed < 4; elapsed += 1) {
       await clock.advance(minute);
       expect((await provider.getToken(scope)).token).toBe(token.token);
@@ -150,7 +150,7 @@ describe('failures', () => {
     expect(failures.length).toBe(attemptsDuringOutage);
 
     // Past expiry minus margin, callers get the typed error rather than a dead token.
-    await clock.advance(minute);
+    await clock.advance(token.expiresOnTimestamp - 30_000 - clock.now());
     const late = provider.getToken(scope);
     const expectation = expect(late).rejects.toMatchObject({ code: 'unavailable' });
     await clock.advance(10 * minute);
@@ -166,8 +166,8 @@ describe('failures', () => {
     );
     const throttled: number[] = [];
     provider.on('throttled', (event) => throttled.push(event.retryAfterMs));
-    await provider.getToken(scope);
-    await clock.advance(55 * minute);
+    const first = await provider.getToken(scope);
+    await clock.advance(first.refreshAfterTimestamp - clock.now());
     expect(backend.calls).toHaveLength(2);
     await clock.advance(119_999);
     await provider.getToken(scope);

@@ -26,7 +26,18 @@ export interface KeyVaultConnectorInternals {
   maxRetryDelayMs?: number;
   /** Read instead of process.env. */
   environment?: Environment;
+  /**
+   * Internal, for simulations: answers in place of `SecretClient.getSecret` (a simulated vault), so
+   * the real secret sources run without a network. What it throws is mapped like the SDK's errors.
+   */
+  getSecret?: SecretGetter;
 }
+
+/** The part of `SecretClient.getSecret` that secret sources use. */
+export type SecretGetter = (
+  name: string,
+  options: { version?: string },
+) => Promise<{ value?: string | undefined; properties: { version?: string | undefined } }>;
 
 export const vaultUrlOption = 'vaultUrl';
 export const vaultUrlVariable = 'KEYLESS_KEYVAULT_URL';

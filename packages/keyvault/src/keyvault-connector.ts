@@ -13,6 +13,7 @@ import {
   type KeyVaultConnectorInternals,
   type KeyVaultConnectorOptions,
   resolveVaultUrl,
+  type SecretGetter,
 } from './connector-options.js';
 import { mapKeyVaultError } from './key-vault-error-mapping.js';
 import {
@@ -147,11 +148,17 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     return [...new Set([...this.#sources.values()].map((source) => source.name))];
   }
 
-  async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
+  #clientGetSecret(): SecretGetter {
     const client = this.client;
-    let secret: Awaited<ReturnType<SecretClient['getSecret']>>;
+    return (name, options) => client.getSecret(name, options);
+  }
+
+  async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
+    if (this.#closed) throw new ClosedError('KeyVaultConnector');
+    const getSecret = this.#internals.getSecret ?? this.#clientGetSecret();
+    let secret: Awaited<ReturnType<SecretGetter>>;
     try {
-      secret = await client.getSecret(name, version === undefined ? {} : { version });
+      secret = await getSecret(name, version === undefined ? {} : { version });
     } catch (error) {
       throw mapKeyVaultError(error, { vaultUrl: this.#vaultUrl, name, version, now: this.#clock.now() });
     }
