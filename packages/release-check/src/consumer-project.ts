@@ -11,9 +11,22 @@ const consumerSourceFolder = resolve(import.meta.dirname, '../consumer');
 /** Type packages the consumer compiles with; a user of pg adds @types/pg the same way. */
 const typeCheckTools = ['typescript', '@types/node', '@types/pg'];
 
-/** Child processes run with the Node that runs the checks (Node 24), whatever `node` PATH finds first. */
-export function environmentWithThisNode(): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+/** npm settings a CI machine may need to reach the registry; every other npm_* / pnpm_* variable is a script's. */
+const keptNpmSettings = /^npm_config_(registry|proxy|https_proxy|noproxy|cafile|cache)$/i;
+
+/**
+ * The environment of a user's shell: the Node that runs the checks (Node 24) first on PATH, and
+ * none of the variables pnpm sets for a running script (npm would warn about pnpm's settings).
+ */
+export function userShellEnvironment(): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+  };
+  for (const name of Object.keys(environment)) {
+    if (/^(npm_|pnpm_)/i.test(name) && !keptNpmSettings.test(name)) delete environment[name];
+  }
+  return environment;
 }
 
 /**
@@ -75,7 +88,8 @@ export async function installConsumerProject(projectFolder: string): Promise<Ins
   const started = performance.now();
   const result = await execa('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
     cwd: projectFolder,
-    env: environmentWithThisNode(),
+    env: userShellEnvironment(),
+    extendEnv: false,
     reject: false,
     all: true,
   });

@@ -3,11 +3,11 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createConsumerProject,
-  environmentWithThisNode,
   type InstallResult,
   installConsumerProject,
   installedKeylessPackages,
   peerVersions,
+  userShellEnvironment,
 } from '../src/consumer-project.ts';
 import { checkConsumerCoverage } from '../src/public-exports.ts';
 import { findLeaks } from '../src/secret-leaks.ts';
@@ -18,7 +18,7 @@ const projectFolder = join(inject('releaseCheckFolder'), 'consumer-project');
 
 /** The smoke script runs as a fresh user process: nothing of this run's trust or identity settings. */
 function freshUserEnvironment(): NodeJS.ProcessEnv {
-  const environment = environmentWithThisNode();
+  const environment = userShellEnvironment();
   for (const name of Object.keys(environment)) {
     if (/^(NODE_EXTRA_CA_CERTS|NODE_OPTIONS|IDENTITY_|MSI_|AZURE_|KEYLESS_|VITEST)/.test(name))
       delete environment[name];
@@ -115,7 +115,8 @@ describe('the packed packages, installed from their tarballs the way a user inst
   it('runs the installed keyless-local command', async () => {
     const result = await execa(join(projectFolder, 'node_modules/.bin/keyless-local'), ['--help'], {
       cwd: projectFolder,
-      env: environmentWithThisNode(),
+      env: userShellEnvironment(),
+      extendEnv: false,
       reject: false,
       all: true,
     });
