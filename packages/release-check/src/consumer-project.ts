@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { PackedPackage } from './pack-packages.ts';
-import { catalogVersion, readCatalog } from './workspace-packages.ts';
+import { catalogVersion, readCatalog, readManifest } from './workspace-packages.ts';
 
 /** What a user's project holds besides the tarballs: the consumer file, its tsconfig, the smoke script. */
 const consumerFiles = ['consumer.ts', 'tsconfig.json', 'smoke.mjs'];
@@ -30,18 +30,15 @@ export function userShellEnvironment(): NodeJS.ProcessEnv {
 }
 
 /**
- * The peers a user installs next to the connectors: every peer dependency of the published
- * packages, at the version the workspace builds and tests with (the catalog).
+ * The peers a user installs next to the connectors: every peer dependency of the packed packages,
+ * at the version the workspace builds and tests with (the catalog).
  */
-export function peerVersions(
-  packed: readonly PackedPackage[],
-  peerRanges: Record<string, string>[],
-): Record<string, string> {
+export function peerVersions(packed: readonly PackedPackage[]): Record<string, string> {
   const catalog = readCatalog();
   const published = new Set(packed.map((each) => each.name));
   const versions: Record<string, string> = {};
-  for (const ranges of peerRanges) {
-    for (const name of Object.keys(ranges)) {
+  for (const each of packed) {
+    for (const name of Object.keys(readManifest(each.folder).peerDependencies ?? {})) {
       if (!published.has(name)) versions[name] = catalogVersion(catalog, name);
     }
   }

@@ -11,7 +11,6 @@ import {
 } from '../src/consumer-project.ts';
 import { checkConsumerCoverage } from '../src/public-exports.ts';
 import { findLeaks } from '../src/secret-leaks.ts';
-import { readManifest } from '../src/workspace-packages.ts';
 
 const packed = inject('packedPackages');
 const projectFolder = join(inject('releaseCheckFolder'), 'consumer-project');
@@ -30,10 +29,7 @@ describe('the packed packages, installed from their tarballs the way a user inst
   let install: InstallResult;
 
   beforeAll(async () => {
-    const peers = peerVersions(
-      packed,
-      packed.map((each) => readManifest(each.folder).peerDependencies ?? {}),
-    );
+    const peers = peerVersions(packed);
     await createConsumerProject(projectFolder, packed, peers);
     install = await installConsumerProject(projectFolder);
     // A measurement for the report, not an assertion: npm's speed depends on its cache and the network.
