@@ -29,7 +29,7 @@ const appFactories: Record<FleetKind, AppFactory> = {
 };
 
 // Separate random streams, so both fleets see the same start times, workload and latencies.
-const streams = { schedule: 1, vault: 2, imds: 1_000, workload: 100_000, redis: 200_000, process: 300_000 };
+const streams = { schedule: 1, imds: 1_000, workload: 100_000, redis: 200_000, process: 300_000 };
 
 /** Runs one fleet (keyless, or the raw libraries' glue) through the whole scenario. */
 export async function runFleet(kind: FleetKind, scenario: FleetScenario): Promise<FleetRun> {
@@ -37,7 +37,7 @@ export async function runFleet(kind: FleetKind, scenario: FleetScenario): Promis
   const time = new VirtualTime(start);
   const scheduleRandom = new SeededRandom(seed, streams.schedule);
   const phaseOf = phaseClock(scenario);
-  const vault = new SimulatedVault(scenario.vault, time, new SeededRandom(seed, streams.vault), phaseOf);
+  const vault = new SimulatedVault(scenario.vault, time, phaseOf);
   const servers: PasswordServers = {
     postgres: 'simulated-postgres-password-1',
     redis: 'simulated-redis-password-1',

@@ -1,12 +1,12 @@
 import type { Clock } from '@keyless/core';
-import type { ScheduledEvent, VirtualTime } from './virtual-time.js';
+import type { EventOwner, ScheduledEvent, VirtualTime } from './virtual-time.js';
 
 /**
  * One app process's view of the fleet's virtual time. keyless keeps one token cache per Clock
  * object ("one cache per process"), so every simulated process gets its own. When the process
  * stops, its timers die with it and its sleeps never wake, like a killed process's.
  */
-export class ProcessClock implements Clock {
+export class ProcessClock implements Clock, EventOwner {
   readonly #time: VirtualTime;
   #stopped = false;
 
@@ -20,9 +20,7 @@ export class ProcessClock implements Clock {
 
   setTimer(callback: () => void, delayMs: number): ScheduledEvent | undefined {
     if (this.#stopped) return undefined;
-    return this.#time.after(delayMs, () => {
-      if (!this.#stopped) callback();
-    });
+    return this.#time.after(delayMs, callback, this);
   }
 
   clearTimer(handle: unknown): void {

@@ -27,10 +27,7 @@ export class RawSecretClient {
 
   async getSecret(name: string): Promise<string> {
     const answer = await sendWithDefaultRetries(
-      async () => {
-        await this.#bearerToken(vaultScope);
-        return this.#vault.get(name);
-      },
+      () => this.#bearerToken(vaultScope).then(() => this.#vault.get(name)),
       this.#clock,
       this.#random,
     );

@@ -68,15 +68,8 @@ export interface ImdsSettings {
 }
 
 export interface VaultSettings {
-  /** Key Vault's limit for secret GETs: transactions per 10 s per vault. */
+  /** Key Vault's limit for secret GETs: transactions per 10 s per vault (answers are instant). */
   maxGetsPerTenSeconds: number;
-  /**
-   * Latency range of an answer. [0, 0] answers at the same virtual instant: the limit is a count
-   * per 10 s, which latency does not change, and every answer without an event of its own keeps a
-   * 48-hour fleet run within seconds of CPU.
-   */
-  latencyMs: [number, number];
-  rejectionLatencyMs: number;
 }
 
 export function defaultScenario(): FleetScenario {
@@ -114,8 +107,6 @@ export function defaultScenario(): FleetScenario {
     },
     vault: {
       maxGetsPerTenSeconds: 4000,
-      latencyMs: [0, 0],
-      rejectionLatencyMs: 0,
     },
   };
 }

@@ -3,14 +3,17 @@ import { parseArgs } from 'node:util';
 import { compareFleets, formatComparison } from './fleet-simulation.js';
 import { defaultScenario, hour } from './scenario.js';
 
-const usage = `Usage: pnpm simulate:fleet [-- options]
+const usage = `Usage: pnpm simulate:fleet [options]
   --seed <n>             random seed (default 7)
   --vms <n>              VMs (default 100), 10 instances each
   --hours <n>            simulated hours (default 48)
   --imds-fresh-tokens    IMDS mints a new token on every request instead of reusing its cached one
   --json <file>          also write the full results as JSON`;
 
+// `pnpm simulate:fleet -- --seed 3` hands the separator through; it means nothing here.
+const given = process.argv.slice(2);
 const { values } = parseArgs({
+  args: given[0] === '--' ? given.slice(1) : given,
   options: {
     seed: { type: 'string' },
     vms: { type: 'string' },

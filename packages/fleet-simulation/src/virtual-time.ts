@@ -1,9 +1,15 @@
 import FlatQueue from 'flatqueue';
 
+/** Whose timer an event is: a stopped process's events are dropped when they come up. */
+export interface EventOwner {
+  readonly stopped: boolean;
+}
+
 /** One scheduled callback. Cancelling clears it; the queue drops it when it comes up. */
 export interface ScheduledEvent {
   readonly at: number;
   callback: (() => void) | undefined;
+  readonly owner: EventOwner | undefined;
 }
 
 /**
@@ -29,14 +35,14 @@ export class VirtualTime {
     return this.#firedEvents;
   }
 
-  schedule(at: number, callback: () => void): ScheduledEvent {
-    const event: ScheduledEvent = { at: Math.max(at, this.#now), callback };
+  schedule(at: number, callback: () => void, owner?: EventOwner): ScheduledEvent {
+    const event: ScheduledEvent = { at: Math.max(at, this.#now), callback, owner };
     this.#events.push(event, event.at);
     return event;
   }
 
-  after(delayMs: number, callback: () => void): ScheduledEvent {
-    return this.schedule(this.#now + Math.max(0, delayMs), callback);
+  after(delayMs: number, callback: () => void, owner?: EventOwner): ScheduledEvent {
+    return this.schedule(this.#now + Math.max(0, delayMs), callback, owner);
   }
 
   cancel(event: ScheduledEvent): void {
@@ -56,7 +62,7 @@ export class VirtualTime {
     while (events.length > 0 && (events.peekValue() as number) <= until) {
       const next = events.pop() as ScheduledEvent;
       const callback = next.callback;
-      if (callback === undefined) continue;
+      if (callback === undefined || next.owner?.stopped) continue;
       next.callback = undefined;
       this.#now = next.at;
       this.#firedEvents += 1;
