@@ -47,10 +47,6 @@ export class SimulatedVault {
     return version;
   }
 
-  current(name: string): string | undefined {
-    return this.#secrets.get(name)?.value;
-  }
-
   /**
    * One GET, answered at the same virtual instant: the limit is a count per 10 s, which latency
    * does not change, and answers without events of their own keep a 48-hour fleet run within
