@@ -18,6 +18,7 @@ import {
 import { mapKeyVaultError } from './key-vault-error-mapping.js';
 import {
   defaultRefreshIntervalMs,
+  defaultRefreshJitterFraction,
   type FetchedSecret,
   KeylessSecretSource,
   type SecretSource,
@@ -117,6 +118,7 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
       fetch: () => this.#fetchSecret(name, version),
       clock: this.#clock,
       random: this.#internals.random ?? Math.random,
+      refreshJitterFraction: defaultRefreshJitterFraction,
       baseRetryDelayMs: this.#internals.baseRetryDelayMs ?? 1000,
       maxRetryDelayMs: this.#internals.maxRetryDelayMs ?? 60_000,
     });

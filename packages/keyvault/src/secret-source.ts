@@ -50,6 +50,9 @@ export interface SecretSource {
 
 export const defaultRefreshIntervalMs = 5 * 60_000;
 
+/** By default a background refresh comes up to a tenth of the interval early, at random. */
+export const defaultRefreshJitterFraction = 0.1;
+
 export interface FetchedSecret {
   value: string;
   version: string | undefined;
@@ -64,6 +67,8 @@ export interface SecretSourceDefinition {
   fetch: () => Promise<FetchedSecret>;
   clock: Clock;
   random: () => number;
+  /** A background refresh comes up to this fraction of the interval early, at random (0 = exactly on time). */
+  refreshJitterFraction: number;
   baseRetryDelayMs: number;
   maxRetryDelayMs: number;
 }
@@ -222,7 +227,11 @@ export class KeylessSecretSource implements SecretSource {
     this.#lastColdError = undefined;
     // A pinned version never changes, so it is never refreshed.
     if (this.#definition.version === undefined) {
-      this.#scheduleBackground(this.#clock.now() + this.#definition.refreshIntervalMs);
+      // Up to a tenth of the interval early, never late: a fleet restarted together would otherwise
+      // refresh every secret in the same seconds, interval after interval (see docs/scale.md).
+      const { refreshIntervalMs, refreshJitterFraction, random } = this.#definition;
+      const jitter = refreshIntervalMs * refreshJitterFraction * random();
+      this.#scheduleBackground(this.#clock.now() + refreshIntervalMs - jitter);
     }
     if (fetched.version !== undefined && (fetched.version !== previousVersion || !hadValue)) {
       this.#emitter.emit('change', { name: this.name, previousVersion, version: fetched.version });

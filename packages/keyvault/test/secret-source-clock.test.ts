@@ -15,7 +15,14 @@ import { FakeFetcher } from './support/fake-fetcher.js';
 
 const minute = 60_000;
 
-function setup(options: { refreshIntervalMs?: number; version?: string; random?: () => number } = {}) {
+function setup(
+  options: {
+    refreshIntervalMs?: number;
+    version?: string;
+    random?: () => number;
+    refreshJitterFraction?: number;
+  } = {},
+) {
   const clock = new ManualClock();
   const fetcher = new FakeFetcher();
   const source = new KeylessSecretSource({
@@ -25,6 +32,8 @@ function setup(options: { refreshIntervalMs?: number; version?: string; random?:
     fetch: fetcher.fetch,
     clock,
     random: options.random ?? (() => 0.5),
+    // Exact refresh times unless a test is about the spread.
+    refreshJitterFraction: options.refreshJitterFraction ?? 0,
     baseRetryDelayMs: 1000,
     maxRetryDelayMs: minute,
   });
@@ -70,6 +79,21 @@ describe('secret source timing (fake clock, fake fetcher)', () => {
     // The next refresh is one interval after this one.
     await clock.advance(5 * minute);
     expect(fetcher.calls).toBe(3);
+  });
+
+  it('spreads background refreshes up to a tenth of the interval early, never late', async () => {
+    for (const [random, expectedAt] of [
+      [0, 5 * minute],
+      [0.5, 4.75 * minute],
+      [0.999, 4.5 * minute + 30],
+    ] as const) {
+      const { clock, fetcher, source } = setup({ random: () => random, refreshJitterFraction: 0.1 });
+      await source.get();
+      await clock.advance(expectedAt - 1);
+      expect(fetcher.calls).toBe(1);
+      await clock.advance(1);
+      expect(fetcher.calls).toBe(2);
+    }
   });
 
   it('a refresh that finds the same version emits no change', async () => {
