@@ -30,12 +30,13 @@ export { ManualClock, settle } from './manual-clock.js';
 export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
 export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
-export { backoffDelay, parseRetryAfter } from './retry-policy.js';
+export { type BackoffOptions, backoffDelay, parseRetryAfter } from './retry-policy.js';
 export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
 export {
   type Environment,
   type MissingSettingDescription,
   portSchema,
+  type ResolvedSetting,
   requireSetting,
   resolveSetting,
   type SettingSource,

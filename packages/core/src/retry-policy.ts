@@ -1,5 +1,6 @@
 import { KeylessError } from './errors.js';
 
+/** The steps of `backoffDelay`: the first wait's full step, doubled per attempt up to `maxDelayMs`. */
 export interface BackoffOptions {
   baseDelayMs: number;
   maxDelayMs: number;

@@ -15,6 +15,7 @@ export interface SettingSource {
   environment?: Environment;
 }
 
+/** What `resolveSetting` found: the validated value (undefined when neither option nor variable is set) and where it came from. */
 export interface ResolvedSetting<T> {
   value: T | undefined;
   /** Where the value came from, for messages: `option backend` or `environment variable X`. */

@@ -1,4 +1,8 @@
-export type { KeyVaultConnectorInternals, KeyVaultConnectorOptions } from './connector-options.js';
+export type {
+  KeyVaultConnectorInternals,
+  KeyVaultConnectorOptions,
+  SecretGetter,
+} from './connector-options.js';
 export { createKeyVaultConnector, type KeyVaultConnector } from './keyvault-connector.js';
 export type { SecretChangeEvent, SecretRefreshFailedEvent } from './secret-events.js';
 export type { SecretSource, SecretSourceOptions } from './secret-source.js';

@@ -11,6 +11,7 @@ import { type BlobConnector, type BlobConnectorOptions, createBlobConnector } fr
 import {
   AuthenticationFailedError,
   AuthorizationError,
+  type BackoffOptions,
   backoffDelay,
   type Clock,
   ClosedError,
@@ -36,6 +37,7 @@ import {
   parseRetryAfter,
   portSchema,
   REDACTED,
+  type ResolvedSetting,
   redactKnownSecrets,
   redactText,
   registerSecretForRedaction,
@@ -70,6 +72,7 @@ import {
   type KeyVaultConnectorInternals,
   type KeyVaultConnectorOptions,
   type SecretChangeEvent,
+  type SecretGetter,
   type SecretRefreshFailedEvent,
   type SecretSource,
   type SecretSourceOptions,
@@ -308,12 +311,11 @@ export function safeLogLine(line: string, knownSecret: string): string {
   return scrubbed.includes(REDACTED) ? `${scrubbed} (redacted)` : scrubbed;
 }
 
+const applicationBackoff: BackoffOptions = { baseDelayMs: 100, maxDelayMs: 30_000 };
+
 /** An application's own retry loop with the same backoff and Retry-After rules as keyless. */
 export function nextRetryDelay(attempt: number, retryAfterHeader: string | null): number {
-  return (
-    parseRetryAfter(retryAfterHeader, Date.now()) ??
-    backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 30_000 })
-  );
+  return parseRetryAfter(retryAfterHeader, Date.now()) ?? backoffDelay(attempt, applicationBackoff);
 }
 
 /** An application setting read the keyless way: option first, then environment, errors naming both. */
@@ -324,7 +326,7 @@ export function readServicePort(option: number | undefined, environment: Environ
     variables: ['MY_SERVICE_PORT'],
     environment,
   };
-  const optional = resolveSetting(portSchema, source);
+  const optional: ResolvedSetting<number> = resolveSetting(portSchema, source);
   if (optional.value !== undefined) return optional.value;
   const missing: MissingSettingDescription = { what: 'service port', detail: '.' };
   return requireSetting(portSchema, source, missing);
@@ -371,7 +373,13 @@ export async function createConnectors(tokenProvider: TokenProvider): Promise<Co
   const blob = createBlobConnector(blobOptions);
 
   const keyVaultOptions: KeyVaultConnectorOptions = { tokenProvider };
-  const keyVaultInternals: KeyVaultConnectorInternals = { clock: systemClock, baseRetryDelayMs: 1_000 };
+  // A test double of the vault's GET (the hook the fleet simulation uses); unused by default.
+  const simulatedGet: SecretGetter | undefined = undefined;
+  const keyVaultInternals: KeyVaultConnectorInternals = {
+    clock: systemClock,
+    baseRetryDelayMs: 1_000,
+    ...(simulatedGet === undefined ? {} : { getSecret: simulatedGet }),
+  };
   const keyVault = createKeyVaultConnector(keyVaultOptions, keyVaultInternals);
 
   const pool: SqlPoolOptions = { max: 4, maxLifetimeMs: 30 * 60_000 };
