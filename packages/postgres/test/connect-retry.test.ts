@@ -1,21 +1,10 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import {
-  ConfigurationError,
-  createTokenProvider,
-  ServiceUnavailableError,
-  type TokenProvider,
-} from '@keyless/core';
-import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
-import { findFreePort, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { catchError, useManagedIdentityEnvironment } from '@keyless/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ConnectRetryEvent,
-  createPostgresConnector,
-  fromKeyVaultSecret,
-  type PostgresConnector,
-  type PostgresConnectorOptions,
-} from '../src/index.js';
+import { ConfigurationError, ServiceUnavailableError } from '@keyless/core';
+import { findFreePort } from '@keyless/local-azure';
+import { catchError } from '@keyless/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectRetryEvent, PostgresConnector, PostgresConnectorOptions } from '../src/index.js';
+import { useSecretModeStack } from './support/secret-mode-stack.js';
 
 /**
  * A server that is down and comes back (restart, failover) is modelled by a port nothing listens
@@ -23,31 +12,15 @@ import {
  * end to end between pg and the server.
  */
 describe('@keyless/postgres connect retry (restart, failover)', () => {
-  let stack: LocalAzure;
-  let restoreEnvironment: () => void;
-  let tokenProvider: TokenProvider;
-  let vault: KeyVaultConnector;
-  const connectors: PostgresConnector[] = [];
+  const fixture = useSecretModeStack();
   const relays: Server[] = [];
   const relayedSockets = new Set<Socket>();
-
-  const connect = (port: number, options: Partial<PostgresConnectorOptions> = {}) => {
-    const connector = createPostgresConnector({
-      host: stack.env.KEYLESS_POSTGRES_HOST,
-      port,
-      database: stack.env.KEYLESS_POSTGRES_DATABASE,
-      user: stack.env.KEYLESS_POSTGRES_USER,
-      password: fromKeyVaultSecret({ connector: vault, secretName: 'postgres-password' }),
-      tokenProvider,
-      ...options,
-    });
-    connectors.push(connector);
-    return connector;
-  };
+  const connect = (port: number, options: Partial<PostgresConnectorOptions> = {}) =>
+    fixture.connect({ port, ...options });
 
   const startRelay = async (port: number) => {
     const relay = createServer((incoming) => {
-      const outgoing = tcpConnect(Number(stack.env.KEYLESS_POSTGRES_PORT), '127.0.0.1');
+      const outgoing = tcpConnect(Number(fixture.stack.env.KEYLESS_POSTGRES_PORT), '127.0.0.1');
       for (const socket of [incoming, outgoing]) {
         relayedSockets.add(socket);
         socket.on('error', () => {});
@@ -65,27 +38,9 @@ describe('@keyless/postgres connect retry (restart, failover)', () => {
     return events;
   };
 
-  beforeAll(async () => {
-    stack = await startLocalAzure({
-      services: ['postgres'],
-      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
-    });
-    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
-    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-    vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
-  });
-
-  afterEach(async () => {
-    for (const connector of connectors.splice(0)) await connector.close();
+  afterEach(() => {
     for (const relay of relays.splice(0)) relay.close();
     for (const socket of relayedSockets) socket.destroy();
-  });
-
-  afterAll(async () => {
-    await vault?.close();
-    await tokenProvider?.close();
-    restoreEnvironment?.();
-    await stack?.stop();
   });
 
   it('waits out a server that refuses connections, then answers the query', async () => {

@@ -1,45 +1,19 @@
 import { inspect } from 'node:util';
-import {
-  AuthenticationFailedError,
-  ConfigurationError,
-  createTokenProvider,
-  type TokenProvider,
-} from '@keyless/core';
-import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
-import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { catchError, findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationFailedError, ConfigurationError } from '@keyless/core';
+import { catchError, findLeaks, renderEveryWay } from '@keyless/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   createPostgresConnector,
   fromKeyVaultSecret,
   type PasswordRefusedEvent,
   type PostgresConnector,
-  type PostgresConnectorOptions,
 } from '../src/index.js';
-
-const secretName = 'postgres-password';
+import { secretName, useSecretModeStack } from './support/secret-mode-stack.js';
 
 describe('@keyless/postgres in secret mode', () => {
-  let stack: LocalAzure;
-  let restoreEnvironment: () => void;
-  let tokenProvider: TokenProvider;
-  let vault: KeyVaultConnector;
-  const connectors: PostgresConnector[] = [];
+  const fixture = useSecretModeStack();
+  const { connect } = fixture;
   const savedEnvironment = { ...process.env };
-
-  const connect = (options: Partial<PostgresConnectorOptions> = {}) => {
-    const connector = createPostgresConnector({
-      host: stack.env.KEYLESS_POSTGRES_HOST,
-      port: Number(stack.env.KEYLESS_POSTGRES_PORT),
-      database: stack.env.KEYLESS_POSTGRES_DATABASE,
-      user: stack.env.KEYLESS_POSTGRES_USER,
-      password: fromKeyVaultSecret({ connector: vault, secretName }),
-      tokenProvider,
-      ...options,
-    });
-    connectors.push(connector);
-    return connector;
-  };
 
   /** Runs `workers` query loops until stop() and counts what failed; every Nth query logs in anew. */
   const load = (connector: PostgresConnector, workers: number) => {
@@ -84,26 +58,8 @@ describe('@keyless/postgres in secret mode', () => {
     while (!condition()) await new Promise((resolve) => setTimeout(resolve, 25));
   };
 
-  beforeAll(async () => {
-    stack = await startLocalAzure({
-      services: ['postgres'],
-      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
-    });
-    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
-    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-    vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
-  });
-
-  afterEach(async () => {
-    for (const connector of connectors.splice(0)) await connector.close();
+  afterEach(() => {
     for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
-  });
-
-  afterAll(async () => {
-    await vault?.close();
-    await tokenProvider?.close();
-    restoreEnvironment?.();
-    await stack?.stop();
   });
 
   it('logs in with the Key Vault secret, configured from the environment alone', async () => {
@@ -115,10 +71,13 @@ describe('@keyless/postgres in secret mode', () => {
       'KEYLESS_POSTGRES_PASSWORD_SECRET',
       'KEYLESS_KEYVAULT_URL',
     ]) {
-      process.env[name] = stack.env[name];
+      process.env[name] = fixture.stack.env[name];
     }
-    const connector = createPostgresConnector({ password: fromKeyVaultSecret(), tokenProvider });
-    connectors.push(connector);
+    const connector = createPostgresConnector({
+      password: fromKeyVaultSecret(),
+      tokenProvider: fixture.tokenProvider,
+    });
+    fixture.track(connector);
     const result = await connector.query<{ user: string; ssl: boolean }>(
       'SELECT current_user AS user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
     );
@@ -131,15 +90,17 @@ describe('@keyless/postgres in secret mode', () => {
     const refused: PasswordRefusedEvent[] = [];
     connector.on('password-refused', (event) => refused.push(event));
     const versions: string[] = [];
-    const unsubscribe = vault.secret(secretName).on('change', (event) => versions.push(event.version));
-    const reads = stack.keyVault?.counters.byOperation('getSecret') ?? 0;
+    const unsubscribe = fixture.vault
+      .secret(secretName)
+      .on('change', (event) => versions.push(event.version));
+    const reads = fixture.stack.keyVault?.counters.byOperation('getSecret') ?? 0;
 
     await connector.query('SELECT 1');
     const running = load(connector, 4);
     try {
       await until(() => running.succeeded >= 40);
       for (let rotation = 1; rotation <= 2; rotation += 1) {
-        await stack.rotatePostgresPassword();
+        await fixture.stack.rotatePostgresPassword();
         // Wait until a new session has met the new password, then a little more steady load.
         await until(() => refused.length >= rotation);
         const after = running.succeeded;
@@ -154,14 +115,16 @@ describe('@keyless/postgres in secret mode', () => {
     expect(refused.length).toBeGreaterThanOrEqual(2);
     expect(refused.every((event) => event.sqlState === '28P01' && event.willRetry)).toBe(true);
     expect(versions.length).toBeGreaterThanOrEqual(2);
-    expect((stack.keyVault?.counters.byOperation('getSecret') ?? 0) - reads).toBeGreaterThanOrEqual(2);
+    expect((fixture.stack.keyVault?.counters.byOperation('getSecret') ?? 0) - reads).toBeGreaterThanOrEqual(
+      2,
+    );
     expect(connector.pool.totalCount).toBeLessThanOrEqual(4);
   });
 
   it('refuses a password the server does not know with AuthenticationFailedError, after one retry', async () => {
-    stack.keyVault?.setSecret('stale-postgres-password', 'not-the-servers-password-4711');
+    fixture.stack.keyVault?.setSecret('stale-postgres-password', 'not-the-servers-password-4711');
     const connector = connect({
-      password: fromKeyVaultSecret({ connector: vault, secretName: 'stale-postgres-password' }),
+      password: fromKeyVaultSecret({ connector: fixture.vault, secretName: 'stale-postgres-password' }),
     });
     const refused: PasswordRefusedEvent[] = [];
     connector.on('password-refused', (event) => refused.push(event));
@@ -170,13 +133,13 @@ describe('@keyless/postgres in secret mode', () => {
     expect(error).toMatchObject({ code: 'authentication-failed' });
     expect((error as Error).message).toContain('stale-postgres-password');
     expect(refused).toHaveLength(1);
-    const leaks = findLeaks(renderEveryWay(error).join('\n'), stack.keyVault?.secretValues() ?? []);
+    const leaks = findLeaks(renderEveryWay(error).join('\n'), fixture.stack.keyVault?.secretValues() ?? []);
     expect(leaks).toEqual([]);
   });
 
   it('names a secret that does not exist with a typed error', async () => {
     const connector = connect({
-      password: fromKeyVaultSecret({ connector: vault, secretName: 'no-such-secret' }),
+      password: fromKeyVaultSecret({ connector: fixture.vault, secretName: 'no-such-secret' }),
     });
     const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigurationError);
@@ -199,7 +162,7 @@ describe('@keyless/postgres in secret mode', () => {
     const running = load(connector, 4);
     try {
       await until(() => running.succeeded >= 40);
-      await stack.postgres?.restart();
+      await fixture.stack.postgres?.restart();
       const after = running.succeeded;
       await until(() => running.succeeded >= after + 40);
     } finally {
@@ -225,7 +188,7 @@ describe('@keyless/postgres in secret mode', () => {
     const client = await connector.pool.connect();
     try {
       const printed = [connector, connector.pool, client].flatMap(renderEveryWay).join('\n');
-      expect(findLeaks(printed, stack.keyVault?.secretValues() ?? [])).toEqual([]);
+      expect(findLeaks(printed, fixture.stack.keyVault?.secretValues() ?? [])).toEqual([]);
       expect(inspect(connector)).toContain(secretName);
     } finally {
       client.release();
@@ -237,7 +200,7 @@ describe('@keyless/postgres in secret mode', () => {
       const error = catchError(() =>
         createPostgresConnector({
           user: 'app',
-          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
         }),
       );
       expect(error).toBeInstanceOf(ConfigurationError);
@@ -251,7 +214,7 @@ describe('@keyless/postgres in secret mode', () => {
         createPostgresConnector({
           host: '127.0.0.1',
           user: 'app',
-          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
         }),
       );
       expect(error).toBeInstanceOf(ConfigurationError);
@@ -265,7 +228,7 @@ describe('@keyless/postgres in secret mode', () => {
         createPostgresConnector({
           host: 'example.postgres.database.azure.com',
           user: 'app',
-          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
           ssl: { rejectUnauthorized: true } as { ca?: string },
         }),
       );
@@ -278,7 +241,7 @@ describe('@keyless/postgres in secret mode', () => {
         createPostgresConnector({
           host: 'example.postgres.database.azure.com',
           user: 'app',
-          password: fromKeyVaultSecret({ connector: vault, secretName }),
+          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
           pool: { connectionString: 'postgres://app:hunter2@example/db' } as object,
         }),
       );
