@@ -13,7 +13,8 @@ describe('timers', () => {
         identity: { kind: 'system-assigned' },
         fetchToken: async () => ({ token: 'opaque', expiresOnTimestamp: Date.now() + 3_600_000 }),
       };
-      const provider = createTokenProvider({ environment: {} }, { backend });
+      // random 0: no refresh jitter, so the refresh time is exactly expiry − 5 min.
+      const provider = createTokenProvider({ environment: {} }, { backend, random: () => 0 });
       const token = await provider.getToken('https://storage.azure.com/.default');
       console.log('refresh scheduled in', Math.round((token.refreshAfterTimestamp - Date.now()) / 60000), 'min');
     `;
