@@ -68,11 +68,17 @@ export class VirtualTime {
       this.#firedEvents += 1;
       callback();
       await drainPromiseJobs();
+      // Now and then let the event loop turn, so the test runner's own messages (and a Ctrl-C)
+      // are not starved for the whole run.
+      if (this.#firedEvents % eventsBetweenYields === 0)
+        await new Promise((resolve) => setImmediate(resolve));
     }
     this.#now = Math.max(this.#now, until);
     await drainPromiseJobs();
   }
 }
+
+const eventsBetweenYields = 10_000;
 
 /**
  * Resolves once every pending promise job has run. Called from a promise job, Node runs

@@ -47,7 +47,11 @@ function waitForOutput(child: ChildProcess, patterns: RegExp[], timeoutMs = 45_0
 }
 
 describe('keyless-local CLI', () => {
-  it('up prints progress and a working environment; unchanged SDK code succeeds with only that; Ctrl-C stops cleanly', async () => {
+  // Starts every service in a child process: on a loaded 2-core CI machine that alone can take most
+  // of the default 30 s, and the output waits below allow 45 s each.
+  it('up prints progress and a working environment; unchanged SDK code succeeds with only that; Ctrl-C stops cleanly', {
+    timeout: 120_000,
+  }, async () => {
     const stateFolder = join(workFolder, 'state');
     const envFile = join(workFolder, 'app.env');
     const up = spawn(process.execPath, [cli, 'up', '--state', stateFolder, '--write-env', envFile], {
