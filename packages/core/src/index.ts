@@ -1,5 +1,6 @@
 export type { FetchedToken, KeylessAccessToken } from './access-token.js';
 export type { TokenBackend, TokenRequest } from './backends/token-backend.js';
+export { BackgroundAttempt } from './background-attempt.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
 export {
@@ -30,7 +31,14 @@ export { ManualClock, settle } from './manual-clock.js';
 export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
 export { REDACTED, redactKnownSecrets, redactText, registerSecretForRedaction } from './redaction.js';
-export { type BackoffOptions, backoffDelay, parseRetryAfter } from './retry-policy.js';
+export {
+  type BackoffOptions,
+  backoffDelay,
+  delayAfterFailure,
+  parseRetryAfter,
+  refreshJitterFraction,
+  spreadEarlier,
+} from './retry-policy.js';
 export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
 export {
   type Environment,

@@ -35,17 +35,35 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 /** 410 means IMDS is being upgraded; Azure's guidance is to keep retrying for at least 70 s. */
 export const imdsUpgradeRetryWindowMs = 75_000;
 
-/** The delay before the next attempt after `error`: Retry-After wins when the server gave one. */
+/**
+ * The delay before the next attempt after `error`: the server's Retry-After (plus up to a second of
+ * jitter) when it gave one, else `backoffDelay`.
+ */
 export function delayAfterFailure(error: unknown, attempt: number, options: BackoffOptions): number {
-  const backoff = backoffDelay(attempt, options);
   if (error instanceof KeylessError && error.retryAfterMs !== undefined) {
     // Honour the server's wait, plus a little jitter so waiters don't return in lockstep.
     const random = options.random ?? Math.random;
     return error.retryAfterMs + Math.round(random() * Math.min(1000, error.retryAfterMs * 0.1));
   }
-  return backoff;
+  return backoffDelay(attempt, options);
 }
 
+/**
+ * Background refreshes come up to this fraction of their wait early, at random: processes that
+ * started together (a deploy, a restart) would otherwise refresh in the same seconds, forever.
+ */
+export const refreshJitterFraction = 0.1;
+
+/** `waitMs` shortened by up to `fraction` of itself, at random; never lengthened. */
+export function spreadEarlier(
+  waitMs: number,
+  random: () => number,
+  fraction = refreshJitterFraction,
+): number {
+  return waitMs - waitMs * fraction * random();
+}
+
+/** Whether a keyless error says that asking again later may succeed (429, 5xx, network). */
 export function isRetryable(error: unknown): boolean {
   return error instanceof KeylessError && error.retryable;
 }

@@ -1,4 +1,5 @@
 import { createAccessToken, type FetchedToken, type KeylessAccessToken } from './access-token.js';
+import { BackgroundAttempt } from './background-attempt.js';
 import type { Clock } from './clock.js';
 import { KeylessError, ServiceUnavailableError } from './errors.js';
 import type {
@@ -7,7 +8,7 @@ import type {
   TokenRefreshFailedEvent,
   TokenThrottledEvent,
 } from './events.js';
-import { delayAfterFailure, imdsUpgradeRetryWindowMs, isRetryable } from './retry-policy.js';
+import { delayAfterFailure, imdsUpgradeRetryWindowMs, isRetryable, spreadEarlier } from './retry-policy.js';
 
 export interface CachePolicy {
   refreshBeforeExpiryMs: number;
@@ -19,9 +20,6 @@ export interface CachePolicy {
   /** The backend answers from a cache of its own that may hand back the old token once (azure-identity). */
   backendCachesTokens: boolean;
 }
-
-/** The background refresh starts up to this fraction of the wait early, at random. */
-export const refreshJitterFraction = 0.1;
 
 /** Who gets told about an entry's life: every provider that holds it. */
 export interface EntryListener {
@@ -55,13 +53,12 @@ export class TokenCacheEntry {
   #currentPromise: Promise<KeylessAccessToken> | undefined;
   /** The cached token is handed out until then (expiry minus a safety margin). */
   #servingUntil = 0;
-  /** The next background attempt (refresh time, or retry time after a failure); Infinity = none. */
-  #nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+  /** The next background attempt: the refresh, or a retry after a failed one. */
+  readonly #backgroundAttempt: BackgroundAttempt;
   /** After a retryable failure, nobody asks the endpoint again before this (Retry-After, backoff). */
   #notBefore = 0;
   #failedAttempts = 0;
   #inflight: Promise<KeylessAccessToken> | undefined;
-  #timer: unknown;
   #closed = false;
 
   constructor(definition: EntryDefinition, clock: Clock) {
@@ -70,6 +67,9 @@ export class TokenCacheEntry {
     this.#fetch = definition.fetch;
     this.#policy = definition.policy;
     this.#clock = clock;
+    this.#backgroundAttempt = new BackgroundAttempt(clock, () => {
+      if (this.#inflight === undefined) this.#startBackgroundRefresh();
+    });
   }
 
   get holderCount(): number {
@@ -88,7 +88,7 @@ export class TokenCacheEntry {
     const now = this.#clock.now();
     if (this.#currentPromise !== undefined && now < this.#servingUntil) {
       // Timers can be late (a suspended laptop, a busy loop); callers nudge the refresh as well.
-      if (now >= this.#nextBackgroundAttemptAt && this.#inflight === undefined)
+      if (now >= this.#backgroundAttempt.dueAt && this.#inflight === undefined)
         this.#startBackgroundRefresh();
       return this.#currentPromise;
     }
@@ -99,7 +99,7 @@ export class TokenCacheEntry {
   /** Stops timers; in-flight requests finish but nothing new is scheduled. */
   close(): void {
     this.#closed = true;
-    this.#clearTimer();
+    this.#backgroundAttempt.cancel();
     this.#listeners.clear();
   }
 
@@ -164,8 +164,7 @@ export class TokenCacheEntry {
 
   #startBackgroundRefresh(): void {
     if (this.#closed) return;
-    this.#clearTimer();
-    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    this.#backgroundAttempt.cancel();
     const flight = this.#backgroundRefresh().finally(() => {
       if (this.#inflight === flight) this.#inflight = undefined;
     });
@@ -224,7 +223,7 @@ export class TokenCacheEntry {
     // Up to a tenth of the wait earlier, never later: processes that started together and got the
     // same token from IMDS (it hands one token to every process on the VM) would otherwise all
     // refresh in the same second, over the endpoint's 20 requests/s and 5 concurrent requests.
-    refreshAt -= (refreshAt - now) * refreshJitterFraction * this.#policy.random();
+    refreshAt = now + spreadEarlier(refreshAt - now, this.#policy.random);
     const token = createAccessToken(fetched, Math.round(refreshAt));
     this.#current = token;
     this.#currentPromise = Promise.resolve(token);
@@ -247,22 +246,7 @@ export class TokenCacheEntry {
   }
 
   #scheduleBackground(at: number): void {
-    this.#clearTimer();
-    if (this.#closed) return;
-    this.#nextBackgroundAttemptAt = at;
-    this.#timer = this.#clock.setTimer(() => {
-      this.#timer = undefined;
-      if (this.#closed || this.#inflight !== undefined) return;
-      if (this.#clock.now() >= this.#nextBackgroundAttemptAt) this.#startBackgroundRefresh();
-      else this.#scheduleBackground(this.#nextBackgroundAttemptAt); // a clamped long timer fired early
-    }, at - this.#clock.now());
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) {
-      this.#clock.clearTimer(this.#timer);
-      this.#timer = undefined;
-    }
+    if (!this.#closed) this.#backgroundAttempt.schedule(at);
   }
 
   #emitFailure(error: KeylessError, latencyMs: number, nextAttemptTimestamp: number | undefined): void {

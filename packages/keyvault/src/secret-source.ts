@@ -1,11 +1,14 @@
 import {
-  backoffDelay,
+  BackgroundAttempt,
   type Clock,
   ClosedError,
+  delayAfterFailure,
   KeylessError,
   REDACTED,
+  refreshJitterFraction,
   registerSecretForRedaction,
   ServiceUnavailableError,
+  spreadEarlier,
   ThrottledError,
 } from '@keyless/core';
 import {
@@ -50,8 +53,8 @@ export interface SecretSource {
 
 export const defaultRefreshIntervalMs = 5 * 60_000;
 
-/** By default a background refresh comes up to a tenth of the interval early, at random. */
-export const defaultRefreshJitterFraction = 0.1;
+/** By default a background refresh comes up to a tenth of the interval early, at random (as tokens do). */
+export const defaultRefreshJitterFraction = refreshJitterFraction;
 
 export interface FetchedSecret {
   value: string;
@@ -96,19 +99,21 @@ export class KeylessSecretSource implements SecretSource {
   #serving = false;
   #generation = 0;
   #inflight: Flight | undefined;
-  /** The next background attempt (refresh time, or retry after a failure); Infinity = none. */
-  #nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+  /** The next background attempt: the refresh, or a retry after a failed one. */
+  readonly #backgroundAttempt: BackgroundAttempt;
   #failedAttempts = 0;
   /** After a cold caller was told to wait (Retry-After), nobody asks again before this. */
   #notBefore = 0;
   #lastColdError: KeylessError | undefined;
-  #timer: unknown;
   #closed = false;
 
   constructor(definition: SecretSourceDefinition) {
     this.name = definition.name;
     this.#definition = definition;
     this.#clock = definition.clock;
+    this.#backgroundAttempt = new BackgroundAttempt(definition.clock, () => {
+      if (!this.#closed && this.#inflight === undefined && this.#serving) this.#startBackgroundRefresh();
+    });
   }
 
   get version(): string | undefined {
@@ -119,9 +124,7 @@ export class KeylessSecretSource implements SecretSource {
     if (this.#closed) return Promise.reject(new ClosedError(`SecretSource '${this.name}'`));
     if (this.#serving && this.#valuePromise !== undefined) {
       // Timers can be late (a suspended laptop, a busy loop); callers nudge the refresh as well.
-      if (this.#inflight === undefined && this.#clock.now() >= this.#nextBackgroundAttemptAt) {
-        this.#startBackgroundRefresh();
-      }
+      if (this.#inflight === undefined && this.#backgroundAttempt.isDue()) this.#startBackgroundRefresh();
       return this.#valuePromise;
     }
     if (this.#inflight !== undefined && this.#inflight.generation === this.#generation) {
@@ -134,8 +137,7 @@ export class KeylessSecretSource implements SecretSource {
     if (this.#closed) return;
     this.#generation += 1;
     this.#serving = false;
-    this.#clearTimer();
-    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    this.#backgroundAttempt.cancel();
   }
 
   on<Name extends keyof SecretSourceEvents>(
@@ -148,14 +150,13 @@ export class KeylessSecretSource implements SecretSource {
   /** Stops timers; a request in flight finishes, but nothing new is scheduled or emitted. */
   close(): void {
     this.#closed = true;
-    this.#clearTimer();
-    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    this.#backgroundAttempt.cancel();
     this.#emitter.removeAll();
   }
 
   /** For tests: whether a refresh or retry timer is armed. */
   get hasPendingTimer(): boolean {
-    return this.#timer !== undefined;
+    return this.#backgroundAttempt.armed;
   }
 
   toJSON(): Record<string, unknown> {
@@ -184,8 +185,7 @@ export class KeylessSecretSource implements SecretSource {
 
   #startBackgroundRefresh(): void {
     if (this.#closed) return;
-    this.#clearTimer();
-    this.#nextBackgroundAttemptAt = Number.POSITIVE_INFINITY;
+    this.#backgroundAttempt.cancel();
     const promise = this.#track(this.#fetch(this.#generation, true));
     // Nobody awaits a background refresh while the cached value serves: its rejection is reported
     // through 'refresh-failed', not as an unhandled rejection.
@@ -230,8 +230,9 @@ export class KeylessSecretSource implements SecretSource {
       // Up to a tenth of the interval early, never late: a fleet restarted together would otherwise
       // refresh every secret in the same seconds, interval after interval (see docs/scale.md).
       const { refreshIntervalMs, refreshJitterFraction, random } = this.#definition;
-      const jitter = refreshIntervalMs * refreshJitterFraction * random();
-      this.#scheduleBackground(this.#clock.now() + refreshIntervalMs - jitter);
+      this.#scheduleBackground(
+        this.#clock.now() + spreadEarlier(refreshIntervalMs, random, refreshJitterFraction),
+      );
     }
     if (fetched.version !== undefined && (fetched.version !== previousVersion || !hadValue)) {
       this.#emitter.emit('change', { name: this.name, previousVersion, version: fetched.version });
@@ -246,7 +247,11 @@ export class KeylessSecretSource implements SecretSource {
       // 429/5xx/network: back off and try again. 401/403/404 are not retried early (the answer will
       // not change until someone fixes the role or the name); the next regular refresh asks again.
       const delay = failure.retryable
-        ? this.#retryDelay(failure, this.#failedAttempts)
+        ? delayAfterFailure(failure, this.#failedAttempts, {
+            baseDelayMs: this.#definition.baseRetryDelayMs,
+            maxDelayMs: this.#definition.maxRetryDelayMs,
+            random: this.#definition.random,
+          })
         : this.#definition.refreshIntervalMs;
       this.#scheduleBackground(now + delay);
     } else if (failure.retryable && failure.retryAfterMs !== undefined) {
@@ -256,32 +261,8 @@ export class KeylessSecretSource implements SecretSource {
     this.#emitter.emit('refresh-failed', { name: this.name, error: failure, servingLastGood });
   }
 
-  /** Retry-After wins when the vault gave one (plus a little jitter, so a fleet does not return in lockstep). */
-  #retryDelay(failure: KeylessError, attempt: number): number {
-    const { baseRetryDelayMs, maxRetryDelayMs, random } = this.#definition;
-    if (failure.retryAfterMs !== undefined) {
-      return failure.retryAfterMs + Math.round(random() * Math.min(1000, failure.retryAfterMs * 0.1));
-    }
-    return backoffDelay(attempt, { baseDelayMs: baseRetryDelayMs, maxDelayMs: maxRetryDelayMs, random });
-  }
-
   #scheduleBackground(at: number): void {
-    this.#clearTimer();
-    if (this.#closed) return;
-    this.#nextBackgroundAttemptAt = at;
-    this.#timer = this.#clock.setTimer(() => {
-      this.#timer = undefined;
-      if (this.#closed || this.#inflight !== undefined || !this.#serving) return;
-      if (this.#clock.now() >= this.#nextBackgroundAttemptAt) this.#startBackgroundRefresh();
-      else this.#scheduleBackground(this.#nextBackgroundAttemptAt); // a clamped long timer fired early
-    }, at - this.#clock.now());
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) {
-      this.#clock.clearTimer(this.#timer);
-      this.#timer = undefined;
-    }
+    if (!this.#closed) this.#backgroundAttempt.schedule(at);
   }
 }
 

@@ -11,6 +11,7 @@ import { type BlobConnector, type BlobConnectorOptions, createBlobConnector } fr
 import {
   AuthenticationFailedError,
   AuthorizationError,
+  BackgroundAttempt,
   type BackoffOptions,
   backoffDelay,
   type Clock,
@@ -18,6 +19,7 @@ import {
   ConfigurationError,
   CredentialUnavailableError,
   createTokenProvider,
+  delayAfterFailure,
   describeIdentity,
   type Environment,
   type FetchedToken,
@@ -40,6 +42,7 @@ import {
   type ResolvedSetting,
   redactKnownSecrets,
   redactText,
+  refreshJitterFraction,
   registerSecretForRedaction,
   requireSetting,
   resolveServiceUrl,
@@ -48,6 +51,7 @@ import {
   type ServiceUrlSetting,
   type SettingSource,
   settle,
+  spreadEarlier,
   systemClock,
   ThrottledError,
   type TimerHandle,
@@ -275,6 +279,28 @@ export function scheduleOnSystemClock(callback: () => void): () => void {
   return () => systemClock.clearTimer(handle);
 }
 
+const applicationBackoff: BackoffOptions = { baseDelayMs: 100, maxDelayMs: 30_000 };
+
+/**
+ * An application's own cached value refreshed in the background the keyless way: one pending
+ * attempt, spread up to a tenth early, retried after a failure as Retry-After or backoff says.
+ */
+export function refreshInBackground(
+  intervalMs: number,
+  refresh: () => Promise<void>,
+): { stop(): void; failed(error: unknown, attempt: number): void } {
+  const random = Math.random;
+  const attempt: BackgroundAttempt = new BackgroundAttempt(systemClock, () => {
+    void refresh().then(() => attempt.schedule(systemClock.now() + spreadEarlier(intervalMs, random)));
+  });
+  attempt.schedule(systemClock.now() + spreadEarlier(intervalMs, random, refreshJitterFraction));
+  return {
+    stop: () => attempt.cancel(),
+    failed: (error, attemptNumber) =>
+      attempt.schedule(systemClock.now() + delayAfterFailure(error, attemptNumber, applicationBackoff)),
+  };
+}
+
 /** Every error keyless throws, for a test of an application's error page. */
 export function sampleErrors(): KeylessError[] {
   const options: KeylessErrorOptions = { hint: 'grant the role', status: 403, retryable: false };
@@ -310,8 +336,6 @@ export function safeLogLine(line: string, knownSecret: string): string {
   const scrubbed = redactKnownSecrets(redactText(line));
   return scrubbed.includes(REDACTED) ? `${scrubbed} (redacted)` : scrubbed;
 }
-
-const applicationBackoff: BackoffOptions = { baseDelayMs: 100, maxDelayMs: 30_000 };
 
 /** An application's own retry loop with the same backoff and Retry-After rules as keyless. */
 export function nextRetryDelay(attempt: number, retryAfterHeader: string | null): number {
