@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { JWK } from 'jose';
 import { InjectedLatency } from '../http/injected-latency.js';
+import { listenOn } from '../http/listen-on.js';
 import { appServiceTokenPath, createAppServiceProtocol } from './app-service-protocol.js';
 import { discoveryDocument, jwksPath } from './discovery-documents.js';
 import { FaultInjector } from './fault-injector.js';
@@ -79,17 +80,9 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
     this.#server.on('clientError', (error, socket) => answerUnparsableRequest(error, socket));
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        const address = this.#server.address() as AddressInfo;
-        this.#url = `http://${urlHost(address.address)}:${address.port}`;
-        resolve();
-      });
-    });
+  async listen(host: string, port: number): Promise<void> {
+    const boundPort = await listenOn(this.#server, host, port);
+    this.#url = `http://${urlHost((this.#server.address() as AddressInfo).address)}:${boundPort}`;
   }
 
   get url(): string {

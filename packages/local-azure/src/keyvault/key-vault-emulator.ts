@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InjectedLatency } from '../http/injected-latency.js';
+import { listenOn } from '../http/listen-on.js';
 import { urlHost } from '../identity/loopback-host.js';
 import { authenticateRequest, type TokenVerifier } from './bearer-authentication.js';
 import { KeyVaultRequestCounters } from './key-vault-counters.js';
@@ -65,18 +66,10 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
     });
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        const address = this.#server.address() as AddressInfo;
-        // The host as given, not the bound address: the certificate names 127.0.0.1, ::1 and localhost.
-        this.#url = `https://${urlHost(host)}:${address.port}/`;
-        resolve();
-      });
-    });
+  async listen(host: string, port: number): Promise<void> {
+    const boundPort = await listenOn(this.#server, host, port);
+    // The host as given, not the bound address: the certificate names 127.0.0.1, ::1 and localhost.
+    this.#url = `https://${urlHost(host)}:${boundPort}/`;
   }
 
   get url(): string {

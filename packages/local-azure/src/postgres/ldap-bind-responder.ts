@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenOn } from '../http/listen-on.js';
 import { loopbackHost } from '../processes/free-port.js';
 import {
   BerError,
@@ -59,7 +60,7 @@ function bindResponse(messageId: number, resultCode: number, diagnostic: string)
  * connects, sends one BindRequest with DN `<ldapprefix><role><ldapsuffix>` and the client's
  * password, reads the BindResponse and unbinds. Everything else closes the connection.
  */
-export function startLdapBindResponder(check: BindCheck, port = 0): Promise<LdapBindResponder> {
+export async function startLdapBindResponder(check: BindCheck, port = 0): Promise<LdapBindResponder> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -70,20 +71,14 @@ export function startLdapBindResponder(check: BindCheck, port = 0): Promise<Ldap
     serveConnection(socket, check);
   });
   server.unref();
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, loopbackHost, () => {
-      const address = server.address();
-      resolve({
-        port: typeof address === 'object' && address ? address.port : port,
-        close: () =>
-          new Promise<void>((closed) => {
-            for (const socket of sockets) socket.destroy();
-            server.close(() => closed());
-          }),
-      });
-    });
-  });
+  return {
+    port: await listenOn(server, loopbackHost, port),
+    close: () =>
+      new Promise<void>((closed) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => closed());
+      }),
+  };
 }
 
 function serveConnection(socket: Socket, check: BindCheck): void {

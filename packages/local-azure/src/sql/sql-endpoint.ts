@@ -1,6 +1,6 @@
-import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
+import { listenOn } from '../http/listen-on.js';
 import { NotesTable } from './query-handler.js';
 import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } from './sql-session.js';
 
@@ -110,19 +110,11 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
   });
   // A listener error after start (none expected on loopback) must not crash the host process.
   server.on('error', () => {});
-  server.listen(options.port ?? 0, host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => {
-      throw error;
-    }),
-  ]);
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('the SQL endpoint has no TCP address');
+  const port = await listenOn(server, host, options.port ?? 0);
 
   return {
     host,
-    port: address.port,
+    port,
     database,
     addPrincipal(principal) {
       principals.set(principal.objectId.toLowerCase(), principal);
