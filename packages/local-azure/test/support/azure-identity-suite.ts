@@ -1,8 +1,7 @@
 import { ManagedIdentityCredential } from '@azure/identity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IdentityEndpoint, type IdentityProtocol, startIdentityEndpoint } from '../../src/index.js';
-import { type ProtocolCase, protocolCases } from './protocol-cases.js';
-import { useManagedIdentityEnvironment } from './token-requests.js';
+import { describe, expect, it } from 'vitest';
+import type { IdentityProtocol } from '../../src/index.js';
+import { type ProtocolCase, protocolCases, useEndpointForProtocol } from './protocol-cases.js';
 
 /**
  * @azure/identity ManagedIdentityCredential against the endpoint, unchanged.
@@ -11,44 +10,35 @@ import { useManagedIdentityEnvironment } from './token-requests.js';
  */
 export function describeAzureIdentityAgainstEndpoint(protocol: IdentityProtocol): void {
   const facts: ProtocolCase = protocolCases[protocol];
-  let endpoint: IdentityEndpoint;
-  let restoreEnvironment: () => void;
-
-  beforeAll(async () => {
-    endpoint = await startIdentityEndpoint();
-    restoreEnvironment = useManagedIdentityEnvironment(facts.environment(endpoint));
-  });
-
-  afterAll(async () => {
-    await endpoint.stop();
-    restoreEnvironment();
-  });
+  const endpoint = useEndpointForProtocol(facts);
 
   describe(`@azure/identity ManagedIdentityCredential over the ${facts.title} protocol`, () => {
     it.each([
-      ['system-assigned', () => ({}), () => endpoint.systemAssigned?.objectId],
+      ['system-assigned', () => ({}), () => endpoint().systemAssigned?.objectId],
       [
         'client id',
-        () => ({ clientId: endpoint.userAssigned[0]?.clientId }),
-        () => endpoint.userAssigned[0]?.objectId,
+        () => ({ clientId: endpoint().userAssigned[0]?.clientId }),
+        () => endpoint().userAssigned[0]?.objectId,
       ],
       [
         'resource id',
-        () => ({ resourceId: endpoint.userAssigned[0]?.resourceId }),
-        () => endpoint.userAssigned[0]?.objectId,
+        () => ({ resourceId: endpoint().userAssigned[0]?.resourceId }),
+        () => endpoint().userAssigned[0]?.objectId,
       ],
       [
         'object id',
-        () => ({ objectId: endpoint.userAssigned[0]?.objectId }),
-        () => endpoint.userAssigned[0]?.objectId,
+        () => ({ objectId: endpoint().userAssigned[0]?.objectId }),
+        () => endpoint().userAssigned[0]?.objectId,
       ],
     ])('gets a token for the %s identity', async (_selector, options, expectedObjectId) => {
-      const requestsBefore = endpoint.counters.tokenRequests;
+      const requestsBefore = endpoint().counters.tokenRequests;
       const accessToken = await new ManagedIdentityCredential(options()).getToken(
         'https://storage.azure.com/.default',
       );
-      expect(endpoint.counters.tokenRequests).toBe(requestsBefore + 1);
-      const claims = await endpoint.verifyToken(accessToken.token, { audience: 'https://storage.azure.com' });
+      expect(endpoint().counters.tokenRequests).toBe(requestsBefore + 1);
+      const claims = await endpoint().verifyToken(accessToken.token, {
+        audience: 'https://storage.azure.com',
+      });
       expect(claims.oid).toBe(expectedObjectId());
       // MSAL computes expiry as request start + (expires_on - now at parse): whole seconds, so it may
       // come out a second or so before the token's exp, never after.
@@ -59,11 +49,11 @@ export function describeAzureIdentityAgainstEndpoint(protocol: IdentityProtocol)
     });
 
     it('honours Retry-After on 429 and then succeeds', async () => {
-      endpoint.faults.throttle({ count: 1, retryAfterSeconds: 1 });
+      endpoint().faults.throttle({ count: 1, retryAfterSeconds: 1 });
       const accessToken = await new ManagedIdentityCredential().getToken('https://vault.azure.net/.default');
-      await endpoint.verifyToken(accessToken.token, { audience: 'https://vault.azure.net' });
-      expect(endpoint.counters.byResource('https://vault.azure.net')).toBe(2);
-      expect(endpoint.counters.byStatus(429)).toBe(1);
+      await endpoint().verifyToken(accessToken.token, { audience: 'https://vault.azure.net' });
+      expect(endpoint().counters.byResource('https://vault.azure.net')).toBe(2);
+      expect(endpoint().counters.byStatus(429)).toBe(1);
     });
 
     it('does not retry a 400 and reports it as CredentialUnavailableError caused by MSAL’s ServerError', async () => {
@@ -82,7 +72,7 @@ export function describeAzureIdentityAgainstEndpoint(protocol: IdentityProtocol)
         status: 400,
         errorCode: facts.unknownIdentity.errorCode,
       });
-      expect(endpoint.counters.byResource('https://management.azure.com')).toBe(1);
+      expect(endpoint().counters.byResource('https://management.azure.com')).toBe(1);
     });
   });
 }

@@ -1,8 +1,7 @@
 import { ManagedIdentityApplication, type ManagedIdentityIdParams } from '@azure/msal-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IdentityEndpoint, type IdentityProtocol, startIdentityEndpoint } from '../../src/index.js';
-import { type ProtocolCase, protocolCases } from './protocol-cases.js';
-import { useManagedIdentityEnvironment } from './token-requests.js';
+import { describe, expect, it } from 'vitest';
+import type { IdentityProtocol } from '../../src/index.js';
+import { type ProtocolCase, protocolCases, useEndpointForProtocol } from './protocol-cases.js';
 
 /**
  * @azure/msal-node ManagedIdentityApplication against the endpoint, unchanged.
@@ -11,18 +10,7 @@ import { useManagedIdentityEnvironment } from './token-requests.js';
  */
 export function describeMsalNodeAgainstEndpoint(protocol: IdentityProtocol): void {
   const facts: ProtocolCase = protocolCases[protocol];
-  let endpoint: IdentityEndpoint;
-  let restoreEnvironment: () => void;
-
-  beforeAll(async () => {
-    endpoint = await startIdentityEndpoint();
-    restoreEnvironment = useManagedIdentityEnvironment(facts.environment(endpoint));
-  });
-
-  afterAll(async () => {
-    await endpoint.stop();
-    restoreEnvironment();
-  });
+  const endpoint = useEndpointForProtocol(facts);
 
   function application(managedIdentityIdParams?: ManagedIdentityIdParams): ManagedIdentityApplication {
     return new ManagedIdentityApplication(managedIdentityIdParams ? { managedIdentityIdParams } : undefined);
@@ -37,31 +25,31 @@ export function describeMsalNodeAgainstEndpoint(protocol: IdentityProtocol): voi
       [
         'system-assigned',
         (): ManagedIdentityIdParams | undefined => undefined,
-        () => endpoint.systemAssigned?.objectId,
+        () => endpoint().systemAssigned?.objectId,
       ],
       [
         'client id',
-        (): ManagedIdentityIdParams => ({ userAssignedClientId: endpoint.userAssigned[0]?.clientId ?? '' }),
-        () => endpoint.userAssigned[0]?.objectId,
+        (): ManagedIdentityIdParams => ({ userAssignedClientId: endpoint().userAssigned[0]?.clientId ?? '' }),
+        () => endpoint().userAssigned[0]?.objectId,
       ],
       [
         'resource id',
         (): ManagedIdentityIdParams => ({
-          userAssignedResourceId: endpoint.userAssigned[0]?.resourceId ?? '',
+          userAssignedResourceId: endpoint().userAssigned[0]?.resourceId ?? '',
         }),
-        () => endpoint.userAssigned[0]?.objectId,
+        () => endpoint().userAssigned[0]?.objectId,
       ],
       [
         'object id',
-        (): ManagedIdentityIdParams => ({ userAssignedObjectId: endpoint.userAssigned[0]?.objectId ?? '' }),
-        () => endpoint.userAssigned[0]?.objectId,
+        (): ManagedIdentityIdParams => ({ userAssignedObjectId: endpoint().userAssigned[0]?.objectId ?? '' }),
+        () => endpoint().userAssigned[0]?.objectId,
       ],
     ])('gets a token for the %s identity', async (_selector, identity, expectedObjectId) => {
-      const requestsBefore = endpoint.counters.tokenRequests;
+      const requestsBefore = endpoint().counters.tokenRequests;
       const result = await application(identity()).acquireToken({ resource: 'https://storage.azure.com' });
       expect(result.fromCache).toBe(false);
-      expect(endpoint.counters.tokenRequests).toBe(requestsBefore + 1);
-      const claims = await endpoint.verifyToken(result.accessToken, {
+      expect(endpoint().counters.tokenRequests).toBe(requestsBefore + 1);
+      const claims = await endpoint().verifyToken(result.accessToken, {
         audience: 'https://storage.azure.com',
       });
       expect(claims.oid).toBe(expectedObjectId());
@@ -73,11 +61,11 @@ export function describeMsalNodeAgainstEndpoint(protocol: IdentityProtocol): voi
     });
 
     it('retries a 429 by itself and then succeeds', async () => {
-      endpoint.faults.throttle({ count: 1, retryAfterSeconds: 1 });
+      endpoint().faults.throttle({ count: 1, retryAfterSeconds: 1 });
       const result = await application().acquireToken({ resource: 'https://vault.azure.net' });
-      await endpoint.verifyToken(result.accessToken, { audience: 'https://vault.azure.net' });
-      expect(endpoint.counters.byResource('https://vault.azure.net')).toBe(2);
-      expect(endpoint.counters.byStatus(429)).toBe(1);
+      await endpoint().verifyToken(result.accessToken, { audience: 'https://vault.azure.net' });
+      expect(endpoint().counters.byResource('https://vault.azure.net')).toBe(2);
+      expect(endpoint().counters.byStatus(429)).toBe(1);
     });
 
     it("does not retry a 400 and throws ServerError with the status and the endpoint's error code", async () => {
@@ -93,7 +81,7 @@ export function describeMsalNodeAgainstEndpoint(protocol: IdentityProtocol): voi
         errorCode: facts.unknownIdentity.errorCode,
       });
       expect((error as Error).message).toContain(facts.unknownIdentity.message);
-      expect(endpoint.counters.byResource('https://management.azure.com')).toBe(1);
+      expect(endpoint().counters.byResource('https://management.azure.com')).toBe(1);
     });
   });
 }

@@ -1,4 +1,6 @@
-import type { IdentityEndpoint, IdentityProtocol } from '../../src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { type IdentityEndpoint, type IdentityProtocol, startIdentityEndpoint } from '../../src/index.js';
+import { useManagedIdentityEnvironment } from './token-requests.js';
 
 /** What each protocol answers differently, as the real services do. */
 export interface ProtocolCase {
@@ -26,3 +28,24 @@ export const protocolCases: Record<IdentityProtocol, ProtocolCase> = {
     unknownIdentity: { message: 'Identity not found', errorCode: 'invalid_request' },
   },
 };
+
+/**
+ * For a test file: an identity endpoint started before its tests, with the protocol's environment
+ * set (MSAL reads it once per process), and stopped after them. Returns the running endpoint.
+ */
+export function useEndpointForProtocol(facts: ProtocolCase): () => IdentityEndpoint {
+  let endpoint: IdentityEndpoint | undefined;
+  let restoreEnvironment: (() => void) | undefined;
+  beforeAll(async () => {
+    endpoint = await startIdentityEndpoint();
+    restoreEnvironment = useManagedIdentityEnvironment(facts.environment(endpoint));
+  });
+  afterAll(async () => {
+    await endpoint?.stop();
+    restoreEnvironment?.();
+  });
+  return () => {
+    if (!endpoint) throw new Error('the identity endpoint is used before beforeAll started it');
+    return endpoint;
+  };
+}
