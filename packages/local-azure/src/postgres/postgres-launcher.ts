@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { findPostgresBinFolder } from '../processes/binary-lookup.js';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
-import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
+import { loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
 import { ServerStartError } from '../processes/launcher-errors.js';
 import type { ManagedServerProcess } from '../processes/managed-server-process.js';
 import { randomSecret } from '../processes/random-secret.js';
+import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { unprivilegedUserForPostgres } from '../processes/system-user.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
@@ -21,7 +22,6 @@ import {
 import type { PostgresEntraRole, PostgresInstance, PostgresLauncherOptions } from './postgres-types.js';
 
 const defaultDatabase = 'keyless';
-const portAttempts = 3;
 
 /**
  * A private PostgreSQL: its own cluster in a temporary folder, a free loopback port, password
@@ -35,14 +35,7 @@ export async function startPostgres(options: PostgresLauncherOptions = {}): Prom
   const binFolder = findPostgresBinFolder();
   const runAs = unprivilegedUserForPostgres();
   const layout = clusterLayout(binFolder, createTemporaryFolder('postgres', runAs), runAs);
-  const server = new PostgresServer(layout, options);
-  try {
-    await server.start();
-    return server;
-  } catch (error) {
-    await server.stop().catch(() => {});
-    throw error;
-  }
+  return startOrCleanUp(new PostgresServer(layout, options));
 }
 
 class PostgresServer implements PostgresInstance {
@@ -98,22 +91,20 @@ class PostgresServer implements PostgresInstance {
 
   /** A port found free can be taken before postgres binds it; only a port we picked is worth retrying. */
   async #startOnFreePort(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      this.#port = this.#options.port ?? (await findFreePort());
-      configureCluster(this.#layout, {
-        port: this.#port,
-        ...(this.#options.tls ? { tls: this.#options.tls } : {}),
-        ...(this.#ldap ? { ldapPort: this.#ldap.port } : {}),
-      });
-      this.#admin = new PostgresAdmin(this.#layout.socketFolder, this.#port, this.#adminPassword);
-      try {
+    await startOnFreePort(
+      this.#options.port,
+      async (port) => {
+        this.#port = port;
+        configureCluster(this.#layout, {
+          port,
+          ...(this.#options.tls ? { tls: this.#options.tls } : {}),
+          ...(this.#ldap ? { ldapPort: this.#ldap.port } : {}),
+        });
+        this.#admin = new PostgresAdmin(this.#layout.socketFolder, port, this.#adminPassword);
         await this.#startProcess();
-        return;
-      } catch (error) {
-        const portTaken = /Address already in use|could not bind/i.test(this.#process?.logTail() ?? '');
-        if (!portTaken || this.#options.port !== undefined || attempt >= portAttempts) throw error;
-      }
-    }
+      },
+      () => /Address already in use|could not bind/i.test(this.#process?.logTail() ?? ''),
+    );
   }
 
   async #startProcess(): Promise<void> {

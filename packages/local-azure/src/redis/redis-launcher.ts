@@ -7,6 +7,7 @@ import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/fr
 import { ServerStartError } from '../processes/launcher-errors.js';
 import { ManagedServerProcess } from '../processes/managed-server-process.js';
 import { randomSecret } from '../processes/random-secret.js';
+import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
 import { EntraTokenPasswords } from './entra-token-passwords.js';
@@ -22,8 +23,6 @@ import type { RedisInstance, RedisLauncherOptions } from './redis-types.js';
 import { redisEntraResources } from './redis-types.js';
 import { RespConnection } from './resp-connection.js';
 
-const portAttempts = 3;
-
 /**
  * A private redis-server: loopback only, `default` user off, ACL users with passwords, and in
  * Entra mode every token the identity endpoint mints for Redis added as a password of the
@@ -33,14 +32,7 @@ export async function startRedis(options: RedisLauncherOptions = {}): Promise<Re
   if (options.entraUsers?.length && !options.identity) {
     throw new Error('entraUsers need `identity`: the endpoint whose tokens become their passwords');
   }
-  const server = new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options);
-  try {
-    await server.start();
-    return server;
-  } catch (error) {
-    await server.stop().catch(() => {});
-    throw error;
-  }
+  return startOrCleanUp(new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options));
 }
 
 class RedisServer implements RedisInstance {
@@ -93,22 +85,20 @@ class RedisServer implements RedisInstance {
   }
 
   async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      this.#port = this.#options.port ?? (await findFreePort());
-      if (this.#options.tls) {
-        // Two look-ups in a row can hand out the same port.
-        do this.#tlsPort = await findFreePort();
-        while (this.#tlsPort === this.#port);
-      }
-      this.#admin = this.#startProcess();
-      try {
+    await startOnFreePort(
+      this.#options.port,
+      async (port) => {
+        this.#port = port;
+        if (this.#options.tls) {
+          // Two look-ups in a row can hand out the same port.
+          do this.#tlsPort = await findFreePort();
+          while (this.#tlsPort === port);
+        }
+        this.#admin = this.#startProcess();
         await this.#admin;
-        break;
-      } catch (error) {
-        const portTaken = /Address already in use/i.test(this.#process?.logTail() ?? '');
-        if (!portTaken || this.#options.port !== undefined || attempt >= portAttempts) throw error;
-      }
-    }
+      },
+      () => /Address already in use/i.test(this.#process?.logTail() ?? ''),
+    );
     if (this.#options.identity) {
       // Awaited by the endpoint before it answers: the token is a password before the client has it.
       this.#unsubscribe = this.#options.identity.onTokenIssued((event) => this.#acceptToken(event));
