@@ -1,4 +1,4 @@
-import { redactText } from './redaction.js';
+import { boundedErrorText, maxErrorTextLength } from './redaction.js';
 
 /**
  * Every failure keyless reports has one of these codes. The union is closed so callers can switch
@@ -48,8 +48,8 @@ export class KeylessError extends Error {
   readonly retryable: boolean;
 
   constructor(code: KeylessErrorCode, message: string, options: KeylessErrorOptions = {}) {
-    const hint = options.hint === undefined ? undefined : redactText(options.hint);
-    super(redactText(hint ? `${message} — ${hint}` : message), { cause: scrubCause(options.cause) });
+    const hint = options.hint === undefined ? undefined : boundedErrorText(options.hint);
+    super(boundedErrorText(hint ? `${message} — ${hint}` : message), { cause: scrubCause(options.cause) });
     this.name = new.target.name;
     this.code = code;
     this.hint = hint;
@@ -114,14 +114,23 @@ export function isKeylessError(value: unknown): value is KeylessError {
   return value instanceof KeylessError;
 }
 
+/**
+ * The cause as kept: unchanged when its message is short and holds nothing secret; otherwise a
+ * copy (library errors are objects we don't own) with the message bounded and redacted.
+ */
 function scrubCause(cause: unknown): unknown {
-  if (cause instanceof Error) {
-    const scrubbedMessage = redactText(cause.message);
+  if (cause instanceof Error && typeof cause.message === 'string') {
+    const scrubbedMessage = boundedErrorText(cause.message);
     if (scrubbedMessage !== cause.message) {
-      // Library errors are plain objects we don't own; a copy keeps the class name and stack.
       const copy = Object.create(Object.getPrototypeOf(cause)) as Error;
       Object.assign(copy, cause, { message: scrubbedMessage });
-      Object.defineProperty(copy, 'stack', { value: redactText(cause.stack ?? ''), enumerable: false });
+      const stack = typeof cause.stack === 'string' ? cause.stack : '';
+      // The stack starts with the message: a long one keeps our bounded message and its last frames.
+      const boundedStack =
+        stack.length <= maxErrorTextLength
+          ? boundedErrorText(stack)
+          : `${copy.name}: ${scrubbedMessage}\n${boundedErrorText(stack.slice(-maxErrorTextLength))}`;
+      Object.defineProperty(copy, 'stack', { value: boundedStack, enumerable: false });
       return copy;
     }
   }
