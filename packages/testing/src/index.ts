@@ -6,6 +6,14 @@ export {
 } from './connector-conformance.js';
 export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
 export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';
+export { remoteLookingHost, resolveTestHostsToLoopback } from './test-host-names.js';
+export {
+  type InterceptorCertificate,
+  type InterceptorPreamble,
+  startTlsInterceptor,
+  type TlsInterceptor,
+  type TlsInterceptorOptions,
+} from './tls-interceptor.js';
 export {
   describeTokenProviderConformance,
   type TokenProviderConformanceOptions,

@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { generate } from 'selfsigned';
+import { remoteLookingHost } from './test-host-names.js';
+
+/**
+ * What the interceptor's certificate is:
+ * - `untrusted-ca`: issued for the right name by a CA nobody trusts (an attacker's own CA);
+ * - `wrong-name`: issued by the trusted local CA, but for another host name;
+ * - `trusted`: the right name and the trusted CA — the control that proves a leak would be seen.
+ */
+export type InterceptorCertificate = 'untrusted-ca' | 'wrong-name' | 'trusted';
+
+/** How a client starts TLS on this protocol. */
+export type InterceptorPreamble =
+  /** TLS from the first byte: HTTPS, Redis over TLS, TDS 8 (`encrypt: 'strict'`). */
+  | 'tls'
+  /** PostgreSQL: an 8-byte SSLRequest answered with `S`, then TLS. */
+  | 'postgres';
+
+export interface TlsInterceptorOptions {
+  /** The real service the interceptor relays to (over verified TLS), on loopback. */
+  upstreamPort: number;
+  certificate: InterceptorCertificate;
+  /** The state folder of the local stack whose CA the tests trust (for `wrong-name` and `trusted`). */
+  stateFolder: string;
+  preamble?: InterceptorPreamble;
+  /** ALPN protocols to offer both ways, e.g. `['tds/8.0']`. */
+  alpnProtocols?: string[];
+}
+
+/** A man in the middle on loopback: a TLS endpoint that records what clients send through it. */
+export interface TlsInterceptor {
+  /** The name clients must use (resolved to loopback by `resolveTestHostsToLoopback`). */
+  readonly host: string;
+  readonly port: number;
+  /** TCP connections accepted. */
+  readonly connections: number;
+  /** TLS handshakes that completed: a client that accepted the certificate. */
+  readonly handshakes: number;
+  /** Everything clients sent after the handshake, decrypted. */
+  received(): string;
+  /** Which of `secrets` (and whether any JWT) reached the interceptor. Names only, never values. */
+  leaks(secrets: Record<string, string>): string[];
+  stop(): Promise<void>;
+}
+
+const jwtPattern = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/;
+const sslRequest = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+/** Starts an interceptor on 127.0.0.1 with the chosen certificate. */
+export async function startTlsInterceptor(options: TlsInterceptorOptions): Promise<TlsInterceptor> {
+  const localCa = {
+    cert: readFileSync(join(options.stateFolder, 'ca', 'ca.pem'), 'utf8'),
+    key: readFileSync(join(options.stateFolder, 'ca', 'ca-key.pem'), 'utf8'),
+  };
+  const credentials = await interceptorCertificate(options.certificate, localCa);
+  const preamble = options.preamble ?? 'tls';
+  const chunks: Buffer[] = [];
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  let handshakes = 0;
+
+  const relay = async (client: tls.TLSSocket) => {
+    handshakes += 1;
+    const pending: Buffer[] = [];
+    let upstream: tls.TLSSocket | undefined;
+    client.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (upstream) upstream.write(chunk);
+      else pending.push(chunk);
+    });
+    client.on('error', () => client.destroy());
+    try {
+      upstream = await connectUpstream(options, localCa.cert, preamble);
+    } catch {
+      client.destroy();
+      return;
+    }
+    const connected = upstream;
+    sockets.add(connected);
+    for (const chunk of pending.splice(0)) connected.write(chunk);
+    connected.on('data', (chunk: Buffer) => client.write(chunk));
+    const closeBoth = () => {
+      client.destroy();
+      connected.destroy();
+    };
+    client.on('close', closeBoth);
+    connected.on('close', closeBoth);
+    connected.on('error', closeBoth);
+  };
+
+  const secureOptions: tls.TlsOptions = {
+    ...credentials,
+    ...(options.alpnProtocols ? { ALPNProtocols: options.alpnProtocols } : {}),
+  };
+  const server = net.createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    const startTls = () => {
+      const secure = new tls.TLSSocket(socket, { isServer: true, ...secureOptions });
+      secure.on('secure', () => void relay(secure));
+      secure.on('error', () => socket.destroy());
+    };
+    if (preamble === 'tls') {
+      startTls();
+      return;
+    }
+    socket.once('data', (first: Buffer) => {
+      if (!first.subarray(0, 8).equals(sslRequest)) {
+        socket.destroy();
+        return;
+      }
+      socket.write('S');
+      startTls();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    host: remoteLookingHost,
+    port,
+    get connections() {
+      return connections;
+    },
+    get handshakes() {
+      return handshakes;
+    },
+    received: () => Buffer.concat(chunks).toString('latin1'),
+    leaks(secrets) {
+      const bytes = Buffer.concat(chunks);
+      // TDS sends LOGIN7 strings and the FedAuth token as UTF-16LE, at either byte alignment.
+      const texts = [
+        bytes.toString('latin1'),
+        bytes.toString('utf16le'),
+        bytes.subarray(1).toString('utf16le'),
+      ];
+      const found = Object.entries(secrets)
+        .filter(([, value]) => value.length > 0 && texts.some((text) => text.includes(value)))
+        .map(([name]) => name);
+      if (texts.some((text) => jwtPattern.test(text))) found.push('a token (JWT)');
+      return found;
+    },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A verified TLS connection to the real service (the interceptor trusts the local CA). */
+function connectUpstream(
+  options: TlsInterceptorOptions,
+  ca: string,
+  preamble: InterceptorPreamble,
+): Promise<tls.TLSSocket> {
+  const tlsOptions: tls.ConnectionOptions = {
+    ca,
+    servername: 'localhost',
+    ...(options.alpnProtocols ? { ALPNProtocols: options.alpnProtocols } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const secureOver = (socket?: net.Socket) => {
+      const secure = tls.connect(
+        socket ? { socket, ...tlsOptions } : { host: '127.0.0.1', port: options.upstreamPort, ...tlsOptions },
+      );
+      secure.once('secureConnect', () => resolve(secure));
+      secure.once('error', reject);
+    };
+    if (preamble === 'tls') {
+      secureOver();
+      return;
+    }
+    // PostgreSQL: ask for TLS in clear, then wrap the same socket.
+    const raw = net.connect({ host: '127.0.0.1', port: options.upstreamPort });
+    raw.once('error', reject);
+    raw.once('connect', () => raw.write(sslRequest));
+    raw.once('data', (answer: Buffer) => {
+      if (answer[0] !== 0x53) {
+        raw.destroy();
+        reject(new Error('the upstream PostgreSQL refused TLS'));
+        return;
+      }
+      secureOver(raw);
+    });
+  });
+}
+
+/** Key and certificate for the chosen case; `untrusted-ca` makes a throw-away CA of its own. */
+async function interceptorCertificate(
+  kind: InterceptorCertificate,
+  localCa: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
+  const name = kind === 'wrong-name' ? 'not-the-target.test' : remoteLookingHost;
+  let issuer = localCa;
+  if (kind === 'untrusted-ca') {
+    const attackerCa = await generate([{ name: 'commonName', value: 'attacker CA' }], {
+      keySize: 2048,
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ],
+    });
+    issuer = { cert: attackerCa.cert, key: attackerCa.private };
+  }
+  const leaf = await generate([{ name: 'commonName', value: name }], {
+    keySize: 2048,
+    ca: issuer,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: name }] },
+    ],
+  });
+  const chain = kind === 'untrusted-ca' ? `${leaf.cert.trimEnd()}\n${issuer.cert}` : leaf.cert;
+  return { cert: chain, key: leaf.private };
+}
