@@ -5,6 +5,7 @@ export {
   describeConnectorConformance,
 } from './connector-conformance.js';
 export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
+export { type OneOffScriptResult, runOneOffScript } from './one-off-script.js';
 export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';
 export { remoteLookingHost, resolveTestHostsToLoopback } from './test-host-names.js';
 export {
