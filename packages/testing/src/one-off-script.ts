@@ -32,16 +32,22 @@ export async function runOneOffScript(
     script,
     `${source}
 const report = (line) => process.stdout.write(\`KEYLESS_SETTLED \${line}\\n\`);
-try {
-  const value = await main();
-  report(\`resolved \${JSON.stringify(value ?? null)}\`);
-} catch (error) {
-  report(\`rejected \${error?.name ?? typeof error} \${error?.code ?? ''}\`.trim());
-}
-setTimeout(() => {
-  process.stdout.write(\`KEYLESS_STILL_ALIVE \${JSON.stringify(process.getActiveResourcesInfo())}\\n\`);
-  process.exit(3);
-}, 1000).unref();
+const lingerCheck = () =>
+  setTimeout(() => {
+    process.stdout.write(\`KEYLESS_STILL_ALIVE \${JSON.stringify(process.getActiveResourcesInfo())}\\n\`);
+    process.exit(3);
+  }, 1000).unref();
+// As a user writes it, not with top-level await: a promise that never settles lets Node exit 0.
+main().then(
+  (value) => {
+    report(\`resolved \${JSON.stringify(value ?? null)}\`);
+    lingerCheck();
+  },
+  (error) => {
+    report(\`rejected \${error?.name ?? typeof error} \${error?.code ?? ''}\`.trim());
+    lingerCheck();
+  },
+);
 `,
   );
   try {
