@@ -29,6 +29,12 @@ export interface TlsInterceptorOptions {
   preamble?: InterceptorPreamble;
   /** ALPN protocols to offer both ways, e.g. `['tds/8.0']`. */
   alpnProtocols?: string[];
+  /**
+   * The name clients use and the certificate is about (default `keyless-target.test`); give it to
+   * `resolveTestHostsToLoopback` too. Key Vault's SDK wants a name under the challenge's domain,
+   * e.g. `keyless-target.vault.azure.net`.
+   */
+  host?: string;
 }
 
 /** A man in the middle on loopback: a TLS endpoint that records what clients send through it. */
@@ -56,7 +62,8 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
     cert: readFileSync(join(options.stateFolder, 'ca', 'ca.pem'), 'utf8'),
     key: readFileSync(join(options.stateFolder, 'ca', 'ca-key.pem'), 'utf8'),
   };
-  const credentials = await interceptorCertificate(options.certificate, localCa);
+  const host = options.host ?? remoteLookingHost;
+  const credentials = await interceptorCertificate(options.certificate, localCa, host);
   const preamble = options.preamble ?? 'tls';
   const chunks: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -125,7 +132,7 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
   const port = (server.address() as net.AddressInfo).port;
 
   return {
-    host: remoteLookingHost,
+    host,
     port,
     get connections() {
       return connections;
@@ -197,8 +204,9 @@ function connectUpstream(
 async function interceptorCertificate(
   kind: InterceptorCertificate,
   localCa: { cert: string; key: string },
+  host: string,
 ): Promise<{ cert: string; key: string }> {
-  const name = kind === 'wrong-name' ? 'not-the-target.test' : remoteLookingHost;
+  const name = kind === 'wrong-name' ? 'not-the-target.test' : host;
   let issuer = localCa;
   if (kind === 'untrusted-ca') {
     const attackerCa = await generate([{ name: 'commonName', value: 'attacker CA' }], {
