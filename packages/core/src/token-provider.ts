@@ -4,6 +4,7 @@ import { AzureIdentityBackend } from './backends/azure-identity-backend.js';
 import { MsalBackend } from './backends/msal-backend.js';
 import type { TokenBackend } from './backends/token-backend.js';
 import { type Clock, systemClock } from './clock.js';
+import { warnAboutCredentialPrintingDebugOutput } from './debug-output.js';
 import { ClosedError, ConfigurationError } from './errors.js';
 import { type TokenProviderEvents, TypedEmitter } from './events.js';
 import { describeIdentity, type ManagedIdentitySelector } from './identity.js';
@@ -61,6 +62,7 @@ export function createTokenProvider(
   internals: TokenProviderInternals = {},
 ): TokenProvider {
   const resolved = resolveProviderOptions(options);
+  warnAboutCredentialPrintingDebugOutput(options.environment ?? process.env);
   return new KeylessTokenProvider(resolved, internals);
 }
 
