@@ -1,26 +1,9 @@
 import { createLocalJWKSet, errors, type JWK, jwtVerify } from 'jose';
+import { assertClaimTypes } from './claim-types.js';
 import type { VerifiedTokenClaims, VerifyTokenExpectations } from './identity-types.js';
+import { TokenVerificationError } from './token-verification-error.js';
 
-/** The check a token failed, as `TokenVerificationError.check` names it. */
-export type TokenVerificationCheck =
-  | 'malformed'
-  | 'signature'
-  | 'issuer'
-  | 'audience'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'claims';
-
-/** Says which check failed; never carries the token. */
-export class TokenVerificationError extends Error {
-  override readonly name = 'TokenVerificationError';
-  readonly check: TokenVerificationCheck;
-
-  constructor(check: TokenVerificationCheck, message: string) {
-    super(message);
-    this.check = check;
-  }
-}
+export { type TokenVerificationCheck, TokenVerificationError } from './token-verification-error.js';
 
 export interface TokenVerifierContext {
   issuer: string;
@@ -49,6 +32,7 @@ export async function verifyIssuedToken(
       clockTolerance: expected.clockToleranceSeconds ?? 0,
       requiredClaims: ['iat', 'nbf', 'exp', 'oid', 'tid', 'appid'],
     });
+    assertClaimTypes(payload);
     return payload as VerifiedTokenClaims;
   } catch (error) {
     throw toVerificationError(error, expectedAudiences);
@@ -56,9 +40,14 @@ export async function verifyIssuedToken(
 }
 
 function toVerificationError(error: unknown, expectedAudiences: readonly string[]): TokenVerificationError {
+  if (error instanceof TokenVerificationError) return error;
   // jose's messages never quote the token, but claim values may help: keep them.
   if (error instanceof errors.JWTExpired) {
     return new TokenVerificationError('expired', `the token has expired (exp ${error.payload.exp})`);
+  }
+  // A claim of the wrong type (`"nbf": "soon"`) is 'invalid', not a failed time or value check.
+  if (error instanceof errors.JWTClaimValidationFailed && error.reason === 'invalid') {
+    return new TokenVerificationError('claims', `claim ${error.claim} has the wrong type`);
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     switch (error.claim) {
