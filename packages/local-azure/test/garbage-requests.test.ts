@@ -39,7 +39,7 @@ describe('garbage does not kill the endpoint', () => {
   it('answers oversized headers with 431', async () => {
     const raw = await sendRawRequest(
       endpoint.url,
-      `GET /metadata/identity/oauth2/token HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nX-Filler: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+      `GET /metadata/identity/oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nMetadata: true\r\nX-Filler: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
     );
     expect(statusOf(raw)).toBe(431);
     await expectStillServing();
@@ -48,7 +48,7 @@ describe('garbage does not kill the endpoint', () => {
   it('answers bad percent-encoding with a JSON error, not a crash', async () => {
     const raw = await sendRawRequest(
       endpoint.url,
-      'GET /metadata/identity/oauth2/token?api-version=%zz&resource=%E0%A4%A&client_id=%%% HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nConnection: close\r\n\r\n',
+      'GET /metadata/identity/oauth2/token?api-version=%zz&resource=%E0%A4%A&client_id=%%% HTTP/1.1\r\nHost: 127.0.0.1\r\nMetadata: true\r\nConnection: close\r\n\r\n',
     );
     expect(statusOf(raw)).toBe(400);
     expect(raw).toContain('Identity not found');
@@ -58,7 +58,7 @@ describe('garbage does not kill the endpoint', () => {
   it('handles an absolute-form request target', async () => {
     const raw = await sendRawRequest(
       endpoint.url,
-      `GET ${endpoint.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nConnection: close\r\n\r\n`,
+      `GET ${endpoint.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x HTTP/1.1\r\nHost: 127.0.0.1\r\nMetadata: true\r\nConnection: close\r\n\r\n`,
     );
     expect(statusOf(raw)).toBe(200);
   });
@@ -70,7 +70,7 @@ describe('garbage does not kill the endpoint', () => {
       const { connect } = await import('node:net');
       await new Promise<void>((resolve) => {
         const socket = connect({ host: hostname, port: Number(port) }, () => {
-          socket.write('GET /msi/token?api-version=2019-08-01&resource=x HTTP/1.1\r\nHost: x\r\n\r\n');
+          socket.write('GET /msi/token?api-version=2019-08-01&resource=x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
           socket.destroy();
           resolve();
         });

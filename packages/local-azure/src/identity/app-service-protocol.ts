@@ -79,6 +79,9 @@ export function createAppServiceProtocol(identityHeader: string): TokenProtocol 
     faultBody(status: number): object {
       return errorBody(status, faultMessages[status] ?? `The token service answered with status ${status}.`);
     },
+    rejectionBody(status: number, message: string): object {
+      return errorBody(status, message);
+    },
   };
 }
 

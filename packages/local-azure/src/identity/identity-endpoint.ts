@@ -29,6 +29,7 @@ import type {
 import { createImdsProtocol, imdsTokenPath } from './imds-protocol.js';
 import { urlHost } from './loopback-host.js';
 import { RequestCounters } from './request-counters.js';
+import { foreignHostMessage, namesThisEndpoint } from './request-host.js';
 import { parseRequestTarget, type RequestTarget } from './request-target.js';
 import {
   assertTokenLifetime,
@@ -67,6 +68,7 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
   readonly #latency = new InjectedLatency();
   #tokenLifetimeSeconds: number;
   #url = '';
+  #boundAddress = '';
   #stopping: Promise<void> | undefined;
 
   constructor(options: ResolvedEndpointOptions, registry: IdentityRegistry, signer: TokenSigner) {
@@ -82,7 +84,8 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
 
   async listen(host: string, port: number): Promise<void> {
     const boundPort = await listenOn(this.#server, host, port);
-    this.#url = `http://${urlHost((this.#server.address() as AddressInfo).address)}:${boundPort}`;
+    this.#boundAddress = (this.#server.address() as AddressInfo).address;
+    this.#url = `http://${urlHost(this.#boundAddress)}:${boundPort}`;
   }
 
   get url(): string {
@@ -175,6 +178,11 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
     try {
       const target = parseRequestTarget(request.url);
       const protocol = this.#protocolFor(target.normalizedPath);
+      if (!namesThisEndpoint(request.headers.host, request.url, this.#boundAddress)) {
+        // Before faults and checks: a DNS-rebinding page must learn nothing, whatever state the endpoint is in.
+        this.#refuseForeignHost(protocol, target, response);
+        return;
+      }
       if (protocol) {
         this.#answerTokenRequest(protocol, target, request, response).catch(() =>
           answerInternalError(response),
@@ -201,6 +209,19 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
     } catch {
       answerInternalError(response);
     }
+  }
+
+  #refuseForeignHost(
+    protocol: TokenProtocol | undefined,
+    target: RequestTarget,
+    response: ServerResponse,
+  ): void {
+    if (protocol === undefined) {
+      sendJson(response, 400, { error: 'invalid_request', error_description: foreignHostMessage });
+      return;
+    }
+    this.#counters.recordTokenRequest(target.query.get('resource') || undefined);
+    this.#sendTokenAnswer(response, 400, protocol.rejectionBody(400, foreignHostMessage));
   }
 
   #protocolFor(normalizedPath: string): TokenProtocol | undefined {

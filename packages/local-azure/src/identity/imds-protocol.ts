@@ -43,6 +43,16 @@ export function createImdsProtocol(): TokenProtocol {
       if (firstHeaderValue(input.headers, 'metadata') !== 'true') {
         return reject('invalid_request', 'Required metadata header not specified');
       }
+      // "Must not contain an X-Forwarded-For header. Any request that doesn't meet both of these
+      // requirements are rejected by the service." — and a rejected request is a 400
+      // (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service, "Security and
+      // authentication", "Errors and debugging"). The description is ours: the real text is not published.
+      if (input.headers['x-forwarded-for'] !== undefined) {
+        return reject(
+          'invalid_request',
+          'Requests with an X-Forwarded-For header are rejected: IMDS must be called directly, not through a proxy.',
+        );
+      }
       if (repeatedParameter(input.query, checkedParameters))
         return reject('invalid_request', malformedRequest);
       if (!input.query.get('api-version')) {
@@ -100,6 +110,9 @@ export function createImdsProtocol(): TokenProtocol {
         `The managed identity endpoint answered with status ${status}.`,
       ];
       return oauthError(error, description);
+    },
+    rejectionBody(_status: number, message: string): object {
+      return oauthError('invalid_request', message);
     },
   };
 }

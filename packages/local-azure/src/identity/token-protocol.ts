@@ -20,6 +20,8 @@ export interface TokenProtocol {
   successBody(minted: MintedToken, resource: string, identity: ManagedIdentityDefinition): object;
   /** The body an injected `failWith`/`throttle` status gets, shaped like the real service's. */
   faultBody(status: number): object;
+  /** A refusal decided outside `evaluate` (e.g. a foreign Host), in the protocol's error shape. */
+  rejectionBody(status: number, message: string): object;
 }
 
 /** The first of `names` that the query repeats: real endpoints refuse a parameter given twice. */
