@@ -1,5 +1,5 @@
-import { getCACertificates, rootCertificates } from 'node:tls';
 import { backoffDelay, ClosedError, type TokenProvider } from '@keyless/core';
+import { assertSecretDestination } from '@keyless/core/internal';
 import { Connection, type ConnectionConfiguration } from 'tedious';
 import {
   isTransientLoginFailure,
@@ -8,6 +8,7 @@ import {
   mapLoginFailure,
   type ServerLoginError,
 } from './login-error-mapping.js';
+import { sqlService } from './option-guard.js';
 import { PooledConnection } from './pooled-connection.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
 
@@ -33,19 +34,44 @@ const retryBackoff = { baseDelayMs: 250, maxDelayMs: 4_000 };
  */
 const noDebugOutput = Object.freeze({ data: false, packet: false, payload: false, token: false });
 
+/**
+ * Refuses to hand a token to `server` unless TLS verification is in force (or the server is this
+ * machine). Node reads NODE_TLS_REJECT_UNAUTHORIZED at every TLS connect, and tedious's
+ * `encrypt: 'strict'` leaves `rejectUnauthorized` to it, so this runs before every connection, not
+ * only when the connector is created.
+ */
+export function assertSqlDestination(server: string, environment: NodeJS.ProcessEnv = process.env): void {
+  assertSecretDestination({ service: sqlService, host: server, tls: true }, environment);
+}
+
+/**
+ * The credential tedious calls once the TLS handshake is done, just before it sends the token.
+ * Checking here as well as before the connect brackets the handshake: the variable cannot have
+ * switched verification off for it without being seen at one end or the other.
+ */
+function guardedCredential(credential: TokenProvider, server: string): Pick<TokenProvider, 'getToken'> {
+  return {
+    getToken: (scopes, getTokenOptions) => {
+      assertSqlDestination(server);
+      return credential.getToken(scopes, getTokenOptions);
+    },
+  };
+}
+
 export function tediousConfiguration(options: ConnectionFactoryOptions): ConnectionConfiguration {
   const { resolved } = options;
   return {
     server: resolved.server,
-    authentication: { type: 'token-credential', options: { credential: options.credential } },
+    authentication: {
+      type: 'token-credential',
+      options: { credential: guardedCredential(options.credential, resolved.server) },
+    },
     options: {
       port: resolved.port,
       database: resolved.database,
       encrypt: resolved.encrypt,
       trustServerCertificate: false,
-      ...(resolved.ca === undefined
-        ? {}
-        : { cryptoCredentialsDetails: { ca: withDefaultAuthorities(resolved.ca) } }),
+      ...(resolved.ca === undefined ? {} : { cryptoCredentialsDetails: { ca: resolved.ca } }),
       connectTimeout: resolved.connectTimeoutMs,
       requestTimeout: resolved.requestTimeoutMs,
       // keyless retries with Azure SQL's whole transient list and backoff (tedious knows six numbers).
@@ -67,6 +93,7 @@ export async function openConnection(options: ConnectionFactoryOptions): Promise
   const configuration = tediousConfiguration(options);
   for (let attempt = 1; ; attempt += 1) {
     if (options.signal.aborted) throw new ClosedError('SqlConnector');
+    assertSqlDestination(options.resolved.server);
     try {
       return await connectOnce(configuration, options);
     } catch (failure) {
@@ -114,12 +141,6 @@ function connectOnce(configuration: ConnectionConfiguration, options: Connection
       resolve(pooled);
     });
   });
-}
-
-/** An explicit `ca` adds to the default trust (system store and NODE_EXTRA_CA_CERTS), it does not replace it. */
-function withDefaultAuthorities(ca: string | Buffer): (string | Buffer)[] {
-  const defaults = typeof getCACertificates === 'function' ? getCACertificates('default') : rootCertificates;
-  return [...defaults, ca];
 }
 
 function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {

@@ -1,11 +1,12 @@
 import {
   AuthenticationFailedError,
   AuthorizationError,
-  ConfigurationError,
   isKeylessError,
   type KeylessError,
   ServiceUnavailableError,
 } from '@keyless/core';
+import { certificateFailureCode, untrustedCertificateError } from '@keyless/core/internal';
+import { sqlService } from './option-guard.js';
 
 /** An ERROR token the server sent while the login was under way (tedious keeps only the text). */
 export interface ServerLoginError {
@@ -48,21 +49,10 @@ const tokenRejections = [
   /not currently configured to accept this token/i,
   /Incorrect or invalid token/i,
 ];
-const certificateCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /** Whether a fresh connection attempt can succeed where this one failed. */
 export function isTransientLoginFailure(failure: LoginFailure): boolean {
   if (findKeylessError(failure.error) !== undefined) return false;
-  if (findCertificateCode(failure.error) !== undefined) return false;
+  if (certificateFailureCode(failure.error) !== undefined) return false;
   const last = failure.serverErrors.at(-1);
   if (last !== undefined) return transientServerErrors.has(last.number);
   return transientClientCodes.has(clientCode(failure.error) ?? '');
@@ -73,16 +63,13 @@ export function mapLoginFailure(failure: LoginFailure, context: LoginContext): K
   const fromProvider = findKeylessError(failure.error);
   if (fromProvider) return fromProvider;
   const where = `${context.server}:${context.port}/${context.database}`;
-  const certificateCode = findCertificateCode(failure.error);
-  if (certificateCode !== undefined) {
-    return new ConfigurationError(
-      `The TLS certificate of Azure SQL at ${where} is not trusted (${certificateCode})`,
-      {
-        cause: failure.error,
-        hint: 'trust the issuing CA through the option `ca` or NODE_EXTRA_CA_CERTS (the local stack prints it); keyless never turns certificate verification off',
-      },
-    );
-  }
+  // The one certificate error all keyless connectors give (same code, same hint).
+  const untrusted = untrustedCertificateError(failure.error, {
+    service: sqlService,
+    target: `${context.server}:${context.port}`,
+    caOption: 'ca',
+  });
+  if (untrusted !== undefined) return untrusted;
   const serverError = pickServerError(failure.serverErrors);
   if (serverError !== undefined) {
     const detail = `${serverError.message} (error ${serverError.number}, state ${serverError.state})`;
@@ -177,17 +164,4 @@ function clientCode(error: unknown): string | undefined {
   const first = error instanceof AggregateError ? error.errors[0] : error;
   const code = (first as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-function findCertificateCode(error: unknown, depth = 0): string | undefined {
-  if (depth > 5 || !(error instanceof Error)) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && certificateCodes.has(code)) return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = findCertificateCode(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return findCertificateCode(error.cause, depth + 1);
 }

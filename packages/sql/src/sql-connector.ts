@@ -1,7 +1,8 @@
 import { inspect } from 'node:util';
 import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
+import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import type { Connection } from 'tedious';
-import { maxLoginAttempts, openConnection } from './connection-factory.js';
+import { assertSqlDestination, maxLoginAttempts, openConnection } from './connection-factory.js';
 import { ConnectionPool, type SqlPoolState } from './connection-pool.js';
 import type { SqlParameter } from './parameter-typing.js';
 import type { PooledConnection } from './pooled-connection.js';
@@ -43,7 +44,10 @@ export function createSqlConnector(
   options: SqlConnectorOptions = {},
   internals: SqlConnectorInternals = {},
 ): SqlConnector {
+  warnAboutCredentialPrintingDebugOutput();
   const resolved = resolveSqlOptions(options);
+  // Refused here already, so a misconfigured process fails at start-up rather than at the first query.
+  assertSqlDestination(resolved.server);
   const ownsProvider = options.tokenProvider === undefined;
   const tokenProvider = options.tokenProvider ?? createTokenProvider();
   return new KeylessSqlConnector(resolved, tokenProvider, ownsProvider, internals);

@@ -1,3 +1,4 @@
+import tls from 'node:tls';
 import {
   ConfigurationError,
   portSchema,
@@ -6,6 +7,7 @@ import {
   type TokenProvider,
 } from '@keyless/core';
 import { z } from 'zod';
+import { assertSafeSqlOptions } from './option-guard.js';
 
 /** Pool sizes and timeouts; every one has a default. */
 export interface SqlPoolOptions {
@@ -55,7 +57,8 @@ export interface ResolvedSqlOptions {
   port: number;
   database: string;
   encrypt: true | 'strict';
-  ca: string | Buffer | undefined;
+  /** With an explicit `ca`: the default trust (system store, NODE_EXTRA_CA_CERTS) plus that CA. */
+  ca: (string | Buffer)[] | undefined;
   pool: Required<SqlPoolOptions>;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
@@ -112,11 +115,21 @@ const poolDefaults: Required<SqlPoolOptions> = {
   maxLifetimeMs: 30 * 60_000,
 };
 
-/** Options first, environment second; a bad or missing value fails here, not at the first query. */
+/**
+ * Options first, environment second; a bad or missing value fails here, not at the first query.
+ * Options that would weaken TLS, and keys keyless does not read, are refused first.
+ */
 export function resolveSqlOptions(
   options: SqlConnectorOptions,
   environment = process.env,
+  node: NodeTls = tls,
 ): ResolvedSqlOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('Invalid options for Azure SQL: expected an object', {
+      hint: "pass an object such as { server: 'myserver.database.windows.net', database: 'mydb' }, or nothing to read the environment",
+    });
+  }
+  assertSafeSqlOptions(options);
   const server = requireSetting(
     serverSchema,
     { option: 'server', value: options.server, variables: [serverVariable], environment },
@@ -140,7 +153,7 @@ export function resolveSqlOptions(
     { what: 'Azure SQL database', detail: ' to the database in which the identity has a user' },
   );
   const encrypt = resolveEncrypt(options.encrypt);
-  const ca = resolveCa(options.ca);
+  const ca = resolveCa(options.ca, node.getCACertificates);
   const pool = resolvePool(options.pool);
   const connectTimeoutMs =
     resolveSetting(durationSchema('connectTimeoutMs'), {
@@ -167,11 +180,41 @@ function resolveEncrypt(value: unknown): true | 'strict' {
   });
 }
 
-function resolveCa(value: unknown): string | Buffer | undefined {
-  if (value === undefined || typeof value === 'string' || Buffer.isBuffer(value)) return value;
-  throw new ConfigurationError('Invalid option `ca`: expected a PEM string or Buffer', {
-    hint: 'pass the PEM text of the CA certificate, or set NODE_EXTRA_CA_CERTS before Node starts',
-  });
+/** `tls.getCACertificates`, Node ≥ 22.15 (absent before). */
+type DefaultCertificates = (type: 'default') => string[];
+
+/** What keyless uses of `node:tls` here; a parameter so that a test can be an older Node. */
+export interface NodeTls {
+  getCACertificates?: DefaultCertificates;
+}
+
+/**
+ * An explicit `ca` adds to the default trust, it does not replace it: tedious hands the list to
+ * `tls.createSecureContext`, where a `ca` replaces the defaults. Only `tls.getCACertificates('default')`
+ * (Node ≥ 22.15) gives the defaults as Node uses them — bundled roots, NODE_EXTRA_CA_CERTS, and the
+ * system store under --use-system-ca; `tls.rootCertificates` lacks the last two, so it is no fallback.
+ * The module is imported whole (not `{ getCACertificates }`) so that an older Node loads keyless and
+ * refuses only this option, with a message, instead of failing to link.
+ */
+function resolveCa(
+  value: unknown,
+  defaultCertificates: DefaultCertificates | undefined,
+): (string | Buffer)[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
+    throw new ConfigurationError('Invalid option `ca`: expected a PEM string or Buffer', {
+      hint: 'pass the PEM text of the CA certificate, or set NODE_EXTRA_CA_CERTS before Node starts',
+    });
+  }
+  if (typeof defaultCertificates !== 'function') {
+    throw new ConfigurationError(
+      `Option \`ca\` needs Node.js 22.15 or later (tls.getCACertificates); this is Node.js ${process.versions.node}`,
+      {
+        hint: 'upgrade Node.js, or leave `ca` unset and start Node with NODE_EXTRA_CA_CERTS=<ca.pem>, which adds the CA to the default trust',
+      },
+    );
+  }
+  return [...defaultCertificates('default'), value];
 }
 
 function resolvePool(value: unknown): Required<SqlPoolOptions> {
