@@ -51,7 +51,7 @@ export function assertSqlDestination(server: string, environment: NodeJS.Process
  */
 function guardedCredential(credential: TokenProvider, server: string): Pick<TokenProvider, 'getToken'> {
   return {
-    getToken: (scopes, getTokenOptions) => {
+    getToken: async (scopes, getTokenOptions) => {
       assertSqlDestination(server);
       return credential.getToken(scopes, getTokenOptions);
     },

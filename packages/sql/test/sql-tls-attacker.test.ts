@@ -316,6 +316,39 @@ describe('Azure SQL with an attacker in front', () => {
       }
     });
 
+    // encrypt: true passes rejectUnauthorized: true to tedious's TLS, so there the variable has no effect.
+    if (encrypt === 'strict') {
+      it('NODE_TLS_REJECT_UNAUTHORIZED=0 set between the connect check and the TLS handshake: the token is still refused at the handover', async () => {
+        const attacker = attackers.get('untrusted-ca') as Attacker;
+        // onConnection runs after the check before connecting and before tedious opens the socket,
+        // so tedious's TDS 8 handshake runs unverified and accepts the attacker; only the check in
+        // the credential, just before the token would be sent, stands between token and attacker.
+        const sql = createSqlConnector(
+          {
+            server: remoteLookingHost,
+            port: attacker.port,
+            database: 'keyless',
+            encrypt,
+            tokenProvider: tokens,
+            connectTimeoutMs: 5_000,
+          },
+          {
+            onConnection: () => {
+              process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+            },
+          },
+        );
+        connectors.push(sql);
+        const error = await sql.query('SELECT 1').then(
+          () => 'the query succeeded',
+          (caught: unknown) => caught,
+        );
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect((error as Error).message).toContain('NODE_TLS_REJECT_UNAUTHORIZED=0');
+        expect(attacker.leaks()).toEqual([]);
+      });
+    }
+
     it.each(['untrusted-ca', 'wrong-name'] as const)(
       '%s: the error is the one every keyless connector gives for an untrusted certificate',
       async (certificate) => {
