@@ -1,6 +1,11 @@
 import { inspect } from 'node:util';
 import { backoffDelay } from '@keyless/core';
 import type { Redis } from 'ioredis';
+import {
+  connectionEpochOf,
+  overrideRecoverFromFatalError,
+  rejectCommandsAwaitingResend,
+} from './ioredis-internals.js';
 import type { RedisCredentials } from './redis-credentials.js';
 import { isAuthenticationFailure, mapRedisError, type RedisErrorContext } from './redis-error-mapping.js';
 
@@ -16,7 +21,11 @@ export interface ConnectionHookContext {
   describe(client: Redis): Record<string, unknown>;
 }
 
-type RecoverFromFatalError = Redis['recoverFromFatalError'];
+/** What the connector tells the hooks of one client. */
+export interface ConnectionHooks {
+  /** The socket connector refused this client's connection for good, with `error`. */
+  ended(error: Error): void;
+}
 
 /**
  * Wires one ioredis client to keyless's credentials:
@@ -26,9 +35,13 @@ type RecoverFromFatalError = Redis['recoverFromFatalError'];
  * - A handshake refused with WRONGPASS/NOAUTH fetches the credentials afresh and reconnects
  *   without flushing the offline queue, so commands issued meanwhile are sent once it is ready
  *   instead of failing. A second refusal in a row fails them with AuthenticationFailedError.
+ * - When the client ends, commands still waiting to be re-sent fail (with the refusal that ended
+ *   it, if any) instead of waiting forever.
  * - The client prints (inspect, JSON) without its options, whose password is the secret.
+ *
+ * The ioredis internals this relies on are listed in ioredis-internals.ts.
  */
-export function installConnectionHooks(client: Redis, context: ConnectionHookContext): void {
+export function installConnectionHooks(client: Redis, context: ConnectionHookContext): ConnectionHooks {
   const { credentials } = context;
   Object.defineProperty(client.options, 'password', {
     get: () => credentials.password,
@@ -49,8 +62,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
   let recoveries = 0;
   let lastRecoveryAt = Number.NEGATIVE_INFINITY;
   // ioredis (5.x and 6.x) routes a refused handshake here, which would reject every queued command.
-  const original: RecoverFromFatalError = client.recoverFromFatalError.bind(client);
-  client.recoverFromFatalError = (commandError, error, flushOptions) => {
+  overrideRecoverFromFatalError(client, (original) => (commandError, error, flushOptions) => {
     if (context.isClosed() || !isAuthenticationFailure(error)) {
       original(commandError, error, flushOptions);
       return;
@@ -81,9 +93,15 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
     }
     original(mapped, mapped, flushOptions);
     rejectCommandsAwaitingResend(client, mapped);
-  };
+  });
+
+  let endedWith: Error | undefined;
+  client.on('end', () => {
+    rejectCommandsAwaitingResend(client, endedWith ?? new Error('Connection is closed.'));
+  });
 
   client.on('ready', () => {
+    endedWith = undefined;
     consecutiveFailures = 0;
     recoveries = 0;
     context.onReady(client);
@@ -98,29 +116,10 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
     enumerable: false,
     configurable: true,
   });
-}
 
-/** The password a live connection authenticated with at its last (re)connect. */
-export function handshakePasswordOf(client: Redis): string | undefined {
-  const auth = (client.condition as { auth?: unknown } | null)?.auth;
-  if (Array.isArray(auth)) return typeof auth[1] === 'string' ? auth[1] : undefined;
-  return typeof auth === 'string' ? auth : undefined;
-}
-
-/**
- * Commands in flight when a connection dropped wait in ioredis's `prevCommandQueue` to be re-sent
- * after the next successful handshake, which flushQueue() leaves alone. When the credentials are
- * refused for good they would wait indefinitely; they fail with the same typed error instead.
- */
-function rejectCommandsAwaitingResend(client: Redis, error: Error): void {
-  const queue = (client as unknown as { prevCommandQueue?: unknown }).prevCommandQueue as
-    | { length: number; shift(): { command?: { reject?: (error: Error) => void } } | undefined }
-    | null
-    | undefined;
-  if (!queue || typeof queue.shift !== 'function') return;
-  while (queue.length > 0) queue.shift()?.command?.reject?.(error);
-}
-
-function connectionEpochOf(client: Redis): unknown {
-  return (client as unknown as { connectionEpoch?: unknown }).connectionEpoch;
+  return {
+    ended(error) {
+      endedWith = error;
+    },
+  };
 }

@@ -12,4 +12,4 @@ export {
   type RedisConnectorEvent,
   type RedisConnectorEventName,
 } from './redis-connector.js';
-export type { RedisConnectorOptions } from './redis-options.js';
+export type { PassedRedisOptions, RedisConnectorOptions } from './redis-options.js';

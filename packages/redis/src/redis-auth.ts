@@ -1,4 +1,4 @@
-import { ConfigurationError, resolveSetting } from '@keyless/core';
+import { ConfigurationError, type Environment, requireSetting, resolveSetting } from '@keyless/core';
 import type { KeyVaultConnector } from '@keyless/keyvault';
 import { z } from 'zod';
 
@@ -6,12 +6,17 @@ import { z } from 'zod';
 export const redisEntraScope = 'https://redis.azure.com/.default';
 export const redisUserVariable = 'KEYLESS_REDIS_USER';
 export const redisEntraUserVariable = 'KEYLESS_REDIS_ENTRA_USER';
+export const redisPasswordSecretVariable = 'KEYLESS_REDIS_PASSWORD_SECRET';
 
-/** Password mode: the password is a Key Vault secret, read through a cached secret source. */
+/**
+ * Password mode: the password is a Key Vault secret, read through a cached secret source. It holds
+ * what was given in code; the environment fills the rest when `createRedisConnector` uses it.
+ */
 export interface KeyVaultSecretAuth {
   readonly kind: 'key-vault-secret';
-  readonly secretName: string;
-  /** The ACL user; undefined authenticates as Redis's `default` user (access keys). */
+  /** The secret's name; undefined: KEYLESS_REDIS_PASSWORD_SECRET when the connector is created. */
+  readonly secretName: string | undefined;
+  /** The ACL user; undefined: KEYLESS_REDIS_USER, else Redis's `default` user (access keys). */
   readonly username: string | undefined;
   /** When given, the connector builds (and closes) its own Key Vault connector for this vault. */
   readonly vaultUrl: string | undefined;
@@ -22,7 +27,8 @@ export interface KeyVaultSecretAuth {
 /** Entra mode: user = the identity's object id, password = an access token for Redis. */
 export interface EntraTokenAuth {
   readonly kind: 'entra-token';
-  readonly objectId: string;
+  /** The identity's object id; undefined: KEYLESS_REDIS_ENTRA_USER when the connector is created. */
+  readonly objectId: string | undefined;
   readonly scope: string;
 }
 
@@ -33,28 +39,29 @@ const nameSchema = z.string({ error: 'expected a non-empty string' }).trim().min
 
 /** Options of `fromKeyVaultSecret()`: the secret, the ACL user, and a vault URL or an existing connector. */
 export type FromKeyVaultSecretOptions =
-  | { vaultUrl?: string; secretName: string; username?: string }
-  | { connector: KeyVaultConnector; secretName: string; username?: string };
+  | {
+      /** e.g. https://<vault-name>.vault.azure.net — else env KEYLESS_KEYVAULT_URL. */
+      vaultUrl?: string;
+      /** Else env KEYLESS_REDIS_PASSWORD_SECRET. */
+      secretName?: string;
+      /** Else env KEYLESS_REDIS_USER, else Redis's `default` user. */
+      username?: string;
+    }
+  | { connector: KeyVaultConnector; secretName?: string; username?: string };
 
 /**
- * The Redis password is the Key Vault secret `secretName`. The user is `username`, else the
- * environment variable KEYLESS_REDIS_USER, else Redis's `default` user (Azure's access keys).
- * The vault is `vaultUrl`, else KEYLESS_KEYVAULT_URL, unless a connector is passed.
+ * The Redis password is a Key Vault secret: `secretName`, else KEYLESS_REDIS_PASSWORD_SECRET. The
+ * user is `username`, else KEYLESS_REDIS_USER, else Redis's `default` user (Azure's access keys).
+ * The vault is `vaultUrl`, else KEYLESS_KEYVAULT_URL, unless a connector is passed. Options are
+ * checked here; the environment is read when `createRedisConnector` uses this (as in
+ * `@keyless/postgres`), and a missing setting fails there, naming the option and the variable.
  */
-export function fromKeyVaultSecret(options: FromKeyVaultSecretOptions): RedisAuth {
-  const secretName = resolveSetting(nameSchema, { option: 'secretName', value: options?.secretName });
-  if (secretName.value === undefined) {
-    throw new ConfigurationError('No Key Vault secret name for the Redis password', {
-      hint: 'set the option `secretName` of fromKeyVaultSecret() (`keyless-local up` seeds `redis-password`)',
-    });
-  }
-  const username = resolveSetting(nameSchema, {
-    option: 'username',
-    value: options.username,
-    variables: [redisUserVariable],
-  });
-  const connector = 'connector' in options ? options.connector : undefined;
-  const vaultUrl = 'vaultUrl' in options ? options.vaultUrl : undefined;
+export function fromKeyVaultSecret(options: FromKeyVaultSecretOptions = {}): RedisAuth {
+  const given = options ?? {};
+  const secretName = resolveSetting(nameSchema, { option: 'secretName', value: given.secretName });
+  const username = resolveSetting(nameSchema, { option: 'username', value: given.username });
+  const connector = 'connector' in given ? given.connector : undefined;
+  const vaultUrl = 'vaultUrl' in given ? given.vaultUrl : undefined;
   return Object.freeze({
     kind: 'key-vault-secret',
     secretName: secretName.value,
@@ -66,27 +73,87 @@ export function fromKeyVaultSecret(options: FromKeyVaultSecretOptions): RedisAut
 
 /**
  * Entra ID authentication: `AUTH <objectId> <token>`. The object id comes from configuration
- * (`objectId`, else KEYLESS_REDIS_ENTRA_USER) and is never read out of the token: the user must be
- * the one the cache's data access policy assignment names.
+ * (`objectId`, else KEYLESS_REDIS_ENTRA_USER, read when the connector is created) and is never
+ * read out of the token: the user must be the one the cache's data access policy assignment names.
  */
 export function entraToken(options: { objectId?: string; scope?: string } = {}): RedisAuth {
-  const objectId = resolveSetting(nameSchema, {
-    option: 'objectId',
-    value: options.objectId,
-    variables: [redisEntraUserVariable],
-  });
-  if (objectId.value === undefined) {
-    throw new ConfigurationError('No Redis Entra user (object id) is configured', {
-      hint: `set the option \`objectId\` of entraToken() or the environment variable ${redisEntraUserVariable} to the object (principal) id of the managed identity; keyless never reads it out of the token`,
-    });
-  }
+  const given = options ?? {};
+  const objectId = resolveSetting(nameSchema, { option: 'objectId', value: given.objectId });
   const scope = resolveSetting(
     z.string().regex(/^https:\/\/\S+$/, 'expected a scope such as https://redis.azure.com/.default'),
-    { option: 'scope', value: options.scope },
+    { option: 'scope', value: given.scope },
   );
   return Object.freeze({
     kind: 'entra-token',
     objectId: objectId.value,
     scope: scope.value ?? redisEntraScope,
   });
+}
+
+/** An auth with every setting decided: options first, then the environment. */
+export type ResolvedRedisAuth =
+  | {
+      kind: 'key-vault-secret';
+      secretName: string;
+      username: string | undefined;
+      vaultUrl: string | undefined;
+      connector: KeyVaultConnector | undefined;
+    }
+  | { kind: 'entra-token'; objectId: string; scope: string };
+
+/** The settings rule of every keyless connector, applied to `auth` when the connector is created. */
+export function resolveAuth(auth: unknown, environment: Environment = process.env): ResolvedRedisAuth {
+  const given = auth as RedisAuth | undefined;
+  if (
+    given === undefined ||
+    given === null ||
+    (given.kind !== 'key-vault-secret' && given.kind !== 'entra-token')
+  ) {
+    throw new ConfigurationError('No Redis authentication is configured', {
+      hint: 'set the option `auth` to fromKeyVaultSecret() (secret name from KEYLESS_REDIS_PASSWORD_SECRET) or entraToken() (object id from KEYLESS_REDIS_ENTRA_USER)',
+    });
+  }
+  if (given.kind === 'entra-token') {
+    const objectId = requireSetting(
+      nameSchema,
+      {
+        option: 'objectId',
+        value: given.objectId,
+        variables: [redisEntraUserVariable],
+        environment,
+      },
+      {
+        what: 'Redis Entra user (object id)',
+        detail:
+          " (entraToken({ objectId })): the object (principal) id of the managed identity, the user the cache's access policy assignment names; keyless never reads it out of the token",
+      },
+    );
+    return { kind: 'entra-token', objectId, scope: given.scope };
+  }
+  const secretName = requireSetting(
+    nameSchema,
+    {
+      option: 'secretName',
+      value: given.secretName,
+      variables: [redisPasswordSecretVariable],
+      environment,
+    },
+    {
+      what: 'Key Vault secret name for the Redis password',
+      detail: ' (fromKeyVaultSecret({ secretName })); `keyless-local up` exports the seeded `redis-password`',
+    },
+  );
+  const username = resolveSetting(nameSchema, {
+    option: 'username',
+    value: given.username,
+    variables: [redisUserVariable],
+    environment,
+  }).value;
+  return {
+    kind: 'key-vault-secret',
+    secretName,
+    username,
+    vaultUrl: given.vaultUrl,
+    connector: given.connector,
+  };
 }

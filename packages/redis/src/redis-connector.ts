@@ -1,18 +1,19 @@
 import {
   backoffDelay,
   ClosedError,
-  ConfigurationError,
   createTokenProvider,
   isKeylessError,
   systemClock,
   type TimerHandle,
   type TokenProvider,
 } from '@keyless/core';
+import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import { createKeyVaultConnector } from '@keyless/keyvault';
 import { Redis, type RedisOptions } from 'ioredis';
-import { handshakePasswordOf, installConnectionHooks } from './connection-hooks.js';
+import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
+import { handshakePasswordOf } from './ioredis-internals.js';
 import { reauthenticationDelay, retryDelay } from './reauthentication-schedule.js';
-import type { RedisAuth } from './redis-auth.js';
+import { resolveAuth } from './redis-auth.js';
 import { EntraCredentials, type RedisCredentials, SecretCredentials } from './redis-credentials.js';
 import {
   isAuthenticationFailure,
@@ -20,7 +21,14 @@ import {
   type RedisErrorContext,
   sanitizedCause,
 } from './redis-error-mapping.js';
-import { type RedisConnectorOptions, type ResolvedConnection, resolveConnection } from './redis-options.js';
+import {
+  type PassedRedisOptions,
+  type RedisConnectorOptions,
+  type ResolvedConnection,
+  resolveConnection,
+  resolvePassedRedisOptions,
+} from './redis-options.js';
+import { socketConnectorFor } from './redis-socket-connector.js';
 
 /** What a `reauthenticated` or `password-refreshed` event says; never the password or token. */
 export interface RedisConnectorEvent {
@@ -57,30 +65,43 @@ export interface RedisConnector {
  * ioredis with a password from Key Vault or an Entra token. The first password or token is fetched
  * before connecting; unless `redisOptions.lazyConnect` is set, the promise resolves once the first
  * connection is ready and rejects with a typed error (AuthenticationFailedError,
- * ServiceUnavailableError, …) when it cannot be.
+ * ServiceUnavailableError, ConfigurationError for an untrusted certificate, …) when it cannot be.
+ *
+ * A password or token leaves the process only over TLS verified against a trusted CA and the
+ * host's name, or to this machine: every setting that would break that (in `tls`, `redisOptions`,
+ * the port, the environment) is refused with ConfigurationError before anything is fetched.
  */
 export async function createRedisConnector(options: RedisConnectorOptions): Promise<RedisConnector> {
-  const auth = options?.auth as RedisAuth | undefined;
-  if (auth === undefined || (auth.kind !== 'key-vault-secret' && auth.kind !== 'entra-token')) {
-    throw new ConfigurationError('No Redis authentication is configured', {
-      hint: 'set the option `auth` to fromKeyVaultSecret({ secretName }) or entraToken()',
-    });
-  }
-  const connection = resolveConnection(options);
+  warnAboutCredentialPrintingDebugOutput();
+  const given = options ?? ({} as RedisConnectorOptions);
+  // Options that would weaken or redirect the connection first: they name the exact option.
+  const redisOptions = resolvePassedRedisOptions(given.redisOptions);
+  const connection = resolveConnection(given);
+  const auth = resolveAuth(given.auth);
   const needsProvider = auth.kind === 'entra-token' || auth.connector === undefined;
-  const ownsProvider = needsProvider && options.tokenProvider === undefined;
-  const tokenProvider = needsProvider ? (options.tokenProvider ?? createTokenProvider()) : undefined;
+  const ownsProvider = needsProvider && given.tokenProvider === undefined;
+  const tokenProvider = needsProvider ? (given.tokenProvider ?? createTokenProvider()) : undefined;
   let credentials: RedisCredentials;
-  if (auth.kind === 'entra-token') {
-    credentials = new EntraCredentials(tokenProvider as TokenProvider, auth.objectId, auth.scope);
-  } else {
-    const vault =
-      auth.connector ??
-      createKeyVaultConnector({
-        ...(auth.vaultUrl === undefined ? {} : { vaultUrl: auth.vaultUrl }),
-        tokenProvider: tokenProvider as TokenProvider,
-      });
-    credentials = new SecretCredentials(vault, auth.connector === undefined, auth.secretName, auth.username);
+  try {
+    if (auth.kind === 'entra-token') {
+      credentials = new EntraCredentials(tokenProvider as TokenProvider, auth.objectId, auth.scope);
+    } else {
+      const vault =
+        auth.connector ??
+        createKeyVaultConnector({
+          ...(auth.vaultUrl === undefined ? {} : { vaultUrl: auth.vaultUrl }),
+          tokenProvider: tokenProvider as TokenProvider,
+        });
+      credentials = new SecretCredentials(
+        vault,
+        auth.connector === undefined,
+        auth.secretName,
+        auth.username,
+      );
+    }
+  } catch (error) {
+    if (ownsProvider) await tokenProvider?.close();
+    throw error;
   }
   const release = async () => {
     await credentials.close();
@@ -92,14 +113,14 @@ export async function createRedisConnector(options: RedisConnectorOptions): Prom
     await release();
     throw error;
   }
-  const connector = new KeylessRedisConnector(connection, credentials, options.redisOptions ?? {}, release, {
+  const connector = new KeylessRedisConnector(connection, credentials, redisOptions, release, {
     mode: credentials.mode,
     host: connection.host,
     port: connection.port,
     username: credentials.username,
     secretName: auth.kind === 'key-vault-secret' ? auth.secretName : undefined,
   });
-  if (options.redisOptions?.lazyConnect === true) return connector;
+  if (redisOptions.lazyConnect === true) return connector;
   try {
     await connector.connectFirst();
   } catch (error) {
@@ -112,7 +133,7 @@ export async function createRedisConnector(options: RedisConnectorOptions): Prom
 class KeylessRedisConnector implements RedisConnector {
   readonly #connection: ResolvedConnection;
   readonly #credentials: RedisCredentials;
-  readonly #redisOptions: Omit<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'tls'>;
+  readonly #redisOptions: PassedRedisOptions;
   readonly #release: () => Promise<void>;
   readonly #errorContext: RedisErrorContext;
   readonly #clients = new Set<Redis>();
@@ -126,7 +147,7 @@ class KeylessRedisConnector implements RedisConnector {
   constructor(
     connection: ResolvedConnection,
     credentials: RedisCredentials,
-    redisOptions: Omit<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'tls'>,
+    redisOptions: PassedRedisOptions,
     release: () => Promise<void>,
     errorContext: RedisErrorContext,
   ) {
@@ -147,8 +168,10 @@ class KeylessRedisConnector implements RedisConnector {
 
   duplicate(override: Partial<RedisOptions> = {}): Redis {
     if (this.#closed) throw new ClosedError('RedisConnector');
-    const lazy = override.lazyConnect ?? this.#redisOptions.lazyConnect ?? false;
-    const client = this.#createClient({ ...override, lazyConnect: true });
+    // The same rule as the connector's own options: refused, never silently dropped.
+    const checked = resolvePassedRedisOptions(override, 'duplicate(override)');
+    const lazy = checked.lazyConnect ?? this.#redisOptions.lazyConnect ?? false;
+    const client = this.#createClient({ ...checked, lazyConnect: true });
     if (!lazy) client.connect().catch(() => {});
     return client;
   }
@@ -226,17 +249,22 @@ class KeylessRedisConnector implements RedisConnector {
     };
   }
 
-  #createClient(override: Partial<RedisOptions>): Redis {
+  #createClient(override: PassedRedisOptions): Redis {
     const { host, port, tls } = this.#connection;
+    let hooks: ConnectionHooks | undefined;
     const client = new Redis({
       ...this.#redisOptions,
-      ...stripConnectionSettings(override),
+      ...override,
+      // For ioredis's own descriptions (tracing); the socket is opened by keyless's connector.
       host,
       port,
-      ...(tls === false ? {} : { tls: { ...tls } }),
+      Connector: socketConnectorFor({
+        connection: this.#connection,
+        onFatal: (error) => hooks?.ended(error),
+      }),
       lazyConnect: true,
     });
-    installConnectionHooks(client, {
+    hooks = installConnectionHooks(client, {
       credentials: this.#credentials,
       errorContext: this.#errorContext,
       isClosed: () => this.#closed,
@@ -349,19 +377,6 @@ class KeylessRedisConnector implements RedisConnector {
       }
     }
   }
-}
-
-/** The connection and credential settings belong to the connector, also for duplicates. */
-function stripConnectionSettings(override: Partial<RedisOptions>): Partial<RedisOptions> {
-  const {
-    host: _host,
-    port: _port,
-    username: _username,
-    password: _password,
-    tls: _tls,
-    ...rest
-  } = override as Partial<RedisOptions> & { host?: unknown; port?: unknown; tls?: unknown };
-  return rest;
 }
 
 /** QUIT lets pending replies arrive; a connection that is down is just dropped. */

@@ -6,6 +6,7 @@ import {
   redactKnownSecrets,
   ServiceUnavailableError,
 } from '@keyless/core';
+import { certificateFailureCode, untrustedCertificateError } from '@keyless/core/internal';
 
 export interface RedisErrorContext {
   mode: 'secret' | 'entra';
@@ -30,6 +31,15 @@ export function isAuthenticationFailure(error: unknown): boolean {
 export function mapRedisError(error: unknown, context: RedisErrorContext): unknown {
   if (isKeylessError(error)) return error;
   const where = `${context.host}:${context.port}`;
+  if (certificateFailureCode(error) !== undefined) {
+    // keyless's socket connector already reports these typed; this catches any other path.
+    const certificateError = untrustedCertificateError(sanitizedCause(error), {
+      service: 'Redis',
+      target: where,
+      caOption: 'tls.ca',
+    });
+    if (certificateError) return certificateError;
+  }
   if (isAuthenticationFailure(error)) {
     const user = context.username === undefined ? 'the default user' : `user '${context.username}'`;
     return new AuthenticationFailedError(

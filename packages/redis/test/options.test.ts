@@ -1,18 +1,19 @@
+import { catchError } from '@keyless/testing';
 import { describe, expect, it } from 'vitest';
 import { reauthenticationDelay } from '../src/reauthentication-schedule.ts';
-import { entraToken, fromKeyVaultSecret } from '../src/redis-auth.ts';
-import { resolveConnection } from '../src/redis-options.ts';
+import { entraToken, fromKeyVaultSecret, resolveAuth } from '../src/redis-auth.ts';
+import { resolveConnection, resolvePassedRedisOptions } from '../src/redis-options.ts';
 
 describe('settings', () => {
   it('takes options first, then the environment, with TLS on for Azure ports and KEYLESS_REDIS_TLS_PORT', () => {
     const environment = {
-      KEYLESS_REDIS_HOST: 'env-host',
+      KEYLESS_REDIS_HOST: 'localhost',
       KEYLESS_REDIS_PORT: '7000',
       KEYLESS_REDIS_TLS_PORT: '7001',
     };
-    expect(resolveConnection({}, environment)).toEqual({ host: 'env-host', port: 7001, tls: {} });
-    expect(resolveConnection({ tls: false }, environment)).toEqual({
-      host: 'env-host',
+    expect(resolveConnection({}, environment)).toEqual({ host: 'localhost', port: 7001, tls: {} });
+    expect(resolveConnection({ tls: false }, environment)).toMatchObject({
+      host: 'localhost',
       port: 7000,
       tls: false,
     });
@@ -21,7 +22,10 @@ describe('settings', () => {
       port: 6380,
       tls: {},
     });
-    expect(resolveConnection({ host: 'h', port: 6379 }, {})).toMatchObject({ port: 6379, tls: false });
+    expect(resolveConnection({ host: '127.0.0.1', port: 6379 }, {})).toMatchObject({
+      port: 6379,
+      tls: false,
+    });
     expect(resolveConnection({ host: 'h', port: 10000 }, {})).toMatchObject({ tls: {} });
   });
 
@@ -33,6 +37,106 @@ describe('settings', () => {
       scope: 'https://redis.azure.com/.default',
     });
     expect(() => fromKeyVaultSecret({ secretName: '' })).toThrow(/secretName/);
+  });
+
+  it('resolves the secret name, user and Entra user from the environment when the connector is created', () => {
+    const environment = {
+      KEYLESS_REDIS_PASSWORD_SECRET: 'redis-password',
+      KEYLESS_REDIS_USER: 'keyless-app',
+      KEYLESS_REDIS_ENTRA_USER: '00000000-0000-0000-0000-00000000000a',
+    };
+    expect(resolveAuth(fromKeyVaultSecret(), environment)).toMatchObject({
+      secretName: 'redis-password',
+      username: 'keyless-app',
+    });
+    expect(
+      resolveAuth(fromKeyVaultSecret({ secretName: 'other', username: 'app' }), environment),
+    ).toMatchObject({ secretName: 'other', username: 'app' });
+    expect(resolveAuth(entraToken(), environment)).toMatchObject({
+      objectId: '00000000-0000-0000-0000-00000000000a',
+    });
+    expect(resolveAuth(entraToken({ objectId: 'from-code' }), environment)).toMatchObject({
+      objectId: 'from-code',
+    });
+    // Missing: the error names the option and the variable.
+    const noSecret = catchError(() => resolveAuth(fromKeyVaultSecret(), {})) as {
+      message: string;
+      hint: string;
+    };
+    expect(`${noSecret.message} ${noSecret.hint}`).toMatch(/`secretName`.*KEYLESS_REDIS_PASSWORD_SECRET/);
+    const noUser = catchError(() => resolveAuth(entraToken(), {})) as { message: string; hint: string };
+    expect(`${noUser.message} ${noUser.hint}`).toMatch(/`objectId`.*KEYLESS_REDIS_ENTRA_USER/);
+    expect(resolveAuth(fromKeyVaultSecret({ secretName: 's' }), {})).toMatchObject({ username: undefined });
+  });
+
+  it.each([
+    ['tls: false', { host: 'cache.example', tls: false }, {}, /`tls: false`/],
+    ['port 6379', { host: 'cache.example', port: 6379 }, {}, /`port: 6379`/],
+    [
+      'KEYLESS_REDIS_PORT',
+      {},
+      { KEYLESS_REDIS_HOST: 'cache.example', KEYLESS_REDIS_PORT: '6379' },
+      /KEYLESS_REDIS_PORT=6379/,
+    ],
+  ] as const)(
+    'refuses plaintext to a host that is not loopback (%s)',
+    (_name, options, environment, source) => {
+      const error = catchError(() => resolveConnection(options, environment)) as {
+        message: string;
+        hint: string;
+      };
+      expect(error).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
+      expect(error.message).toMatch(/without TLS/);
+      expect(error.hint).toMatch(source);
+      expect(error.hint).toMatch(/6380.*10000/);
+    },
+  );
+
+  it('allows plaintext to loopback, and refuses NODE_TLS_REJECT_UNAUTHORIZED=0 for a remote host only', () => {
+    expect(resolveConnection({ host: '[::1]', tls: false }, {})).toMatchObject({ host: '::1', tls: false });
+    expect(resolveConnection({ host: '::1', tls: false }, {})).toMatchObject({ host: '::1', tls: false });
+    expect(() => resolveConnection({ host: 'rediss://cache.example' }, {})).toThrow(/bare host name/);
+    const off = { NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+    expect(resolveConnection({ host: 'localhost' }, off)).toMatchObject({ tls: {} });
+    expect(() => resolveConnection({ host: 'cache.example' }, off)).toThrow(/NODE_TLS_REJECT_UNAUTHORIZED/);
+  });
+
+  it.each([
+    ['tls', { rejectUnauthorized: false }, 'tls.rejectUnauthorized'],
+    ['tls', { checkServerIdentity: () => undefined }, 'tls.checkServerIdentity'],
+    ['tls', { ca: 'pem', servername: 'other' }, 'tls.servername'],
+    ['tls', { ca: 'pem', port: 1 }, 'tls.port'],
+  ] as const)('refuses %s %o, naming the option', (_option, tls, path) => {
+    expect(() => resolveConnection({ host: 'cache.example', tls: tls as never }, {})).toThrow(`\`${path}\``);
+  });
+
+  it.each([
+    [{ tls: { rejectUnauthorized: false } }, 'redisOptions.tls.rejectUnauthorized'],
+    [{ tls: {} }, 'redisOptions.tls'],
+    [{ Connector: class {} }, 'redisOptions.Connector'],
+    [{ path: '/tmp/redis.sock' }, 'redisOptions.path'],
+    [{ password: 'x' }, 'redisOptions.password'],
+    [{ username: 'x' }, 'redisOptions.username'],
+    [{ host: 'x' }, 'redisOptions.host'],
+    [{ port: 1 }, 'redisOptions.port'],
+    [{ sentinels: [] }, 'redisOptions.sentinels'],
+    [{ sentinelPassword: 'x' }, 'redisOptions.sentinelPassword'],
+    [{ sentinelTLS: {} }, 'redisOptions.sentinelTLS'],
+    [{ enableTLSForSentinelMode: true }, 'redisOptions.enableTLSForSentinelMode'],
+    [{ natMap: {} }, 'redisOptions.natMap'],
+  ])('refuses redisOptions %o, naming the option', (redisOptions, path) => {
+    expect(() => resolvePassedRedisOptions(redisOptions)).toThrow(`\`${path}\``);
+  });
+
+  it('passes the other ioredis options through', () => {
+    const options = {
+      db: 2,
+      keyPrefix: 'app:',
+      maxRetriesPerRequest: 3,
+      password: undefined,
+      sentinels: null,
+    };
+    expect(resolvePassedRedisOptions(options)).toEqual(options);
   });
 
   it('re-AUTHs at 70% of a short lifetime, at least 5 minutes early for long ones, with jitter only earlier', () => {

@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Every place keyless relies on ioredis beyond its documented API, in one file. Checked against
+ * the source of ioredis 5.4.0, 5.10.1 and 6.0.0 (lib/Redis.ts, lib/redis/event_handler.ts,
+ * lib/connectors/*). The release checks exercise them from the packed tarball at the lowest and
+ * newest ioredis in the peer range (rotate the password, drop the connection, run a command).
+ *
+ * 1. `client.options.password` / `client.options.username` are read by `Redis#connect()` at every
+ *    (re)connect into `condition.auth`. ioredis has no asynchronous password hook, so keyless makes
+ *    `password` an accessor answering the newest secret or token.
+ * 2. `recoverFromFatalError(commandError, error, flushOptions)` is where a refused handshake
+ *    (AUTH, or HELLO … AUTH in 6.x) lands; ioredis's version flushes every queued command with the
+ *    raw error. keyless overrides it on the instance so that a first WRONGPASS/NOAUTH fetches the
+ *    credentials afresh and reconnects with the queue intact (a rotation loses no command).
+ * 3. `condition.auth` (`password` or `[username, password]`) is what the current connection
+ *    authenticated with: an Entra connection whose handshake used an older token re-AUTHs at once.
+ * 4. `prevCommandQueue` holds commands that were in flight when a connection dropped, to be re-sent
+ *    after the next handshake; `flushQueue()` leaves them alone. When the credentials are refused
+ *    for good, or the client ends, keyless rejects them with the same error instead of leaving
+ *    their promises pending forever.
+ * 5. `connectionEpoch` increments at every connect: after fetching fresh credentials, keyless drops
+ *    the half-open connection only if it is still the one that was refused.
+ * 6. The `Connector` option with the exported `AbstractConnector` (public, but its contract is
+ *    ioredis's internal one): `connect()` resolves a socket; one that is no longer `connecting`
+ *    starts the handshake, one already destroyed reports `firstError` and reconnects through
+ *    `retryStrategy`, and a rejection flushes the queues with that error, emits it as `'error'` and
+ *    ends the client (status `end`, no reconnect). `disconnect()` must end the socket. keyless's
+ *    socket connector uses exactly this to refuse a destination or an untrusted certificate with
+ *    a typed error that stops the client instead of reconnecting forever.
+ */
+
+type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
+
+interface RedisInternals {
+  recoverFromFatalError: RecoverFromFatalError;
+  condition?: { auth?: unknown } | null;
+  prevCommandQueue?: {
+    length: number;
+    shift(): { command?: { reject?: (error: Error) => void } } | undefined;
+  } | null;
+  connectionEpoch?: unknown;
+}
+
+function internals(client: Redis): RedisInternals {
+  return client as unknown as RedisInternals;
+}
+
+/** (2) Replaces `recoverFromFatalError` on this instance; `original` is ioredis's own. */
+export function overrideRecoverFromFatalError(
+  client: Redis,
+  replacement: (original: RecoverFromFatalError) => RecoverFromFatalError,
+): void {
+  const target = internals(client);
+  const original = target.recoverFromFatalError.bind(client);
+  target.recoverFromFatalError = replacement(original);
+}
+
+/** (3) The password a live connection authenticated with at its last (re)connect. */
+export function handshakePasswordOf(client: Redis): string | undefined {
+  const auth = internals(client).condition?.auth;
+  if (Array.isArray(auth)) return typeof auth[1] === 'string' ? auth[1] : undefined;
+  return typeof auth === 'string' ? auth : undefined;
+}
+
+/** (4) Fails the commands waiting to be re-sent after a reconnect that will not come. */
+export function rejectCommandsAwaitingResend(client: Redis, error: Error): void {
+  const queue = internals(client).prevCommandQueue;
+  if (!queue || typeof queue.shift !== 'function') return;
+  while (queue.length > 0) queue.shift()?.command?.reject?.(error);
+}
+
+/** (5) Identifies the current connection attempt. */
+export function connectionEpochOf(client: Redis): unknown {
+  return internals(client).connectionEpoch;
+}

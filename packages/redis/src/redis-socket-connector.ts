@@ -1,0 +1,154 @@
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
+import { untrustedCertificateError } from '@keyless/core/internal';
+import { AbstractConnector, type RedisOptions } from 'ioredis';
+import { assertConnectionDestination, type ResolvedConnection } from './redis-options.js';
+
+/** What one client's socket connector needs from the connector that owns the client. */
+export interface SocketConnectorContext {
+  connection: ResolvedConnection;
+  /** A connection was refused for good (destination, certificate): the client ends with `error`. */
+  onFatal(error: Error): void;
+}
+
+/** ioredis's message for a connection closed on purpose; its error handler stays quiet about it. */
+const connectionClosedMessage = 'Connection is closed.';
+
+/**
+ * keyless opens every Redis connection itself (through ioredis's `Connector` option; see
+ * ioredis-internals.ts, item 6), so the socket goes exactly to `host`:`port` with the TLS keyless
+ * decided and nothing from the options can redirect it or weaken verification. Before each
+ * (re)connect it applies the transport rule again (NODE_TLS_REJECT_UNAUTHORIZED is read then, as
+ * Node does); a refusal or a certificate Node did not accept rejects the connect with a typed
+ * error, which ends the client instead of reconnecting forever. Network failures resolve with the
+ * destroyed socket, so ioredis reports them and reconnects through `retryStrategy` as usual.
+ *
+ * The promise settles once the TLS handshake is done (not when the TCP socket opens), so a
+ * certificate failure is known before anything — the password included — is written.
+ */
+export function socketConnectorFor(context: SocketConnectorContext): NonNullable<RedisOptions['Connector']> {
+  const { connection } = context;
+  return class KeylessSocketConnector extends AbstractConnector {
+    readonly #connectTimeoutMs: number;
+    readonly #disconnectTimeoutMs: number;
+    readonly #family: number | undefined;
+
+    constructor(options: unknown) {
+      const settings = (options ?? {}) as {
+        connectTimeout?: unknown;
+        disconnectTimeout?: unknown;
+        family?: unknown;
+      };
+      const disconnectTimeoutMs = positiveNumber(settings.disconnectTimeout) ?? 2000;
+      super(disconnectTimeoutMs);
+      this.#disconnectTimeoutMs = disconnectTimeoutMs;
+      this.#connectTimeoutMs = positiveNumber(settings.connectTimeout) ?? 0;
+      this.#family =
+        typeof settings.family === 'number' && settings.family !== 0 ? settings.family : undefined;
+    }
+
+    connect(): Promise<Socket> {
+      this.connecting = true;
+      return new Promise<Socket>((resolve, reject) => {
+        // As ioredis's own connector: a disconnect() in the same tick wins.
+        process.nextTick(() => {
+          if (!this.connecting) {
+            reject(new Error(connectionClosedMessage));
+            return;
+          }
+          try {
+            assertConnectionDestination(connection, process.env);
+          } catch (error) {
+            context.onFatal(error as Error);
+            reject(error);
+            return;
+          }
+          this.#open(resolve, reject);
+        });
+      });
+    }
+
+    #open(resolve: (socket: Socket) => void, reject: (error: Error) => void): void {
+      const { host, port } = connection;
+      const family = this.#family === undefined ? {} : { family: this.#family };
+      const socket =
+        connection.tls === false
+          ? net.connect({ host, port, ...family })
+          : tls.connect({
+              host,
+              port,
+              ...family,
+              ...(connection.tls.ca === undefined ? {} : { ca: connection.tls.ca }),
+              // Explicit, so that NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off either.
+              rejectUnauthorized: true,
+            });
+      this.stream = socket;
+      // As ioredis's own connector: ioredis reports this error when it finds the socket destroyed.
+      socket.once('error', (error) => {
+        this.firstError = error;
+      });
+      const readyEvent = connection.tls === false ? 'connect' : 'secureConnect';
+      const finish = () => {
+        socket.off(readyEvent, onReady);
+        socket.off('error', onError);
+        socket.off('close', onClose);
+        socket.setTimeout(0);
+      };
+      const onReady = () => {
+        finish();
+        resolve(socket);
+      };
+      const onError = (error: Error) => {
+        finish();
+        socket.destroy();
+        const certificateError = untrustedCertificateError(error, {
+          service: 'Redis',
+          target: `${host}:${port}`,
+          caOption: 'tls.ca',
+        });
+        if (certificateError) {
+          context.onFatal(certificateError);
+          reject(certificateError);
+          return;
+        }
+        resolve(socket);
+      };
+      // disconnect() during the handshake: a destroyed socket ends the client as ioredis expects.
+      const onClose = () => {
+        finish();
+        resolve(socket);
+      };
+      socket.once(readyEvent, onReady);
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      // ioredis applies connectTimeout only to a socket still connecting; this one is handed over
+      // connected, so the bound lives here.
+      if (this.#connectTimeoutMs > 0) {
+        socket.setTimeout(this.#connectTimeoutMs, () => {
+          socket.destroy(
+            Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT', syscall: 'connect' }),
+          );
+        });
+      }
+    }
+
+    /** Ends the socket; the fallback destroy does not keep the process alive. */
+    override disconnect(): void {
+      this.connecting = false;
+      const stream = this.stream as Socket | undefined;
+      if (!stream) return;
+      if (stream.connecting || stream.destroyed) {
+        stream.destroy();
+        return;
+      }
+      const timer = setTimeout(() => stream.destroy(), this.#disconnectTimeoutMs);
+      timer.unref();
+      stream.once('close', () => clearTimeout(timer));
+      stream.end();
+    }
+  };
+}
+
+function positiveNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
