@@ -70,7 +70,9 @@ describe('garbage does not kill the endpoint', () => {
       const { connect } = await import('node:net');
       await new Promise<void>((resolve) => {
         const socket = connect({ host: hostname, port: Number(port) }, () => {
-          socket.write('GET /msi/token?api-version=2019-08-01&resource=x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+          socket.write(
+            'GET /msi/token?api-version=2019-08-01&resource=x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+          );
           socket.destroy();
           resolve();
         });
