@@ -3,6 +3,8 @@ export {
   ensureLocalCertificateAuthority,
   type LocalCertificateAuthority,
 } from './certificates/local-certificate-authority.js';
+export { trustBundleFor } from './certificates/trust-bundle.js';
+export { UnreadableExtraCertificatesError } from './certificates/unreadable-extra-certificates-error.js';
 export { startIdentityEndpoint } from './identity/identity-endpoint.js';
 export type {
   IdentityCounters,

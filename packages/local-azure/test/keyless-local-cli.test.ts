@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTestCertificateAuthority } from './support/local-certificates.js';
 
 const cli = fileURLToPath(new URL('../bin/keyless-local.js', import.meta.url));
 const seedStyleApp = fileURLToPath(new URL('./fixtures/seed-style-app.mjs', import.meta.url));
@@ -54,8 +55,11 @@ describe('keyless-local CLI', () => {
   }, async () => {
     const stateFolder = join(workFolder, 'state');
     const envFile = join(workFolder, 'app.env');
+    // What the user already trusts (a TLS-inspecting proxy's CA): `up` must add to it, not replace it.
+    const proxyAuthority = await createTestCertificateAuthority();
     const up = spawn(process.execPath, [cli, 'up', '--state', stateFolder, '--write-env', envFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: proxyAuthority.caCertificatePath },
     });
     const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
     try {
@@ -75,6 +79,11 @@ describe('keyless-local CLI', () => {
           'KEYLESS_SQL_SERVER',
         ]),
       );
+      // The exported bundle holds the user's CA first, then the stack's.
+      const bundle = readFileSync(environment.NODE_EXTRA_CA_CERTS as string, 'utf8').replace(/\s+/g, '');
+      const stackAuthority = readFileSync(join(stateFolder, 'ca', 'ca.pem'), 'utf8').replace(/\s+/g, '');
+      expect(bundle).toBe(`${proxyAuthority.caCertificate.replace(/\s+/g, '')}${stackAuthority}`);
+      expect(startup).toContain(`export NODE_EXTRA_CA_CERTS=${environment.NODE_EXTRA_CA_CERTS}`);
       // A fresh process with nothing but PATH/HOME and what the stack printed.
       const { stdout } = await promisify(execFile)(process.execPath, [seedStyleApp], {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
@@ -92,6 +101,7 @@ describe('keyless-local CLI', () => {
       expect((second as { stderr: string }).stderr).toContain('already running');
     } finally {
       up.kill('SIGINT');
+      proxyAuthority.remove();
     }
     expect(await exited).toBe(0);
   });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureLocalCertificateAuthority } from '../src/index.js';
 
@@ -76,5 +77,35 @@ describe('local certificate authority', () => {
     const other = await ensureLocalCertificateAuthority(stateFolder());
     expect(one.caCertificate).not.toBe(other.caCertificate);
     expect(await handshake(one, '127.0.0.1', other.caCertificate)).not.toBe('authorized');
+  });
+
+  it('names each CA uniquely, so CAs of several state folders trusted together never shadow each other', async () => {
+    const one = await ensureLocalCertificateAuthority(stateFolder());
+    const other = await ensureLocalCertificateAuthority(stateFolder());
+    const bothTrusted = `${one.caCertificate}\n${other.caCertificate}`;
+    expect(await handshake(one, '127.0.0.1', bothTrusted)).toBe('authorized');
+    expect(await handshake(other, '127.0.0.1', bothTrusted)).toBe('authorized');
+  });
+
+  it('replaces a CA made by an older version, which every state folder shared the name of', async () => {
+    const folder = stateFolder();
+    const legacy = await generate([{ name: 'commonName', value: 'keyless local CA' }], {
+      keySize: 2048,
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ],
+    });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(folder, 'ca'), { recursive: true });
+    writeFileSync(join(folder, 'ca', 'ca.pem'), legacy.cert);
+    writeFileSync(join(folder, 'ca', 'ca-key.pem'), legacy.private);
+    const authority = await ensureLocalCertificateAuthority(folder);
+    expect(authority.caCertificate).not.toBe(legacy.cert);
+    expect(await handshake(authority, '127.0.0.1', authority.caCertificate)).toBe('authorized');
+    const { X509Certificate } = await import('node:crypto');
+    expect(new X509Certificate(authority.caCertificate).subject).toMatch(
+      /^CN=keyless local CA [0-9a-f]{12}$/,
+    );
   });
 });

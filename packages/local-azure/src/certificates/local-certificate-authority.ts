@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
@@ -23,10 +23,19 @@ const caValidityDays = 3650;
 const serverValidityDays = 365;
 // Renew the server certificate well before it expires, so a long-lived state folder keeps working.
 const renewWithinDays = 30;
+/**
+ * What every CA was called before each got a name of its own. Two CAs with one name in a trust
+ * store shadow each other: OpenSSL looks an issuer up by name, tries the other CA's key and fails
+ * with CERT_SIGNATURE_FAILURE — which happens as soon as the local CA is added to a
+ * NODE_EXTRA_CA_CERTS that already holds another state folder's CA.
+ */
+const sharedLegacyName = 'CN=keyless local CA';
 
 /**
- * One CA per state folder, kept across runs so an exported NODE_EXTRA_CA_CERTS stays valid; the
- * server certificate is re-issued when missing or close to expiry.
+ * One CA per state folder, kept across runs so an exported NODE_EXTRA_CA_CERTS stays valid, with a
+ * name of its own so several can be trusted at once; it is re-created when missing, damaged,
+ * expired or made by an older version (which gave every CA the same name). The server certificate
+ * is re-issued when missing, not signed by the CA, or close to expiry.
  */
 export async function ensureLocalCertificateAuthority(
   stateFolder: string,
@@ -39,8 +48,10 @@ export async function ensureLocalCertificateAuthority(
     serverCertificatePath: join(folder, 'server.pem'),
     serverKeyPath: join(folder, 'server-key.pem'),
   };
-  if (!existsSync(paths.caCertificatePath) || !existsSync(paths.caKeyPath)) {
-    const authority = await generate([{ name: 'commonName', value: 'keyless local CA' }], {
+  if (!authorityIsUsable(paths.caCertificatePath, paths.caKeyPath)) {
+    // A name of its own (see sharedLegacyName), so it can sit in one trust store with any other.
+    const name = `keyless local CA ${randomBytes(6).toString('hex')}`;
+    const authority = await generate([{ name: 'commonName', value: name }], {
       keySize: 2048,
       notAfterDate: daysFromNow(caValidityDays),
       extensions: [
@@ -83,6 +94,16 @@ export async function ensureLocalCertificateAuthority(
     serverKey: readFileSync(paths.serverKeyPath, 'utf8'),
     serverKeyPath: paths.serverKeyPath,
   };
+}
+
+function authorityIsUsable(certificatePath: string, keyPath: string): boolean {
+  if (!existsSync(certificatePath) || !existsSync(keyPath)) return false;
+  try {
+    const certificate = new X509Certificate(readFileSync(certificatePath, 'utf8'));
+    return certificate.subject !== sharedLegacyName && Date.now() < new Date(certificate.validTo).getTime();
+  } catch {
+    return false;
+  }
 }
 
 function serverCertificateIsUsable(path: string, caCertificate: string): boolean {

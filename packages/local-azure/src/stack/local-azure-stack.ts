@@ -5,6 +5,7 @@ import {
   ensureLocalCertificateAuthority,
   type LocalCertificateAuthority,
 } from '../certificates/local-certificate-authority.js';
+import { trustBundleFor } from '../certificates/trust-bundle.js';
 import { startIdentityEndpoint } from '../identity/identity-endpoint.js';
 import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/identity-types.js';
 import { mintTokenOverHttp } from '../identity/mint-token.js';
@@ -97,7 +98,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
 
   try {
     const ca = await ensureLocalCertificateAuthority(stateFolder);
-    environment.NODE_EXTRA_CA_CERTS = ca.caCertificatePath;
+    // Added to what this process's user already trusts (e.g. a TLS-inspecting proxy's CA), never instead.
+    environment.NODE_EXTRA_CA_CERTS = await trustBundleFor(ca);
 
     progress({ service: 'identity', phase: 'starting' });
     const identity = await startIdentityEndpoint(
