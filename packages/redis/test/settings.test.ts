@@ -1,0 +1,140 @@
+import { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { runOneOffScript } from '@keyless/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createRedisConnector,
+  entraToken,
+  fromKeyVaultSecret,
+  type RedisConnector,
+  type RedisConnectorOptions,
+} from '../src/index.ts';
+import { setEnvironment, startTestStack, type TestStack } from './support.ts';
+
+/** Every variable the connector reads, so a test sees only what it sets. */
+const redisVariables = [
+  'KEYLESS_REDIS_HOST',
+  'KEYLESS_REDIS_PORT',
+  'KEYLESS_REDIS_TLS_PORT',
+  'KEYLESS_REDIS_USER',
+  'KEYLESS_REDIS_PASSWORD_SECRET',
+  'KEYLESS_REDIS_ENTRA_USER',
+  'KEYLESS_KEYVAULT_URL',
+];
+
+describe('settings from the environment that `keyless-local up` exports', () => {
+  let test: TestStack;
+  let restore: () => void = () => {};
+  const connectors: RedisConnector[] = [];
+
+  beforeAll(async () => {
+    test = await startTestStack();
+  });
+
+  afterAll(async () => {
+    restore();
+    for (const connector of connectors) await connector.close();
+    await test?.stop();
+  });
+
+  function useStackEnvironment(overrides: Record<string, string | undefined> = {}) {
+    restore();
+    const cleared = Object.fromEntries(redisVariables.map((name) => [name, undefined]));
+    restore = setEnvironment({
+      ...cleared,
+      ...Object.fromEntries(redisVariables.map((name) => [name, test.stack.env[name]])),
+      ...overrides,
+    });
+  }
+
+  async function connect(options: RedisConnectorOptions) {
+    const connector = await createRedisConnector({ tokenProvider: test.tokenProvider, ...options });
+    connectors.push(connector);
+    return connector;
+  }
+
+  it('connects in password mode from the environment alone (secret name, user, vault, host, TLS port)', async () => {
+    // Made before the environment is set: the settings are read when the connector is created.
+    const auth = fromKeyVaultSecret();
+    useStackEnvironment();
+    const connector = await connect({ auth });
+    expect(await connector.client.incr('settings:secret')).toBeGreaterThan(0);
+    expect(inspect(connector)).toContain("user: 'keyless-app'");
+  });
+
+  it('connects in Entra mode from the environment alone (KEYLESS_REDIS_ENTRA_USER)', async () => {
+    const auth = entraToken();
+    useStackEnvironment();
+    const connector = await connect({ auth });
+    expect(await connector.client.incr('settings:entra')).toBeGreaterThan(0);
+    expect(inspect(connector)).toContain(test.stack.appIdentity.objectId);
+  });
+
+  it.each([
+    ['password', () => fromKeyVaultSecret(), 'KEYLESS_REDIS_PASSWORD_SECRET', /`secretName`/],
+    ['Entra', () => entraToken(), 'KEYLESS_REDIS_ENTRA_USER', /`objectId`/],
+  ] as const)(
+    'names the option and the variable when the %s setting is missing',
+    async (_mode, auth, variable, option) => {
+      useStackEnvironment({ [variable]: undefined });
+      const failure = await createRedisConnector({ auth: auth(), tokenProvider: test.tokenProvider }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
+      const { message, hint } = failure as { message: string; hint: string };
+      expect(`${message} ${hint}`).toMatch(option);
+      expect(`${message} ${hint}`).toContain(variable);
+    },
+  );
+
+  it.each([
+    ['TLS port, tls: true', () => ({ port: Number(test.stack.env.KEYLESS_REDIS_TLS_PORT), tls: true })],
+    [
+      'plain port on loopback, tls: false',
+      () => ({ port: Number(test.stack.env.KEYLESS_REDIS_PORT), tls: false }),
+    ],
+    [
+      'TLS port, tls: false with redisOptions.tls',
+      () => ({
+        port: Number(test.stack.env.KEYLESS_REDIS_TLS_PORT),
+        tls: false,
+        redisOptions: { tls: {} } as never,
+      }),
+    ],
+  ] as const)('prints the TLS it really uses, or refuses the settings (%s)', async (_name, settings) => {
+    useStackEnvironment();
+    const outcome = await connect({
+      host: test.stack.env.KEYLESS_REDIS_HOST,
+      ...settings(),
+      auth: entraToken(),
+    }).then(
+      (connector) => connector,
+      (error: unknown) => error,
+    );
+    if (outcome instanceof Error) {
+      expect(outcome).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
+      return;
+    }
+    const connector = outcome as RedisConnector;
+    await connector.client.ping();
+    const printedTls = /tls: true/.test(inspect(connector)) && /tls: true/.test(inspect(connector.client));
+    expect(printedTls).toBe(connector.client.stream instanceof TLSSocket);
+    expect(JSON.parse(JSON.stringify(connector)).tls).toBe(connector.client.stream instanceof TLSSocket);
+  });
+
+  it('warns once in production when DEBUG would make ioredis print the password', async () => {
+    const result = await runOneOffScript(
+      fileURLToPath(new URL('..', import.meta.url)),
+      `import { createRedisConnector, entraToken } from '@keyless/redis';
+async function main() {
+  await createRedisConnector({ host: 'cache.example.invalid', tls: false, auth: entraToken({ objectId: 'x' }) });
+}`,
+      { env: { ...process.env, NODE_ENV: 'production', DEBUG: 'ioredis:*' } },
+    );
+    expect(result.settled).toBe('rejected ConfigurationError configuration');
+    // A boolean, not the output: with DEBUG on, output is where libraries print credentials.
+    expect(result.output.includes('KEYLESS_DEBUG_OUTPUT')).toBe(true);
+  });
+});
