@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { listenOn } from '../http/listen-on.js';
+import { listenOnLoopback } from '../http/listen-on-loopback.js';
 import { NotesTable } from './query-handler.js';
 import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } from './sql-session.js';
 
@@ -12,7 +13,11 @@ export interface SqlEndpointOptions {
   tokenVerifier: TokenVerifier;
   /** PEM server certificate and key, e.g. from `ensureLocalCertificateAuthority()`. */
   tls: { cert: string; key: string };
-  /** Default `127.0.0.1`. */
+  /**
+   * Default `localhost`: listens on 127.0.0.1 and ::1 (one port), so a client given `localhost` —
+   * a name the certificate covers, so TLS needs no IP address as server name — connects on the first
+   * address it tries. Any other value is listened on as it is.
+   */
   host?: string;
   /** Default 0: a free port. */
   port?: number;
@@ -43,6 +48,7 @@ export interface SqlEndpointCounters {
 
 /** A running local SQL (TDS) endpoint: its address, principal table and counters. */
 export interface SqlEndpoint {
+  /** What clients should connect to: `localhost` unless the `host` option said otherwise. */
   readonly host: string;
   readonly port: number;
   readonly database: string;
@@ -63,7 +69,7 @@ const endpointVersion = '0.1.0';
  * a small documented set of statements. It is not a database.
  */
 export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<SqlEndpoint> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? 'localhost';
   const database = options.database ?? 'keyless';
   const serverName = options.serverName ?? 'keyless-local';
   const principals = new Map<string, SqlPrincipal>();
@@ -101,16 +107,28 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
     },
   };
 
-  const server: Server = createServer((socket: Socket) => {
+  const acceptConnection = (socket: Socket): void => {
     if (stopping !== undefined) {
       socket.destroy();
       return;
     }
     sessions.add(new SqlSession(socket, sessionHost));
-  });
-  // A listener error after start (none expected on loopback) must not crash the host process.
-  server.on('error', () => {});
-  const port = await listenOn(server, host, options.port ?? 0);
+  };
+  const newServer = (): Server => {
+    const server = createServer(acceptConnection);
+    // A listener error after start (none expected on loopback) must not crash the host process.
+    server.on('error', () => {});
+    return server;
+  };
+  let servers: Server[];
+  let port: number;
+  if (host === 'localhost') {
+    ({ servers, port } = await listenOnLoopback(newServer, options.port ?? 0));
+  } else {
+    const server = newServer();
+    servers = [server];
+    port = await listenOn(server, host, options.port ?? 0);
+  }
 
   return {
     host,
@@ -143,9 +161,9 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
     },
     stop() {
       stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
         for (const session of [...sessions]) session.close();
-        await closed;
+        await Promise.all(closed);
       })();
       return stopping;
     },
