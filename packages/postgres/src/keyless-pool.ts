@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { ClosedError } from '@keyless/core';
 import pg from 'pg';
@@ -14,18 +15,72 @@ export function refusedPasswordOf(error: unknown): string | undefined {
 
 /** Where the pool hands its error mapping to the clients it creates (pg-pool passes its options on). */
 export const mapErrorKey = Symbol('keyless.mapError');
+/** Where the pool hands the clients the check that runs before a connection is opened. */
+export const connectGuardKey = Symbol('keyless.connectGuard');
+/** Where the pool hands the clients the network time one login may take (see ConnectTimeoutError). */
+export const connectTimeoutKey = Symbol('keyless.connectTimeout');
+
+/** A login that did not complete within `connectTimeoutMs` of network time. */
+export class ConnectTimeoutError extends Error {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'ConnectTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+type KeylessClientConfig = pg.ClientConfig & {
+  [mapErrorKey]?: (error: unknown) => unknown;
+  [connectGuardKey]?: () => void;
+  [connectTimeoutKey]?: number;
+};
+
+type PasswordHolder = {
+  password: unknown;
+  connectionParameters: { password: unknown };
+  connection?: { stream?: { destroy(error?: Error): void } };
+};
 
 /**
  * pg.Client that remembers which password a failed login sent (for the retry decision) and forgets
  * the password once the login is over: pg keeps it on the client and its connection parameters,
  * where `util.inspect(client, { showHidden: true })` would show it, and never needs it again.
+ *
+ * It also bounds a login: the network part (TCP, TLS, the authentication exchange) may take
+ * `connectTimeoutMs`, while the wait for the password or token does not count (Key Vault or the
+ * identity endpoint have their own limits, and a slow token is not a silent server). A failed
+ * login's socket is destroyed: pg leaves it open when the password callback fails, and the server
+ * would keep it (and the process) alive until its authentication_timeout, 60 s by default.
  */
 export class PasswordForgettingClient extends pg.Client {
   readonly #mapError: ((error: unknown) => unknown) | undefined;
+  readonly #guard: (() => void) | undefined;
+  readonly #timeoutMs: number | undefined;
+  #remainingMs = 0;
+  #timerStartedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #loggingIn = false;
 
-  constructor(config?: pg.ClientConfig & { [mapErrorKey]?: (error: unknown) => unknown }) {
+  constructor(config?: KeylessClientConfig) {
     super(config);
     this.#mapError = config?.[mapErrorKey];
+    this.#guard = config?.[connectGuardKey];
+    this.#timeoutMs = config?.[connectTimeoutKey];
+    const holder = this as unknown as PasswordHolder;
+    const password = holder.password;
+    if (typeof password === 'function') {
+      holder.password = async (...args: unknown[]) => {
+        this.#pauseTimer();
+        try {
+          return await (password as (...passwordArgs: unknown[]) => unknown)(...args);
+        } finally {
+          if (this.#loggingIn) this.#startTimer();
+        }
+      };
+      holder.connectionParameters.password = holder.password;
+    }
   }
 
   /**
@@ -46,6 +101,18 @@ export class PasswordForgettingClient extends pg.Client {
   override connect(): Promise<pg.Client>;
   override connect(callback: (error: Error) => void): void;
   override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {
+    try {
+      // Before any socket exists: a refused destination never sees a byte.
+      this.#guard?.();
+    } catch (error) {
+      this.#afterLogin(error);
+      if (typeof callback !== 'function') return Promise.reject(error);
+      process.nextTick(() => callback(error as Error));
+      return undefined;
+    }
+    this.#loggingIn = true;
+    this.#remainingMs = this.#timeoutMs ?? 0;
+    this.#startTimer();
     if (typeof callback === 'function') {
       super.connect((error: Error) => {
         this.#afterLogin(error);
@@ -66,12 +133,40 @@ export class PasswordForgettingClient extends pg.Client {
   }
 
   #afterLogin(error: unknown): void {
-    const holder = this as unknown as { password: unknown; connectionParameters: { password: unknown } };
+    this.#loggingIn = false;
+    this.#pauseTimer();
+    const holder = this as unknown as PasswordHolder;
     if (error && typeof error === 'object' && typeof holder.password === 'string') {
       refusedPasswords.set(error, holder.password);
     }
     holder.password = null;
     holder.connectionParameters.password = null;
+    // pg-pool drops a client whose connect failed without ending it.
+    if (error) holder.connection?.stream?.destroy();
+  }
+
+  #startTimer(): void {
+    if (this.#timeoutMs === undefined || this.#timer !== undefined) return;
+    this.#timerStartedAt = performance.now();
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        // pg reports the stream's error as the connect's error.
+        (this as unknown as PasswordHolder).connection?.stream?.destroy(
+          new ConnectTimeoutError(this.#timeoutMs as number),
+        );
+      },
+      Math.max(0, this.#remainingMs),
+    );
+    // The socket keeps the process alive while a login runs; this timer never needs to.
+    this.#timer.unref();
+  }
+
+  #pauseTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#remainingMs -= performance.now() - this.#timerStartedAt;
   }
 
   toJSON(): Record<string, unknown> {
@@ -90,9 +185,13 @@ function describeClient(client: pg.Client): Record<string, unknown> {
 export interface ConnectHooks {
   /**
    * Called with a failed connect's error. Resolves `true` when the connect should be tried once more
-   * (a refused password was renewed), `false` to give up.
+   * (a refused password was renewed), `false` to give up. `signal` aborts when the pool closes.
    */
-  shouldRetry(error: unknown): Promise<boolean>;
+  shouldRetry(error: unknown, signal: AbortSignal): Promise<boolean>;
+  /** Throws when a credential may not be sent to the server now (checked before each connection). */
+  assertDestination(): void;
+  /** Network time one login may take (see PasswordForgettingClient). */
+  connectTimeoutMs: number;
   /**
    * Called with the error of a connect that failed before a session existed (`attempt` counts from
    * 1, `startedAt` is the first failure's `performance.now()`): the wait before trying again, or
@@ -117,14 +216,29 @@ type ConnectCallback = (
  */
 export class KeylessPool extends pg.Pool {
   readonly #hooks: ConnectHooks;
+  /** Aborted by end(): a connect waiting to retry stops waiting, so nothing outlives close(). */
+  readonly #closing = new AbortController();
 
   constructor(config: pg.PoolConfig, hooks: ConnectHooks) {
     super({
       ...config,
       Client: PasswordForgettingClient as unknown as pg.PoolConfig['Client'],
       [mapErrorKey]: (error: unknown) => hooks.mapError(error, false),
+      [connectGuardKey]: () => hooks.assertDestination(),
+      [connectTimeoutKey]: hooks.connectTimeoutMs,
     } as pg.PoolConfig);
     this.#hooks = hooks;
+  }
+
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | undefined {
+    this.#closing.abort();
+    if (typeof callback === 'function') {
+      super.end(callback);
+      return undefined;
+    }
+    return super.end();
   }
 
   override connect(): Promise<pg.PoolClient>;
@@ -162,9 +276,9 @@ export class KeylessPool extends pg.Pool {
     let passwordRenewed = false;
     const startedAt = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      const delay = this.#hooks.reconnectDelay(error, attempt, startedAt);
-      if (delay !== undefined) {
-        await new Promise((resolve) => setTimeout(resolve, delay));
+      const delayMs = this.#hooks.reconnectDelay(error, attempt, startedAt);
+      if (delayMs !== undefined) {
+        await this.#wait(delayMs);
       } else if (passwordRenewed || !(await this.#renewedPassword(error))) {
         throw this.#hooks.mapError(error, passwordRenewed);
       } else {
@@ -179,10 +293,20 @@ export class KeylessPool extends pg.Pool {
     }
   }
 
+  /** A caller waits for this connect, so the timer keeps the process alive; end() cuts it short. */
+  async #wait(delayMs: number): Promise<void> {
+    try {
+      await delay(delayMs, undefined, { signal: this.#closing.signal });
+    } catch {
+      throw new ClosedError('PostgresConnector pool');
+    }
+  }
+
   async #renewedPassword(error: unknown): Promise<boolean> {
     try {
-      return await this.#hooks.shouldRetry(error);
+      return await this.#hooks.shouldRetry(error, this.#closing.signal);
     } catch (renewError) {
+      if (this.ending) throw new ClosedError('PostgresConnector pool');
       // Reading the password afresh failed (the vault refused, the secret is gone): that is the news.
       throw this.#hooks.mapError(renewError, true);
     }

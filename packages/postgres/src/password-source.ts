@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigurationError, registerSecretForRedaction, type TokenProvider } from '@keyless/core';
 import { createKeyVaultConnector, type KeyVaultConnector, type SecretSource } from '@keyless/keyvault';
 
@@ -70,15 +71,16 @@ export interface PasswordStrategy {
   password(): Promise<string>;
   /**
    * The server refused `refused` (28P01): make the next password() a fresh one. Returns once a
-   * value other than the refused one is cached, or after a short wait for a rotation job that has
-   * changed the server but not yet stored the new version (or the reverse).
+   * value other than the refused one is cached, or after a short wait (at most the sum of
+   * `renewDelaysMs`) for a rotation job that has changed the server but not yet stored the new
+   * version (or the reverse). `signal` (the pool closing) ends the wait at once.
    */
-  renew(refused: string | undefined): Promise<void>;
+  renew(refused: string | undefined, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Delays between re-reads of a secret that still holds the refused value. */
-const renewDelaysMs = [250, 500, 1000];
+/** Delays between re-reads of a secret that still holds the refused value: 1.75 s in all. */
+export const renewDelaysMs: readonly number[] = [250, 500, 1000];
 
 export function bindPasswordSource(
   source: PostgresPasswordSource,
@@ -130,7 +132,7 @@ export function bindPasswordSource(
     mode: 'key-vault-secret',
     description: { mode: 'key-vault-secret', secretName },
     password: () => secret.get(),
-    async renew(refused) {
+    async renew(refused, signal) {
       // Another connection may have re-read it already: a different cached value is the fresh one.
       const cached = await secret.get().catch(() => undefined);
       if (refused !== undefined && cached !== undefined && cached !== refused) return;
@@ -138,7 +140,9 @@ export function bindPasswordSource(
       for (const delayMs of renewDelaysMs) {
         const fresh = await secret.get();
         if (refused === undefined || fresh !== refused) return;
-        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+        // A caller is waiting for this connect: the wait keeps the process alive (an unref'd timer
+        // let a one-off script exit 0 with its query never settled), and close() aborts it.
+        await delay(delayMs, undefined, { signal });
         secret.invalidate();
       }
     },

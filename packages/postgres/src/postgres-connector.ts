@@ -6,6 +6,12 @@ import {
   type KeylessError,
   type TokenProvider,
 } from '@keyless/core';
+import {
+  assertNoWeakenedTls,
+  assertSecretDestination,
+  type SecretDestination,
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
 import type pg from 'pg';
 import { KeylessPool, refusedPasswordOf } from './keyless-pool.js';
 import { bindPasswordSource, type PasswordStrategy, type PostgresPasswordMode } from './password-source.js';
@@ -79,13 +85,20 @@ export const defaultEntraMaxLifetimeSeconds = 3600;
 
 /**
  * PostgreSQL with no stored password: a pg.Pool whose password is a rotating Key Vault secret or an
- * Entra token, asked for per new connection. Bad configuration throws ConfigurationError here.
+ * Entra token, asked for per new connection. Bad configuration throws ConfigurationError here,
+ * including anything that would weaken TLS (at any depth of the options, whatever the types allow)
+ * or send the password to another machine without verified TLS.
  */
 export function createPostgresConnector(options: PostgresConnectorOptions): PostgresConnector {
+  warnAboutCredentialPrintingDebugOutput(process.env);
+  // Options often arrive from JSON or `as any`: pg reads `ssl`, `sslmode`, … wherever they are.
+  assertNoWeakenedTls(options, '', { service: 'PostgreSQL' });
   const source = options?.password;
   const mode =
     (source as { mode?: unknown } | undefined)?.mode === 'entra-token' ? 'entra-token' : 'key-vault-secret';
   const resolved = resolvePostgresOptions(options, mode);
+  // Fail fast here; the same check runs again for every connection (the environment can change).
+  assertSecretDestination(secretDestination(resolved), process.env);
   let ownedProvider: TokenProvider | undefined;
   const provider = () => {
     if (options.tokenProvider) return options.tokenProvider;
@@ -100,6 +113,27 @@ export function createPostgresConnector(options: PostgresConnectorOptions): Post
     throw error;
   }
   return new KeylessPostgresConnector(resolved, strategy, ownedProvider);
+}
+
+/** Where the password goes, for core's transport guard. */
+function secretDestination(options: ResolvedPostgresOptions): SecretDestination {
+  return {
+    service: 'PostgreSQL',
+    host: options.host,
+    tls: options.ssl !== false,
+    hostSetting: 'option `host` / KEYLESS_POSTGRES_HOST',
+    tlsHint: 'leave the option `ssl` unset (verified TLS), or pass `ssl: { ca }` to trust a private CA',
+  };
+}
+
+/**
+ * What pg gets as `ssl`: verification spelled out, so that it holds whatever the process's
+ * NODE_TLS_REJECT_UNAUTHORIZED says (Node reads that only when the option is absent); pg sets the
+ * server name for the check from `host` itself. `false` only reaches here for loopback.
+ */
+function pgSsl(ssl: ResolvedPostgresOptions['ssl']): pg.PoolConfig['ssl'] {
+  if (ssl === false) return false;
+  return ssl === true ? { rejectUnauthorized: true } : { ca: ssl.ca, rejectUnauthorized: true };
 }
 
 type Listener = (event: never) => void;
@@ -214,21 +248,29 @@ class KeylessPostgresConnector implements PostgresConnector {
   #createPool(): KeylessPool {
     const { host, port, database, user, ssl, pool: poolOptions } = this.#options;
     const strategy = this.#strategy;
+    const destination = secretDestination(this.#options);
+    // Node reads NODE_TLS_REJECT_UNAUTHORIZED at every TLS connect, so the guard runs per connection.
+    const assertDestination = () => assertSecretDestination(destination, process.env);
     const config: pg.PoolConfig = {
       ...poolOptions,
       host,
       port,
       user,
       ...(database === undefined ? {} : { database }),
-      ssl,
-      // Called by pg for each new connection, never for a pooled one.
-      password: () => strategy.password(),
+      ssl: pgSsl(ssl),
+      // Called by pg for each new connection, never for a pooled one: where the password is handed over.
+      password: async () => {
+        assertDestination();
+        return strategy.password();
+      },
     };
     if (strategy.mode === 'entra-token' && poolOptions.maxLifetimeSeconds === undefined) {
       config.maxLifetimeSeconds = defaultEntraMaxLifetimeSeconds;
     }
     const pool = new KeylessPool(config, {
-      shouldRetry: async (error) => {
+      assertDestination,
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      shouldRetry: async (error, signal) => {
         if (!isAuthenticationFailure(error)) return false;
         // Only a stale password is worth another try: a refused Entra token will be refused again.
         const willRetry = strategy.mode === 'key-vault-secret' && sqlStateOf(error) === '28P01';
@@ -239,7 +281,7 @@ class KeylessPostgresConnector implements PostgresConnector {
           willRetry,
         });
         if (!willRetry) return false;
-        await strategy.renew(refusedPasswordOf(error));
+        await strategy.renew(refusedPasswordOf(error), signal);
         return true;
       },
       reconnectDelay: (error, attempt, startedAt) => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   ConfigurationError,
   type Environment,
@@ -50,6 +51,13 @@ export interface PostgresConnectorOptions {
    * on a connection the server ended are never retried (they may have run).
    */
   connectRetryMs?: number;
+  /**
+   * How long (ms) one connection attempt may take on the network — TCP, TLS and the login exchange,
+   * not counting the wait for the password or token — before it fails with
+   * `ServiceUnavailableError`. Default 10 000. Bounds a login to a server that accepts the connection
+   * but never answers; pg itself has no such limit unless `pool.connectionTimeoutMillis` is set.
+   */
+  connectTimeoutMs?: number;
 }
 
 export const hostVariable = 'KEYLESS_POSTGRES_HOST';
@@ -66,10 +74,14 @@ export interface ResolvedPostgresOptions {
   ssl: true | { ca: string | Buffer } | false;
   pool: PostgresPoolOptions;
   connectRetryMs: number;
+  connectTimeoutMs: number;
 }
 
 /** Azure restarts and failovers typically refuse connections for seconds; ride through that much. */
 export const defaultConnectRetryMs = 10_000;
+
+/** Long enough for a login across a region, short enough that a silent server is reported. */
+export const defaultConnectTimeoutMs = 10_000;
 
 const connectRetrySchema = z
   .number({ error: 'expected a number of milliseconds' })
@@ -77,25 +89,54 @@ const connectRetrySchema = z
   .min(0, 'expected 0 (no retry) or more milliseconds')
   .max(600_000, 'expected at most 600000 (10 minutes)');
 
+const connectTimeoutSchema = z
+  .number({ error: 'expected a number of milliseconds' })
+  .int('expected a whole number of milliseconds')
+  .min(100, 'expected at least 100 milliseconds')
+  .max(600_000, 'expected at most 600000 (10 minutes)');
+
+/**
+ * DNS labels (letters, digits, `-`, `_`) joined by dots. Each label's class excludes the dot, so
+ * matching is linear. Anything else — a URL, a connection string (`host=… sslmode=disable`), a
+ * socket path — is refused: pg would read some of them as settings of their own.
+ */
+const hostNamePattern = /^[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?$/;
+
 const hostSchema = z
   .string({ error: 'expected a host name such as <server>.postgres.database.azure.com' })
   .trim()
   .min(1, 'expected a host name such as <server>.postgres.database.azure.com')
-  .refine((value) => !value.includes('://') && !value.includes('@'), {
-    message: 'give the host name only, not a connection string or URL',
+  .max(253, 'expected a host name of at most 253 characters')
+  .refine((value) => isIP(value) !== 0 || hostNamePattern.test(value), {
+    message:
+      'give the host name or IP address only (e.g. <server>.postgres.database.azure.com), not a connection string, URL or socket path',
   });
 const nameSchema = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name');
 
-const forbiddenPoolKeys = [
-  'password',
-  'host',
-  'port',
-  'user',
-  'database',
-  'ssl',
-  'connectionString',
-  'Client',
-];
+/**
+ * pg reads these from the pool options at run time whatever the types say (pg-pool hands its
+ * options to every Client it makes): each would decide where the password goes or how TLS is
+ * checked, which keyless decides.
+ */
+const forbiddenPoolKeys: Readonly<Record<string, string>> = {
+  password:
+    'keyless supplies the password (`password: fromKeyVaultSecret(…)` or `entraToken()`); never put one in the pool options',
+  connectionString:
+    'keyless supplies the password (`password: fromKeyVaultSecret(…)` or `entraToken()`); never put one in the pool options',
+  host: 'set the top-level option `host` instead',
+  port: 'set the top-level option `port` instead',
+  user: 'set the top-level option `user` instead',
+  database: 'set the top-level option `database` instead',
+  ssl: 'set the top-level option `ssl` instead (`{ ca }` to trust a private CA)',
+  sslmode:
+    'keyless always verifies TLS (chain and host name); to trust a private CA, set the top-level option `ssl: { ca }`',
+  Client:
+    'keyless makes the pg clients itself (they hand the password over and forget it); a custom Client class would receive the password',
+  stream:
+    "a custom stream decides where the bytes go, out of keyless's sight; keyless opens the connection itself",
+  connection:
+    "a custom pg Connection decides where the bytes go, out of keyless's sight; keyless opens the connection itself",
+};
 
 export function resolvePostgresOptions(
   options: PostgresConnectorOptions,
@@ -132,15 +173,8 @@ export function resolvePostgresOptions(
     ),
   );
   const pool = { ...(options.pool ?? {}) };
-  for (const key of forbiddenPoolKeys) {
-    if (key in pool) {
-      throw new ConfigurationError(`Invalid option \`pool.${key}\``, {
-        hint:
-          key === 'password' || key === 'connectionString'
-            ? 'keyless supplies the password (`password: fromKeyVaultSecret(…)` or `entraToken()`); never put one in the pool options'
-            : `set the top-level option \`${key === 'Client' ? 'host' : key}\` instead`,
-      });
-    }
+  for (const [key, hint] of Object.entries(forbiddenPoolKeys)) {
+    if (key in pool) throw new ConfigurationError(`Invalid option \`pool.${key}\``, { hint });
   }
   const connectRetryMs =
     resolveSetting(connectRetrySchema, {
@@ -149,7 +183,23 @@ export function resolvePostgresOptions(
       variables: [],
       environment,
     }).value ?? defaultConnectRetryMs;
-  return { host, port, database, user, ssl: resolveSsl(options.ssl, host), pool, connectRetryMs };
+  const connectTimeoutMs =
+    resolveSetting(connectTimeoutSchema, {
+      option: 'connectTimeoutMs',
+      value: options.connectTimeoutMs,
+      variables: [],
+      environment,
+    }).value ?? defaultConnectTimeoutMs;
+  return {
+    host,
+    port,
+    database,
+    user,
+    ssl: resolveSsl(options.ssl, host),
+    pool,
+    connectRetryMs,
+    connectTimeoutMs,
+  };
 }
 
 function resolveSsl(value: PostgresConnectorOptions['ssl'], host: string): ResolvedPostgresOptions['ssl'] {

@@ -3,7 +3,12 @@ import { ConfigurationError, ServiceUnavailableError } from '@keyless/core';
 import { findFreePort } from '@keyless/local-azure';
 import { catchError } from '@keyless/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConnectRetryEvent, PostgresConnector, PostgresConnectorOptions } from '../src/index.js';
+import {
+  type ConnectRetryEvent,
+  entraToken,
+  type PostgresConnector,
+  type PostgresConnectorOptions,
+} from '../src/index.js';
 import { useSecretModeStack } from './support/secret-mode-stack.js';
 
 /**
@@ -77,9 +82,50 @@ describe('@keyless/postgres connect retry (restart, failover)', () => {
     expect(retries).toEqual([]);
   });
 
+  it('gives up on a server that accepts the connection and never answers, after connectTimeoutMs', async () => {
+    const silent = createServer((socket) => {
+      relayedSockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    relays.push(silent);
+    const connector = connect((silent.address() as { port: number }).port, {
+      connectTimeoutMs: 300,
+      connectRetryMs: 0,
+    });
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect((error as Error).message).toContain('did not complete the login within 300 ms');
+    expect((error as Error).message).toContain('`connectTimeoutMs`');
+  });
+
+  it('does not count the wait for the password or token against connectTimeoutMs', async () => {
+    const slowProvider = {
+      ...fixture.tokenProvider,
+      getToken: async (...args: Parameters<typeof fixture.tokenProvider.getToken>) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        return fixture.tokenProvider.getToken(...args);
+      },
+    };
+    const connector = connect(Number(fixture.stack.env.KEYLESS_POSTGRES_PORT), {
+      user: fixture.stack.env.KEYLESS_POSTGRES_ENTRA_USER,
+      password: entraToken(),
+      tokenProvider: slowProvider,
+      connectTimeoutMs: 300,
+    });
+    const result = await connector.query<{ user: string }>('SELECT current_user AS user');
+    expect(result.rows[0]?.user).toBe(fixture.stack.env.KEYLESS_POSTGRES_ENTRA_USER);
+  });
+
   it('refuses a bad connectRetryMs, naming the option', () => {
     const error = catchError(() => connect(5432, { connectRetryMs: -1 }));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain('`connectRetryMs`');
+  });
+
+  it('refuses a bad connectTimeoutMs, naming the option', () => {
+    const error = catchError(() => connect(5432, { connectTimeoutMs: 0 }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('`connectTimeoutMs`');
   });
 });

@@ -139,6 +139,18 @@ describe('@keyless/postgres in Entra mode', () => {
     printed.push(...renderEveryWay(error));
   });
 
+  it('explains a user given as a client id: Azure names the role after the display name', async () => {
+    const clientId = stack.appIdentity.clientId;
+    const connector = connect({ user: clientId });
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthenticationFailedError);
+    const { hint } = error as AuthenticationFailedError;
+    expect(hint).not.toContain(`pgaadauth_create_principal('${clientId}'`);
+    expect(hint).toContain("the identity's display name");
+    expect(hint).toContain('pgaadauth_create_principal_with_oid');
+    printed.push(...renderEveryWay(error));
+  });
+
   it('refuses use after close with a typed error', async () => {
     const connector = connect();
     await connector.query('SELECT 1');

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { AuthenticationFailedError, ConfigurationError } from '@keyless/core';
 import { catchError, findLeaks, renderEveryWay } from '@keyless/testing';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createPostgresConnector,
@@ -144,6 +145,17 @@ describe('@keyless/postgres in secret mode', () => {
     const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain('no-such-secret');
+  });
+
+  it("returns the server's error for a 140 KB value it echoes, as pg's own error", async () => {
+    const connector = connect();
+    const error = await connector
+      .query('SELECT $1::int AS value', ['x'.repeat(140_000)])
+      .catch((caught: unknown) => caught);
+    // The application's business (invalid input syntax): not wrapped, and not redacted on the way.
+    expect(error).toBeInstanceOf(pg.DatabaseError);
+    expect(error).toMatchObject({ code: '22P02' });
+    expect((error as Error).message.length).toBeGreaterThan(140_000);
   });
 
   it('maps a missing database to ConfigurationError', async () => {
