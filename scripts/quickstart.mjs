@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolchainEnvironment } from './user-environment.mjs';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const toolchainFolder = join(repositoryRoot, 'tools', 'toolchain');
@@ -61,14 +62,17 @@ function installedPnpmVersion() {
   return JSON.parse(readFileSync(manifestPath, 'utf8')).version;
 }
 
-function ensureToolchain() {
+function ensureToolchain(environment) {
   const wantedNode = pinnedVersion('node');
   const wantedPnpm = pinnedVersion('pnpm');
   if (installedNodeVersion() === wantedNode && installedPnpmVersion() === wantedPnpm) return;
   log(`installing Node ${wantedNode} and pnpm ${wantedPnpm} from the npm registry into tools/toolchain`);
   // `node` ships the real binary in a platform package; its preinstall script links it.
+  // The user's PATH (not the toolchain's: it is not there yet, or it is broken), with npm's global
+  // config named, in case the toolchain's Node is on the user's PATH and would run npm.
   runOrExit('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error', '--foreground-scripts=false'], {
     cwd: toolchainFolder,
+    env: { ...environment, PATH: process.env.PATH ?? '' },
   });
   const nodeVersion = installedNodeVersion();
   if (nodeVersion !== wantedNode) {
@@ -147,15 +151,10 @@ function main() {
     log(`usage: node scripts/quickstart.mjs <${Object.keys(commands).join('|')}>`);
     process.exit(2);
   }
-  ensureToolchain();
+  // Asked before PATH switches to the toolchain: where the user's npm reads its global config.
+  const environment = toolchainEnvironment(process.env, { toolchainBin });
+  ensureToolchain(environment);
   ensureSystemPackages(task);
-  const environment = {
-    ...process.env,
-    PATH: `${toolchainBin}${delimiter}${process.env.PATH ?? ''}`,
-    TURBO_TELEMETRY_DISABLED: '1',
-    DO_NOT_TRACK: '1',
-    npm_config_update_notifier: 'false',
-  };
   runOrExit('pnpm', ['install', '--frozen-lockfile', '--reporter=append-only'], {
     cwd: repositoryRoot,
     env: environment,

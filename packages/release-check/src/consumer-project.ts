@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { PackedPackage } from './pack-packages.ts';
+import { userShellEnvironment } from './user-shell-environment.ts';
 import { catalogVersion, readCatalog, readManifest } from './workspace-packages.ts';
 
 /** What a user's project holds besides the tarballs: the consumer file, its tsconfig, the smoke script. */
@@ -10,24 +11,6 @@ const consumerSourceFolder = resolve(import.meta.dirname, '../consumer');
 
 /** Type packages the consumer compiles with; a user of pg adds @types/pg the same way. */
 const typeCheckTools = ['typescript', '@types/node', '@types/pg'];
-
-/** npm settings a CI machine may need to reach the registry; every other npm_* / pnpm_* variable is a script's. */
-const keptNpmSettings = /^npm_config_(registry|proxy|https_proxy|noproxy|cafile|cache)$/i;
-
-/**
- * The environment of a user's shell: the Node that runs the checks (Node 24) first on PATH, and
- * none of the variables pnpm sets for a running script (npm would warn about pnpm's settings).
- */
-export function userShellEnvironment(): NodeJS.ProcessEnv {
-  const environment: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-  };
-  for (const name of Object.keys(environment)) {
-    if (/^(npm_|pnpm_)/i.test(name) && !keptNpmSettings.test(name)) delete environment[name];
-  }
-  return environment;
-}
 
 /**
  * The peers a user installs next to the connectors: every peer dependency of the packed packages,

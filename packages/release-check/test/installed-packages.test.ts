@@ -7,10 +7,10 @@ import {
   installConsumerProject,
   installedKeylessPackages,
   peerVersions,
-  userShellEnvironment,
 } from '../src/consumer-project.ts';
 import { checkConsumerCoverage } from '../src/public-exports.ts';
 import { findLeaks } from '../src/secret-leaks.ts';
+import { userShellEnvironment } from '../src/user-shell-environment.ts';
 
 const packed = inject('packedPackages');
 const projectFolder = join(inject('releaseCheckFolder'), 'consumer-project');
