@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installDebianPackages } from './debian-packages.mjs';
 import { toolchainEnvironment } from './user-environment.mjs';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -108,17 +109,17 @@ function ensureSystemPackages(task) {
   if (missing.length === 0) return;
   log(`installing Debian packages: ${missing.join(' ')}`);
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const prefix = asRoot ? [] : ['sudo'];
   if (!asRoot && !onPath('sudo')) {
     log(
       `missing ${missing.join(', ')}; install them as root: apt-get update && apt-get install -y ${missing.join(' ')}`,
     );
     process.exit(1);
   }
-  const environment = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const [command, ...rest] = [...prefix, 'apt-get'];
-  runOrExit(command, [...rest, 'update'], { env: environment });
-  runOrExit(command, [...rest, 'install', '-y', '--no-install-recommends', ...missing], { env: environment });
+  const status = installDebianPackages(missing, { asRoot, log });
+  if (status !== 0) {
+    log(`installing ${missing.join(' ')} with apt-get failed with exit code ${status}`);
+    process.exit(status);
+  }
 }
 
 /** Runs the tests with their output passed through and scanned; a canary in it fails the run. */
