@@ -1,0 +1,346 @@
+import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import {
+  type AuthenticationFailedError,
+  ConfigurationError,
+  createTokenProvider,
+  type KeylessError,
+  type TokenProvider,
+} from '@keyless/core';
+import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import {
+  type InterceptorCertificate,
+  remoteLookingHost,
+  resolveTestHostsToLoopback,
+  startTlsInterceptor,
+  type TlsInterceptor,
+  useManagedIdentityEnvironment,
+} from '@keyless/testing';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPostgresConnector,
+  entraToken,
+  fromKeyVaultSecret,
+  type PostgresConnector,
+} from '../src/index.js';
+
+/**
+ * The rule: the password (a Key Vault secret) or the token (a JWT) leaves the process only over TLS
+ * verified against a trusted CA *and* the server's name, or to loopback. Every row points the
+ * connector at a man in the middle on loopback that keyless must treat as another machine
+ * (`keyless-target.test`), relaying to the stack's real PostgreSQL, and tries one way of breaking
+ * the rule: an option at any depth, a connection string, the environment pg or Node reads. Each row
+ * says which typed error comes back and where (construction or first query) — and the interceptors
+ * must have received nothing worth stealing. The `trusted` rows are the control: a man in the
+ * middle whose certificate *is* trusted sees the session, so the suite would see a leak.
+ */
+
+type Mode = 'key-vault-secret' | 'entra-token';
+type Where = 'construction' | 'first query' | 'resolved';
+
+interface AttackRow {
+  name: string;
+  /** The interceptor the connector is pointed at. */
+  certificate: InterceptorCertificate;
+  /** Merged over the mode's base options (host, port, user, password, tokenProvider). */
+  options?: (context: { localCa: string }) => Record<string, unknown>;
+  /** Set before the connector is made. */
+  env?: Record<string, string>;
+  /** Set after the connector is made, before its first query. */
+  envAfterConstruction?: Record<string, string>;
+  where: Where;
+  /** The typed error, for refusals. */
+  error?: { type: typeof ConfigurationError | typeof AuthenticationFailedError; code: string };
+  /** Text the message or hint must contain: the option path or variable, the fix. */
+  names?: string[];
+}
+
+const pathRows: AttackRow[] = [
+  // The control: a trusted certificate for the right name is what a real server has.
+  { name: 'trusted interceptor (control)', certificate: 'trusted', where: 'resolved' },
+  {
+    name: 'trusted interceptor with PGSSLMODE=disable (TLS stays on)',
+    certificate: 'trusted',
+    env: { PGSSLMODE: 'disable' },
+    where: 'resolved',
+  },
+  // What a certificate check must refuse.
+  {
+    name: 'untrusted CA',
+    certificate: 'untrusted-ca',
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['not trusted', 'NODE_EXTRA_CA_CERTS', '`ssl.ca`'],
+  },
+  {
+    name: 'trusted CA, wrong name',
+    certificate: 'wrong-name',
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['ERR_TLS_CERT_ALTNAME_INVALID', 'not issued for this host name'],
+  },
+  {
+    name: 'ssl: { ca } of the trusted CA still checks the name',
+    certificate: 'wrong-name',
+    options: ({ localCa }) => ({ ssl: { ca: localCa } }),
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['ERR_TLS_CERT_ALTNAME_INVALID'],
+  },
+  // The environment: Node's switch is refused; pg's variables are never read for TLS, since
+  // keyless always passes `ssl` (pg reads PGSSLMODE only when `ssl` is absent) and `host`.
+  {
+    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 at construction',
+    certificate: 'untrusted-ca',
+    env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    where: 'construction',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['NODE_TLS_REJECT_UNAUTHORIZED'],
+  },
+  {
+    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set after construction',
+    certificate: 'untrusted-ca',
+    envAfterConstruction: { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['NODE_TLS_REJECT_UNAUTHORIZED'],
+  },
+  {
+    name: 'PGSSLMODE=no-verify',
+    certificate: 'untrusted-ca',
+    env: { PGSSLMODE: 'no-verify' },
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['not trusted'],
+  },
+  {
+    name: 'PGSSLMODE=disable',
+    certificate: 'untrusted-ca',
+    env: { PGSSLMODE: 'disable' },
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['not trusted'],
+  },
+  {
+    name: 'PGSSLMODE=no-verify with PGHOST and PGPORT elsewhere',
+    certificate: 'untrusted-ca',
+    env: { PGSSLMODE: 'no-verify', PGHOST: '127.0.0.1', PGPORT: '1' },
+    where: 'first query',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['not trusted'],
+  },
+  {
+    name: 'KEYLESS_POSTGRES_HOST as a connection string',
+    certificate: 'untrusted-ca',
+    options: () => ({ host: undefined }),
+    env: { KEYLESS_POSTGRES_HOST: `postgresql://${remoteLookingHost}/postgres?sslmode=no-verify` },
+    where: 'construction',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['KEYLESS_POSTGRES_HOST'],
+  },
+  // Top-level `ssl`.
+  ...weakenedSslRows('ssl', (value) => ({ ssl: value })),
+  {
+    name: 'ssl: false to a host that is not loopback',
+    certificate: 'untrusted-ca',
+    options: () => ({ ssl: false }),
+    where: 'construction',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['`ssl`'],
+  },
+  {
+    name: "ssl: 'no-verify' (pg's spelling)",
+    certificate: 'untrusted-ca',
+    options: () => ({ ssl: 'no-verify' }),
+    where: 'construction',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: ['`ssl`'],
+  },
+  // `pool.*`: pg-pool hands its options to every Client, whatever the types say.
+  ...weakenedSslRows('pool.ssl', (value) => ({ pool: { ssl: value } })),
+  ...[
+    ['ssl', true],
+    ['sslmode', 'no-verify'],
+    ['sslmode', 'disable'],
+    ['connectionString', `postgresql://${remoteLookingHost}/postgres?sslmode=no-verify`],
+    ['host', remoteLookingHost],
+    ['port', 5432],
+    ['Client', pg.Client],
+    ['stream', () => new Socket()],
+    ['connection', {}],
+  ].map(
+    ([key, value]): AttackRow => ({
+      name: `pool.${key as string}`,
+      certificate: 'untrusted-ca',
+      options: () => ({ pool: { [key as string]: value } }),
+      where: 'construction',
+      error: { type: ConfigurationError, code: 'configuration' },
+      names: [`\`pool.${key as string}`],
+    }),
+  ),
+  // `host` that is not a host name: pg would parse some of these as settings.
+  ...[
+    `postgresql://app@${remoteLookingHost}/postgres?sslmode=disable`,
+    `${remoteLookingHost}?sslmode=no-verify`,
+    `host=${remoteLookingHost} sslmode=disable`,
+    '/tmp',
+  ].map(
+    (host): AttackRow => ({
+      name: `host: ${JSON.stringify(host)}`,
+      certificate: 'untrusted-ca',
+      options: () => ({ host }),
+      where: 'construction',
+      error: { type: ConfigurationError, code: 'configuration' },
+      names: ['`host`'],
+    }),
+  ),
+];
+
+/** Every TLS setting that weakens verification, at `path`. */
+function weakenedSslRows(path: string, place: (value: unknown) => Record<string, unknown>): AttackRow[] {
+  const weakened: [string, Record<string, unknown>][] = [
+    ['rejectUnauthorized', { rejectUnauthorized: false }],
+    ['checkServerIdentity', { checkServerIdentity: () => undefined }],
+    ['servername', { servername: remoteLookingHost }],
+    ['sslmode', { sslmode: 'no-verify' }],
+    ['secureContext', { secureContext: {} }],
+  ];
+  return weakened.map(([key, value]) => ({
+    name: `${path}.${key}`,
+    certificate: 'untrusted-ca',
+    options: () => place(value),
+    where: 'construction',
+    error: { type: ConfigurationError, code: 'configuration' },
+    names: [`${path}.${key}`],
+  }));
+}
+
+describe('@keyless/postgres against a man in the middle', () => {
+  const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER as string;
+  let stack: LocalAzure;
+  let tokenProvider: TokenProvider;
+  let vault: KeyVaultConnector;
+  let seededPassword: string;
+  let localCa: string;
+  let restoreLookup: () => void;
+  let restoreIdentity: () => void;
+  const interceptors = new Map<InterceptorCertificate, TlsInterceptor>();
+  const connectors: PostgresConnector[] = [];
+  const savedEnvironment = { ...process.env };
+
+  /** What the interceptors must never see; names only ever get printed. */
+  const secrets = () => ({ 'the seeded password': seededPassword });
+
+  beforeAll(async () => {
+    restoreLookup = resolveTestHostsToLoopback();
+    stack = await startLocalAzure({ services: ['postgres'], stateFolder });
+    restoreIdentity = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
+    seededPassword = await vault.secret('postgres-password').get();
+    localCa = readFileSync(join(stateFolder, 'ca', 'ca.pem'), 'utf8');
+    for (const certificate of ['untrusted-ca', 'wrong-name', 'trusted'] as const) {
+      interceptors.set(
+        certificate,
+        await startTlsInterceptor({
+          upstreamPort: Number(stack.env.KEYLESS_POSTGRES_PORT),
+          certificate,
+          stateFolder,
+          preamble: 'postgres',
+        }),
+      );
+    }
+  });
+
+  afterEach(async () => {
+    for (const name of Object.keys(process.env)) if (!(name in savedEnvironment)) delete process.env[name];
+    Object.assign(process.env, savedEnvironment);
+    for (const connector of connectors.splice(0)) await connector.close();
+  });
+
+  afterAll(async () => {
+    for (const interceptor of interceptors.values()) await interceptor.stop();
+    await vault?.close();
+    await tokenProvider?.close();
+    restoreIdentity?.();
+    await stack?.stop();
+    restoreLookup?.();
+  });
+
+  const baseOptions = (mode: Mode, interceptor: TlsInterceptor): Record<string, unknown> => ({
+    host: interceptor.host,
+    port: interceptor.port,
+    database: stack.env.KEYLESS_POSTGRES_DATABASE,
+    user: mode === 'entra-token' ? stack.env.KEYLESS_POSTGRES_ENTRA_USER : stack.env.KEYLESS_POSTGRES_USER,
+    password:
+      mode === 'entra-token'
+        ? entraToken()
+        : fromKeyVaultSecret({ connector: vault, secretName: 'postgres-password' }),
+    tokenProvider,
+    // A refused connect is not waited out here: nothing in these rows is transient.
+    connectRetryMs: 0,
+  });
+
+  /** Runs one row: where it ended, and the error if it was refused. */
+  const attempt = async (mode: Mode, row: AttackRow) => {
+    const interceptor = interceptors.get(row.certificate) as TlsInterceptor;
+    Object.assign(process.env, row.env);
+    let connector: PostgresConnector;
+    try {
+      connector = createPostgresConnector({
+        ...baseOptions(mode, interceptor),
+        ...row.options?.({ localCa }),
+      } as unknown as Parameters<typeof createPostgresConnector>[0]);
+    } catch (error) {
+      return { where: 'construction' as Where, error };
+    }
+    connectors.push(connector);
+    Object.assign(process.env, row.envAfterConstruction);
+    try {
+      await connector.query('SELECT 1');
+      return { where: 'resolved' as Where, error: undefined };
+    } catch (error) {
+      return { where: 'first query' as Where, error };
+    }
+  };
+
+  describe.each(['key-vault-secret', 'entra-token'] as const)('%s mode', (mode) => {
+    it.each(pathRows)('$name', async (row) => {
+      const handshakesBefore = interceptors.get(row.certificate)?.handshakes ?? 0;
+      const outcome = await attempt(mode, row);
+      // The error's class, code and text first: a failed row then says what came back.
+      if (row.error) {
+        expect(outcome.error).toBeInstanceOf(row.error.type);
+        expect((outcome.error as KeylessError).code).toBe(row.error.code);
+        const text = `${(outcome.error as Error).message}`;
+        for (const name of row.names ?? []) expect(text).toContain(name);
+      } else {
+        expect(outcome.error).toBeUndefined();
+      }
+      expect(outcome.where).toBe(row.where);
+      if (row.where === 'resolved') {
+        // The control: the session ran through the trusted interceptor, over TLS, and it saw what
+        // the client sent — in Entra mode the token itself, which PostgreSQL asks for as a
+        // cleartext password inside TLS. Secret mode logs in with SCRAM-SHA-256, so even a trusted
+        // relay sees a proof and never the password; it does see the user name.
+        const trusted = interceptors.get('trusted') as TlsInterceptor;
+        expect(trusted.handshakes).toBeGreaterThan(handshakesBefore);
+        const user = (
+          mode === 'entra-token' ? stack.env.KEYLESS_POSTGRES_ENTRA_USER : stack.env.KEYLESS_POSTGRES_USER
+        ) as string;
+        expect(trusted.leaks({ 'the user name': user })).toContain('the user name');
+        if (mode === 'entra-token') expect(trusted.leaks(secrets())).toContain('a token (JWT)');
+        else expect(trusted.received()).toContain('SCRAM-SHA-256');
+      } else {
+        // A refusal at construction opens nothing; a certificate refusal ends at the handshake.
+        expect(interceptors.get(row.certificate)?.handshakes).toBe(handshakesBefore);
+      }
+      // Nothing reached a man in the middle whose certificate should have been refused.
+      expect(interceptors.get('untrusted-ca')?.leaks(secrets())).toEqual([]);
+      expect(interceptors.get('wrong-name')?.leaks(secrets())).toEqual([]);
+    });
+  });
+});
