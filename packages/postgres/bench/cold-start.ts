@@ -16,6 +16,8 @@ if (contender === 'raw') {
     password: environment.BENCH_POSTGRES_PASSWORD,
     ssl: true,
   });
+  // An idle client's error (the server stopping) is re-emitted on the pool: never leave it unhandled.
+  pool.on('error', () => {});
   firstQuery = () => pool.query('SELECT 1');
   close = () => pool.end();
 } else {

@@ -28,7 +28,7 @@ if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
   const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-postgres-'));
   try {
     const authority = await ensureLocalCertificateAuthority(stateFolder);
-    const code = await new Promise<number | null>((resolve) => {
+    const code = await new Promise<number | null>((resolve, reject) => {
       spawn(process.execPath, [fileURLToPath(import.meta.url)], {
         stdio: 'inherit',
         env: {
@@ -36,7 +36,10 @@ if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
           NODE_EXTRA_CA_CERTS: authority.caCertificatePath,
           KEYLESS_BENCH_POSTGRES_CHILD: stateFolder,
         },
-      }).on('exit', resolve);
+      })
+        // A child that cannot start emits 'error' (and no 'exit'): unhandled, it would crash the parent.
+        .on('error', reject)
+        .on('exit', resolve);
     });
     process.exitCode = code ?? 1;
   } finally {
@@ -87,6 +90,10 @@ async function measure(stateFolder: string): Promise<void> {
     ssl: true,
     max: settings.poolSize,
   });
+  // pg-pool re-emits an idle client's error (57P01 when the server stops) on the pool: without a
+  // listener that is an unhandled 'error' event and crashes the bench (keyless listens itself).
+  const idleErrors: unknown[] = [];
+  raw.on('error', (error) => idleErrors.push(error));
   const secretMode = createPostgresConnector({
     password: fromKeyVaultSecret(),
     tokenProvider,
@@ -149,12 +156,14 @@ async function measure(stateFolder: string): Promise<void> {
       cold[contender] = samples[Math.floor(samples.length / 2)] as number;
     }
   } finally {
-    await raw.end();
+    // Every pool ends before the server stops, and each step runs even if one before it failed.
+    await raw.end().catch((error: unknown) => idleErrors.push(error));
     await secretMode.close();
     await entraMode.close();
     await tokenProvider.close();
     await stack.stop();
   }
+  if (idleErrors.length > 0) process.stderr.write(`raw pool: ${idleErrors.length} idle connection error(s)\n`);
 
   const rawResult = results['raw pg.Pool, static password'];
   const addedMicroseconds = (name: string, kind: 'sequential' | 'concurrent') =>
