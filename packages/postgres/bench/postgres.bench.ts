@@ -163,7 +163,8 @@ async function measure(stateFolder: string): Promise<void> {
     await tokenProvider.close();
     await stack.stop();
   }
-  if (idleErrors.length > 0) process.stderr.write(`raw pool: ${idleErrors.length} idle connection error(s)\n`);
+  if (idleErrors.length > 0)
+    process.stderr.write(`raw pool: ${idleErrors.length} idle connection error(s)\n`);
 
   const rawResult = results['raw pg.Pool, static password'];
   const addedMicroseconds = (name: string, kind: 'sequential' | 'concurrent') =>
