@@ -21,7 +21,14 @@ export interface ConnectionFactoryOptions {
   signal: AbortSignal;
   /** Test hook: sees each tedious Connection before it connects. */
   onConnection?: (connection: Connection) => void;
+  /** Shared with the pool, so that an acquire that times out can say what the login waits for. */
+  progress?: LoginProgress;
   now?: () => number;
+}
+
+/** How many logins are waiting for the token provider right now. */
+export interface LoginProgress {
+  pendingTokenRequests: number;
 }
 
 /** Attempts per new connection: one, plus retries of transient failures. */
@@ -45,27 +52,40 @@ export function assertSqlDestination(server: string, environment: NodeJS.Process
 }
 
 /**
- * The credential tedious calls once the TLS handshake is done, just before it sends the token.
- * Checking here as well as before the connect brackets the handshake: the variable cannot have
- * switched verification off for it without being seen at one end or the other.
+ * The credential tedious calls once the TLS handshake is done, just before it sends the token; one
+ * per login attempt. Checking the destination here as well as before the connect brackets the
+ * handshake: the variable cannot have switched verification off for it without being seen at one
+ * end or the other. It also records whether the attempt is waiting for the provider, because
+ * tedious's connect timeout covers the token request and reports it as the server's ETIMEOUT.
  */
-function guardedCredential(credential: TokenProvider, server: string): Pick<TokenProvider, 'getToken'> {
+function guardedCredential(
+  credential: TokenProvider,
+  server: string,
+  attempt: { tokenPending: boolean },
+  progress: LoginProgress | undefined,
+): Pick<TokenProvider, 'getToken'> {
   return {
     getToken: async (scopes, getTokenOptions) => {
       assertSqlDestination(server);
-      return credential.getToken(scopes, getTokenOptions);
+      attempt.tokenPending = true;
+      if (progress) progress.pendingTokenRequests += 1;
+      try {
+        return await credential.getToken(scopes, getTokenOptions);
+      } finally {
+        attempt.tokenPending = false;
+        if (progress) progress.pendingTokenRequests -= 1;
+      }
     },
   };
 }
 
-export function tediousConfiguration(options: ConnectionFactoryOptions): ConnectionConfiguration {
-  const { resolved } = options;
+function tediousConfiguration(
+  resolved: ResolvedSqlOptions,
+  credential: Pick<TokenProvider, 'getToken'>,
+): ConnectionConfiguration {
   return {
     server: resolved.server,
-    authentication: {
-      type: 'token-credential',
-      options: { credential: guardedCredential(options.credential, resolved.server) },
-    },
+    authentication: { type: 'token-credential', options: { credential } },
     options: {
       port: resolved.port,
       database: resolved.database,
@@ -89,13 +109,13 @@ export async function openConnection(options: ConnectionFactoryOptions): Promise
     port: options.resolved.port,
     database: options.resolved.database,
     identity: options.identity,
+    connectTimeoutMs: options.resolved.connectTimeoutMs,
   };
-  const configuration = tediousConfiguration(options);
   for (let attempt = 1; ; attempt += 1) {
     if (options.signal.aborted) throw new ClosedError('SqlConnector');
     assertSqlDestination(options.resolved.server);
     try {
-      return await connectOnce(configuration, options);
+      return await connectOnce(options);
     } catch (failure) {
       if (options.signal.aborted) throw new ClosedError('SqlConnector');
       const loginFailure = failure as LoginFailure;
@@ -107,9 +127,16 @@ export async function openConnection(options: ConnectionFactoryOptions): Promise
   }
 }
 
-function connectOnce(configuration: ConnectionConfiguration, options: ConnectionFactoryOptions) {
+function connectOnce(options: ConnectionFactoryOptions) {
   const now = options.now ?? Date.now;
-  const connection = new Connection(configuration);
+  const attempt = { tokenPending: false };
+  const credential = guardedCredential(
+    options.credential,
+    options.resolved.server,
+    attempt,
+    options.progress,
+  );
+  const connection = new Connection(tediousConfiguration(options.resolved, credential));
   const pooled = new PooledConnection(
     connection,
     `${options.resolved.server}:${options.resolved.port}/${options.resolved.database}`,
@@ -135,7 +162,7 @@ function connectOnce(configuration: ConnectionConfiguration, options: Connection
       connection.off('errorMessage', onErrorMessage);
       if (error) {
         void pooled.close();
-        reject({ error, serverErrors } satisfies LoginFailure);
+        reject({ error, serverErrors, tokenPending: attempt.tokenPending } satisfies LoginFailure);
         return;
       }
       resolve(pooled);

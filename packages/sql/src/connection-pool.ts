@@ -1,5 +1,7 @@
 import { isKeylessError, ServiceUnavailableError } from '@keyless/core';
 import { Pool, TimeoutError } from 'tarn';
+import type { LoginProgress } from './connection-factory.js';
+import { tokenProviderSlowHint } from './login-error-mapping.js';
 import type { PooledConnection } from './pooled-connection.js';
 import type { SqlPoolOptions } from './sql-options.js';
 
@@ -21,6 +23,8 @@ export interface ConnectionPoolOptions {
   describeServer: string;
   /** Longest a create (every login attempt and its backoff) may take before tarn gives up on it. */
   createTimeoutMs: number;
+  /** What logins under way are waiting for, to explain an acquire that timed out during one. */
+  progress?: LoginProgress;
   now?: () => number;
 }
 
@@ -52,9 +56,11 @@ export class ConnectionPool implements SqlPoolState {
   readonly #settings: Required<SqlPoolOptions>;
   readonly #describeServer: string;
   readonly #now: () => number;
+  readonly #progress: LoginProgress | undefined;
 
   constructor(options: ConnectionPoolOptions) {
     this.#settings = options.settings;
+    this.#progress = options.progress;
     this.#describeServer = options.describeServer;
     this.#now = options.now ?? Date.now;
     const now = this.#now;
@@ -113,6 +119,9 @@ export class ConnectionPool implements SqlPoolState {
 
   #acquireError(error: unknown): unknown {
     if (isKeylessError(error)) return error;
+    if (error instanceof TimeoutError && this.#pool.numUsed() === 0 && this.#pool.numPendingCreates() > 0) {
+      return this.#loginTooSlow(error);
+    }
     if (error instanceof TimeoutError) {
       return new ServiceUnavailableError(
         `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
@@ -123,5 +132,20 @@ export class ConnectionPool implements SqlPoolState {
       );
     }
     return error;
+  }
+
+  /** No connection was busy: the wait was for a login, and "raise pool.max" would mislead. */
+  #loginTooSlow(cause: TimeoutError): ServiceUnavailableError {
+    const waited = `No Azure SQL connection to ${this.#describeServer} within pool.acquireTimeoutMs (${this.#settings.acquireTimeoutMs} ms)`;
+    if ((this.#progress?.pendingTokenRequests ?? 0) > 0) {
+      return new ServiceUnavailableError(
+        `${waited}: the login is waiting for a token, and the token provider has not answered`,
+        { cause, hint: tokenProviderSlowHint },
+      );
+    }
+    return new ServiceUnavailableError(`${waited}: the login was still under way`, {
+      cause,
+      hint: 'the server answers slowly or not at all: check that it resolves and is reachable from here (firewall rules, private endpoint); if it is only slow, raise pool.acquireTimeoutMs and connectTimeoutMs',
+    });
   }
 }

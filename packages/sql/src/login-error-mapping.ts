@@ -21,6 +21,8 @@ export interface LoginFailure {
   error: unknown;
   /** Every ERROR token of the login, in order: the number (18456, 4060, …) is only found here. */
   serverErrors: readonly ServerLoginError[];
+  /** Whether the login was still waiting for the token provider when it failed. */
+  tokenPending?: boolean;
 }
 
 export interface LoginContext {
@@ -29,6 +31,7 @@ export interface LoginContext {
   database: string;
   /** The provider's printable identity, e.g. `user-assigned client-id …`. */
   identity: string;
+  connectTimeoutMs: number;
 }
 
 export const sqlScope = 'https://database.windows.net/.default';
@@ -53,6 +56,8 @@ const tokenRejections = [
 export function isTransientLoginFailure(failure: LoginFailure): boolean {
   if (findKeylessError(failure.error) !== undefined) return false;
   if (certificateFailureCode(failure.error) !== undefined) return false;
+  // Another login would wait for the same token request; the provider retries on its own.
+  if (failure.tokenPending) return false;
   const last = failure.serverErrors.at(-1);
   if (last !== undefined) return transientServerErrors.has(last.number);
   return transientClientCodes.has(clientCode(failure.error) ?? '');
@@ -117,6 +122,13 @@ export function mapLoginFailure(failure: LoginFailure, context: LoginContext): K
     });
   }
   const code = clientCode(failure.error);
+  if (code === 'ETIMEOUT' && failure.tokenPending) {
+    // tedious's connect timeout covers the token request: the server was reached, the provider was not.
+    return new ServiceUnavailableError(
+      `No token for Azure SQL at ${where} within connectTimeoutMs (${context.connectTimeoutMs} ms): the token provider (${context.identity}) has not answered`,
+      { cause: failure.error, hint: tokenProviderSlowHint },
+    );
+  }
   if (code === 'EFEDAUTH') {
     return new AuthenticationFailedError(`No token for Azure SQL at ${where}: the credential returned none`, {
       cause: failure.error,
@@ -134,6 +146,10 @@ export function mapLoginFailure(failure: LoginFailure, context: LoginContext): K
     cause: failure.error,
   });
 }
+
+/** Shared with the pool's acquire timeout, which can end the same wait first. */
+export const tokenProviderSlowHint =
+  'the SQL server answered, but the managed-identity endpoint (IDENTITY_ENDPOINT on App Service, IMDS on a VM) is slow or not answering; the token provider reports its own errors when it gives up. If it is only slow, raise connectTimeoutMs and pool.acquireTimeoutMs';
 
 function unavailable(message: string, cause: unknown, context: LoginContext): ServiceUnavailableError {
   return new ServiceUnavailableError(message, {

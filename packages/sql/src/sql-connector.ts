@@ -75,7 +75,9 @@ class KeylessSqlConnector implements SqlConnector {
     this.#ownsProvider = ownsProvider;
     const identity = this.#identity();
     const signal = this.#closing.signal;
+    const progress = { pendingTokenRequests: 0 };
     this.#pool = new ConnectionPool({
+      progress,
       settings: resolved.pool,
       describeServer: this.#describeServer(),
       // Room for every login attempt and the backoff between them.
@@ -88,6 +90,7 @@ class KeylessSqlConnector implements SqlConnector {
           identity,
           signal,
           onConnection: internals.onConnection,
+          progress,
           now: internals.now,
         }),
     });
