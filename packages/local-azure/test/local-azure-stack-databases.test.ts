@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAzure, startLocalAzure } from '../src/index.js';
+import { userOf } from './support/redis-clients.js';
 import { useManagedIdentityEnvironment } from './support/token-requests.js';
 
 /**
@@ -73,7 +74,7 @@ describe('startLocalAzure: PostgreSQL and Redis', () => {
       await client.connect().catch((error: unknown) => {
         throw refusal ?? error;
       });
-      return String(await client.call('ACL', 'WHOAMI'));
+      return await userOf(client);
     } finally {
       client.disconnect();
     }

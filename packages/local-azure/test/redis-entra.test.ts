@@ -6,7 +6,7 @@ import {
   startRedis,
 } from '../src/index.js';
 import { fetchToken, waitUntilExpired } from './support/identity-tokens.js';
-import { authenticate, connectAs, openUnauthenticated, tryAuth } from './support/redis-clients.js';
+import { authenticate, connectAs, openUnauthenticated, tryAuth, userOf } from './support/redis-clients.js';
 
 const redisResource = 'https://redis.azure.com';
 
@@ -34,7 +34,7 @@ describe('Redis Entra mode', () => {
     const { token } = await fetchToken(identity, redisResource, { clientId });
     const client = await connectAs(instance.port, objectId, token);
     try {
-      expect(await client.acl('WHOAMI')).toBe(objectId);
+      expect(await userOf(client)).toBe(objectId);
       expect(await client.set('entra', 'works')).toBe('OK');
     } finally {
       client.disconnect();

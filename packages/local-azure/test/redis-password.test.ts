@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisInstance, startRedis } from '../src/index.js';
-import { authenticate, connectAs, openUnauthenticated, tryAuth } from './support/redis-clients.js';
+import { authenticate, connectAs, openUnauthenticated, tryAuth, userOf } from './support/redis-clients.js';
 
 describe('Redis ACL password authentication', () => {
   let instance: RedisInstance;
@@ -30,7 +30,7 @@ describe('Redis ACL password authentication', () => {
     try {
       expect(await client.set('greeting', 'hello')).toBe('OK');
       expect(await client.get('greeting')).toBe('hello');
-      expect(await client.acl('WHOAMI')).toBe('app');
+      expect(await userOf(client)).toBe('app');
     } finally {
       client.disconnect();
     }

@@ -9,20 +9,23 @@ export function aclPasswordHash(password: string): string {
   return createHash('sha256').update(password, 'utf8').digest('hex');
 }
 
-/** Full access, as the Azure "Data Owner" access policy grants. */
-export const fullAccessRules = ['~*', '&*', '+@all'] as const;
-
 export const adminUserName = 'keyless-admin';
+
+/** One ACL user: its password hashes and its rules. */
+export interface AclUser {
+  hashes: readonly string[];
+  rules: readonly string[];
+}
 
 /**
  * The ACL file redis-server loads at every start, rendered from the launcher's state: that is how
  * users, rotated passwords and still-valid tokens survive restart() although nothing is saved.
  */
-export function renderAclFile(users: ReadonlyMap<string, readonly string[]>): string {
+export function renderAclFile(users: ReadonlyMap<string, AclUser>): string {
   // Without a password nobody can be `default`: every client must AUTH as a named user.
   const lines = ['user default off resetpass nocommands resetkeys resetchannels'];
-  for (const [name, hashes] of users) {
-    lines.push(['user', name, 'on', ...hashes.map((hash) => `#${hash}`), ...fullAccessRules].join(' '));
+  for (const [name, user] of users) {
+    lines.push(['user', name, 'on', ...user.hashes.map((hash) => `#${hash}`), ...user.rules].join(' '));
   }
   return `${lines.join('\n')}\n`;
 }

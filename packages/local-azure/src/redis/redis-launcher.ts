@@ -11,17 +11,19 @@ import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
 import { EntraTokenPasswords } from './entra-token-passwords.js';
+import { adminUserRules, applicationUserRules } from './redis-access-policy.js';
 import {
+  type AclUser,
   aclPasswordHash,
   adminUserName,
   assertAclUserName,
-  fullAccessRules,
   renderAclFile,
 } from './redis-acl.js';
 import { renderRedisConfiguration } from './redis-configuration.js';
 import type { RedisInstance, RedisLauncherOptions } from './redis-types.js';
 import { redisEntraResources } from './redis-types.js';
-import { RespConnection } from './resp-connection.js';
+import { redisServerVersion } from './redis-version.js';
+import { RespConnection, RespError } from './resp-connection.js';
 
 /**
  * A private redis-server: loopback only, `default` user off, ACL users with passwords, and in
@@ -40,6 +42,8 @@ class RedisServer implements RedisInstance {
   #port = 0;
   #tlsPort: number | undefined;
   readonly #binary: string;
+  /** Every application user's rules: Azure's Data Owner policy minus the commands Azure disables. */
+  readonly #applicationRules: readonly string[];
   readonly #folder: string;
   readonly #options: RedisLauncherOptions;
   readonly #adminPassword = randomSecret();
@@ -57,6 +61,7 @@ class RedisServer implements RedisInstance {
 
   constructor(binary: string, folder: string, options: RedisLauncherOptions) {
     this.#binary = binary;
+    this.#applicationRules = applicationUserRules(redisServerVersion(binary));
     this.#folder = folder;
     this.#options = options;
     for (const user of options.users ?? []) {
@@ -112,11 +117,15 @@ class RedisServer implements RedisInstance {
     if (hash) await this.#adminCommand('ACL', 'SETUSER', objectId, `#${hash}`);
   }
 
-  #aclUsers(): Map<string, string[]> {
-    const users = new Map<string, string[]>([[adminUserName, [aclPasswordHash(this.#adminPassword)]]]);
-    for (const [name, hash] of this.#passwordHashes) users.set(name, [hash]);
-    for (const objectId of this.#entraTokens.objectIds)
-      users.set(objectId, this.#entraTokens.validHashes(objectId));
+  #aclUsers(): Map<string, AclUser> {
+    const users = new Map<string, AclUser>([
+      [adminUserName, { hashes: [aclPasswordHash(this.#adminPassword)], rules: adminUserRules }],
+    ]);
+    const rules = this.#applicationRules;
+    for (const [name, hash] of this.#passwordHashes) users.set(name, { hashes: [hash], rules });
+    for (const objectId of this.#entraTokens.objectIds) {
+      users.set(objectId, { hashes: this.#entraTokens.validHashes(objectId), rules });
+    }
     return users;
   }
 
@@ -171,9 +180,21 @@ class RedisServer implements RedisInstance {
   }
 
   async #adminCommand(...args: string[]): Promise<void> {
-    if (!this.#admin || this.#stopping) throw new Error('the Redis instance is stopped');
-    const connection = await this.#admin;
-    await connection.command(...args);
+    for (let attempt = 1; ; attempt += 1) {
+      if (!this.#admin || this.#stopping) throw new Error('the Redis instance is stopped');
+      const current = this.#admin;
+      try {
+        await (await current).command(...args);
+        return;
+      } catch (error) {
+        // An application user may CLIENT KILL the admin connection (Azure lets Data Owner kill
+        // clients): connect again once rather than stop accepting tokens for good.
+        if (error instanceof RespError || this.#stopping || this.#admin !== current || attempt > 1)
+          throw error;
+        (await current.catch(() => undefined))?.close();
+        this.#admin = this.#connectAdmin();
+      }
+    }
   }
 
   async rotatePassword(user: string, newPassword?: string): Promise<string> {
@@ -182,7 +203,7 @@ class RedisServer implements RedisInstance {
     const password = newPassword ?? randomSecret();
     const hash = aclPasswordHash(password);
     this.#passwordHashes.set(user, hash);
-    await this.#adminCommand('ACL', 'SETUSER', user, 'resetpass', `#${hash}`, ...fullAccessRules);
+    await this.#adminCommand('ACL', 'SETUSER', user, 'resetpass', `#${hash}`, ...this.#applicationRules);
     return password;
   }
 

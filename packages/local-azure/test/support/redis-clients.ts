@@ -60,3 +60,14 @@ export async function connectAs(port: number, username: string, password: string
   }
   return client;
 }
+
+/**
+ * The ACL user a connection is authenticated as. Not `ACL WHOAMI`: Azure disables ACL for every
+ * user, and so does the local stack; `CLIENT LIST` names each connection's user (Redis 6.0+).
+ */
+export async function userOf(client: Redis): Promise<string> {
+  const id = await client.client('ID');
+  const list = String(await client.client('LIST'));
+  const line = list.split('\n').find((entry) => entry.startsWith(`id=${id} `)) ?? '';
+  return /(?:^| )user=(\S+)/.exec(line)?.[1] ?? '';
+}
