@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import type { WebResource } from '@azure/storage-blob';
+import { ConfigurationError, createTokenProvider, type TokenProvider } from '@keyless/core';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import {
+  catchError,
+  type InterceptorCertificate,
+  remoteLookingHost,
+  resolveTestHostsToLoopback,
+  startTlsInterceptor,
+  type TlsInterceptor,
+  useManagedIdentityEnvironment,
+} from '@keyless/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BlobConnector, type BlobConnectorOptions, createBlobConnector } from '../src/index.js';
+
+/**
+ * The rule: the bearer token (and what the app uploads) leaves the process only over TLS verified
+ * against a trusted CA and the account's name, or to loopback. For every path that could break it,
+ * a man in the middle stands at `keyless-target.test` (resolved to 127.0.0.1 in this process only,
+ * so keyless must treat it as another machine), relays to Azurite over verified TLS, and records
+ * what the client sent. The account path stays `/devstoreaccount1`.
+ *
+ * Each row says where the typed error is thrown (construction, or the first operation) and what
+ * it names; then nothing the client sent may have reached the interceptor. The `trusted` row is the
+ * control: it proves that this suite sees a token when one does arrive.
+ */
+
+type Where = 'construction' | 'first use';
+
+interface Row {
+  name: string;
+  certificate: InterceptorCertificate;
+  /** Options besides the account URL and the provider; `localCa` is the stack's CA (PEM). */
+  options?: (localCa: string) => Record<string, unknown>;
+  /** NODE_TLS_REJECT_UNAUTHORIZED=0 from before the connector is created, or only before its first use. */
+  tlsVerificationOff?: Where;
+  /** `http` instead of `https` in the account URL. */
+  plainHttp?: boolean;
+  where: Where;
+  /** What the message must contain: the option's path, the variable, the certificate failure. */
+  names: string | RegExp;
+  /** Whether the client may open a TCP connection before refusing (only a refused certificate needs one). */
+  mayConnect: boolean;
+}
+
+/** A custom transport that skips the name check: keyless cannot see what a custom httpClient verifies. */
+const nameBlindHttpClient = {
+  sendRequest: (request: WebResource) =>
+    new Promise((resolve, reject) => {
+      const outgoing = https.request(
+        request.url,
+        {
+          method: request.method,
+          headers: request.headers.rawHeaders(),
+          checkServerIdentity: () => undefined,
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            resolve({ request, status: response.statusCode ?? 0, headers: request.headers }),
+          );
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(typeof request.body === 'string' ? request.body : undefined);
+    }),
+};
+
+const rows: Row[] = [
+  {
+    name: 'default options, a certificate from a CA nobody trusts',
+    certificate: 'untrusted-ca',
+    where: 'first use',
+    names: /TLS certificate is not trusted \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
+    mayConnect: true,
+  },
+  {
+    name: 'default options, a trusted certificate for another name',
+    certificate: 'wrong-name',
+    where: 'first use',
+    names: 'TLS certificate is not trusted (ERR_TLS_CERT_ALTNAME_INVALID)',
+    mayConnect: true,
+  },
+  {
+    name: 'top-level rejectUnauthorized: false',
+    certificate: 'untrusted-ca',
+    options: () => ({ rejectUnauthorized: false }),
+    where: 'construction',
+    names: '`rejectUnauthorized`',
+    mayConnect: false,
+  },
+  {
+    name: 'top-level checkServerIdentity',
+    certificate: 'wrong-name',
+    options: () => ({ checkServerIdentity: () => undefined }),
+    where: 'construction',
+    names: '`checkServerIdentity`',
+    mayConnect: false,
+  },
+  {
+    name: 'clientOptions.tlsOptions.rejectUnauthorized: false',
+    certificate: 'untrusted-ca',
+    options: () => ({ clientOptions: { tlsOptions: { rejectUnauthorized: false } } }),
+    where: 'construction',
+    names: '`clientOptions.tlsOptions.rejectUnauthorized`',
+    mayConnect: false,
+  },
+  {
+    name: 'clientOptions.tlsOptions: ca plus a checkServerIdentity that accepts any name',
+    certificate: 'wrong-name',
+    options: (localCa) => ({
+      clientOptions: { tlsOptions: { ca: localCa, checkServerIdentity: () => undefined } },
+    }),
+    where: 'construction',
+    names: '`clientOptions.tlsOptions.checkServerIdentity`',
+    mayConnect: false,
+  },
+  {
+    name: 'clientOptions.tlsOptions.servername (verify against another name)',
+    certificate: 'wrong-name',
+    options: () => ({ clientOptions: { tlsOptions: { servername: 'not-the-target.test' } } }),
+    where: 'construction',
+    names: '`clientOptions.tlsOptions.servername`',
+    mayConnect: false,
+  },
+  {
+    name: 'a custom httpClient that does not check the name',
+    certificate: 'wrong-name',
+    options: () => ({ clientOptions: { httpClient: nameBlindHttpClient } }),
+    where: 'construction',
+    names: '`clientOptions.httpClient`',
+    mayConnect: false,
+  },
+  {
+    name: 'a custom agent',
+    certificate: 'wrong-name',
+    options: () => ({ clientOptions: { agent: new https.Agent({ checkServerIdentity: () => undefined }) } }),
+    where: 'construction',
+    names: '`clientOptions.agent`',
+    mayConnect: false,
+  },
+  {
+    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 when the connector is created',
+    certificate: 'untrusted-ca',
+    tlsVerificationOff: 'construction',
+    where: 'construction',
+    names: 'NODE_TLS_REJECT_UNAUTHORIZED=0',
+    mayConnect: false,
+  },
+  {
+    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set after it was created (Node reads it at every connection)',
+    certificate: 'untrusted-ca',
+    tlsVerificationOff: 'first use',
+    where: 'first use',
+    names: 'NODE_TLS_REJECT_UNAUTHORIZED=0',
+    mayConnect: false,
+  },
+  {
+    name: 'plain http:// to the non-loopback name',
+    certificate: 'untrusted-ca',
+    plainHttp: true,
+    where: 'construction',
+    names: '`accountUrl`',
+    mayConnect: false,
+  },
+];
+
+describe('Blob Storage with a man in the middle', () => {
+  const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER as string;
+  const canarySecret = `keyless-canary-secret: uploaded ${randomUUID()}`;
+  let stack: LocalAzure;
+  let tokens: TokenProvider;
+  let localCa: string;
+  let restoreEnvironment: () => void;
+  let restoreDns: () => void;
+  let interceptor: TlsInterceptor | undefined;
+  let connector: BlobConnector | undefined;
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({ services: ['blob'], stateFolder });
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    restoreDns = resolveTestHostsToLoopback([remoteLookingHost]);
+    tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    localCa = readFileSync(join(stateFolder, 'ca', 'ca.pem'), 'utf8');
+  });
+
+  afterEach(async () => {
+    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    await connector?.close();
+    connector = undefined;
+    await interceptor?.stop();
+    interceptor = undefined;
+  });
+
+  afterAll(async () => {
+    await tokens?.close();
+    restoreDns?.();
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  const startInterceptor = async (certificate: InterceptorCertificate) => {
+    interceptor = await startTlsInterceptor({
+      upstreamPort: stack.blob?.port as number,
+      certificate,
+      stateFolder,
+      host: remoteLookingHost,
+    });
+    return interceptor;
+  };
+
+  /** An upload: the token and the blob's content both go to whoever answers. */
+  const upload = (blobs: BlobConnector) =>
+    blobs.run((client) =>
+      client
+        .getContainerClient('keyless-demo')
+        .getBlockBlobClient('attacker-row.txt')
+        .upload(canarySecret, Buffer.byteLength(canarySecret)),
+    );
+
+  it.each(rows)('$name: refused at $where', async (row) => {
+    const target = await startInterceptor(row.certificate);
+    const accountUrl = `${row.plainHttp ? 'http' : 'https'}://${target.host}:${target.port}/devstoreaccount1`;
+    const options = {
+      accountUrl,
+      tokenProvider: tokens,
+      clientOptions: { retryOptions: { maxTries: 1 } },
+      ...row.options?.(localCa),
+    } as BlobConnectorOptions;
+    if (row.tlsVerificationOff === 'construction') process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+
+    let error: unknown;
+    if (row.where === 'construction') {
+      error = catchError(() => createBlobConnector(options));
+    } else {
+      connector = createBlobConnector(options);
+      if (row.tlsVerificationOff === 'first use') process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+      error = await upload(connector).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    }
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ code: 'configuration', retryable: false });
+    const message = (error as Error).message;
+    if (typeof row.names === 'string') expect(message).toContain(row.names);
+    else expect(message).toMatch(row.names);
+    // Names only, never values: a failing assertion must not print a token.
+    expect(target.leaks({ canarySecret })).toEqual([]);
+    expect(target.handshakes).toBe(0);
+    if (!row.mayConnect) expect(target.connections).toBe(0);
+  });
+
+  it('the certificate errors say how to trust the CA or which name to use', async () => {
+    const untrusted = await startInterceptor('untrusted-ca');
+    connector = createBlobConnector({
+      accountUrl: `https://${untrusted.host}:${untrusted.port}/devstoreaccount1`,
+      tokenProvider: tokens,
+    });
+    const error = await upload(connector).catch((caught: unknown) => caught);
+    expect((error as ConfigurationError).hint).toContain('NODE_EXTRA_CA_CERTS');
+    expect((error as ConfigurationError).hint).toContain('clientOptions.tlsOptions.ca');
+    expect((error as Error).message).toContain(`${remoteLookingHost}:${untrusted.port}`);
+  });
+
+  it('control: a trusted interceptor does receive the token and the content, so the rows above could see a leak', async () => {
+    const trusted = await startInterceptor('trusted');
+    connector = createBlobConnector({
+      accountUrl: `https://${trusted.host}:${trusted.port}/devstoreaccount1`,
+      tokenProvider: tokens,
+      clientOptions: { retryOptions: { maxTries: 1 } },
+    });
+    // Azurite answers for the account named by the host (`keyless-target`), so the upload itself may
+    // fail; what matters is what the client sent before the answer.
+    await upload(connector).catch(() => undefined);
+    expect(trusted.handshakes).toBeGreaterThan(0);
+    expect(trusted.leaks({ canarySecret })).toEqual(['canarySecret', 'a token (JWT)']);
+  });
+
+  it('loopback stays allowed as the rule says: the local stack over https, even while NODE_TLS_REJECT_UNAUTHORIZED=0', () => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    // Construction only: no connection is made while verification is off.
+    expect(() => {
+      connector = createBlobConnector({
+        accountUrl: stack.env.KEYLESS_BLOB_ACCOUNT_URL,
+        tokenProvider: tokens,
+      });
+    }).not.toThrow();
+  });
+
+  it('loopback over plain http stays allowed (Azurite speaks it)', () => {
+    expect(() => {
+      connector = createBlobConnector({
+        accountUrl: 'http://127.0.0.1:10000/devstoreaccount1',
+        tokenProvider: tokens,
+      });
+    }).not.toThrow();
+  });
+});
