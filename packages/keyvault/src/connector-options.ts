@@ -1,6 +1,7 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { type Clock, type Environment, resolveServiceUrl, type TokenProvider } from '@keyless/core';
 import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
+import { secretDestinationPolicy } from './key-vault-transport-guard.js';
 
 /** Options of `createKeyVaultConnector()`; the vault URL may come from the environment instead. */
 export interface KeyVaultConnectorOptions {
@@ -10,7 +11,10 @@ export interface KeyVaultConnectorOptions {
   tokenProvider?: TokenProvider;
   /**
    * Passed to SecretClient. keyless sets `retryOptions.maxRetries: 0` unless given here (secret
-   * sources do their own retrying), and decides `disableChallengeResourceVerification` from the URL.
+   * sources do their own retrying), decides `disableChallengeResourceVerification` from the URL, and
+   * adds a policy that checks every request's destination. Anything that weakens TLS verification,
+   * at any depth, and a custom `httpClient` or `agent` are refused with ConfigurationError;
+   * `tlsOptions.ca` (a CA to trust) is accepted.
    */
   clientOptions?: SecretClientOptions;
 }
@@ -69,9 +73,12 @@ export function resolveVaultUrl(value: unknown, environment?: Environment): stri
 export function buildClientOptions(
   vaultUrl: string,
   clientOptions: SecretClientOptions = {},
+  environment: () => Environment = () => process.env,
 ): SecretClientOptions {
   return {
     ...clientOptions,
+    // Last, so it sees each request after the caller's own policies have had their say.
+    additionalPolicies: [...(clientOptions.additionalPolicies ?? []), secretDestinationPolicy(environment)],
     retryOptions: { maxRetries: 0, ...clientOptions.retryOptions },
     disableChallengeResourceVerification: disableChallengeResourceVerificationFor(
       vaultUrl,

@@ -8,6 +8,8 @@ import {
   ServiceUnavailableError,
   ThrottledError,
 } from '@keyless/core';
+import { untrustedCertificateError } from '@keyless/core/internal';
+import { caOption, keyVaultService } from './key-vault-transport-guard.js';
 
 export interface SecretRequestContext {
   vaultUrl: string;
@@ -48,6 +50,14 @@ export function mapKeyVaultError(error: unknown, context: SecretRequestContext):
   const options = { cause: error, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 
   if (status === undefined) {
+    // Node refused the vault's certificate. Not an outage: the same certificate is refused on every
+    // attempt, so this is configuration (trust the CA, or use the vault's own name), not retryable.
+    const certificate = untrustedCertificateError(error, {
+      service: keyVaultService,
+      target: hostOf(context.vaultUrl),
+      caOption,
+    });
+    if (certificate) return certificate;
     if (message.includes('does not match the requested domain')) {
       return new ConfigurationError(`Key Vault's challenge for ${what} names another domain`, {
         cause: error,
@@ -135,6 +145,14 @@ function innerErrorCode(details: unknown): string | undefined {
 function describeSecret(context: SecretRequestContext): string {
   const version = context.version ? ` (version ${context.version})` : '';
   return `secret '${context.name}'${version} in ${context.vaultUrl}`;
+}
+
+function hostOf(vaultUrl: string): string {
+  try {
+    return new URL(vaultUrl).host;
+  } catch {
+    return vaultUrl;
+  }
 }
 
 function capitalise(text: string): string {

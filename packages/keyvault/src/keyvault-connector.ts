@@ -8,6 +8,7 @@ import {
   systemClock,
   type TokenProvider,
 } from '@keyless/core';
+import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import {
   buildClientOptions,
   type KeyVaultConnectorInternals,
@@ -16,6 +17,7 @@ import {
   type SecretGetter,
 } from './connector-options.js';
 import { mapKeyVaultError } from './key-vault-error-mapping.js';
+import { assertKeyVaultTransport } from './key-vault-transport-guard.js';
 import {
   defaultRefreshIntervalMs,
   defaultRefreshJitterFraction,
@@ -31,21 +33,30 @@ export interface KeyVaultConnector {
   readonly client: SecretClient;
   /** A cached, refreshing source for one secret. The same name and options give the same source. */
   secret(name: string, options?: SecretSourceOptions): SecretSource;
-  /** Idempotent; stops every source's timers. Afterwards client, secret() and get() throw/reject ClosedError. */
+  /**
+   * Idempotent; stops every source's timers and ends the secret fetches in flight (their get()
+   * rejects with ClosedError), so nothing of the connector keeps the process alive. Afterwards
+   * client, secret() and get() throw/reject ClosedError. Requests you started yourself on `client`
+   * are yours to end (pass an `abortSignal`).
+   */
   close(): Promise<void>;
 }
 
 /**
  * Key Vault secrets with the shared managed-identity provider. Bad configuration (a missing or
- * non-https vault URL, turning off the challenge check for a real vault) throws ConfigurationError
- * here, not at the first request.
+ * non-https vault URL, turning off the challenge check for a real vault, an option that weakens TLS
+ * verification, NODE_TLS_REJECT_UNAUTHORIZED=0 with a vault that is not loopback) throws
+ * ConfigurationError here, not at the first request.
  */
 export function createKeyVaultConnector(
   options: KeyVaultConnectorOptions = {},
   internals: KeyVaultConnectorInternals = {},
 ): KeyVaultConnector {
+  const environment = () => internals.environment ?? process.env;
+  warnAboutCredentialPrintingDebugOutput(environment());
   const vaultUrl = resolveVaultUrl(options.vaultUrl, internals.environment);
-  const clientOptions = buildClientOptions(vaultUrl, options.clientOptions);
+  assertKeyVaultTransport(options, vaultUrl, environment());
+  const clientOptions = buildClientOptions(vaultUrl, options.clientOptions, environment);
   const ownsProvider = options.tokenProvider === undefined;
   const tokenProvider =
     options.tokenProvider ??
@@ -65,6 +76,8 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
   readonly #clock: Clock;
   readonly #internals: KeyVaultConnectorInternals;
   readonly #sources = new Map<string, KeylessSecretSource>();
+  /** Aborted by close(): a fetch in flight ends with it, so its socket cannot keep the process alive. */
+  readonly #closing = new AbortController();
   #client: SecretClient | undefined;
   #closed = false;
 
@@ -126,11 +139,27 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     return source;
   }
 
+  /**
+   * Settles with `work`, or rejects once close() is called: the abort ends the SDK's request, but a
+   * wait outside it (a custom credential that ignores the abort signal) must not hold get() either.
+   * A listener per fetch, removed after it, rather than a race against one shared pending promise,
+   * whose reactions would pile up with every fetch of a long-lived process.
+   */
+  #untilClosed<T>(work: Promise<T>): Promise<T> {
+    const signal = this.#closing.signal;
+    return new Promise<T>((resolve, reject) => {
+      const onClose = () => reject(new ClosedError('KeyVaultConnector'));
+      signal.addEventListener('abort', onClose, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onClose));
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const source of this.#sources.values()) source.close();
     this.#sources.clear();
+    this.#closing.abort();
     this.#client = undefined;
     if (this.#ownsProvider) await this.#tokenProvider.close();
   }
@@ -152,7 +181,8 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
 
   #clientGetSecret(): SecretGetter {
     const client = this.client;
-    return (name, options) => client.getSecret(name, options);
+    const abortSignal = this.#closing.signal;
+    return (name, options) => client.getSecret(name, { ...options, abortSignal });
   }
 
   async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
@@ -160,8 +190,9 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     const getSecret = this.#internals.getSecret ?? this.#clientGetSecret();
     let secret: Awaited<ReturnType<SecretGetter>>;
     try {
-      secret = await getSecret(name, version === undefined ? {} : { version });
+      secret = await this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
     } catch (error) {
+      if (this.#closed) throw new ClosedError('KeyVaultConnector');
       throw mapKeyVaultError(error, { vaultUrl: this.#vaultUrl, name, version, now: this.#clock.now() });
     }
     if (typeof secret.value !== 'string') {

@@ -147,7 +147,7 @@ export class KeylessSecretSource implements SecretSource {
     return this.#emitter.on(name, listener);
   }
 
-  /** Stops timers; a request in flight finishes, but nothing new is scheduled or emitted. */
+  /** Stops timers; nothing new is scheduled or emitted. The connector ends a request in flight. */
   close(): void {
     this.#closed = true;
     this.#backgroundAttempt.cancel();
