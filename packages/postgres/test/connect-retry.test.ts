@@ -103,7 +103,9 @@ describe('@keyless/postgres connect retry (restart, failover)', () => {
     const slowProvider = {
       ...fixture.tokenProvider,
       getToken: async (...args: Parameters<typeof fixture.tokenProvider.getToken>) => {
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        // Well past the limit below, which a local login's network part stays far under even on a
+        // loaded machine.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
         return fixture.tokenProvider.getToken(...args);
       },
     };
@@ -111,7 +113,7 @@ describe('@keyless/postgres connect retry (restart, failover)', () => {
       user: fixture.stack.env.KEYLESS_POSTGRES_ENTRA_USER,
       password: entraToken(),
       tokenProvider: slowProvider,
-      connectTimeoutMs: 300,
+      connectTimeoutMs: 1000,
     });
     const result = await connector.query<{ user: string }>('SELECT current_user AS user');
     expect(result.rows[0]?.user).toBe(fixture.stack.env.KEYLESS_POSTGRES_ENTRA_USER);
