@@ -12,8 +12,11 @@ export interface Clock {
   setTimer(callback: () => void, delayMs: number): TimerHandle;
   /** Cancels a timer; a handle that already fired or was cleared is ignored. */
   clearTimer(handle: TimerHandle): void;
-  /** Resolves after `delayMs` (used between retries of a request a caller is waiting for). */
-  sleep(delayMs: number): Promise<void>;
+  /**
+   * Resolves after `delayMs` (used between retries of a request a caller is waiting for), or at
+   * once when `signal` aborts, so a closed cache does not hold the process for the rest of a backoff.
+   */
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
 }
 
 // setTimeout silently fires at once for delays above 2^31-1 ms; long waits are re-armed instead.
@@ -30,10 +33,20 @@ export const systemClock: Clock = {
   clearTimer(handle) {
     clearTimeout(handle as NodeJS.Timeout);
   },
-  sleep(delayMs) {
+  sleep(delayMs, signal) {
     return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
       // A caller is waiting on this sleep, so it holds the process open like the request would.
-      setTimeout(resolve, Math.max(0, delayMs));
+      const timer = setTimeout(done, Math.max(0, delayMs));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
     });
   },
 };

@@ -1,7 +1,7 @@
 import { createAccessToken, type FetchedToken, type KeylessAccessToken } from './access-token.js';
 import { BackgroundAttempt } from './background-attempt.js';
 import type { Clock } from './clock.js';
-import { KeylessError, ServiceUnavailableError } from './errors.js';
+import { ClosedError, KeylessError, ServiceUnavailableError } from './errors.js';
 import type {
   TokenAcquiredEvent,
   TokenEventBase,
@@ -32,7 +32,8 @@ export interface EntryListener {
 export interface EntryDefinition {
   key: string;
   describe: TokenEventBase;
-  fetch: () => Promise<FetchedToken>;
+  /** One backend request; `abortSignal` aborts when the entry closes. */
+  fetch: (abortSignal: AbortSignal) => Promise<FetchedToken>;
   policy: CachePolicy;
 }
 
@@ -44,7 +45,9 @@ export interface EntryDefinition {
 export class TokenCacheEntry {
   readonly key: string;
   readonly #describe: TokenEventBase;
-  readonly #fetch: () => Promise<FetchedToken>;
+  readonly #fetchWith: (abortSignal: AbortSignal) => Promise<FetchedToken>;
+  /** Aborted by close(): requests and backoff sleeps nobody is waiting for end with it. */
+  readonly #closing = new AbortController();
   readonly #policy: CachePolicy;
   readonly #clock: Clock;
   readonly #listeners = new Set<EntryListener>();
@@ -64,7 +67,7 @@ export class TokenCacheEntry {
   constructor(definition: EntryDefinition, clock: Clock) {
     this.key = definition.key;
     this.#describe = definition.describe;
-    this.#fetch = definition.fetch;
+    this.#fetchWith = definition.fetch;
     this.#policy = definition.policy;
     this.#clock = clock;
     this.#backgroundAttempt = new BackgroundAttempt(clock, () => {
@@ -96,11 +99,20 @@ export class TokenCacheEntry {
     return this.#startColdFetch();
   }
 
-  /** Stops timers; in-flight requests finish but nothing new is scheduled. */
+  /**
+   * Stops timers and aborts the request in flight and any backoff sleep: only when no provider
+   * holds the entry any more, so nobody else is waiting for them. A hung endpoint must not keep
+   * the process alive after the last close().
+   */
   close(): void {
     this.#closed = true;
     this.#backgroundAttempt.cancel();
     this.#listeners.clear();
+    this.#closing.abort();
+  }
+
+  #fetch(): Promise<FetchedToken> {
+    return this.#fetchWith(this.#closing.signal);
   }
 
   #startColdFetch(): Promise<KeylessAccessToken> {
@@ -118,13 +130,15 @@ export class TokenCacheEntry {
       const wait = this.#notBefore - this.#clock.now();
       if (wait > 0) {
         if (wait > this.#policy.maxRetryDelayMs && this.#lastError) throw this.#lastError;
-        await this.#clock.sleep(wait);
+        await this.#clock.sleep(wait, this.#closing.signal);
       }
+      if (this.#closed) throw new ClosedError('TokenProvider');
       const startedAt = this.#clock.now();
       try {
         const fetched = await this.#fetch();
         return this.#install(fetched, startedAt, 'acquired');
       } catch (error) {
+        if (this.#closed) throw new ClosedError('TokenProvider');
         attempts += 1;
         const failure = asKeylessError(error);
         const now = this.#clock.now();
@@ -195,6 +209,7 @@ export class TokenCacheEntry {
       }
       return this.#install(fetched, startedAt, 'refreshed');
     } catch (error) {
+      if (this.#closed) throw new ClosedError('TokenProvider');
       const failure = asKeylessError(error);
       const attempt = this.#failedAttempts + 1;
       const delay = this.#noteFailure(failure, attempt);

@@ -162,7 +162,7 @@ class KeylessTokenProvider implements TokenProvider {
           identity: this.identityDescription,
           ...(tenantId ? { tenantId } : {}),
         },
-        fetch: () => backend.fetchToken({ scope, tenantId, claims }),
+        fetch: (abortSignal) => backend.fetchToken({ scope, tenantId, claims, abortSignal }),
         policy: {
           refreshBeforeExpiryMs: this.#options.refreshBeforeExpiryMs,
           expiryMarginMs: this.#options.expiryMarginMs,
@@ -207,6 +207,7 @@ function createBackend(
     identity: options.identity,
     developerCredential: options.developerCredential,
     environment: options.environment,
+    requestTimeoutMs,
     now,
   });
 }

@@ -10,6 +10,8 @@ import { scopeToResource, type TokenBackend, type TokenRequest } from './token-b
 
 export interface AzureIdentityBackendOptions extends Omit<EndpointRequestContext, 'backend'> {
   developerCredential: boolean;
+  /** Per request to the endpoint: a hung endpoint fails instead of holding callers and the process. */
+  requestTimeoutMs: number;
 }
 
 /**
@@ -28,7 +30,7 @@ export class AzureIdentityBackend implements TokenBackend {
     this.#context = { ...options, backend: this.name };
     const common = {
       retryOptions: { maxRetries: 0 },
-      httpClient: recordingHttpClient(createDefaultHttpClient()),
+      httpClient: recordingHttpClient(createDefaultHttpClient(), options.requestTimeoutMs),
     };
     const selector = toAzureIdentitySelector(options.identity);
     this.#credential = options.developerCredential
@@ -45,22 +47,27 @@ export class AzureIdentityBackend implements TokenBackend {
 
   fetchToken(request: TokenRequest): Promise<FetchedToken> {
     const resource = scopeToResource(request.scope);
-    return requestFromEndpoint(this.#context, resource, async () => {
-      const result = await this.#credential.getToken(request.scope, {
-        ...(request.tenantId ? { tenantId: request.tenantId } : {}),
-        ...(request.claims ? { claims: request.claims } : {}),
-      });
-      if (!result?.token || !Number.isFinite(result.expiresOnTimestamp)) {
-        throw new InvalidTokenResponseError(
-          `azure-identity: the answer for ${resource} had no access token or expiry`,
-        );
-      }
-      return {
-        token: result.token,
-        expiresOnTimestamp: result.expiresOnTimestamp,
-        refreshAfterTimestamp: result.refreshAfterTimestamp,
-      };
-    });
+    return requestFromEndpoint(
+      this.#context,
+      resource,
+      async () => {
+        const result = await this.#credential.getToken(request.scope, {
+          ...(request.tenantId ? { tenantId: request.tenantId } : {}),
+          ...(request.claims ? { claims: request.claims } : {}),
+        });
+        if (!result?.token || !Number.isFinite(result.expiresOnTimestamp)) {
+          throw new InvalidTokenResponseError(
+            `azure-identity: the answer for ${resource} had no access token or expiry`,
+          );
+        }
+        return {
+          token: result.token,
+          expiresOnTimestamp: result.expiresOnTimestamp,
+          refreshAfterTimestamp: result.refreshAfterTimestamp,
+        };
+      },
+      request.abortSignal,
+    );
   }
 }
 
@@ -75,11 +82,17 @@ function toAzureIdentitySelector(identity: ManagedIdentitySelector): {
   return { objectId: identity.value };
 }
 
-function recordingHttpClient(inner: HttpClient): HttpClient {
+function recordingHttpClient(inner: HttpClient, timeoutMs: number): HttpClient {
   return {
     async sendRequest(request) {
       const exchange = activeExchange();
       if (exchange) exchange.url = request.url;
+      // 0 means no timeout to the pipeline; azure-identity sets none for the identity endpoint.
+      if (!request.timeout) request.timeout = timeoutMs;
+      if (exchange?.abortSignal) {
+        const given = request.abortSignal as AbortSignal | undefined;
+        request.abortSignal = given ? AbortSignal.any([given, exchange.abortSignal]) : exchange.abortSignal;
+      }
       try {
         const response = await inner.sendRequest(request);
         if (exchange) {

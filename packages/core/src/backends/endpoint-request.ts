@@ -20,8 +20,9 @@ export async function requestFromEndpoint(
   context: EndpointRequestContext,
   resource: string,
   call: () => Promise<FetchedToken>,
+  abortSignal?: AbortSignal,
 ): Promise<FetchedToken> {
-  const exchange: EndpointExchange = {};
+  const exchange: EndpointExchange = abortSignal ? { abortSignal } : {};
   try {
     return await recordExchange(exchange, call);
   } catch (error) {

@@ -37,30 +37,35 @@ export class MsalBackend implements TokenBackend {
 
   fetchToken(request: TokenRequest): Promise<FetchedToken> {
     const resource = scopeToResource(request.scope);
-    return requestFromEndpoint(this.#context, resource, async () => {
-      const result = await this.#application.acquireToken({
-        resource,
-        forceRefresh: true,
-        ...(request.claims ? { claims: request.claims } : {}),
-      });
-      if (
-        !result?.accessToken ||
-        !(result.expiresOn instanceof Date) ||
-        Number.isNaN(result.expiresOn.getTime())
-      ) {
-        throw new InvalidTokenResponseError(
-          `msal: the endpoint's answer for ${resource} had no access token or expiry`,
-          {
-            hint: 'the endpoint is not a managed-identity endpoint, or is misbehaving',
-          },
-        );
-      }
-      return {
-        token: result.accessToken,
-        expiresOnTimestamp: result.expiresOn.getTime(),
-        refreshAfterTimestamp: result.refreshOn?.getTime(),
-      };
-    });
+    return requestFromEndpoint(
+      this.#context,
+      resource,
+      async () => {
+        const result = await this.#application.acquireToken({
+          resource,
+          forceRefresh: true,
+          ...(request.claims ? { claims: request.claims } : {}),
+        });
+        if (
+          !result?.accessToken ||
+          !(result.expiresOn instanceof Date) ||
+          Number.isNaN(result.expiresOn.getTime())
+        ) {
+          throw new InvalidTokenResponseError(
+            `msal: the endpoint's answer for ${resource} had no access token or expiry`,
+            {
+              hint: 'the endpoint is not a managed-identity endpoint, or is misbehaving',
+            },
+          );
+        }
+        return {
+          token: result.accessToken,
+          expiresOnTimestamp: result.expiresOn.getTime(),
+          refreshAfterTimestamp: result.refreshOn?.getTime(),
+        };
+      },
+      request.abortSignal,
+    );
   }
 }
 

@@ -5,6 +5,11 @@ import { activeExchange, readErrorBody } from './response-recorder.js';
  * MSAL's HTTP layer, replaced so we see the endpoint's status and Retry-After (MSAL's errors keep
  * neither) and so a dead endpoint cannot hang a caller for minutes.
  */
+/** `signal`, also aborted when `other` is. */
+export function withAbort(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+  return other ? AbortSignal.any([signal, other]) : signal;
+}
+
 export class RecordingNetworkClient implements INetworkModule {
   constructor(private readonly timeoutMs: number) {}
 
@@ -34,7 +39,7 @@ export class RecordingNetworkClient implements INetworkModule {
         method,
         headers: options?.headers ?? {},
         ...(options?.body === undefined ? {} : { body: options.body }),
-        signal: AbortSignal.timeout(timeout ?? this.timeoutMs),
+        signal: withAbort(AbortSignal.timeout(timeout ?? this.timeoutMs), exchange?.abortSignal),
       });
     } catch (error) {
       if (exchange) exchange.networkError = error as Error;

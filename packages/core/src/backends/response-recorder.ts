@@ -15,6 +15,12 @@ export interface EndpointExchange {
   errorDescription?: string | undefined;
   /** Set when the request never got an answer (connection refused, reset, timeout). */
   networkError?: Error;
+  /**
+   * Aborts the request when nobody wants its answer any more (every provider holding the token
+   * closed). The HTTP layers we hand the libraries read it, as the libraries' own APIs cannot
+   * pass one through.
+   */
+  abortSignal?: AbortSignal;
 }
 
 const currentExchange = new AsyncLocalStorage<EndpointExchange>();

@@ -8,6 +8,8 @@ export interface TokenRequest {
   scope: string;
   tenantId?: string | undefined;
   claims?: string | undefined;
+  /** Aborts the request (the cache entry was closed): a hung endpoint must not outlive close(). */
+  abortSignal?: AbortSignal | undefined;
 }
 
 /**
