@@ -1,3 +1,4 @@
+export { attackerCertificate } from './attacker-certificates.js';
 export { catchError } from './catch-error.js';
 export {
   type ConnectorConformanceOptions,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { generate } from 'selfsigned';
+import { attackerCertificate } from './attacker-certificates.js';
 import { remoteLookingHost } from './test-host-names.js';
 
 /**
@@ -30,6 +30,12 @@ export interface TlsInterceptorOptions {
   /** ALPN protocols to offer both ways, e.g. `['tds/8.0']`. */
   alpnProtocols?: string[];
   /**
+   * PostgreSQL only: instead of relaying (where SCRAM would keep the password from a relaying
+   * man in the middle), answer the startup with AuthenticationCleartextPassword — what an attacker
+   * holding the server's place would do — record the reply, then refuse the login.
+   */
+  askForCleartextPassword?: boolean;
+  /**
    * The name clients use and the certificate is about (default `keyless-target.test`); give it to
    * `resolveTestHostsToLoopback` too. Key Vault's SDK wants a name under the challenge's domain,
    * e.g. `keyless-target.vault.azure.net`.
@@ -55,15 +61,24 @@ export interface TlsInterceptor {
 
 const jwtPattern = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/;
 const sslRequest = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/** 'R', length 8, code 3: AuthenticationCleartextPassword. */
+const cleartextPasswordRequest = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
+const passwordRefused = errorResponse('28P01', 'password authentication failed');
+
+/** A PostgreSQL ErrorResponse with severity FATAL. */
+function errorResponse(sqlState: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0C${sqlState}\0M${message}\0\0`, 'utf8');
+  const header = Buffer.alloc(5);
+  header.write('E', 0);
+  header.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([header, fields]);
+}
 
 /** Starts an interceptor on 127.0.0.1 with the chosen certificate. */
 export async function startTlsInterceptor(options: TlsInterceptorOptions): Promise<TlsInterceptor> {
-  const localCa = {
-    cert: readFileSync(join(options.stateFolder, 'ca', 'ca.pem'), 'utf8'),
-    key: readFileSync(join(options.stateFolder, 'ca', 'ca-key.pem'), 'utf8'),
-  };
+  const localCaCertificate = readFileSync(join(options.stateFolder, 'ca', 'ca.pem'), 'utf8');
   const host = options.host ?? remoteLookingHost;
-  const credentials = await interceptorCertificate(options.certificate, localCa, host);
+  const credentials = await attackerCertificate(options.certificate, host, options.stateFolder);
   const preamble = options.preamble ?? 'tls';
   const chunks: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -81,7 +96,7 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
     });
     client.on('error', () => client.destroy());
     try {
-      upstream = await connectUpstream(options, localCa.cert, preamble);
+      upstream = await connectUpstream(options, localCaCertificate, preamble);
     } catch {
       client.destroy();
       return;
@@ -99,6 +114,20 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
     connected.on('error', closeBoth);
   };
 
+  const askForCleartextPassword = (client: tls.TLSSocket) => {
+    handshakes += 1;
+    let messages = 0;
+    client.on('error', () => client.destroy());
+    client.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      messages += 1;
+      // 1st: the startup message → AuthenticationCleartextPassword; 2nd: the password → refused.
+      client.write(messages === 1 ? cleartextPasswordRequest : passwordRefused, () => {
+        if (messages > 1) client.end();
+      });
+    });
+  };
+
   const secureOptions: tls.TlsOptions = {
     ...credentials,
     ...(options.alpnProtocols ? { ALPNProtocols: options.alpnProtocols } : {}),
@@ -109,7 +138,10 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
     socket.on('error', () => socket.destroy());
     const startTls = () => {
       const secure = new tls.TLSSocket(socket, { isServer: true, ...secureOptions });
-      secure.on('secure', () => void relay(secure));
+      secure.on('secure', () => {
+        if (options.askForCleartextPassword) askForCleartextPassword(secure);
+        else void relay(secure);
+      });
       secure.on('error', () => socket.destroy());
     };
     if (preamble === 'tls') {
@@ -198,36 +230,4 @@ function connectUpstream(
       secureOver(raw);
     });
   });
-}
-
-/** Key and certificate for the chosen case; `untrusted-ca` makes a throw-away CA of its own. */
-async function interceptorCertificate(
-  kind: InterceptorCertificate,
-  localCa: { cert: string; key: string },
-  host: string,
-): Promise<{ cert: string; key: string }> {
-  const name = kind === 'wrong-name' ? 'not-the-target.test' : host;
-  let issuer = localCa;
-  if (kind === 'untrusted-ca') {
-    const attackerCa = await generate([{ name: 'commonName', value: 'attacker CA' }], {
-      keySize: 2048,
-      extensions: [
-        { name: 'basicConstraints', cA: true, critical: true },
-        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      ],
-    });
-    issuer = { cert: attackerCa.cert, key: attackerCa.private };
-  }
-  const leaf = await generate([{ name: 'commonName', value: name }], {
-    keySize: 2048,
-    ca: issuer,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: name }] },
-    ],
-  });
-  const chain = kind === 'untrusted-ca' ? `${leaf.cert.trimEnd()}\n${issuer.cert}` : leaf.cert;
-  return { cert: chain, key: leaf.private };
 }
