@@ -3,11 +3,18 @@ import { backoffDelay } from '@keyless/core';
 import type { Redis } from 'ioredis';
 import {
   connectionEpochOf,
+  isMaxRetriesPerRequestError,
+  mapFlushedCommandErrors,
   overrideRecoverFromFatalError,
   rejectCommandsAwaitingResend,
 } from './ioredis-internals.js';
 import type { RedisCredentials } from './redis-credentials.js';
-import { isAuthenticationFailure, mapRedisError, type RedisErrorContext } from './redis-error-mapping.js';
+import {
+  isAuthenticationFailure,
+  mapRedisError,
+  type RedisErrorContext,
+  unreachableAfterRetries,
+} from './redis-error-mapping.js';
 
 export interface ConnectionHookContext {
   credentials: RedisCredentials;
@@ -25,6 +32,8 @@ export interface ConnectionHookContext {
 export interface ConnectionHooks {
   /** The socket connector refused this client's connection for good, with `error`. */
   ended(error: Error): void;
+  /** A connection of this client failed: the cause given when queued commands give up. */
+  connectionFailed(error: Error): void;
 }
 
 /**
@@ -35,6 +44,8 @@ export interface ConnectionHooks {
  * - A handshake refused with WRONGPASS/NOAUTH fetches the credentials afresh and reconnects
  *   without flushing the offline queue, so commands issued meanwhile are sent once it is ready
  *   instead of failing. A second refusal in a row fails them with AuthenticationFailedError.
+ * - Commands that gave up after `maxRetriesPerRequest` failed reconnects fail with
+ *   ServiceUnavailableError (the last connection error as its cause), not ioredis's own error.
  * - When the client ends, commands still waiting to be re-sent fail (with the refusal that ended
  *   it, if any) instead of waiting forever.
  * - The client prints (inspect, JSON) without its options, whose password is the secret.
@@ -95,6 +106,13 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
     rejectCommandsAwaitingResend(client, mapped);
   });
 
+  let lastConnectionError: Error | undefined;
+  mapFlushedCommandErrors(client, (error) =>
+    isMaxRetriesPerRequestError(error)
+      ? unreachableAfterRetries(error, lastConnectionError, context.errorContext)
+      : error,
+  );
+
   let endedWith: Error | undefined;
   client.on('end', () => {
     rejectCommandsAwaitingResend(client, endedWith ?? new Error('Connection is closed.'));
@@ -120,6 +138,9 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
   return {
     ended(error) {
       endedWith = error;
+    },
+    connectionFailed(error) {
+      lastConnectionError = error;
     },
   };
 }

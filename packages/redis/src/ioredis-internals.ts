@@ -21,7 +21,11 @@ import type { Redis } from 'ioredis';
  *    their promises pending forever.
  * 5. `connectionEpoch` increments at every connect: after fetching fresh credentials, keyless drops
  *    the half-open connection only if it is still the one that was refused.
- * 6. The `Connector` option with the exported `AbstractConnector` (public, but its contract is
+ * 6. `flushQueue(error, options)` fails the queued commands; ioredis calls it with
+ *    `MaxRetriesPerRequestError` after `maxRetriesPerRequest` failed reconnects. keyless wraps it on
+ *    the instance to hand the commands ServiceUnavailableError instead (with the connection error
+ *    as the cause); every other error passes unchanged.
+ * 7. The `Connector` option with the exported `AbstractConnector` (public, but its contract is
  *    ioredis's internal one): `connect()` resolves a socket; one that is no longer `connecting`
  *    starts the handshake, one already destroyed reports `firstError` and reconnects through
  *    `retryStrategy`, and a rejection flushes the queues with that error, emits it as `'error'` and
@@ -31,9 +35,11 @@ import type { Redis } from 'ioredis';
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
+type FlushQueue = (error: Error, flushOptions?: unknown) => void;
 
 interface RedisInternals {
   recoverFromFatalError: RecoverFromFatalError;
+  flushQueue: FlushQueue;
   condition?: { auth?: unknown } | null;
   prevCommandQueue?: {
     length: number;
@@ -73,4 +79,16 @@ export function rejectCommandsAwaitingResend(client: Redis, error: Error): void 
 /** (5) Identifies the current connection attempt. */
 export function connectionEpochOf(client: Redis): unknown {
   return internals(client).connectionEpoch;
+}
+
+/** (6) Lets `mapError` replace the error ioredis fails the queued commands with. */
+export function mapFlushedCommandErrors(client: Redis, mapError: (error: Error) => Error): void {
+  const target = internals(client);
+  const original = target.flushQueue.bind(client);
+  target.flushQueue = (error, flushOptions) => original(mapError(error), flushOptions);
+}
+
+/** ioredis's error for commands that waited through `maxRetriesPerRequest` failed reconnects. */
+export function isMaxRetriesPerRequestError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'MaxRetriesPerRequestError';
 }

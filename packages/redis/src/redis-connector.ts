@@ -252,6 +252,7 @@ class KeylessRedisConnector implements RedisConnector {
   #createClient(override: PassedRedisOptions): Redis {
     const { host, port, tls } = this.#connection;
     let hooks: ConnectionHooks | undefined;
+    let handshakeDone: (() => void) | undefined;
     const client = new Redis({
       ...this.#redisOptions,
       ...override,
@@ -261,6 +262,10 @@ class KeylessRedisConnector implements RedisConnector {
       Connector: socketConnectorFor({
         connection: this.#connection,
         onFatal: (error) => hooks?.ended(error),
+        onHandshake: (done) => {
+          handshakeDone = done;
+        },
+        onConnectionError: (error) => hooks?.connectionFailed(error),
       }),
       lazyConnect: true,
     });
@@ -277,6 +282,10 @@ class KeylessRedisConnector implements RedisConnector {
         user: this.#credentials.username ?? 'default',
         status: described.status,
       }),
+    });
+    client.on('ready', () => {
+      handshakeDone?.();
+      handshakeDone = undefined;
     });
     this.#clients.add(client);
     client.on('end', () => this.#clients.delete(client));

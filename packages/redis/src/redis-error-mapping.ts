@@ -71,6 +71,26 @@ export function mapRedisError(error: unknown, context: RedisErrorContext): unkno
 }
 
 /**
+ * Commands that waited through `maxRetriesPerRequest` failed reconnects: the cache could not be
+ * reached, so the caller gets what the first connect would have given.
+ */
+export function unreachableAfterRetries(
+  gaveUp: Error,
+  lastConnectionError: Error | undefined,
+  context: RedisErrorContext,
+): Error {
+  const mapped = lastConnectionError === undefined ? undefined : mapRedisError(lastConnectionError, context);
+  if (mapped instanceof ServiceUnavailableError) return mapped;
+  return new ServiceUnavailableError(
+    `Redis at ${context.host}:${context.port} could not be reached (${gaveUp.message})`,
+    {
+      cause: sanitizedCause(lastConnectionError ?? gaveUp),
+      hint: `check that ${context.host} is reachable from here and that \`port\` and \`tls\` match the cache; raise \`redisOptions.maxRetriesPerRequest\` (or null) to wait longer`,
+    },
+  );
+}
+
+/**
  * ioredis attaches the failed command, arguments included, to its errors: for a handshake that is
  * `HELLO 3 AUTH <user> <password>`. The cause we keep is a copy without it.
  */

@@ -9,6 +9,13 @@ export interface SocketConnectorContext {
   connection: ResolvedConnection;
   /** A connection was refused for good (destination, certificate): the client ends with `error`. */
   onFatal(error: Error): void;
+  /**
+   * A socket was handed to ioredis for its handshake (HELLO/AUTH, SELECT, ready check), which
+   * ioredis does not bound; `handshakeDone` stops the bound and must be called on `ready`.
+   */
+  onHandshake(handshakeDone: () => void): void;
+  /** A socket failed (refused, reset, timed out …): the cause keyless gives when commands give up. */
+  onConnectionError(error: Error): void;
 }
 
 /** ioredis's message for a connection closed on purpose; its error handler stays quiet about it. */
@@ -16,7 +23,7 @@ const connectionClosedMessage = 'Connection is closed.';
 
 /**
  * keyless opens every Redis connection itself (through ioredis's `Connector` option; see
- * ioredis-internals.ts, item 6), so the socket goes exactly to `host`:`port` with the TLS keyless
+ * ioredis-internals.ts, item 7), so the socket goes exactly to `host`:`port` with the TLS keyless
  * decided and nothing from the options can redirect it or weaken verification. Before each
  * (re)connect it applies the transport rule again (NODE_TLS_REJECT_UNAUTHORIZED is read then, as
  * Node does); a refusal or a certificate Node did not accept rejects the connect with a typed
@@ -86,16 +93,24 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
       // As ioredis's own connector: ioredis reports this error when it finds the socket destroyed.
       socket.once('error', (error) => {
         this.firstError = error;
+        context.onConnectionError(error);
       });
       const readyEvent = connection.tls === false ? 'connect' : 'secureConnect';
+      const onConnectTimeout = () => {
+        socket.destroy(
+          Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT', syscall: 'connect' }),
+        );
+      };
       const finish = () => {
         socket.off(readyEvent, onReady);
         socket.off('error', onError);
         socket.off('close', onClose);
+        socket.off('timeout', onConnectTimeout);
         socket.setTimeout(0);
       };
       const onReady = () => {
         finish();
+        this.#boundHandshake(socket);
         resolve(socket);
       };
       const onError = (error: Error) => {
@@ -124,12 +139,34 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
       // ioredis applies connectTimeout only to a socket still connecting; this one is handed over
       // connected, so the bound lives here.
       if (this.#connectTimeoutMs > 0) {
-        socket.setTimeout(this.#connectTimeoutMs, () => {
-          socket.destroy(
-            Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT', syscall: 'connect' }),
-          );
-        });
+        socket.setTimeout(this.#connectTimeoutMs);
+        socket.once('timeout', onConnectTimeout);
       }
+    }
+
+    /**
+     * ioredis clears its connect timeout once the socket is open and has none for the handshake:
+     * a server (or a proxy) that accepts and never answers would hold `createRedisConnector()` and
+     * every queued command forever. The same `connectTimeout` bounds the handshake; the socket
+     * then fails like a connect timeout (a network failure: ioredis reconnects, the first connect
+     * rejects with ServiceUnavailableError).
+     */
+    #boundHandshake(socket: Socket): void {
+      if (this.#connectTimeoutMs <= 0) return;
+      const timeoutMs = this.#connectTimeoutMs;
+      const onTimeout = () => {
+        socket.destroy(
+          Object.assign(new Error(`Redis did not complete the handshake within ${timeoutMs} ms`), {
+            code: 'ETIMEDOUT',
+          }),
+        );
+      };
+      socket.setTimeout(timeoutMs);
+      socket.once('timeout', onTimeout);
+      context.onHandshake(() => {
+        socket.off('timeout', onTimeout);
+        socket.setTimeout(0);
+      });
     }
 
     /** Ends the socket; the fallback destroy does not keep the process alive. */

@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { runOneOffScript, startTlsInterceptor, type TlsInterceptor } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedLoopbackPort, startTestStack, type TestStack } from './support.ts';
+import {
+  closedLoopbackPort,
+  type LeakRecorder,
+  startPlaintextRecorder,
+  startSilentTlsServer,
+  startTestStack,
+  type TestStack,
+} from './support.ts';
 
 /**
  * A one-off script (a migration, a cron job) awaits its work, closes the connector and expects the
@@ -12,10 +19,17 @@ import { closedLoopbackPort, startTestStack, type TestStack } from './support.ts
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
+interface Ports {
+  closedPort: number;
+  untrustedPort: number;
+  silentTlsPort: number;
+  silentPlainPort: number;
+}
+
 interface ScriptRow {
   name: string;
   /** The object given to createRedisConnector, as JavaScript source. */
-  options: (context: { closedPort: number; untrustedPort: number }) => string;
+  options: (context: Ports) => string;
   /** `resolved …` or `rejected <ErrorName> <code>`. */
   settled: RegExp;
 }
@@ -61,6 +75,18 @@ const rows: ScriptRow[] = [
     settled: /^rejected ServiceUnavailableError unavailable$/,
   },
   {
+    name: 'a server that completes TLS and never answers (handshake bounded by connectTimeout)',
+    options: ({ silentTlsPort }) =>
+      `{ host: '127.0.0.1', port: ${silentTlsPort}, tls: true, auth: ${secret}, redisOptions: { connectTimeout: 500 } }`,
+    settled: /^rejected ServiceUnavailableError unavailable$/,
+  },
+  {
+    name: 'a plaintext server on loopback that never answers, lazyConnect',
+    options: ({ silentPlainPort }) =>
+      `{ host: '127.0.0.1', port: ${silentPlainPort}, tls: false, auth: ${entra}, redisOptions: { connectTimeout: 500, lazyConnect: true, maxRetriesPerRequest: 1 } }`,
+    settled: /^rejected ServiceUnavailableError unavailable$/,
+  },
+  {
     name: 'an untrusted certificate (secret mode)',
     options: ({ untrustedPort }) =>
       `{ host: '127.0.0.1', port: ${untrustedPort}, tls: true, auth: ${secret} }`,
@@ -88,6 +114,8 @@ describe('a one-off script settles with the typed error and exits', () => {
   let test: TestStack;
   let interceptor: TlsInterceptor;
   let closedPort: number;
+  let silentTls: { port: number; stop(): Promise<void> };
+  let silentPlain: LeakRecorder;
 
   beforeAll(async () => {
     test = await startTestStack();
@@ -98,15 +126,24 @@ describe('a one-off script settles with the typed error and exits', () => {
       stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER as string,
     });
     closedPort = await closedLoopbackPort();
+    silentTls = await startSilentTlsServer();
+    silentPlain = await startPlaintextRecorder('127.0.0.1');
   });
 
   afterAll(async () => {
+    await silentTls?.stop();
+    await silentPlain?.stop();
     await interceptor?.stop();
     await test?.stop();
   });
 
   it.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
-    const options = row.options({ closedPort, untrustedPort: interceptor.port });
+    const options = row.options({
+      closedPort,
+      untrustedPort: interceptor.port,
+      silentTlsPort: silentTls.port,
+      silentPlainPort: silentPlain.port,
+    });
     const result = await runOneOffScript(
       packageFolder,
       `import { createRedisConnector, entraToken, fromKeyVaultSecret } from '@keyless/redis';

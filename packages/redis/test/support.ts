@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { createTokenProvider, type TokenProvider } from '@keyless/core';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { useManagedIdentityEnvironment } from '@keyless/testing';
@@ -160,4 +162,31 @@ export async function closedLoopbackPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A TLS server with the local stack's certificate (trusted, for 127.0.0.1 and localhost) that
+ * completes the handshake and then never answers: a hung server or proxy.
+ */
+export async function startSilentTlsServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = tls.createServer(
+    {
+      cert: readFileSync(process.env.KEYLESS_TEST_SERVER_CERT as string),
+      key: readFileSync(process.env.KEYLESS_TEST_SERVER_KEY as string),
+    },
+    (socket) => {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => sockets.delete(socket));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
