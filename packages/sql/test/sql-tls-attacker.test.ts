@@ -3,6 +3,7 @@ import { ConfigurationError, createTokenProvider, type TokenProvider } from '@ke
 import { untrustedCertificateError } from '@keyless/core/internal';
 import { type LocalAzure, type SqlEndpoint, startLocalAzure, startSqlEndpoint } from '@keyless/local-azure';
 import {
+  attackerCertificate,
   type InterceptorCertificate,
   remoteLookingHost,
   resolveTestHostsToLoopback,
@@ -12,7 +13,6 @@ import {
 } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
-import { attackerCertificate } from './support/attacker-certificates.js';
 
 /**
  * The rule: the access token leaves the process only over TLS verified against a trusted CA and
