@@ -31,11 +31,16 @@ import {
  * The rule: the password (a Key Vault secret) or the token (a JWT) leaves the process only over TLS
  * verified against a trusted CA *and* the server's name, or to loopback. Every row points the
  * connector at a man in the middle on loopback that keyless must treat as another machine
- * (`keyless-target.test`), relaying to the stack's real PostgreSQL, and tries one way of breaking
+ * (`keyless-target.test`) and tries one way of breaking
  * the rule: an option at any depth, a connection string, the environment pg or Node reads. Each row
  * says which typed error comes back and where (construction or first query) — and the interceptors
  * must have received nothing worth stealing. The `trusted` rows are the control: a man in the
- * middle whose certificate *is* trusted sees the session, so the suite would see a leak.
+ * middle whose certificate *is* trusted gets the credential, so the suite would see a leak.
+ *
+ * Entra mode: the interceptors relay to the stack's real PostgreSQL, which asks for the token as a
+ * cleartext password inside TLS. Secret mode: a relay would only ever see a SCRAM proof, never the
+ * password, so there the interceptors play the server as an attacker would — they ask for the
+ * password in cleartext, record it and refuse the login.
  */
 
 type Mode = 'key-vault-secret' | 'entra-token';
@@ -227,7 +232,7 @@ describe('@keyless/postgres against a man in the middle', () => {
   let localCa: string;
   let restoreLookup: () => void;
   let restoreIdentity: () => void;
-  const interceptors = new Map<InterceptorCertificate, TlsInterceptor>();
+  const interceptors = new Map<`${Mode} ${InterceptorCertificate}`, TlsInterceptor>();
   const connectors: PostgresConnector[] = [];
   const savedEnvironment = { ...process.env };
 
@@ -242,16 +247,19 @@ describe('@keyless/postgres against a man in the middle', () => {
     vault = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
     seededPassword = await vault.secret('postgres-password').get();
     localCa = readFileSync(join(stateFolder, 'ca', 'ca.pem'), 'utf8');
-    for (const certificate of ['untrusted-ca', 'wrong-name', 'trusted'] as const) {
-      interceptors.set(
-        certificate,
-        await startTlsInterceptor({
-          upstreamPort: Number(stack.env.KEYLESS_POSTGRES_PORT),
-          certificate,
-          stateFolder,
-          preamble: 'postgres',
-        }),
-      );
+    for (const mode of ['entra-token', 'key-vault-secret'] as const) {
+      for (const certificate of ['untrusted-ca', 'wrong-name', 'trusted'] as const) {
+        interceptors.set(
+          `${mode} ${certificate}`,
+          await startTlsInterceptor({
+            upstreamPort: Number(stack.env.KEYLESS_POSTGRES_PORT),
+            certificate,
+            stateFolder,
+            preamble: 'postgres',
+            askForCleartextPassword: mode === 'key-vault-secret',
+          }),
+        );
+      }
     }
   });
 
@@ -285,8 +293,11 @@ describe('@keyless/postgres against a man in the middle', () => {
   });
 
   /** Runs one row: where it ended, and the error if it was refused. */
+  const interceptorFor = (mode: Mode, certificate: InterceptorCertificate) =>
+    interceptors.get(`${mode} ${certificate}`) as TlsInterceptor;
+
   const attempt = async (mode: Mode, row: AttackRow) => {
-    const interceptor = interceptors.get(row.certificate) as TlsInterceptor;
+    const interceptor = interceptorFor(mode, row.certificate);
     Object.assign(process.env, row.env);
     let connector: PostgresConnector;
     try {
@@ -309,10 +320,14 @@ describe('@keyless/postgres against a man in the middle', () => {
 
   describe.each(['key-vault-secret', 'entra-token'] as const)('%s mode', (mode) => {
     it.each(pathRows)('$name', async (row) => {
-      const handshakesBefore = interceptors.get(row.certificate)?.handshakes ?? 0;
+      const handshakesBefore = interceptorFor(mode, row.certificate).handshakes;
       const outcome = await attempt(mode, row);
+      const control = row.where === 'resolved';
       // The error's class, code and text first: a failed row then says what came back.
-      if (row.error) {
+      if (control && mode === 'key-vault-secret') {
+        // The attacker holding the server's place refused the login it recorded.
+        expect((outcome.error as KeylessError | undefined)?.code).toBe('authentication-failed');
+      } else if (row.error) {
         expect(outcome.error).toBeInstanceOf(row.error.type);
         expect((outcome.error as KeylessError).code).toBe(row.error.code);
         const text = `${(outcome.error as Error).message}`;
@@ -320,27 +335,26 @@ describe('@keyless/postgres against a man in the middle', () => {
       } else {
         expect(outcome.error).toBeUndefined();
       }
-      expect(outcome.where).toBe(row.where);
-      if (row.where === 'resolved') {
-        // The control: the session ran through the trusted interceptor, over TLS, and it saw what
-        // the client sent — in Entra mode the token itself, which PostgreSQL asks for as a
-        // cleartext password inside TLS. Secret mode logs in with SCRAM-SHA-256, so even a trusted
-        // relay sees a proof and never the password; it does see the user name.
-        const trusted = interceptors.get('trusted') as TlsInterceptor;
+      expect(outcome.where).toBe(control && mode === 'key-vault-secret' ? 'first query' : row.where);
+      if (control) {
+        // The control: the session reached the trusted interceptor over TLS and it got the
+        // credential — the token in Entra mode, the password it asked for in secret mode.
+        const trusted = interceptorFor(mode, 'trusted');
         expect(trusted.handshakes).toBeGreaterThan(handshakesBefore);
         const user = (
           mode === 'entra-token' ? stack.env.KEYLESS_POSTGRES_ENTRA_USER : stack.env.KEYLESS_POSTGRES_USER
         ) as string;
         expect(trusted.leaks({ 'the user name': user })).toContain('the user name');
-        if (mode === 'entra-token') expect(trusted.leaks(secrets())).toContain('a token (JWT)');
-        else expect(trusted.received()).toContain('SCRAM-SHA-256');
+        expect(trusted.leaks(secrets())).toContain(
+          mode === 'entra-token' ? 'a token (JWT)' : 'the seeded password',
+        );
       } else {
         // A refusal at construction opens nothing; a certificate refusal ends at the handshake.
-        expect(interceptors.get(row.certificate)?.handshakes).toBe(handshakesBefore);
+        expect(interceptorFor(mode, row.certificate).handshakes).toBe(handshakesBefore);
       }
       // Nothing reached a man in the middle whose certificate should have been refused.
-      expect(interceptors.get('untrusted-ca')?.leaks(secrets())).toEqual([]);
-      expect(interceptors.get('wrong-name')?.leaks(secrets())).toEqual([]);
+      expect(interceptorFor(mode, 'untrusted-ca').leaks(secrets())).toEqual([]);
+      expect(interceptorFor(mode, 'wrong-name').leaks(secrets())).toEqual([]);
     });
   });
 });
