@@ -12,4 +12,5 @@ export {
   type RedisConnectorEvent,
   type RedisConnectorEventName,
 } from './redis-connector.js';
+export type { RefusedRedisOption } from './redis-option-guard.js';
 export type { PassedRedisOptions, RedisConnectorOptions } from './redis-options.js';

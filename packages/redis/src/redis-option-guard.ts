@@ -33,7 +33,7 @@ import { ConfigurationError } from '@keyless/core';
  * TLS-weakening keys at any depth (`rejectUnauthorized`, `checkServerIdentity`, `servername`, …)
  * are refused by core's `assertNoWeakenedTls` before this list is consulted.
  */
-const refusedOptions = {
+const refusedOptions: Readonly<Record<RefusedRedisOption, string>> = {
   host: 'set the top-level option `host` (or KEYLESS_REDIS_HOST)',
   port: 'set the top-level option `port` (or KEYLESS_REDIS_TLS_PORT / KEYLESS_REDIS_PORT)',
   path: 'keyless connects to `host`:`port` and checks that destination; ioredis would ignore both for a Unix socket. For a Redis on this machine, use host 127.0.0.1 and its port',
@@ -58,10 +58,35 @@ const refusedOptions = {
   updateSentinels: sentinelHint(),
   sentinelMaxConnections: sentinelHint(),
   failoverDetector: sentinelHint(),
-} as const;
+};
 
-/** The ioredis option names keyless refuses (the type of `redisOptions` leaves them out too). */
-export type RefusedRedisOption = keyof typeof refusedOptions;
+/**
+ * The ioredis options keyless decides itself (where to connect, as whom, over what), refused in
+ * `redisOptions` and `duplicate(override)`; the type of `redisOptions` leaves them out too.
+ */
+export type RefusedRedisOption =
+  | 'host'
+  | 'port'
+  | 'path'
+  | 'tls'
+  | 'Connector'
+  | 'username'
+  | 'password'
+  | 'sentinels'
+  | 'sentinelUsername'
+  | 'sentinelPassword'
+  | 'sentinelTLS'
+  | 'enableTLSForSentinelMode'
+  | 'natMap'
+  | 'name'
+  | 'role'
+  | 'preferredSlaves'
+  | 'sentinelRetryStrategy'
+  | 'sentinelReconnectStrategy'
+  | 'sentinelCommandTimeout'
+  | 'updateSentinels'
+  | 'sentinelMaxConnections'
+  | 'failoverDetector';
 
 function sentinelHint(detail?: string): string {
   return `Redis Sentinel is not supported: connect to the cache's own host name (Azure Cache for Redis has no Sentinel endpoint)${detail ? `; ${detail}` : ''}`;
