@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, matchesGlob, normalize } from 'node:path';
 
 const sourceMappingComment = /\/\/# sourceMappingURL=(\S+)\s*$/;
 
@@ -62,4 +62,39 @@ export function findStaleBuildOutput(packageFolder: string, files: readonly stri
       (file) =>
         !existsSync(join(packageFolder, file.replace(/^dist\//, 'src/').replace(/(\.d)?\.ts$|\.js$/, '.ts'))),
     );
+}
+
+/** Files npm puts in every tarball whatever `files` says. https://docs.npmjs.com/cli/v11/configuring-npm/package-json#files */
+const alwaysIncluded = /^(package\.json|readme(\.[^/]*)?|licen[cs]e(\.[^/]*)?)$/i;
+
+function coveredBy(entry: string, file: string): boolean {
+  const pattern = entry.replace(/^\.\//, '').replace(/\/$/, '');
+  if (/[*?[\]{}]/.test(pattern)) return matchesGlob(file, pattern) || matchesGlob(file, `${pattern}/**`);
+  return file === pattern || file.startsWith(`${pattern}/`);
+}
+
+/**
+ * The tarball against the package's `files` list: every file in the tarball is one `files` lists
+ * (or one npm always adds: package.json, README, LICENSE), and every entry of `files` that exists
+ * in the package folder is in the tarball (CHANGELOG.md, say, exists only after the first release).
+ * One line per problem.
+ */
+export function findFilesListMismatches(
+  packageFolder: string,
+  filesList: readonly string[],
+  files: readonly string[],
+): string[] {
+  const problems: string[] = [];
+  for (const file of files) {
+    if (!alwaysIncluded.test(file) && !filesList.some((entry) => coveredBy(entry, file))) {
+      problems.push(`${file} is in the tarball but not in "files"`);
+    }
+  }
+  for (const entry of filesList) {
+    const exists = /[*?[\]{}]/.test(entry) || existsSync(join(packageFolder, entry));
+    if (exists && !files.some((file) => coveredBy(entry, file))) {
+      problems.push(`"files" lists ${entry}, which the package has but the tarball does not`);
+    }
+  }
+  return problems;
 }

@@ -19,6 +19,9 @@ export interface PackageManifest {
   types?: string;
   bin?: Record<string, string>;
   engines?: Record<string, string>;
+  repository?: { type?: string; url?: string; directory?: string };
+  homepage?: string;
+  bugs?: { url?: string };
   exports?: Record<string, unknown>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;

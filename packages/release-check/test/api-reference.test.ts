@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { committedApiFolder, compareTrees, generateApiReference } from '../src/api-reference.ts';
+import { markdownLinkTargets, repositoryPathOfLink } from '../src/readme-links.ts';
 import { findPublishedPackages, repositoryRoot } from '../src/workspace-packages.ts';
 
 const generatedFolder = join(inject('releaseCheckFolder'), 'api-reference');
@@ -35,7 +36,13 @@ describe('the API reference (TypeDoc, markdown, from the doc comments)', () => {
   it.each(findPublishedPackages())('is linked from the $name README', async (published) => {
     const readme = await readFile(join(published.folder, 'README.md'), 'utf8');
     const page = join(committedApiFolder, published.name, 'README.md');
-    const targets = linkTargets(readme).map((target) => resolve(published.folder, target));
+    // Published READMEs link the repository on GitHub (relative links do not work on npmjs.com).
+    const targets = markdownLinkTargets(readme).map((target) => {
+      const path = repositoryPathOfLink(target);
+      return path === undefined
+        ? resolve(published.folder, target.replace(/#.*$/, ''))
+        : join(repositoryRoot, path);
+    });
     expect(targets, `${published.relativeFolder}/README.md links ${page}`).toContain(page);
     expect(existsSync(page)).toBe(true);
   });

@@ -7,13 +7,28 @@ import semver from 'semver';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { packageBin } from '../src/package-bin.ts';
 import { checkPublishedManifest } from '../src/published-manifest.ts';
-import { findBrokenSourceMaps, findStaleBuildOutput, findUnwantedFiles } from '../src/tarball-contents.ts';
+import { findBrokenPublishedLinks, repositoryWebUrl } from '../src/readme-links.ts';
+import {
+  findBrokenSourceMaps,
+  findFilesListMismatches,
+  findStaleBuildOutput,
+  findUnwantedFiles,
+} from '../src/tarball-contents.ts';
 import { unpackTarball } from '../src/tarball-files.ts';
-import { type PackageManifest, readCatalog, readManifest } from '../src/workspace-packages.ts';
+import {
+  findPublishedPackages,
+  type PackageManifest,
+  readCatalog,
+  readManifest,
+  repositoryRoot,
+} from '../src/workspace-packages.ts';
 
 const packed = inject('packedPackages');
 const unpackFolder = join(inject('releaseCheckFolder'), 'unpacked');
 const packedVersions = new Map(packed.map((each) => [each.name, each.version]));
+const webUrl = repositoryWebUrl();
+const rootNodeRange = readManifest(repositoryRoot).engines?.node ?? '(none)';
+const relativeFolders = new Map(findPublishedPackages().map((each) => [each.name, each.relativeFolder]));
 
 describe.each(packed)('$name tarball', (tarball) => {
   const folder = join(unpackFolder, tarball.name);
@@ -63,7 +78,12 @@ describe.each(packed)('$name tarball', (tarball) => {
   });
 
   it('has the package.json fields users and registries rely on', () => {
-    expect(checkPublishedManifest(manifest, packedVersions)).toEqual([]);
+    const expected = {
+      relativeFolder: relativeFolders.get(tarball.name) ?? '(unknown)',
+      webUrl,
+      nodeRange: rootNodeRange,
+    };
+    expect(checkPublishedManifest(manifest, packedVersions, expected)).toEqual([]);
     expect(manifest.version).toBe(readManifest(tarball.folder).version);
   });
 
@@ -92,6 +112,16 @@ describe.each(packed)('$name tarball', (tarball) => {
     expect(undeclared).toEqual([]);
     for (const target of Object.values(manifest.bin ?? {}))
       expect(files).toContain(target.replace(/^\.\//, ''));
+  });
+
+  it('contains what "files" lists, and nothing else but what npm always adds', () => {
+    expect(manifest.files?.length ?? 0).toBeGreaterThan(0);
+    expect(findFilesListMismatches(tarball.folder, manifest.files ?? [], files)).toEqual([]);
+  });
+
+  it('links only to absolute URLs in its README (a relative link leads nowhere on npmjs.com)', async () => {
+    const readme = await readFile(join(folder, 'README.md'), 'utf8');
+    expect(findBrokenPublishedLinks(readme)).toEqual([]);
   });
 
   it('contains no tests, TypeScript sources, build state or stale output', () => {
