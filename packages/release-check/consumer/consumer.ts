@@ -137,6 +137,8 @@ import {
   type TokenVerificationCheck,
   TokenVerificationError,
   type TokenVerifier,
+  trustBundleFor,
+  UnreadableExtraCertificatesError,
   type VerifiedTokenClaims,
   type VerifyTokenExpectations,
 } from '@keyless/local-azure';
@@ -160,6 +162,7 @@ import {
   type EntraTokenAuth,
   type FromKeyVaultSecretOptions,
   type KeyVaultSecretAuth,
+  type PassedRedisOptions,
   type RedisAuth,
   type RedisConnector,
   type RedisConnectorEvent,
@@ -424,10 +427,11 @@ export async function createConnectors(tokenProvider: TokenProvider): Promise<Co
   const postgres = createPostgresConnector(postgresOptions);
 
   const redisSecret: FromKeyVaultSecretOptions = { connector: keyVault, secretName: 'redis-password' };
+  const passedToIoredis: PassedRedisOptions = { lazyConnect: true, connectionName: 'orders' };
   const redisOptions: RedisConnectorOptions = {
     auth: redisPasswordFromKeyVault(redisSecret),
     tokenProvider,
-    redisOptions: { lazyConnect: true },
+    redisOptions: passedToIoredis,
   };
   const redis = await createRedisConnector(redisOptions);
   return { blob, keyVault, sql, postgres, redis };
@@ -521,6 +525,13 @@ export async function startStackForTests(onLine: (line: string) => void): Promis
   onLine(renderDotEnv(stack.env));
   const authority: LocalCertificateAuthority = stack.ca;
   onLine(`trust ${authority.caCertificatePath}`);
+  // The local CA joins what NODE_EXTRA_CA_CERTS already trusts; an unreadable file is refused.
+  try {
+    onLine(`NODE_EXTRA_CA_CERTS=${await trustBundleFor(authority, process.env)}`);
+  } catch (error) {
+    if (error instanceof UnreadableExtraCertificatesError) onLine(`fix ${error.path} first`);
+    else throw error;
+  }
   return stack;
 }
 

@@ -1,13 +1,21 @@
 // The release check's smoke script: plain JavaScript in a fresh npm project where only the packed
 // tarballs (and their peers from npm) are installed. It starts the local stack from the installed
 // @keyless/local-azure and uses each installed connector once, printing one line per step and
-// never a token or a secret value.
+// never a token or a secret value. The release check runs it with the catalog's peers on our Node,
+// with the lowest and the newest peers and Node the ranges allow, and once with debug output on.
+//
+// Then it rotates the PostgreSQL and Redis passwords and restarts both servers, so the connections
+// the connectors hold die and the next ones are refused with the password they cached: that runs
+// the driver internals the connectors build on (ioredis's recoverFromFatalError, prevCommandQueue,
+// condition.auth and connectionEpoch; pg.Pool/pg.Client subclasses and the password fields they
+// clear), in whichever driver version is installed.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createBlobConnector } from '@keyless/blob';
 import { createTokenProvider, tokenBackendNames } from '@keyless/core';
 import { createKeyVaultConnector } from '@keyless/keyvault';
-import { ensureLocalCertificateAuthority, startLocalAzure } from '@keyless/local-azure';
+import { ensureLocalCertificateAuthority, startLocalAzure, trustBundleFor } from '@keyless/local-azure';
 import { createPostgresConnector, fromKeyVaultSecret } from '@keyless/postgres';
 import { createRedisConnector, fromKeyVaultSecret as redisPasswordFromKeyVault } from '@keyless/redis';
 import { createSqlConnector } from '@keyless/sql';
@@ -20,21 +28,50 @@ function step(text) {
 
 /**
  * Node reads NODE_EXTRA_CA_CERTS only at start, and Azurite's client takes no `ca` option, so the
- * script makes the stack's CA first and runs itself again trusting it (as apps/demo does).
+ * script makes the stack's CA first and runs itself again trusting it (as apps/demo does). The
+ * local CA joins whatever the user's NODE_EXTRA_CA_CERTS already trusts (a proxy's CA, say):
+ * `trustBundleFor` gives a bundle of both, never the local CA instead.
  * Returns the child's exit code, or undefined when this process already trusts the CA.
  */
 async function relaunchTrustingLocalCa() {
   const authority = await ensureLocalCertificateAuthority(stateFolder);
+  const bundle = await trustBundleFor(authority, process.env);
   const current = process.env.NODE_EXTRA_CA_CERTS;
-  if (current && resolve(current) === resolve(authority.caCertificatePath)) return undefined;
+  if (current && resolve(current) === resolve(bundle)) return undefined;
   const child = spawn(process.execPath, [process.argv[1]], {
     stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: authority.caCertificatePath },
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
   });
   return await new Promise((done) => {
     child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
     child.on('error', () => done(1));
   });
+}
+
+/**
+ * For the debug-output census only (KEYLESS_SMOKE_SECRETS_FILE): the credentials this run used, by
+ * kind, written to a file the release check reads and deletes. Never printed.
+ */
+const usedSecrets = { 'Redis password': new Set(), 'PostgreSQL password': new Set() };
+
+async function recordSecrets(keyVault) {
+  if (!process.env.KEYLESS_SMOKE_SECRETS_FILE) return;
+  for (const [kind, name] of [
+    ['Redis password', 'redis-password'],
+    ['PostgreSQL password', 'postgres-password'],
+  ]) {
+    const source = keyVault.secret(name);
+    source.invalidate();
+    usedSecrets[kind].add(await source.get());
+  }
+}
+
+function writeSecretsFile() {
+  const file = process.env.KEYLESS_SMOKE_SECRETS_FILE;
+  if (!file) return;
+  const entries = Object.entries(usedSecrets).map(([kind, values]) => [kind, [...values]]);
+  entries.push(['X-IDENTITY-HEADER', [process.env.IDENTITY_HEADER ?? ''].filter(Boolean)]);
+  writeFileSync(file, JSON.stringify(Object.fromEntries(entries)), { mode: 0o600 });
 }
 
 async function useEveryConnector(closers) {
@@ -51,7 +88,8 @@ async function useEveryConnector(closers) {
   const blob = createBlobConnector({ tokenProvider });
   closers.push(() => blob.close());
   const container = blob.container('release-check');
-  await container.createIfNotExists();
+  // A fresh stack has no such container. (createIfNotExists is newer than the oldest SDK in range.)
+  await container.create();
   const text = `written by the release check at ${new Date().toISOString()}`;
   const blockBlob = container.getBlockBlobClient('smoke.txt');
   await blockBlob.upload(text, Buffer.byteLength(text));
@@ -89,24 +127,47 @@ async function useEveryConnector(closers) {
   closers.push(() => redis.close());
   const count = await redis.client.incr('release-check:smoke');
   step(`redis INCR release-check:smoke = ${count}`);
+  return { keyVault, postgres, redis };
+}
+
+/**
+ * New passwords on both servers and in Key Vault, then both servers restarted: the pooled
+ * PostgreSQL connection and the Redis connection die, and the connectors reconnect with the
+ * password they cached, which the servers now refuse. They must fetch the new one and carry on.
+ */
+async function surviveRotationAndRestart(stack, { keyVault, postgres, redis }) {
+  await recordSecrets(keyVault);
+  await stack.rotatePostgresPassword();
+  await stack.rotateRedisPassword();
+  await Promise.all([stack.postgres.restart(), stack.redis.restart()]);
+  step('rotated the PostgreSQL and Redis passwords and restarted both servers');
+  const result = await postgres.query('SELECT 6 * 7 AS answer');
+  step(`postgres after rotation and restart: SELECT 6 * 7 = ${result.rows[0].answer}`);
+  // Redis keeps no data across the restart: the counter starts again.
+  const count = await redis.client.incr('release-check:smoke');
+  step(`redis after rotation and restart: INCR release-check:smoke = ${count}`);
+  await recordSecrets(keyVault);
 }
 
 const exitCode = await relaunchTrustingLocalCa();
 if (exitCode !== undefined) process.exit(exitCode);
 
+step(`running on Node ${process.version}`);
 const stack = await startLocalAzure({ stateFolder });
 // Before the first token request: MSAL picks the managed-identity source once per process.
 Object.assign(process.env, stack.env);
 step(`stack started: ${stack.services.join(', ')}`);
 const closers = [];
 try {
-  await useEveryConnector(closers);
+  const connectors = await useEveryConnector(closers);
+  await surviveRotationAndRestart(stack, connectors);
 } catch (error) {
   // keyless errors never carry a token or a secret, so the message is safe to print.
   step(`FAILED: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   process.exitCode = 1;
 } finally {
   for (const close of closers.reverse()) await close();
+  writeSecretsFile();
   await stack.stop();
   step('stack stopped');
 }
