@@ -37,6 +37,7 @@ export async function createConsumerProject(
   projectFolder: string,
   packed: readonly PackedPackage[],
   peers: Record<string, string>,
+  { typeCheck = true }: { typeCheck?: boolean } = {},
 ): Promise<void> {
   await mkdir(projectFolder, { recursive: true });
   const catalog = readCatalog();
@@ -49,7 +50,9 @@ export async function createConsumerProject(
     private: true,
     type: 'module',
     dependencies: { ...tarballSpecs, ...peers },
-    devDependencies: Object.fromEntries(typeCheckTools.map((name) => [name, catalogVersion(catalog, name)])),
+    devDependencies: typeCheck
+      ? Object.fromEntries(typeCheckTools.map((name) => [name, catalogVersion(catalog, name)]))
+      : {},
     overrides: tarballSpecs,
   };
   await writeFile(join(projectFolder, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -63,12 +66,19 @@ export interface InstallResult {
   durationMs: number;
 }
 
-/** `npm install`, as most users run it; the cache makes a second run fast, the registry is the only network. */
-export async function installConsumerProject(projectFolder: string): Promise<InstallResult> {
+/**
+ * `npm install`, as most users run it; the cache makes a second run fast, the registry is the only
+ * network. npm runs on `node` (first on PATH, so npm's `#!/usr/bin/env node` finds it), and so do
+ * the install scripts it starts.
+ */
+export async function installConsumerProject(
+  projectFolder: string,
+  node: string = process.execPath,
+): Promise<InstallResult> {
   const started = performance.now();
   const result = await execa('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
     cwd: projectFolder,
-    env: userShellEnvironment(),
+    env: userShellEnvironment(process.env, node),
     extendEnv: false,
     reject: false,
     all: true,
