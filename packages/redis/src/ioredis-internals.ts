@@ -3,8 +3,11 @@ import type { Redis } from 'ioredis';
 /**
  * Every place keyless relies on ioredis beyond its documented API, in one file. Checked against
  * the source of ioredis 5.4.0, 5.10.1 and 6.0.0 (lib/Redis.ts, lib/redis/event_handler.ts,
- * lib/connectors/*). The release checks exercise them from the packed tarball at the lowest and
- * newest ioredis in the peer range (rotate the password, drop the connection, run a command).
+ * lib/connectors/*, lib/errors/*), and run with 5.4.0 and 6.0.0: a command in flight while the
+ * password is rotated and the server restarted is re-sent after the refused reconnect (2, 4, 5),
+ * an Entra reconnect with the same token sends no second AUTH (3), an untrusted certificate ends
+ * the client with the typed error (7), and commands past `maxRetriesPerRequest` get
+ * ServiceUnavailableError (6). Run that again for every ioredis the peer range admits.
  *
  * 1. `client.options.password` / `client.options.username` are read by `Redis#connect()` at every
  *    (re)connect into `condition.auth`. ioredis has no asynchronous password hook, so keyless makes
