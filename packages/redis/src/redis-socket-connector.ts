@@ -147,26 +147,32 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
     /**
      * ioredis clears its connect timeout once the socket is open and has none for the handshake:
      * a server (or a proxy) that accepts and never answers would hold `createRedisConnector()` and
-     * every queued command forever. The same `connectTimeout` bounds the handshake; the socket
-     * then fails like a connect timeout (a network failure: ioredis reconnects, the first connect
-     * rejects with ServiceUnavailableError).
+     * every queued command forever. The same `connectTimeout` bounds the handshake until the
+     * server first answers; the socket then fails like a connect timeout (a network failure:
+     * ioredis reconnects, the first connect rejects with ServiceUnavailableError). A server that
+     * has answered is left to ioredis (its ready check waits quietly while Redis is LOADING).
      */
     #boundHandshake(socket: Socket): void {
       if (this.#connectTimeoutMs <= 0) return;
       const timeoutMs = this.#connectTimeoutMs;
+      const disarm = () => {
+        socket.off('timeout', onTimeout);
+        socket.setTimeout(0);
+      };
       const onTimeout = () => {
+        if (socket.bytesRead > 0) {
+          disarm();
+          return;
+        }
         socket.destroy(
-          Object.assign(new Error(`Redis did not complete the handshake within ${timeoutMs} ms`), {
+          Object.assign(new Error(`Redis did not answer the handshake within ${timeoutMs} ms`), {
             code: 'ETIMEDOUT',
           }),
         );
       };
       socket.setTimeout(timeoutMs);
-      socket.once('timeout', onTimeout);
-      context.onHandshake(() => {
-        socket.off('timeout', onTimeout);
-        socket.setTimeout(0);
-      });
+      socket.on('timeout', onTimeout);
+      context.onHandshake(disarm);
     }
 
     /** Ends the socket; the fallback destroy does not keep the process alive. */
