@@ -133,10 +133,9 @@ describe('trustBundleFor / stack.env.NODE_EXTRA_CA_CERTS', () => {
 
   it('keeps bundles for different NODE_EXTRA_CA_CERTS apart, so one caller never changes what another exported', async () => {
     const other = join(workFolder, 'other-ca.pem');
-    writeFileSync(
-      other,
-      (await createTestCertificateAuthority().then((ca) => (ca.remove(), ca))).caCertificate,
-    );
+    const otherAuthority = await createTestCertificateAuthority();
+    writeFileSync(other, otherAuthority.caCertificate);
+    otherAuthority.remove();
     const mine = await trustBundleFor(authority, { NODE_EXTRA_CA_CERTS: proxyAuthority.caCertificatePath });
     const theirs = await trustBundleFor(authority, { NODE_EXTRA_CA_CERTS: other });
     expect(theirs).not.toBe(mine);
