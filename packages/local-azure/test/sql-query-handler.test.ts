@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ParameterValue } from '../src/sql/client-requests.js';
 import { NotesTable, type QueryContext, runStatement } from '../src/sql/query-handler.js';
+import { WorkCounter } from '../src/sql/work-counter.js';
 
 function context(parameters: Record<string, ParameterValue> = {}): QueryContext {
   return {
@@ -44,5 +45,60 @@ describe('runStatement', () => {
     });
     expect(runStatement('DROP TABLE dbo.notes', context())).toMatchObject({ kind: 'error', number: 40515 });
     expect(runStatement('SELECT 1; DROP TABLE dbo.notes', context())).toMatchObject({ kind: 'error' });
+  });
+});
+
+/** Batches shaped to make a backtracking matcher explode, each `length` characters long. */
+const adversarialBatches: [string, (length: number) => string][] = [
+  ['SELECT, spaces, one more word', (length) => `SELECT 1${' '.repeat(length - 10)}x`],
+  ['SELECT, spaces, two more words', (length) => `SELECT 1${' '.repeat(length - 12)}x y`],
+  ['SELECT, alternating spaces and semicolons', (length) => `SELECT 1${' ;'.repeat((length - 9) / 2)}x`],
+  ['SELECT, a very long alias list', (length) => `SELECT ${'1 a,'.repeat((length - 8) / 4)}1`],
+  ['SELECT, one item of many words', (length) => `SELECT ${'a '.repeat((length - 7) / 2)}`],
+  ['SELECT, nested parentheses', (length) => `SELECT ${'('.repeat(length - 7)}`],
+  ['opening brackets', (length) => '['.repeat(length)],
+  ['semicolons, then a word', (length) => `${';'.repeat(length - 1)}x`],
+  ['quotes', (length) => "'".repeat(length)],
+  ['an unterminated string of doubled quotes', (length) => `SELECT N'${"''".repeat((length - 9) / 2)}`],
+  ['nested block comments', (length) => '/*'.repeat(length / 2)],
+  ['line comments', (length) => '--\n'.repeat(length / 3)],
+  ['SET lines', (length) => 'set x\n'.repeat(length / 6)],
+  ['variables', (length) => `SELECT ${'@'.repeat(length - 7)}`],
+  [
+    'an INSERT that never closes',
+    (length) => `INSERT INTO notes(body) VALUES(${'@b,'.repeat((length - 31) / 3)}`,
+  ],
+  ['WAITFOR with a huge delay string', (length) => `WAITFOR DELAY '${'0'.repeat(length - 16)}'`],
+  ['COMMIT with many words', (length) => `COMMIT ${'work '.repeat((length - 7) / 5)}`],
+];
+
+describe('runStatement: work is linear in the batch', () => {
+  // At most this many steps per character (tokenizing reads each character about twice; matching
+  // looks at each token a bounded number of times). A backtracking matcher needs length² or length³.
+  const stepsPerCharacter = 8;
+
+  it.each(adversarialBatches)(
+    '%s: 5 KB and 500 KB batches cost at most 8 steps per character',
+    (_name, make) => {
+      for (const length of [5_000, 500_000]) {
+        const batch = make(length);
+        const work = new WorkCounter();
+        const outcome = runStatement(batch, context({ '@b': 'x' }), work);
+        expect(outcome.kind).not.toBe('wait');
+        expect(work.steps).toBeGreaterThan(0);
+        expect({ length, steps: work.steps }).toEqual({
+          length,
+          steps: expect.toSatisfy((steps: number) => steps <= stepsPerCharacter * batch.length + 64),
+        });
+      }
+    },
+  );
+
+  it('still refuses what it does not support with the emulator error, naming the statement', () => {
+    const outcome = runStatement(`SELECT 1${' '.repeat(5_000)}x y`, context());
+    expect(outcome).toMatchObject({ kind: 'error', number: 40515 });
+    expect((outcome as { message: string }).message).toMatch(
+      /^Statement not supported by the keyless local SQL endpoint: SELECT 1 .*not a database\.$/s,
+    );
   });
 });

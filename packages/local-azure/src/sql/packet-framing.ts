@@ -44,6 +44,8 @@ export interface TdsMessage {
   /** Status bits of the last packet: IGNORE is set there. */
   readonly lastStatus: number;
   readonly payload: Buffer;
+  /** Larger than `maximumMessageBytes` (only with `discardOversized`): its payload was dropped as it arrived. */
+  readonly oversized: boolean;
 }
 
 export interface TdsPacketParserOptions {
@@ -52,6 +54,11 @@ export interface TdsPacketParserOptions {
    * token is a few kilobytes); after login a batch can be bigger.
    */
   maximumMessageBytes: number;
+  /**
+   * Instead of refusing an oversized message, drop its bytes as they arrive and hand it over empty,
+   * marked `oversized`, so the request can be answered with an error.
+   */
+  discardOversized?: boolean;
 }
 
 /**
@@ -61,18 +68,29 @@ export interface TdsPacketParserOptions {
 export class TdsPacketParser {
   private pending: Buffer = Buffer.alloc(0);
   private messageParts: Buffer[] = [];
+  /** Bytes of the message so far, dropped ones included. */
   private messageBytes = 0;
+  /** Bytes of the message so far that are kept in `messageParts`. */
+  private keptBytes = 0;
+  private oversized = false;
   private messageType: number | undefined;
   private messageFirstStatus = 0;
   maximumMessageBytes: number;
+  discardOversized: boolean;
 
   constructor(options: TdsPacketParserOptions) {
     this.maximumMessageBytes = options.maximumMessageBytes;
+    this.discardOversized = options.discardOversized ?? false;
   }
 
   /** Bytes received but not yet part of a complete packet. */
   get bufferedBytes(): number {
     return this.pending.length;
+  }
+
+  /** Every byte this parser holds: a partial packet and the kept parts of a partial message. */
+  get heldBytes(): number {
+    return this.pending.length + this.keptBytes;
   }
 
   /** At a message boundary: no partial packet and no partial message buffered. */
@@ -120,21 +138,36 @@ export class TdsPacketParser {
       }
       this.messageBytes += body.length;
       if (this.messageBytes > this.maximumMessageBytes) {
-        throw new TdsProtocolError(`message larger than ${this.maximumMessageBytes} bytes`);
+        if (!this.discardOversized) {
+          throw new TdsProtocolError(`message larger than ${this.maximumMessageBytes} bytes`);
+        }
+        this.oversized = true;
+        this.messageParts = [];
+        this.keptBytes = 0;
+      } else {
+        // A copy: a view would keep the whole chunk it came in alive, more than is counted.
+        this.messageParts.push(Buffer.from(body));
+        this.keptBytes += body.length;
       }
-      this.messageParts.push(body);
       if ((status & PacketStatus.endOfMessage) !== 0) {
         messages.push({
           type,
           firstStatus: this.messageFirstStatus,
           lastStatus: status,
-          payload: Buffer.concat(this.messageParts),
+          payload: this.oversized ? Buffer.alloc(0) : Buffer.concat(this.messageParts),
+          oversized: this.oversized,
         });
         this.messageParts = [];
         this.messageBytes = 0;
+        this.keptBytes = 0;
+        this.oversized = false;
         this.messageType = undefined;
         this.messageFirstStatus = 0;
       }
+    }
+    // What is left is less than a packet; as a view it would keep the whole chunk alive.
+    if (this.pending.length > 0 && this.pending.buffer.byteLength > 2 * this.pending.length) {
+      this.pending = Buffer.from(this.pending);
     }
     return messages;
   }

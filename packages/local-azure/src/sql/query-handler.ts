@@ -1,5 +1,8 @@
 import type { ParameterValue } from './client-requests.js';
+import { type Token, tokenize } from './sql-tokens.js';
+import { TokenCursor } from './token-cursor.js';
 import { type CellValue, type ColumnDefinition, CurrentCommand } from './token-stream-writer.js';
+import { WorkCounter } from './work-counter.js';
 
 /**
  * The small, documented set of statements the endpoint answers. It is a protocol peer for the
@@ -119,51 +122,32 @@ function undeclaredVariable(name: string): SqlErrorOutcome {
   };
 }
 
-/** Lower case, single spaces, no spaces around punctuation, no brackets, no trailing semicolons. */
-function normalize(statement: string): string {
-  return statement
-    .replace(/\[([^\]]*)\]/g, '$1')
-    .replace(/\s+/g, ' ')
-    .replace(/\s*([(),=;])\s*/g, '$1')
-    .replace(/;+$/, '')
-    .trim()
-    .toLowerCase();
-}
-
-/** Splits on commas outside quotes and parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let index = 0; index < text.length; index += 1) {
-    const character = text[index];
-    if (character === "'") quoted = !quoted;
-    else if (!quoted && character === '(') depth += 1;
-    else if (!quoted && character === ')') depth -= 1;
-    else if (!quoted && depth === 0 && character === ',') {
-      parts.push(text.slice(start, index));
-      start = index + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts.map((part) => part.trim());
-}
-
 type SelectItem = { type: ColumnDefinition['type']; value: CellValue };
 
+// The expressions with a fixed meaning, by their tokens joined without spaces (all are a few tokens).
+const longestKnownExpression = 8;
+const longestKnownToken = 16;
+
 function evaluateExpression(
-  expression: string,
+  tokens: readonly Token[],
   context: QueryContext,
+  work: WorkCounter,
 ): SelectItem | SqlErrorOutcome | undefined {
-  const compact = expression.replace(/\s+/g, '').toLowerCase();
-  if (/^-?\d{1,9}$/.test(compact)) return { type: { kind: 'int', bytes: 4 }, value: Number(compact) };
-  const literal = /^N?'((?:[^']|'')*)'$/i.exec(expression.trim());
-  if (literal) {
-    const text = (literal[1] ?? '').replace(/''/g, "'");
-    return { type: { kind: 'nvarchar', characters: Math.max(text.length, 1) }, value: text };
+  work.add(tokens.length);
+  const [first, second] = tokens;
+  if (first === undefined || tokens.length > longestKnownExpression) return undefined;
+  const number = tokens.length === 1 ? first : first.text === '-' && tokens.length === 2 ? second : undefined;
+  if (number?.kind === 'number' && /^\d{1,9}$/.test(number.text)) {
+    return { type: { kind: 'int', bytes: 4 }, value: Number(number.text) * (number === first ? 1 : -1) };
+  }
+  if (tokens.length === 1 && first.kind === 'string') {
+    return { type: { kind: 'nvarchar', characters: Math.max(first.value.length, 1) }, value: first.value };
   }
   const name128 = (value: string): SelectItem => ({ type: { kind: 'nvarchar', characters: 128 }, value });
+  // Every expression with a fixed meaning is short: longer tokens cannot be one (and are not copied).
+  const compact = tokens.every((token) => token.raw.length <= longestKnownToken)
+    ? tokens.map((token) => (token.kind === 'string' ? token.raw.toLowerCase() : token.text)).join('')
+    : '';
   switch (compact) {
     case 'suser_sname()':
     case 'suser_name()':
@@ -184,9 +168,9 @@ function evaluateExpression(
     case '@@trancount':
       return { type: { kind: 'int', bytes: 4 }, value: context.transactionCount };
   }
-  if (/^@\w+$/.test(compact)) {
-    if (!context.parameters.has(compact)) return undeclaredVariable(expression.trim());
-    const value = context.parameters.get(compact) ?? null;
+  if (tokens.length === 1 && first.kind === 'variable' && !first.text.startsWith('@@')) {
+    if (!context.parameters.has(first.text)) return undeclaredVariable(first.raw);
+    const value = context.parameters.get(first.text) ?? null;
     if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2_147_483_647) {
       return { type: { kind: 'int', bytes: 4 }, value };
     }
@@ -197,21 +181,48 @@ function evaluateExpression(
   return undefined;
 }
 
+/** Splits a select list on commas outside parentheses. */
+function splitTopLevel(tokens: readonly Token[], work: WorkCounter): Token[][] {
+  const items: Token[][] = [[]];
+  let depth = 0;
+  for (const token of tokens) {
+    work.add();
+    if (token.kind === 'punctuation' && token.text === '(') depth += 1;
+    else if (token.kind === 'punctuation' && token.text === ')') depth -= 1;
+    else if (token.kind === 'punctuation' && token.text === ',' && depth === 0) {
+      items.push([]);
+      continue;
+    }
+    items[items.length - 1]?.push(token);
+  }
+  return items;
+}
+
 /** `SELECT <expression> [[AS] alias], …` without FROM: one row of server facts. */
-function selectScalars(statement: string, context: QueryContext): StatementOutcome | undefined {
-  const match = /^\s*select\s+([\s\S]+?)\s*;*\s*$/i.exec(statement);
-  if (!match || /\bfrom\b/i.test(match[1] ?? '')) return undefined;
+function selectScalars(
+  tokens: readonly Token[],
+  context: QueryContext,
+  work: WorkCounter,
+): StatementOutcome | undefined {
+  if (tokens[0]?.kind !== 'word' || tokens[0].text !== 'select' || tokens.length < 2) return undefined;
+  const list = tokens.slice(1);
+  work.add(list.length);
+  if (list.some((token) => token.kind === 'word' && token.text === 'from')) return undefined;
   const columns: ColumnDefinition[] = [];
   const row: CellValue[] = [];
-  for (const item of splitTopLevel(match[1] ?? '')) {
-    const aliased = /^([\s\S]+?)\s+(?:as\s+)?(\[[^\]]+\]|"[^"]+"|[A-Za-z_]\w*)$/i.exec(item);
-    let expression = item;
+  for (const item of splitTopLevel(list, work)) {
+    const last = item[item.length - 1];
+    let expression: readonly Token[] = item;
     let alias = '';
-    if (aliased && evaluateExpression(aliased[1] ?? '', context) !== undefined) {
-      expression = aliased[1] ?? '';
-      alias = (aliased[2] ?? '').replace(/^[["]|[\]"]$/g, '');
+    if (last?.kind === 'word' && item.length >= 2) {
+      const beforeAlias = item[item.length - 2];
+      const candidate = item.slice(0, beforeAlias?.kind === 'word' && beforeAlias.text === 'as' ? -2 : -1);
+      if (candidate.length > 0 && evaluateExpression(candidate, context, work) !== undefined) {
+        expression = candidate;
+        alias = aliasName(last);
+      }
     }
-    const evaluated = evaluateExpression(expression, context);
+    const evaluated = evaluateExpression(expression, context, work);
     if (evaluated === undefined) return undefined;
     if ('kind' in evaluated) return evaluated;
     columns.push({ name: alias, type: evaluated.type });
@@ -220,81 +231,168 @@ function selectScalars(statement: string, context: QueryContext): StatementOutco
   return { kind: 'rows', columns, rows: [row] };
 }
 
-function parameterValue(name: string, context: QueryContext): ParameterValue | SqlErrorOutcome {
-  if (!context.parameters.has(name)) return undeclaredVariable(name);
-  return context.parameters.get(name) ?? null;
+/** A column alias as written (case kept), without its brackets or quotes. */
+function aliasName(token: Token): string {
+  const raw = token.raw;
+  const quoted = raw.startsWith('[') || raw.startsWith('"');
+  return quoted ? raw.slice(1, -1) : raw;
+}
+
+function parameterValue(variable: Token, context: QueryContext): ParameterValue | SqlErrorOutcome {
+  if (!context.parameters.has(variable.text)) return undeclaredVariable(variable.raw);
+  return context.parameters.get(variable.text) ?? null;
 }
 
 function isError(value: unknown): value is SqlErrorOutcome {
   return typeof value === 'object' && value !== null && 'kind' in value && value.kind === 'error';
 }
 
-function notesStatement(normalized: string, context: QueryContext): StatementOutcome | undefined {
-  const table = '(?:dbo\\.)?notes';
-  const insert = new RegExp(
-    `^insert into ${table}\\(body\\)(output inserted\\.id )?values\\((@\\w+)\\)$`,
-  ).exec(normalized);
-  if (insert) {
-    const value = parameterValue(insert[2] ?? '', context);
-    if (isError(value)) return value;
-    const note = context.notes.insert(value === null ? null : String(value));
-    if (insert[1] !== undefined) {
-      return { kind: 'rows', columns: [{ name: 'id', type: { kind: 'int', bytes: 4 } }], rows: [[note.id]] };
-    }
-    return { kind: 'count', command: CurrentCommand.insert, rowCount: 1 };
+/** `notes` or `dbo.notes` (brackets already gone). */
+function notesTable(cursor: TokenCursor): boolean {
+  if (cursor.word('dbo')) return cursor.punctuation('.') && cursor.word('notes') !== undefined;
+  return cursor.word('notes') !== undefined;
+}
+
+function insertNote(
+  tokens: readonly Token[],
+  context: QueryContext,
+  work: WorkCounter,
+): StatementOutcome | undefined {
+  const cursor = new TokenCursor(tokens, work);
+  if (!cursor.word('insert') || !cursor.word('into') || !notesTable(cursor)) return undefined;
+  if (!cursor.punctuation('(') || !cursor.word('body') || !cursor.punctuation(')')) return undefined;
+  const output = cursor.word('output') !== undefined;
+  if (output && !(cursor.word('inserted') && cursor.punctuation('.') && cursor.word('id'))) return undefined;
+  if (!cursor.word('values') || !cursor.punctuation('(')) return undefined;
+  const variable = cursor.take('variable');
+  if (variable === undefined || !cursor.punctuation(')') || !cursor.done) return undefined;
+  const value = parameterValue(variable, context);
+  if (isError(value)) return value;
+  const note = context.notes.insert(value === null ? null : String(value));
+  if (output) {
+    return { kind: 'rows', columns: [{ name: 'id', type: { kind: 'int', bytes: 4 } }], rows: [[note.id]] };
   }
-  if (new RegExp(`^select id,body from ${table}( order by id( asc)?)?$`).test(normalized)) {
-    return {
-      kind: 'rows',
-      columns: noteColumns,
-      rows: context.notes.all().map((note) => [note.id, note.body]),
-    };
-  }
-  const byId = new RegExp(`^select id,body from ${table} where id=(@\\w+|\\d+)$`).exec(normalized);
-  if (byId) {
-    const reference = byId[1] ?? '';
-    const value = reference.startsWith('@') ? parameterValue(reference, context) : Number(reference);
+  return { kind: 'count', command: CurrentCommand.insert, rowCount: 1 };
+}
+
+function selectNotes(
+  tokens: readonly Token[],
+  context: QueryContext,
+  work: WorkCounter,
+): StatementOutcome | undefined {
+  const cursor = new TokenCursor(tokens, work);
+  if (!cursor.word('select') || !cursor.word('id') || !cursor.punctuation(',') || !cursor.word('body'))
+    return undefined;
+  if (!cursor.word('from') || !notesTable(cursor)) return undefined;
+  if (cursor.word('order')) {
+    if (!cursor.word('by') || !cursor.word('id')) return undefined;
+    cursor.word('asc');
+  } else if (cursor.word('where')) {
+    if (!cursor.word('id') || !cursor.punctuation('=')) return undefined;
+    const reference = cursor.take('variable', 'number');
+    if (reference === undefined || !cursor.done) return undefined;
+    const value = reference.kind === 'variable' ? parameterValue(reference, context) : Number(reference.text);
     if (isError(value)) return value;
     const note = context.notes.byId(Number(value));
     return { kind: 'rows', columns: noteColumns, rows: note ? [[note.id, note.body]] : [] };
   }
-  if (new RegExp(`^delete(?: from)? ${table}$`).test(normalized)) {
-    return { kind: 'count', command: CurrentCommand.delete, rowCount: context.notes.deleteAll() };
-  }
-  return undefined;
+  if (!cursor.done) return undefined;
+  return {
+    kind: 'rows',
+    columns: noteColumns,
+    rows: context.notes.all().map((note) => [note.id, note.body]),
+  };
 }
 
-function controlStatement(normalized: string): StatementOutcome | undefined {
-  if (/^begin tran(saction)?( \w+)?$/.test(normalized)) return { kind: 'transaction', action: 'begin' };
-  if (/^commit( tran(saction)?| work)?( \w+)?$/.test(normalized))
-    return { kind: 'transaction', action: 'commit' };
-  if (/^rollback( tran(saction)?| work)?( \w+)?$/.test(normalized)) {
-    return { kind: 'transaction', action: 'rollback' };
-  }
-  const wait = /^waitfor delay '(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?'$/.exec(normalized);
-  if (wait) {
+function deleteNotes(
+  tokens: readonly Token[],
+  context: QueryContext,
+  work: WorkCounter,
+): StatementOutcome | undefined {
+  const cursor = new TokenCursor(tokens, work);
+  if (!cursor.word('delete')) return undefined;
+  cursor.word('from');
+  if (!notesTable(cursor) || !cursor.done) return undefined;
+  return { kind: 'count', command: CurrentCommand.delete, rowCount: context.notes.deleteAll() };
+}
+
+function controlStatement(tokens: readonly Token[], work: WorkCounter): StatementOutcome | undefined {
+  const cursor = new TokenCursor(tokens, work);
+  const verb = cursor.word('begin', 'commit', 'rollback', 'waitfor');
+  if (verb === undefined) return undefined;
+  if (verb === 'waitfor') {
+    const delay = cursor.word('delay') ? cursor.take('string') : undefined;
+    if (delay === undefined || !cursor.done || delay.value.length > 12) return undefined;
+    const wait = /^(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/.exec(delay.value);
+    if (!wait) return undefined;
     const [hours, minutes, seconds] = [wait[1], wait[2], wait[3]].map(Number) as [number, number, number];
     const milliseconds =
       ((hours * 60 + minutes) * 60 + seconds) * 1000 + Number((wait[4] ?? '0').padEnd(3, '0'));
     return { kind: 'wait', milliseconds: Math.min(milliseconds, maximumWaitMilliseconds) };
   }
-  return undefined;
+  // BEGIN needs TRAN[SACTION]; COMMIT and ROLLBACK may also say WORK or nothing; then an optional name.
+  const noun = cursor.word('tran', 'transaction', ...(verb === 'begin' ? [] : ['work']));
+  if (verb === 'begin' && noun === undefined) return undefined;
+  cursor.take('word');
+  if (!cursor.done) return undefined;
+  return { kind: 'transaction', action: verb as 'begin' | 'commit' | 'rollback' };
 }
 
-/** Runs a batch or an sp_executesql statement; a batch of SET options (tedious's initial SQL) is fine. */
-export function runStatement(statement: string, context: QueryContext): StatementOutcome {
-  const parts = statement
-    .split(/[;\r\n]+/)
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0);
-  if (parts.length > 0 && parts.every((part) => /^set\s+\w+/i.test(part))) {
-    return { kind: 'done', command: CurrentCommand.set };
+/** tedious's session set-up: every line (or `;`-separated part) is `SET <option> …`. */
+function isSetBatch(tokens: readonly Token[], work: WorkCounter): boolean {
+  let partStart = true;
+  for (let index = 0; index < tokens.length; index += 1) {
+    work.add();
+    const token = tokens[index] as Token;
+    if (token.kind === 'punctuation' && token.text === ';') {
+      partStart = true;
+      continue;
+    }
+    if (partStart || token.afterLineBreak) {
+      const option = tokens[index + 1];
+      if (token.kind !== 'word' || token.text !== 'set') return false;
+      if (
+        option === undefined ||
+        (option.kind !== 'word' && option.kind !== 'number') ||
+        option.afterLineBreak
+      ) {
+        return false;
+      }
+    }
+    partStart = false;
   }
-  const normalized = normalize(statement);
+  return tokens.length > 0;
+}
+
+/**
+ * Runs a batch or an sp_executesql statement; a batch of SET options (tedious's initial SQL) is
+ * fine. The work is linear in the statement's length (`work` counts it, for tests).
+ */
+export function runStatement(
+  statement: string,
+  context: QueryContext,
+  work: WorkCounter = new WorkCounter(),
+): StatementOutcome {
+  const tokens = tokenize(statement, work);
+  if (isSetBatch(tokens, work)) return { kind: 'done', command: CurrentCommand.set };
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1]?.kind === 'punctuation' && tokens[end - 1]?.text === ';') {
+    work.add();
+    end -= 1;
+  }
+  const body = tokens.slice(0, end);
+  work.add(body.length);
+  // One statement per batch; an unterminated string or comment is not one the endpoint knows.
+  const single = !body.some(
+    (token) => token.kind === 'unterminated' || (token.kind === 'punctuation' && token.text === ';'),
+  );
   return (
-    controlStatement(normalized) ??
-    notesStatement(normalized, context) ??
-    selectScalars(statement, context) ??
-    notSupported(statement.trim())
+    (single
+      ? (controlStatement(body, work) ??
+        insertNote(body, context, work) ??
+        selectNotes(body, context, work) ??
+        deleteNotes(body, context, work) ??
+        selectScalars(body, context, work))
+      : undefined) ?? notSupported(statement.trim())
   );
 }

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { listenOn } from '../http/listen-on.js';
 import { listenOnLoopback } from '../http/listen-on-loopback.js';
+import { defaultLoginTimeoutMilliseconds } from './message-limits.js';
 import { NotesTable } from './query-handler.js';
 import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } from './sql-session.js';
 
@@ -32,6 +33,8 @@ export interface SqlEndpointOptions {
    * must carry. Default: `common`, and no tenant check.
    */
   tenantId?: string;
+  /** A connection that has not logged in by then is closed. Default 30 000 (ms). */
+  loginTimeoutMs?: number;
 }
 
 /** Login and query counters, for tests that assert how often clients logged in. */
@@ -42,6 +45,13 @@ export interface SqlEndpointCounters {
   /** SQL batches and RPC requests (transaction manager requests are not counted). */
   readonly queries: number;
   readonly openConnections: number;
+  /**
+   * Bytes the endpoint holds for all connections right now: received but not yet handled (partial
+   * packets and messages, queued requests). Bounded per connection by the limits in the README.
+   */
+  readonly bufferedBytes: number;
+  /** The highest `bufferedBytes` since the start or the last `reset()`. */
+  readonly peakBufferedBytes: number;
   /** Sets every counter back to zero. */
   reset(): void;
 }
@@ -76,7 +86,13 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
   for (const principal of options.principals ?? [])
     principals.set(principal.objectId.toLowerCase(), principal);
   const sessions = new Set<SqlSession>();
-  const count = { logins: 0, failedLogins: 0, queries: 0 };
+  const count = { logins: 0, failedLogins: 0, queries: 0, bufferedBytes: 0, peakBufferedBytes: 0 };
+  const loginTimeoutMilliseconds = options.loginTimeoutMs ?? defaultLoginTimeoutMilliseconds;
+  if (!Number.isInteger(loginTimeoutMilliseconds) || loginTimeoutMilliseconds < 1) {
+    throw new RangeError(
+      `SQL endpoint: loginTimeoutMs must be a whole number of milliseconds >= 1, got ${loginTimeoutMilliseconds}`,
+    );
+  }
   let stopping: Promise<void> | undefined;
   let lastSpid = 50; // user sessions start above the system ones, as in SQL Server
 
@@ -90,6 +106,7 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       `keyless local SQL endpoint ${endpointVersion} — a TDS protocol peer for the managed-identity ` +
       `authentication path, not a database (answers like Microsoft SQL Azure (RTM) - 12.0.2000.8)`,
     notes: new NotesTable(),
+    loginTimeoutMilliseconds,
     findPrincipal: (objectId) => principals.get(objectId.toLowerCase()),
     nextSpid: () => {
       lastSpid = lastSpid >= 32_000 ? 51 : lastSpid + 1;
@@ -101,6 +118,10 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
     },
     recordQuery: () => {
       count.queries += 1;
+    },
+    recordBufferedBytes: (delta) => {
+      count.bufferedBytes += delta;
+      count.peakBufferedBytes = Math.max(count.peakBufferedBytes, count.bufferedBytes);
     },
     sessionClosed: (session) => {
       sessions.delete(session);
@@ -153,10 +174,17 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       get openConnections() {
         return sessions.size;
       },
+      get bufferedBytes() {
+        return count.bufferedBytes;
+      },
+      get peakBufferedBytes() {
+        return count.peakBufferedBytes;
+      },
       reset() {
         count.logins = 0;
         count.failedLogins = 0;
         count.queries = 0;
+        count.peakBufferedBytes = count.bufferedBytes;
       },
     },
     stop() {

@@ -17,6 +17,7 @@ import {
   sqlAudiences,
 } from './fedauth.js';
 import { FeatureId, type Login7Request, parseLogin7 } from './login7.js';
+import { messageLimits } from './message-limits.js';
 import {
   defaultPacketSize,
   encodeMessage,
@@ -77,8 +78,12 @@ export interface SessionHost {
   readonly tenantId: string | undefined;
   readonly versionText: string;
   readonly notes: NotesTable;
+  /** A connection that has not logged in by then is closed. */
+  readonly loginTimeoutMilliseconds: number;
   findPrincipal(objectId: string): SqlPrincipal | undefined;
   nextSpid(): number;
+  /** A connection now holds `delta` more (or, negative, fewer) bytes received but not yet handled. */
+  recordBufferedBytes(delta: number): void;
   recordLogin(succeeded: boolean): void;
   recordQuery(): void;
   sessionClosed(session: SqlSession): void;
@@ -100,8 +105,6 @@ const tdsVersion74 = 0x74000004;
 /** What the endpoint reports as its SQL Server version: Azure SQL Database says 12.0.2000.8. */
 const reportedVersion = [12, 0, 2000, 8] as const;
 const tlsHandshakeRecord = 0x16;
-/** A client that has not logged in within this time is disconnected, as SQL Server does. */
-const loginTimeoutMilliseconds = 30_000;
 const tokenIdentifiedPrincipal = '<token-identified principal>';
 
 /** One client connection: transport set-up, login, then requests, strictly one message at a time. */
@@ -112,7 +115,13 @@ export class SqlSession {
   private strictTls = false;
   private fedAuthRequiredOffered = false;
   private transport: Socket | TLSSocket;
-  private parser = new TdsPacketParser({ maximumMessageBytes: 1024 * 1024 });
+  private carrier: PreloginTlsCarrier | undefined;
+  private parser = new TdsPacketParser({ maximumMessageBytes: messageLimits.prelogin });
+  /** Payload bytes of complete messages waiting in `queue`. */
+  private queuedBytes = 0;
+  /** What this connection last reported to the host as held. */
+  private reportedBytes = 0;
+  private readingPaused = false;
   private packetSize = defaultPacketSize;
   private spid = 0;
   private principal: SqlPrincipal | undefined;
@@ -136,7 +145,7 @@ export class SqlSession {
     socket.setNoDelay(true);
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
-    this.loginTimer = setTimeout(() => this.close(), loginTimeoutMilliseconds);
+    this.loginTimer = setTimeout(() => this.close(), host.loginTimeoutMilliseconds);
     this.loginTimer.unref();
     // The first byte decides the protocol on the one port, as SQL Server 2022 does: a TLS
     // handshake record means TDS 8 (`encrypt: 'strict'`), a PRELOGIN packet means TDS 7.x.
@@ -144,6 +153,7 @@ export class SqlSession {
       if (first.length > 0 && first.readUInt8(0) === tlsHandshakeRecord) {
         this.strictTls = true;
         this.startTls(new PreloginTlsCarrier(socket, first, () => this.close(), { wrapped: false }), true);
+        // Phase 'prelogin' keeps the PRELOGIN limit for the first message inside TLS.
       } else if (first.length > 0 && first.readUInt8(0) === PacketType.prelogin) {
         socket.on('data', this.onClearData);
         this.receive(first);
@@ -167,11 +177,36 @@ export class SqlSession {
     this.rollbackOpenTransaction();
     this.transport.destroy();
     this.socket.destroy();
+    this.host.recordBufferedBytes(-this.reportedBytes);
+    this.reportedBytes = 0;
     this.host.sessionClosed(this);
+  }
+
+  /** Tells the host how much this connection holds now: a partial packet or message, queued requests. */
+  private reportHeldBytes(): void {
+    if (this.phase === 'closed') return;
+    const held = this.parser.heldBytes + this.queuedBytes + (this.carrier?.heldBytes ?? 0);
+    this.host.recordBufferedBytes(held - this.reportedBytes);
+    this.reportedBytes = held;
+    // Before login a peer is anonymous: anything beyond what a login needs ends the connection.
+    if (this.phase !== 'logged-in' && held > messageLimits.unauthenticatedConnection) this.close();
+  }
+
+  /** Stops reading while a logged-in client's pipelined requests exceed their ceiling. */
+  private applyBackpressure(): void {
+    if (this.phase !== 'logged-in') return;
+    if (!this.readingPaused && this.queuedBytes > messageLimits.queuedRequests) {
+      this.readingPaused = true;
+      this.transport.pause();
+    } else if (this.readingPaused && this.queuedBytes <= messageLimits.queuedRequests / 2) {
+      this.readingPaused = false;
+      this.transport.resume();
+    }
   }
 
   private startTls(carrier: PreloginTlsCarrier, strict: boolean): void {
     this.phase = strict ? 'prelogin' : 'tls-handshake';
+    this.carrier = carrier;
     const tlsSocket = new TLSSocket(carrier, {
       isServer: true,
       secureContext: this.host.secureContext,
@@ -186,7 +221,10 @@ export class SqlSession {
         this.close();
         return;
       }
-      if (!strict) this.phase = 'login';
+      if (!strict) {
+        this.phase = 'login';
+        this.parser.maximumMessageBytes = messageLimits.login7;
+      }
       tlsSocket.on('data', (chunk: Buffer) => this.receive(chunk));
     });
   }
@@ -197,7 +235,7 @@ export class SqlSession {
     try {
       messages = this.parser.push(chunk);
     } catch {
-      // Malformed framing: SQL Server drops such a connection without an answer.
+      // Malformed framing, or more than the phase allows: SQL Server drops such a connection without an answer.
       this.close();
       return;
     }
@@ -207,10 +245,19 @@ export class SqlSession {
         this.onAttention();
         continue;
       }
+      const size = message.payload.length;
+      this.queuedBytes += size;
       this.queue = this.queue
         .then(() => (this.phase === 'closed' || this.phase === 'closing' ? undefined : this.handle(message)))
-        .catch(() => this.close());
+        .catch(() => this.close())
+        .finally(() => {
+          this.queuedBytes -= size;
+          this.reportHeldBytes();
+          this.applyBackpressure();
+        });
     }
+    this.reportHeldBytes();
+    this.applyBackpressure();
   }
 
   private send(type: number, payload: Buffer): void {
@@ -257,6 +304,7 @@ export class SqlSession {
     this.send(PacketType.tabularResult, response);
     if (this.strictTls) {
       this.phase = 'login';
+      this.parser.maximumMessageBytes = messageLimits.login7;
       return;
     }
     if (request.encryption === Encryption.notSupported) {
@@ -267,7 +315,7 @@ export class SqlSession {
     // From here the client's bytes are PRELOGIN-wrapped TLS: hand the socket to the carrier.
     this.socket.off('data', this.onClearData);
     const buffered = this.parser.takeBuffered();
-    this.parser = new TdsPacketParser({ maximumMessageBytes: 1024 * 1024 });
+    this.parser = new TdsPacketParser({ maximumMessageBytes: messageLimits.login7 });
     this.startTls(
       new PreloginTlsCarrier(this.socket, buffered, () => this.close(), { wrapped: true }),
       false,
@@ -304,7 +352,8 @@ export class SqlSession {
       login.packetSize === 0
         ? defaultPacketSize
         : Math.min(Math.max(login.packetSize, 512), maximumPacketSize);
-    this.parser.maximumMessageBytes = 64 * 1024 * 1024;
+    // Still anonymous: the only message to come is a FEDAUTH_TOKEN, and the limits stay tight.
+    this.parser.maximumMessageBytes = messageLimits.fedAuthToken;
 
     const fedAuthData = login.features.get(FeatureId.fedAuth);
     if (fedAuthData === undefined) {
@@ -374,6 +423,9 @@ export class SqlSession {
     this.principal = principal;
     this.spid = this.host.nextSpid();
     this.phase = 'logged-in';
+    // Logged in: requests may be larger; an oversized one is dropped as it arrives and answered.
+    this.parser.maximumMessageBytes = messageLimits.request;
+    this.parser.discardOversized = true;
     if (this.loginTimer !== undefined) clearTimeout(this.loginTimer);
     this.host.recordLogin(true);
     const serverName = this.host.serverName;
@@ -455,6 +507,19 @@ export class SqlSession {
     if ((message.lastStatus & PacketStatus.ignore) !== 0) {
       // The client canceled before finishing the message: answer it, run nothing.
       this.sendTokens([...prefix, doneToken(DoneStatus.attention)]);
+      return;
+    }
+    if (message.oversized) {
+      this.sendTokens([
+        ...prefix,
+        this.sqlError(
+          40515,
+          1,
+          16,
+          `The request is larger than the keyless local SQL endpoint accepts (${messageLimits.request / 1024 / 1024} MB); it was not run. The endpoint is an emulator for the authentication path that answers a few small statements, not a database.`,
+        ),
+        type === PacketType.rpcRequest ? doneProcToken(DoneStatus.error) : doneToken(DoneStatus.error),
+      ]);
       return;
     }
     if (type === PacketType.transactionManager) {

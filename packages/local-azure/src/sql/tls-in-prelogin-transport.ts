@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { messageLimits } from './message-limits.js';
 import {
   defaultPacketSize,
   encodeMessage,
@@ -22,7 +23,7 @@ import {
  */
 export class PreloginTlsCarrier extends Duplex {
   private readonly socket: Socket;
-  private readonly parser = new TdsPacketParser({ maximumMessageBytes: 64 * 1024 });
+  private readonly parser = new TdsPacketParser({ maximumMessageBytes: messageLimits.tlsHandshakeFlight });
   private readonly onFailure: (error: Error) => void;
   private wrapping = true;
   private flightParts: Buffer[] = [];
@@ -36,6 +37,11 @@ export class PreloginTlsCarrier extends Duplex {
    * `wrapped: false` starts in pass-through: TDS 8 runs TLS directly on the socket, and this carrier
    * then only gives the TLS socket the bytes already read to tell the two protocols apart.
    */
+  /** Bytes held for a handshake flight not yet complete. */
+  get heldBytes(): number {
+    return this.parser.heldBytes;
+  }
+
   constructor(
     socket: Socket,
     bufferedBytes: Buffer,
