@@ -3,7 +3,7 @@
 type Environment = Record<string, string | undefined>;
 
 export const npmGlobalConfigCarrier: 'KEYLESS_NPM_GLOBALCONFIG';
-export function isScriptVariable(name: string): boolean;
+export function isScriptVariable(name: string, value?: string): boolean;
 export function npmSetting(environment: Environment, key: string): string | undefined;
 export function pathWithoutNode(pathValue: string | undefined, nodeExecutable: string): string;
 export function userNpmGlobalConfig(

@@ -39,8 +39,13 @@ const scriptVariablePatterns = [
   /^TURBO_(HASH|INVOCATION_DIR)$/,
 ];
 
-/** True for a variable a package manager or turbo set for the running script, not the user. */
-export function isScriptVariable(name) {
+/**
+ * True for a variable a package manager or turbo set for the running script, not the user. pnpm's
+ * command shims (node_modules/.bin/*) also export NODE_PATH pointing into its store, which would let
+ * a child resolve packages it never installed; a NODE_PATH of the user's elsewhere is kept.
+ */
+export function isScriptVariable(name, value) {
+  if (name === 'NODE_PATH' && /[\\/]node_modules[\\/]\.pnpm[\\/]/.test(value ?? '')) return true;
   return scriptVariablePatterns.some((pattern) => pattern.test(name));
 }
 
@@ -88,7 +93,7 @@ export function pathWithoutNode(pathValue, nodeExecutable) {
 export function userNpmGlobalConfig(environment, { excludeNode } = {}) {
   const env = { ...environment };
   if (excludeNode) env.PATH = pathWithoutNode(environment.PATH, excludeNode);
-  for (const name of Object.keys(env)) if (isScriptVariable(name)) delete env[name];
+  for (const [name, value] of Object.entries(env)) if (isScriptVariable(name, value)) delete env[name];
   const result = spawnSync('npm', ['config', 'get', 'globalconfig'], {
     env,
     encoding: 'utf8',
@@ -146,7 +151,7 @@ export function userShellEnvironment(environment, { nodeFolder, excludeNode, npm
   const insidePnpmScript = /^pnpm\//.test(npmSetting(environment, 'user_agent') ?? '');
   const result = {};
   for (const [name, value] of Object.entries(environment)) {
-    if (isScriptVariable(name)) continue;
+    if (isScriptVariable(name, value)) continue;
     if (insidePnpmScript && name.toLowerCase() === 'npm_config_globalconfig') continue;
     result[name] = value;
   }

@@ -19,8 +19,9 @@ export function cleanUserShell(folder: string, extra: Environment = {}): Environ
   writeFileSync(userConfig, '');
   const environment: Environment = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (isScriptVariable(name) || /^npm_config_/i.test(name) || /^KEYLESS_/.test(name)) continue;
-    if (/^(NODE_EXTRA_CA_CERTS|NODE_OPTIONS|VITEST.*)$/.test(name)) continue;
+    if (isScriptVariable(name, value) || /^npm_config_/i.test(name) || /^KEYLESS_/.test(name)) continue;
+    // The CA bundle is each test's subject; the rest is the test runner's, not a user's.
+    if (/^(NODE_EXTRA_CA_CERTS|NODE_OPTIONS|NODE_ENV|TEST|VITEST.*)$/.test(name)) continue;
     environment[name] = value;
   }
   environment.PATH = pathWithoutNode(process.env.PATH, join(toolchainBin, 'node'));
