@@ -74,15 +74,20 @@ export interface InstallResult {
 export async function installConsumerProject(
   projectFolder: string,
   node: string = process.execPath,
+  extraArguments: readonly string[] = [],
 ): Promise<InstallResult> {
   const started = performance.now();
-  const result = await execa('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
-    cwd: projectFolder,
-    env: userShellEnvironment(process.env, node),
-    extendEnv: false,
-    reject: false,
-    all: true,
-  });
+  const result = await execa(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...extraArguments],
+    {
+      cwd: projectFolder,
+      env: userShellEnvironment(process.env, node),
+      extendEnv: false,
+      reject: false,
+      all: true,
+    },
+  );
   return {
     exitCode: result.exitCode ?? 1,
     output: result.all ?? '',
