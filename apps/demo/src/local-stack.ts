@@ -5,24 +5,28 @@ import {
   type LocalAzure,
   type StackProgressEvent,
   startLocalAzure,
+  trustBundleFor,
 } from '@keyless/local-azure';
 
 /**
  * Node reads NODE_EXTRA_CA_CERTS only when it starts, and Azurite's BlobServiceClient takes no `ca`
  * option, so the server process must be started with it. The launcher makes (or reuses) the stack's
- * CA in the state folder — its path is stable — and re-runs this same script with the variable
- * set; that child starts the stack and the server. Returns the child's exit code, or undefined when
- * this process already trusts the CA and should go on itself.
+ * CA in the state folder and a bundle of it with whatever NODE_EXTRA_CA_CERTS already trusted (a
+ * proxy's CA: replacing it would break the app's other outbound TLS), and re-runs this same script
+ * with the variable naming the bundle; that child starts the stack and the server. Returns the
+ * child's exit code, or undefined when this process already trusts the CA and should go on itself.
  */
 export async function relaunchTrustingLocalCa(stateFolder: string): Promise<number | undefined> {
   const authority = await ensureLocalCertificateAuthority(resolve(stateFolder));
+  const bundle = await trustBundleFor(authority);
   const current = process.env.NODE_EXTRA_CA_CERTS;
-  if (current && resolve(current) === resolve(authority.caCertificatePath)) return undefined;
+  // The bundle is the current file itself when that already holds the local CA.
+  if (current && resolve(current) === resolve(bundle)) return undefined;
   const script = process.argv[1];
   if (!script) throw new Error('cannot re-run the demo: no script path in process.argv');
   const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: authority.caCertificatePath },
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
   });
   // Ctrl-C reaches the whole process group; a signal sent to this process alone is passed on.
   const forward = (signal: NodeJS.Signals) => {

@@ -24,16 +24,18 @@ const settings = {
 
 if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
   // Parent: make the CA, then run the measuring process with it trusted from its first instruction.
-  const { ensureLocalCertificateAuthority } = await import('@keyless/local-azure');
+  const { ensureLocalCertificateAuthority, trustBundleFor } = await import('@keyless/local-azure');
   const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-postgres-'));
   try {
     const authority = await ensureLocalCertificateAuthority(stateFolder);
+    // Added to what the user trusts, not instead of it (a proxy's CA).
+    const trustBundle = await trustBundleFor(authority);
     const code = await new Promise<number | null>((resolve, reject) => {
       spawn(process.execPath, [fileURLToPath(import.meta.url)], {
         stdio: 'inherit',
         env: {
           ...process.env,
-          NODE_EXTRA_CA_CERTS: authority.caCertificatePath,
+          NODE_EXTRA_CA_CERTS: trustBundle,
           KEYLESS_BENCH_POSTGRES_CHILD: stateFolder,
         },
       })
