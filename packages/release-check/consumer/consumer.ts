@@ -168,6 +168,7 @@ import {
   type RedisConnectorEvent,
   type RedisConnectorEventName,
   type RedisConnectorOptions,
+  type RefusedRedisOption,
   entraToken as redisEntraToken,
   fromKeyVaultSecret as redisPasswordFromKeyVault,
 } from '@keyless/redis';
@@ -428,6 +429,9 @@ export async function createConnectors(tokenProvider: TokenProvider): Promise<Co
 
   const redisSecret: FromKeyVaultSecretOptions = { connector: keyVault, secretName: 'redis-password' };
   const passedToIoredis: PassedRedisOptions = { lazyConnect: true, connectionName: 'orders' };
+  // keyless decides where and as whom; those keys are refused in redisOptions.
+  const decidedByKeyless: RefusedRedisOption[] = ['host', 'port', 'tls', 'username', 'password'];
+  if (decidedByKeyless.some((key) => key in passedToIoredis)) throw new Error('unreachable');
   const redisOptions: RedisConnectorOptions = {
     auth: redisPasswordFromKeyVault(redisSecret),
     tokenProvider,
