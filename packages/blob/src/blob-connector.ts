@@ -1,7 +1,9 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient, newPipeline } from '@azure/storage-blob';
 import { ClosedError, createTokenProvider, type TokenProvider } from '@keyless/core';
+import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import { mapBlobError } from './blob-error-mapping.js';
 import { type BlobConnectorOptions, resolveAccountUrl } from './blob-options.js';
+import { assertBlobTransport, secretDestinationGuard } from './blob-transport-guard.js';
 
 /** What `createBlobConnector()` returns: the SDK's own client with the shared provider, and a lifetime. */
 export interface BlobConnector {
@@ -21,7 +23,9 @@ export interface BlobConnector {
  * typed errors through `run`, and a lifetime.
  */
 export function createBlobConnector(options: BlobConnectorOptions = {}): BlobConnector {
+  warnAboutCredentialPrintingDebugOutput();
   const accountUrl = resolveAccountUrl(options.accountUrl);
+  assertBlobTransport(options, accountUrl, process.env);
   const ownsProvider = options.tokenProvider === undefined;
   const tokenProvider = options.tokenProvider ?? createTokenProvider();
   return new KeylessBlobConnector(accountUrl, tokenProvider, ownsProvider, options);
@@ -49,8 +53,15 @@ class KeylessBlobConnector implements BlobConnector {
 
   get client(): BlobServiceClient {
     if (this.#closed) throw new ClosedError('BlobConnector');
-    this.#client ??= new BlobServiceClient(this.#accountUrl, this.#tokenProvider, this.#clientOptions);
+    this.#client ??= new BlobServiceClient(this.#accountUrl, this.#pipeline());
     return this.#client;
+  }
+
+  /** What `new BlobServiceClient(url, provider, clientOptions)` builds, plus the per-operation destination check. */
+  #pipeline() {
+    const pipeline = newPipeline(this.#tokenProvider, this.#clientOptions);
+    pipeline.factories.push(secretDestinationGuard(() => process.env));
+    return pipeline;
   }
 
   container(name: string): ContainerClient {

@@ -1,4 +1,3 @@
-import { isRestError, type RestError } from '@azure/storage-blob';
 import {
   AuthenticationFailedError,
   AuthorizationError,
@@ -7,6 +6,9 @@ import {
   isNetworkFailureCode,
   ServiceUnavailableError,
 } from '@keyless/core';
+import { untrustedCertificateError } from '@keyless/core/internal';
+import { caOption } from './blob-options.js';
+import { blobService } from './blob-transport-guard.js';
 
 export interface BlobErrorContext {
   /** Named in the hint of an `unavailable` error; taken from the failed request when omitted. */
@@ -26,9 +28,17 @@ export const storageAudience = 'https://storage.azure.com/.default';
 export function mapBlobError(error: unknown, context: BlobErrorContext = {}): unknown {
   const fromProvider = findKeylessError(error);
   if (fromProvider) return fromProvider;
+  // Node refused the server's certificate: the same certificate will be refused again, so this is
+  // configuration (trust the CA, or use the right name), not an outage to retry.
+  const certificate = untrustedCertificateError(error, {
+    service: blobService,
+    target: hostOf(error, context),
+    caOption,
+  });
+  if (certificate) return certificate;
   if (isRestError(error)) {
     const serviceCode = storageErrorCode(error);
-    const status = error.statusCode;
+    const status = typeof error.statusCode === 'number' ? error.statusCode : undefined;
     if (status === 403 && serviceCode !== undefined && authorizationCodes.has(serviceCode)) {
       return new AuthorizationError(
         `Blob Storage refused the operation: 403 ${serviceCode} on ${hostOf(error, context)}`,
@@ -57,7 +67,7 @@ export function mapBlobError(error: unknown, context: BlobErrorContext = {}): un
         },
       );
     }
-    if (status === undefined && error.code !== undefined && isNetworkFailureCode(error.code)) {
+    if (status === undefined && typeof error.code === 'string' && isNetworkFailureCode(error.code)) {
       return unavailable(error, context);
     }
     return error;
@@ -74,11 +84,29 @@ function unavailable(error: unknown, context: BlobErrorContext): ServiceUnavaila
   });
 }
 
+/** What the Storage SDK's RestError looks like (the parts we read). */
+interface RestErrorShape extends Error {
+  name: 'RestError';
+  code?: unknown;
+  statusCode?: unknown;
+  details?: unknown;
+  request?: { url?: unknown };
+}
+
+/**
+ * Recognised by shape, not with the SDK's `isRestError`: @azure/storage-blob exports that only from
+ * 12.34, and importing it made this package fail at import with every older 12.x. RestError has
+ * been named `RestError` since the first 12.x (from @azure/core-http, later @azure/core-rest-pipeline).
+ */
+function isRestError(error: unknown): error is RestErrorShape {
+  return error instanceof Error && error.name === 'RestError';
+}
+
 /** The SDK sets `code` from the x-ms-error-code header; older paths only fill `details.errorCode`. */
-function storageErrorCode(error: RestError): string | undefined {
+function storageErrorCode(error: RestErrorShape): string | undefined {
   const details = error.details as { errorCode?: unknown } | undefined;
   if (typeof details?.errorCode === 'string') return details.errorCode;
-  return error.code;
+  return typeof error.code === 'string' ? error.code : undefined;
 }
 
 /** The provider's own error may arrive wrapped by the pipeline; hand it over as it was thrown. */
@@ -93,7 +121,7 @@ function findKeylessError(error: unknown): unknown {
 
 function hostOf(error: unknown, context: BlobErrorContext): string {
   const url = context.accountUrl ?? (isRestError(error) ? error.request?.url : undefined);
-  if (url === undefined) return 'the storage account';
+  if (typeof url !== 'string') return 'the storage account';
   try {
     return new URL(url).host;
   } catch {

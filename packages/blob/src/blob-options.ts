@@ -7,9 +7,27 @@ export interface BlobConnectorOptions {
   accountUrl?: string;
   /** the shared provider; built with createTokenProvider() from the environment when omitted (and then closed by close()) */
   tokenProvider?: TokenProvider;
-  /** passed to BlobServiceClient (StoragePipelineOptions) */
-  clientOptions?: StoragePipelineOptions;
+  /**
+   * passed to BlobServiceClient (StoragePipelineOptions). Anything that weakens TLS verification, at
+   * any depth, and a custom `httpClient` are refused with ConfigurationError.
+   */
+  clientOptions?: BlobClientOptions;
 }
+
+/**
+ * `StoragePipelineOptions`, plus the one TLS setting keyless accepts: a CA to trust. The SDK passes
+ * `tlsOptions` on to its HTTP pipeline (from @azure/storage-blob 12.23, when it moved to
+ * @azure/core-rest-pipeline); its types do not list it.
+ */
+export type BlobClientOptions = StoragePipelineOptions & {
+  tlsOptions?: {
+    /** PEM certificate(s) of the CA that issued the account's certificate; replaces Node's default trust store for these requests. The host name is still checked. */
+    ca?: string | Buffer | Array<string | Buffer>;
+  };
+};
+
+/** The option that adds a CA, named by the untrusted-certificate error. */
+export const caOption = 'clientOptions.tlsOptions.ca';
 
 export const accountUrlOption = 'accountUrl';
 export const accountUrlVariable = 'KEYLESS_BLOB_ACCOUNT_URL';
