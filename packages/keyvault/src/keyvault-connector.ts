@@ -17,7 +17,7 @@ import {
   type SecretGetter,
 } from './connector-options.js';
 import { mapKeyVaultError } from './key-vault-error-mapping.js';
-import { assertKeyVaultTransport } from './key-vault-transport-guard.js';
+import { assertKeyVaultTransport, assertVaultDestination } from './key-vault-transport-guard.js';
 import {
   defaultRefreshIntervalMs,
   defaultRefreshJitterFraction,
@@ -190,6 +190,10 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     const getSecret = this.#internals.getSecret ?? this.#clientGetSecret();
     let secret: Awaited<ReturnType<SecretGetter>>;
     try {
+      // The client's pipeline policy checks every request, but only SDKs on the Core v2 pipeline
+      // (@azure/keyvault-secrets 4.5 and later) take additional policies; this check holds for the
+      // secret sources with every 4.x. A refusal is a ConfigurationError, never retried early.
+      assertVaultDestination(this.#vaultUrl, this.#internals.environment ?? process.env);
       secret = await this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
     } catch (error) {
       if (this.#closed) throw new ClosedError('KeyVaultConnector');

@@ -286,6 +286,23 @@ describe('Key Vault with a man in the middle', () => {
     expect(target.connections).toBe(row.mayConnect ? 1 : 0);
   });
 
+  it("NODE_TLS_REJECT_UNAUTHORIZED=0 set later also stops the application's own calls on connector.client (the pipeline policy)", async () => {
+    const target = await startInterceptor('untrusted-ca');
+    connector = createKeyVaultConnector({
+      vaultUrl: `https://${target.host}:${target.port}`,
+      tokenProvider: tokens,
+    });
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    const error = await connector.client.getSecret(canaryName).then(
+      (secret) => ({ unexpectedlyRead: isCanary(secret.value) }),
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('NODE_TLS_REJECT_UNAUTHORIZED=0');
+    expect(target.connections).toBe(0);
+    expect(target.leaks({ canarySecret })).toEqual([]);
+  });
+
   it('the certificate errors say how to trust the CA or which name to use, and name the vault', async () => {
     const untrusted = await startInterceptor('untrusted-ca');
     connector = createKeyVaultConnector({
