@@ -161,6 +161,27 @@ async function main() {
     );
   };
 
+  it('warns once, in production, when NODE_DEBUG would make Node print the token', async () => {
+    // A provider of the caller's own: the warning must come from the connector's factory, not from
+    // createTokenProvider (which warns too). Two connectors, one warning.
+    const result = await runOneOffScript(
+      packageFolder,
+      `import { createKeyVaultConnector } from '@keyless/keyvault';
+async function main() {
+  const tokenProvider = { getToken: async () => null };
+  const first = createKeyVaultConnector({ vaultUrl: 'https://keyless.vault.azure.net', tokenProvider });
+  const second = createKeyVaultConnector({ vaultUrl: 'https://keyless.vault.azure.net', tokenProvider });
+  await first.close();
+  await second.close();
+}`,
+      { env: { ...process.env, NODE_ENV: 'production', NODE_DEBUG: 'https' } },
+    );
+    expect(result.settled).toBe('resolved null');
+    expect(result.output.match(/KEYLESS_DEBUG_OUTPUT/g)?.length).toBe(1);
+    expect(result.output).toContain('NODE_DEBUG=https');
+    expect(result.exitCode).toBe(0);
+  });
+
   it.each(cases)('$name: main() settles ($settled), and the process exits', async (testCase) => {
     const result = await run(testCase);
     expect(result.settled).toBe(testCase.settled);
