@@ -1,2 +1,2 @@
 export { type BlobConnector, createBlobConnector } from './blob-connector.js';
-export type { BlobConnectorOptions } from './blob-options.js';
+export type { BlobClientOptions, BlobConnectorOptions } from './blob-options.js';
