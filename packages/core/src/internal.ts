@@ -11,6 +11,7 @@ export {
   maxErrorTextLength,
   maxKnownSecrets,
   type RedactionMeter,
+  redactTextCounting,
 } from './redaction.js';
 export {
   assertNoWeakenedTls,

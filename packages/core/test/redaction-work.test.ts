@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { KeylessError, REDACTED, redactText } from '../src/index.js';
-import { maxErrorTextLength, type RedactionMeter } from '../src/internal.js';
+import { maxErrorTextLength, type RedactionMeter, redactTextCounting } from '../src/internal.js';
 
 // The pattern redactText used before it became a linear scan: the reference for what a JWT is.
 const referenceJwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
@@ -43,7 +43,7 @@ describe('redactText does work linear in its input', () => {
       for (const size of [10_000, 1_000_000]) {
         const text = shape(size);
         const meter: RedactionMeter = { steps: 0 };
-        redactText(text, meter);
+        redactTextCounting(text, meter);
         expect(meter.steps).toBeLessThanOrEqual(4 * text.length + 16);
       }
     },
