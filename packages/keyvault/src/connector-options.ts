@@ -1,5 +1,11 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
-import { type Clock, type Environment, resolveServiceUrl, type TokenProvider } from '@keyless/core';
+import {
+  type Clock,
+  ConfigurationError,
+  type Environment,
+  resolveServiceUrl,
+  type TokenProvider,
+} from '@keyless/core';
 import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
 import { secretDestinationPolicy } from './key-vault-transport-guard.js';
 
@@ -17,6 +23,26 @@ export interface KeyVaultConnectorOptions {
    * `tlsOptions.ca` (a CA to trust) is accepted.
    */
   clientOptions?: SecretClientOptions;
+  /**
+   * How long one secret read (by a secret source) may wait for Key Vault's answer before it fails
+   * with ServiceUnavailableError, so a vault that accepts connections and never answers cannot hold
+   * a caller (or the process) indefinitely. Default 15 000 ms. The SDK itself sets no timeout.
+   */
+  requestTimeoutMs?: number;
+}
+
+/** Default of `requestTimeoutMs`. */
+export const defaultRequestTimeoutMs = 15_000;
+
+/** The `requestTimeoutMs` option, validated; the default when absent. */
+export function resolveRequestTimeout(value: unknown): number {
+  if (value === undefined) return defaultRequestTimeoutMs;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 600_000) {
+    throw new ConfigurationError('Invalid option `requestTimeoutMs`', {
+      hint: 'give a whole number of milliseconds between 1 and 600000 (default 15000)',
+    });
+  }
+  return value;
 }
 
 /** Test and simulation hooks; not needed in applications. */

@@ -5,6 +5,7 @@ import {
   ConfigurationError,
   createTokenProvider,
   KeylessError,
+  ServiceUnavailableError,
   systemClock,
   type TokenProvider,
 } from '@keyless/core';
@@ -13,6 +14,7 @@ import {
   buildClientOptions,
   type KeyVaultConnectorInternals,
   type KeyVaultConnectorOptions,
+  resolveRequestTimeout,
   resolveVaultUrl,
   type SecretGetter,
 } from './connector-options.js';
@@ -57,11 +59,19 @@ export function createKeyVaultConnector(
   const vaultUrl = resolveVaultUrl(options.vaultUrl, internals.environment);
   assertKeyVaultTransport(options, vaultUrl, environment());
   const clientOptions = buildClientOptions(vaultUrl, options.clientOptions, environment);
+  const requestTimeoutMs = resolveRequestTimeout(options.requestTimeoutMs);
   const ownsProvider = options.tokenProvider === undefined;
   const tokenProvider =
     options.tokenProvider ??
     createTokenProvider(internals.environment ? { environment: internals.environment } : {});
-  return new KeylessKeyVaultConnector(vaultUrl, tokenProvider, ownsProvider, clientOptions, internals);
+  return new KeylessKeyVaultConnector(
+    vaultUrl,
+    tokenProvider,
+    ownsProvider,
+    clientOptions,
+    requestTimeoutMs,
+    internals,
+  );
 }
 
 // Key Vault's own rule for secret names.
@@ -73,6 +83,7 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
   readonly #tokenProvider: TokenProvider;
   readonly #ownsProvider: boolean;
   readonly #clientOptions: SecretClientOptions;
+  readonly #requestTimeoutMs: number;
   readonly #clock: Clock;
   readonly #internals: KeyVaultConnectorInternals;
   readonly #sources = new Map<string, KeylessSecretSource>();
@@ -86,12 +97,14 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     tokenProvider: TokenProvider,
     ownsProvider: boolean,
     clientOptions: SecretClientOptions,
+    requestTimeoutMs: number,
     internals: KeyVaultConnectorInternals,
   ) {
     this.#vaultUrl = vaultUrl;
     this.#tokenProvider = tokenProvider;
     this.#ownsProvider = ownsProvider;
     this.#clientOptions = clientOptions;
+    this.#requestTimeoutMs = requestTimeoutMs;
     this.#clock = internals.clock ?? systemClock;
     this.#internals = internals;
   }
@@ -179,15 +192,17 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     return [...new Set([...this.#sources.values()].map((source) => source.name))];
   }
 
-  #clientGetSecret(): SecretGetter {
+  /** The SDK's read, ended by close() or, when Key Vault does not answer in time, by the timeout. */
+  #clientGetSecret(timeout: AbortSignal): SecretGetter {
     const client = this.client;
-    const abortSignal = this.#closing.signal;
+    const abortSignal = AbortSignal.any([this.#closing.signal, timeout]);
     return (name, options) => client.getSecret(name, { ...options, abortSignal });
   }
 
   async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
     if (this.#closed) throw new ClosedError('KeyVaultConnector');
-    const getSecret = this.#internals.getSecret ?? this.#clientGetSecret();
+    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+    const getSecret = this.#internals.getSecret ?? this.#clientGetSecret(timeout);
     let secret: Awaited<ReturnType<SecretGetter>>;
     try {
       // The client's pipeline policy checks every request, but only SDKs on the Core v2 pipeline
@@ -197,6 +212,15 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
       secret = await this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
     } catch (error) {
       if (this.#closed) throw new ClosedError('KeyVaultConnector');
+      if (timeout.aborted) {
+        throw new ServiceUnavailableError(
+          `Key Vault at ${this.#vaultUrl} did not answer the read of secret '${name}' within requestTimeoutMs (${this.#requestTimeoutMs} ms)`,
+          {
+            cause: error,
+            hint: 'the vault or the network path to it is slow or hung; the secret source retries with backoff and serves the last good value meanwhile',
+          },
+        );
+      }
       throw mapKeyVaultError(error, { vaultUrl: this.#vaultUrl, name, version, now: this.#clock.now() });
     }
     if (typeof secret.value !== 'string') {

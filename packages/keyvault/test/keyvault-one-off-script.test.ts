@@ -100,6 +100,13 @@ const cases: Case[] = [
     meanwhile: 'setTimeout(() => vault.close(), 300);',
     settled: 'rejected ClosedError closed',
   },
+  {
+    name: 'a vault that never answers, and nobody closes: requestTimeoutMs ends the read',
+    options: 'requestTimeoutMs: 1000',
+    environment: (_stack, ports) => ({ KEYLESS_KEYVAULT_URL: `https://127.0.0.1:${ports.silent}` }),
+    settled: 'rejected ServiceUnavailableError unavailable',
+    message: /did not answer the read of secret 'demo-message' within requestTimeoutMs \(1000 ms\)/,
+  },
 ];
 
 describe('a one-off script', () => {
