@@ -4,7 +4,7 @@
 // imports it before anything is installed, and the release check imports the same code, so the
 // tests exercise what `npm test` runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /**
@@ -75,11 +75,23 @@ function sameFile(first, second) {
 export function pathWithoutNode(pathValue, nodeExecutable) {
   return (pathValue ?? '')
     .split(delimiter)
-    .filter(
-      (folder) =>
-        !(folder && existsSync(join(folder, 'node')) && sameFile(join(folder, 'node'), nodeExecutable)),
-    )
+    .filter((folder) => {
+      const node = folder ? join(folder, 'node') : '';
+      if (!node || !existsSync(node)) return true;
+      // Any keyless checkout's toolchain counts as ours: a shell may have another clone's on PATH.
+      return !sameFile(node, nodeExecutable) && !toolchainNodePattern.test(realpathOrSelf(node));
+    })
     .join(delimiter);
+}
+
+const toolchainNodePattern = /[\\/]tools[\\/]toolchain[\\/]node_modules[\\/]node[\\/]bin[\\/]node(\.exe)?$/;
+
+function realpathOrSelf(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /**

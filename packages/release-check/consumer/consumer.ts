@@ -7,7 +7,12 @@
  * It is compiled, not run (the smoke script runs the stack); nothing here starts at import.
  */
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { type BlobConnector, type BlobConnectorOptions, createBlobConnector } from '@keyless/blob';
+import {
+  type BlobClientOptions,
+  type BlobConnector,
+  type BlobConnectorOptions,
+  createBlobConnector,
+} from '@keyless/blob';
 import {
   AuthenticationFailedError,
   AuthorizationError,
@@ -394,10 +399,8 @@ export interface Connectors {
 }
 
 export async function createConnectors(tokenProvider: TokenProvider): Promise<Connectors> {
-  const blobOptions: BlobConnectorOptions = {
-    tokenProvider,
-    clientOptions: { retryOptions: { maxTries: 2 } },
-  };
+  const blobClientOptions: BlobClientOptions = { retryOptions: { maxTries: 2 } };
+  const blobOptions: BlobConnectorOptions = { tokenProvider, clientOptions: blobClientOptions };
   const blob = createBlobConnector(blobOptions);
 
   const keyVaultOptions: KeyVaultConnectorOptions = { tokenProvider };
