@@ -1,6 +1,6 @@
 import type { RequestPolicy, RequestPolicyFactory, WebResource } from '@azure/storage-blob';
 import type { Environment } from '@keyless/core';
-import { assertNoWeakenedTls, assertSecretDestination } from '@keyless/core/internal';
+import { assertNoWeakenedTls, assertUrlDestination } from '@keyless/core/internal';
 
 export const blobService = 'Blob Storage';
 
@@ -18,13 +18,11 @@ export function assertBlobTransport(options: object, accountUrl: string, environ
 
 /** Plain http to another machine, or any host but loopback while NODE_TLS_REJECT_UNAUTHORIZED=0. */
 export function assertBlobDestination(url: string, environment: Environment): void {
-  const { hostname, protocol } = new URL(url);
-  assertSecretDestination(
+  assertUrlDestination(
     {
       service: blobService,
-      host: hostname,
-      tls: protocol === 'https:',
-      hostSetting: 'option `accountUrl` / KEYLESS_BLOB_ACCOUNT_URL',
+      url,
+      urlSetting: 'option `accountUrl` / KEYLESS_BLOB_ACCOUNT_URL',
       tlsHint: 'use the https endpoint (https://<account>.blob.core.windows.net)',
     },
     environment,

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { join } from 'node:path';
-import type { WebResource } from '@azure/storage-blob';
 import { ConfigurationError, createTokenProvider, type TokenProvider } from '@keyless/core';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import {
@@ -10,6 +8,8 @@ import {
   type InterceptorCertificate,
   remoteLookingHost,
   resolveTestHostsToLoopback,
+  type SdkAttackRow,
+  sdkClientAttackRows,
   startTlsInterceptor,
   type TlsInterceptor,
   useManagedIdentityEnvironment,
@@ -29,145 +29,7 @@ import { type BlobConnector, type BlobConnectorOptions, createBlobConnector } fr
  * control: it proves that this suite sees a token when one does arrive.
  */
 
-type Where = 'construction' | 'first use';
-
-interface Row {
-  name: string;
-  certificate: InterceptorCertificate;
-  /** Options besides the account URL and the provider; `localCa` is the stack's CA (PEM). */
-  options?: (localCa: string) => Record<string, unknown>;
-  /** NODE_TLS_REJECT_UNAUTHORIZED=0 from before the connector is created, or only before its first use. */
-  tlsVerificationOff?: Where;
-  /** `http` instead of `https` in the account URL. */
-  plainHttp?: boolean;
-  where: Where;
-  /** What the message must contain: the option's path, the variable, the certificate failure. */
-  names: string | RegExp;
-  /** Whether the client may open a TCP connection before refusing (only a refused certificate needs one). */
-  mayConnect: boolean;
-}
-
-/** A custom transport that skips the name check: keyless cannot see what a custom httpClient verifies. */
-const nameBlindHttpClient = {
-  sendRequest: (request: WebResource) =>
-    new Promise((resolve, reject) => {
-      const outgoing = https.request(
-        request.url,
-        {
-          method: request.method,
-          headers: request.headers.rawHeaders(),
-          checkServerIdentity: () => undefined,
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () =>
-            resolve({ request, status: response.statusCode ?? 0, headers: request.headers }),
-          );
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(typeof request.body === 'string' ? request.body : undefined);
-    }),
-};
-
-const rows: Row[] = [
-  {
-    name: 'default options, a certificate from a CA nobody trusts',
-    certificate: 'untrusted-ca',
-    where: 'first use',
-    names: /TLS certificate is not trusted \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
-    mayConnect: true,
-  },
-  {
-    name: 'default options, a trusted certificate for another name',
-    certificate: 'wrong-name',
-    where: 'first use',
-    names: 'TLS certificate is not trusted (ERR_TLS_CERT_ALTNAME_INVALID)',
-    mayConnect: true,
-  },
-  {
-    name: 'top-level rejectUnauthorized: false',
-    certificate: 'untrusted-ca',
-    options: () => ({ rejectUnauthorized: false }),
-    where: 'construction',
-    names: '`rejectUnauthorized`',
-    mayConnect: false,
-  },
-  {
-    name: 'top-level checkServerIdentity',
-    certificate: 'wrong-name',
-    options: () => ({ checkServerIdentity: () => undefined }),
-    where: 'construction',
-    names: '`checkServerIdentity`',
-    mayConnect: false,
-  },
-  {
-    name: 'clientOptions.tlsOptions.rejectUnauthorized: false',
-    certificate: 'untrusted-ca',
-    options: () => ({ clientOptions: { tlsOptions: { rejectUnauthorized: false } } }),
-    where: 'construction',
-    names: '`clientOptions.tlsOptions.rejectUnauthorized`',
-    mayConnect: false,
-  },
-  {
-    name: 'clientOptions.tlsOptions: ca plus a checkServerIdentity that accepts any name',
-    certificate: 'wrong-name',
-    options: (localCa) => ({
-      clientOptions: { tlsOptions: { ca: localCa, checkServerIdentity: () => undefined } },
-    }),
-    where: 'construction',
-    names: '`clientOptions.tlsOptions.checkServerIdentity`',
-    mayConnect: false,
-  },
-  {
-    name: 'clientOptions.tlsOptions.servername (verify against another name)',
-    certificate: 'wrong-name',
-    options: () => ({ clientOptions: { tlsOptions: { servername: 'not-the-target.test' } } }),
-    where: 'construction',
-    names: '`clientOptions.tlsOptions.servername`',
-    mayConnect: false,
-  },
-  {
-    name: 'a custom httpClient that does not check the name',
-    certificate: 'wrong-name',
-    options: () => ({ clientOptions: { httpClient: nameBlindHttpClient } }),
-    where: 'construction',
-    names: '`clientOptions.httpClient`',
-    mayConnect: false,
-  },
-  {
-    name: 'a custom agent',
-    certificate: 'wrong-name',
-    options: () => ({ clientOptions: { agent: new https.Agent({ checkServerIdentity: () => undefined }) } }),
-    where: 'construction',
-    names: '`clientOptions.agent`',
-    mayConnect: false,
-  },
-  {
-    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 when the connector is created',
-    certificate: 'untrusted-ca',
-    tlsVerificationOff: 'construction',
-    where: 'construction',
-    names: 'NODE_TLS_REJECT_UNAUTHORIZED=0',
-    mayConnect: false,
-  },
-  {
-    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set after it was created (Node reads it at every connection)',
-    certificate: 'untrusted-ca',
-    tlsVerificationOff: 'first use',
-    where: 'first use',
-    names: 'NODE_TLS_REJECT_UNAUTHORIZED=0',
-    mayConnect: false,
-  },
-  {
-    name: 'plain http:// to the non-loopback name',
-    certificate: 'untrusted-ca',
-    plainHttp: true,
-    where: 'construction',
-    names: '`accountUrl`',
-    mayConnect: false,
-  },
-];
+const rows: SdkAttackRow[] = sdkClientAttackRows('accountUrl');
 
 describe('Blob Storage with a man in the middle', () => {
   const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER as string;

@@ -16,10 +16,12 @@ export {
 export {
   assertNoWeakenedTls,
   assertSecretDestination,
+  assertUrlDestination,
   type CertificateFailureContext,
   certificateFailureCode,
   isUntrustedCertificateError,
   type SecretDestination,
   tlsVerificationVariable,
   untrustedCertificateError,
+  type UrlDestination,
 } from './transport-security.js';

@@ -57,6 +57,31 @@ export function assertSecretDestination(
   }
 }
 
+/** A service reached by URL (the Azure SDK clients): what `assertUrlDestination` needs. */
+export interface UrlDestination {
+  service: string;
+  url: string;
+  /** How the user sets the URL, e.g. 'option `vaultUrl` / KEYLESS_KEYVAULT_URL'. */
+  urlSetting: string;
+  /** e.g. 'use the vault URI, https://<vault-name>.vault.azure.net'. */
+  tlsHint: string;
+}
+
+/** `assertSecretDestination` for a URL: TLS means https. */
+export function assertUrlDestination(destination: UrlDestination, environment: Environment = process.env): void {
+  const { hostname, protocol } = new URL(destination.url);
+  assertSecretDestination(
+    {
+      service: destination.service,
+      host: hostname,
+      tls: protocol === 'https:',
+      hostSetting: destination.urlSetting,
+      tlsHint: destination.tlsHint,
+    },
+    environment,
+  );
+}
+
 /**
  * TLS options that weaken verification, wherever they appear in an options object. `ca` is not
  * among them: trusting a CA keeps the name check, and is how a private CA is meant to be used.

@@ -1,6 +1,6 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import type { Environment } from '@keyless/core';
-import { assertNoWeakenedTls, assertSecretDestination } from '@keyless/core/internal';
+import { assertNoWeakenedTls, assertUrlDestination } from '@keyless/core/internal';
 
 export const keyVaultService = 'Key Vault';
 
@@ -24,13 +24,11 @@ export function assertKeyVaultTransport(options: object, vaultUrl: string, envir
 
 /** Plain http to another machine, or any host but loopback while NODE_TLS_REJECT_UNAUTHORIZED=0. */
 export function assertVaultDestination(url: string, environment: Environment): void {
-  const { hostname, protocol } = new URL(url);
-  assertSecretDestination(
+  assertUrlDestination(
     {
       service: keyVaultService,
-      host: hostname,
-      tls: protocol === 'https:',
-      hostSetting: 'option `vaultUrl` / KEYLESS_KEYVAULT_URL',
+      url,
+      urlSetting: 'option `vaultUrl` / KEYLESS_KEYVAULT_URL',
       tlsHint: 'use the vault URI, https://<vault-name>.vault.azure.net',
     },
     environment,

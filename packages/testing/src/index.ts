@@ -1,4 +1,10 @@
 export { attackerCertificate } from './attacker-certificates.js';
+export {
+  type AttackWhere,
+  nameBlindHttpClient,
+  type SdkAttackRow,
+  sdkClientAttackRows,
+} from './azure-sdk-attack-rows.js';
 export { catchError } from './catch-error.js';
 export {
   type ConnectorConformanceOptions,
