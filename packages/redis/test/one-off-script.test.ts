@@ -1,14 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { runOneOffScript, startTlsInterceptor, type TlsInterceptor } from '@keyless/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  closedLoopbackPort,
   type LeakRecorder,
+  runOneOffScript,
   startPlaintextRecorder,
-  startSilentTlsServer,
-  startTestStack,
-  type TestStack,
-} from './support.ts';
+  startTlsInterceptor,
+  type TlsInterceptor,
+} from '@keyless/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedLoopbackPort, startSilentTlsServer, startTestStack, type TestStack } from './support.ts';
 
 /**
  * A one-off script (a migration, a cron job) awaits its work, closes the connector and expects the

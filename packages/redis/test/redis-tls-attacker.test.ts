@@ -2,8 +2,10 @@ import tls from 'node:tls';
 import { createKeyVaultConnector } from '@keyless/keyvault';
 import {
   type InterceptorCertificate,
+  type LeakRecorder,
   remoteLookingHost,
   resolveTestHostsToLoopback,
+  startPlaintextRecorder,
   startTlsInterceptor,
 } from '@keyless/testing';
 import { AbstractConnector, type RedisOptions } from 'ioredis';
@@ -14,13 +16,7 @@ import {
   fromKeyVaultSecret,
   type RedisConnectorOptions,
 } from '../src/index.ts';
-import {
-  type LeakRecorder,
-  setEnvironment,
-  startPlaintextRecorder,
-  startTestStack,
-  type TestStack,
-} from './support.ts';
+import { setEnvironment, startTestStack, type TestStack } from './support.ts';
 
 /**
  * The rule: a Redis password or token leaves the process only over TLS verified against a trusted

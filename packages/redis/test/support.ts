@@ -86,60 +86,6 @@ export async function rawAuth(client: Redis, username: string, password: string)
   );
 }
 
-/** What a man in the middle saw: the names of the secrets that reached it, never their values. */
-export interface LeakRecorder {
-  readonly host: string;
-  readonly port: number;
-  /** TCP connections accepted. */
-  readonly connections: number;
-  leaks(secrets: Record<string, string>): string[];
-  stop(): Promise<void>;
-}
-
-const jwtPattern = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/;
-
-/**
- * A plaintext listener on loopback that records every byte a client sends: the target for the
- * "credential in clear" rows, which a TLS interceptor could not read (it would see a failed
- * handshake, not the AUTH). It never answers: ioredis writes its handshake before any reply.
- */
-export async function startPlaintextRecorder(host: string): Promise<LeakRecorder> {
-  const chunks: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
-  const server = net.createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    host,
-    port,
-    get connections() {
-      return connections;
-    },
-    leaks(secrets) {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const found = Object.entries(secrets)
-        .filter(([, value]) => value.length > 0 && text.includes(value))
-        .map(([name]) => name);
-      if (jwtPattern.test(text)) found.push('a token (JWT)');
-      return found;
-    },
-    async stop() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 /** Sets (or, for undefined, removes) variables of process.env; returns the undo. */
 export function setEnvironment(variables: Record<string, string | undefined>): () => void {
   const saved = Object.entries(variables).map(([name]) => [name, process.env[name]] as const);

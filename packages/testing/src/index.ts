@@ -11,6 +11,7 @@ export {
   type ConnectorUnderTest,
   describeConnectorConformance,
 } from './connector-conformance.js';
+export { type LeakRecorder, leaksIn, startPlaintextRecorder } from './leak-recorder.js';
 export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
 export { type OneOffScriptResult, runOneOffScript } from './one-off-script.js';
 export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { attackerCertificate } from './attacker-certificates.js';
+import { leaksIn } from './leak-recorder.js';
 import { remoteLookingHost } from './test-host-names.js';
 
 /**
@@ -59,7 +60,6 @@ export interface TlsInterceptor {
   stop(): Promise<void>;
 }
 
-const jwtPattern = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/;
 const sslRequest = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 /** 'R', length 8, code 3: AuthenticationCleartextPassword. */
 const cleartextPasswordRequest = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
@@ -173,20 +173,7 @@ export async function startTlsInterceptor(options: TlsInterceptorOptions): Promi
       return handshakes;
     },
     received: () => Buffer.concat(chunks).toString('latin1'),
-    leaks(secrets) {
-      const bytes = Buffer.concat(chunks);
-      // TDS sends LOGIN7 strings and the FedAuth token as UTF-16LE, at either byte alignment.
-      const texts = [
-        bytes.toString('latin1'),
-        bytes.toString('utf16le'),
-        bytes.subarray(1).toString('utf16le'),
-      ];
-      const found = Object.entries(secrets)
-        .filter(([, value]) => value.length > 0 && texts.some((text) => text.includes(value)))
-        .map(([name]) => name);
-      if (texts.some((text) => jwtPattern.test(text))) found.push('a token (JWT)');
-      return found;
-    },
+    leaks: (secrets) => leaksIn(Buffer.concat(chunks), secrets),
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
