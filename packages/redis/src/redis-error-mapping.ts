@@ -3,10 +3,9 @@ import {
   AuthorizationError,
   isKeylessError,
   isNetworkFailure,
-  redactKnownSecrets,
   ServiceUnavailableError,
 } from '@keyless/core';
-import { certificateFailureCode, untrustedCertificateError } from '@keyless/core/internal';
+import { boundedErrorText, certificateFailureCode, untrustedCertificateError } from '@keyless/core/internal';
 
 export interface RedisErrorContext {
   mode: 'secret' | 'entra';
@@ -96,13 +95,21 @@ export function unreachableAfterRetries(
  */
 export function sanitizedCause(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const copy = new Error(redactKnownSecrets(error.message));
+  // Bounded as well as redacted: a reply can echo a whole value (Lua errors quote scripts and keys).
+  const copy = new Error(boundedErrorText(error.message));
   copy.name = error.name;
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) Object.assign(copy, { code });
   const command = (error as { command?: { name?: unknown } }).command;
   if (command && typeof command.name === 'string') Object.assign(copy, { command: { name: command.name } });
-  Object.defineProperty(copy, 'stack', { value: redactKnownSecrets(error.stack ?? ''), enumerable: false });
+  const stack = error.stack ?? '';
+  // The stack's first line is the unbounded message: rebuilt from the bounded one, then the frames.
+  const framesAt = stack.indexOf('\n    at ');
+  const frames = framesAt === -1 ? '' : boundedErrorText(stack.slice(framesAt));
+  Object.defineProperty(copy, 'stack', {
+    value: `${copy.name}: ${copy.message}${frames}`,
+    enumerable: false,
+  });
   return copy;
 }
 
