@@ -1,4 +1,5 @@
-import { isKeylessError, redactKnownSecrets } from '@keyless/core';
+import { isKeylessError } from '@keyless/core';
+import { redactKnownSecrets } from '@keyless/core/internal';
 import { DemoConfigurationError } from './config.js';
 
 /** What the API and the page show of an error: never a token or a secret (messages are scrubbed). */

@@ -1,4 +1,4 @@
-import { redactKnownSecrets } from '@keyless/core';
+import { redactKnownSecrets } from '@keyless/core/internal';
 import type { FastifyServerOptions } from 'fastify';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;

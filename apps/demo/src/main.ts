@@ -1,5 +1,5 @@
 // The keyless sample app: `pnpm start` (local mode) or KEYLESS_DEMO_MODE=azure.
-import { redactKnownSecrets } from '@keyless/core';
+import { redactKnownSecrets } from '@keyless/core/internal';
 import type { LocalAzure } from '@keyless/local-azure';
 import { loadProcessConfig, loadResourceConfig } from './config.js';
 import { DemoApp } from './demo-app.js';

@@ -2,11 +2,9 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   isKeylessError,
-  isNetworkFailure,
-  isNetworkFailureCode,
   ServiceUnavailableError,
 } from '@keyless/core';
-import { untrustedCertificateError } from '@keyless/core/internal';
+import { isNetworkFailure, isNetworkFailureCode, untrustedCertificateError } from '@keyless/core/internal';
 import { caOption } from './blob-options.js';
 import { blobService } from './blob-transport-guard.js';
 

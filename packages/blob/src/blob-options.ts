@@ -1,5 +1,6 @@
 import type { StoragePipelineOptions } from '@azure/storage-blob';
-import { resolveServiceUrl, type TokenProvider } from '@keyless/core';
+import type { TokenProvider } from '@keyless/core';
+import { resolveServiceUrl } from '@keyless/core/internal';
 
 /** Options of `createBlobConnector()`; the account URL may come from the environment instead. */
 export interface BlobConnectorOptions {

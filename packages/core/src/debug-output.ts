@@ -27,17 +27,19 @@ export function credentialPrintingDebugSwitches(environment: Environment): strin
   return found;
 }
 
-let warned = false;
+// Once per process, not per installed copy of @keyless/core.
+const warnedKey = Symbol.for('@keyless/core.debugOutputWarned');
 
 /**
  * Emits one process warning (code `KEYLESS_DEBUG_OUTPUT`) when NODE_ENV=production and a switch
  * above is on. Connectors call it when they are created; only the first call can warn.
  */
 export function warnAboutCredentialPrintingDebugOutput(environment: Environment = process.env): void {
-  if (warned || environment.NODE_ENV !== 'production') return;
+  const holder = globalThis as { [warnedKey]?: boolean };
+  if (holder[warnedKey] || environment.NODE_ENV !== 'production') return;
   const switches = credentialPrintingDebugSwitches(environment);
   if (switches.length === 0) return;
-  warned = true;
+  holder[warnedKey] = true;
   process.emitWarning(
     `${switches.join(' and ')} make the libraries keyless uses print passwords and tokens in full (their own debug logs, which keyless cannot filter); unset them in production`,
     { code: 'KEYLESS_DEBUG_OUTPUT' },

@@ -40,7 +40,27 @@ export interface KeylessErrorOptions {
  * token-shaped; the cause is kept (it never holds a token: token responses are not errors), but
  * its message is scrubbed too so a stack print cannot leak one.
  */
+/**
+ * Marks every keyless error, whichever installed copy of @keyless/core made it: npm often installs
+ * two (one hoisted, one nested under a connector), and each copy has its own classes. `instanceof`
+ * and `isKeylessError` look for this brand instead of the class identity.
+ */
+const keylessErrorBrand = Symbol.for('@keyless/core.KeylessError');
+
 export class KeylessError extends Error {
+  /**
+   * `error instanceof KeylessError` (or a subclass) is true for an error from any copy of
+   * @keyless/core: the brand says it is ours, the code says which class. A subclass's
+   * `errorCode` names its code; KeylessError itself has none and matches every keyless error.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    if ((value as Record<symbol, unknown>)[keylessErrorBrand] !== true) return false;
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass included.
+    const code = (this as { errorCode?: KeylessErrorCode }).errorCode;
+    return code === undefined || (value as { code?: unknown }).code === code;
+  }
+
   readonly code: KeylessErrorCode;
   readonly hint: string | undefined;
   readonly status: number | undefined;
@@ -60,48 +80,72 @@ export class KeylessError extends Error {
 }
 
 export class ConfigurationError extends KeylessError {
+  /** The code every ConfigurationError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'configuration';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('configuration', message, options);
   }
 }
 
 export class CredentialUnavailableError extends KeylessError {
+  /** The code every CredentialUnavailableError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'credential-unavailable';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('credential-unavailable', message, options);
   }
 }
 
 export class AuthenticationFailedError extends KeylessError {
+  /** The code every AuthenticationFailedError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'authentication-failed';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('authentication-failed', message, options);
   }
 }
 
 export class AuthorizationError extends KeylessError {
+  /** The code every AuthorizationError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'authorization';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('authorization', message, options);
   }
 }
 
 export class ThrottledError extends KeylessError {
+  /** The code every ThrottledError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'throttled';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('throttled', message, { retryable: true, ...options });
   }
 }
 
 export class ServiceUnavailableError extends KeylessError {
+  /** The code every ServiceUnavailableError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'unavailable';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('unavailable', message, { retryable: true, ...options });
   }
 }
 
 export class InvalidTokenResponseError extends KeylessError {
+  /** The code every InvalidTokenResponseError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'invalid-response';
+
   constructor(message: string, options: KeylessErrorOptions = {}) {
     super('invalid-response', message, options);
   }
 }
 
 export class ClosedError extends KeylessError {
+  /** The code every ClosedError has; `instanceof` checks it across copies of @keyless/core. */
+  static readonly errorCode: KeylessErrorCode = 'closed';
+
   constructor(what: string) {
     super('closed', `${what} was used after close()`, {
       hint: 'create a new one, or stop calling it once the application shuts down',
@@ -109,9 +153,33 @@ export class ClosedError extends KeylessError {
   }
 }
 
-/** Whether `value` is a keyless error: a `KeylessError` or one of its subclasses. */
+Object.defineProperty(KeylessError.prototype, keylessErrorBrand, { value: true });
+
+/** Whether `value` is a keyless error, from this or any other installed copy of @keyless/core. */
 export function isKeylessError(value: unknown): value is KeylessError {
   return value instanceof KeylessError;
+}
+
+/**
+ * The keyless error in `error`, its `cause` chain, or the errors of an AggregateError (Node's
+ * happy-eyeballs connect, tedious and the SDKs wrap errors so), searched breadth-first a few
+ * levels deep; undefined when there is none.
+ */
+export function findKeylessError(error: unknown): KeylessError | undefined {
+  const seen = new Set<unknown>();
+  let level: unknown[] = [error];
+  for (let depth = 0; depth < 6 && level.length > 0; depth += 1) {
+    const next: unknown[] = [];
+    for (const candidate of level) {
+      if (typeof candidate !== 'object' || candidate === null || seen.has(candidate)) continue;
+      seen.add(candidate);
+      if (isKeylessError(candidate)) return candidate;
+      if (candidate instanceof AggregateError) next.push(...candidate.errors);
+      if ('cause' in candidate) next.push((candidate as { cause?: unknown }).cause);
+    }
+    level = next;
+  }
+  return undefined;
 }
 
 /**

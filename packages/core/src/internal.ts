@@ -2,17 +2,45 @@
  * `@keyless/core/internal`: helpers that keyless's own packages share. Not for applications, and
  * not covered by semver: anything here may change in any release.
  */
+
+export { BackgroundAttempt } from './background-attempt.js';
+export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export {
   credentialPrintingDebugSwitches,
   warnAboutCredentialPrintingDebugOutput,
 } from './debug-output.js';
+export { TypedEmitter } from './events.js';
+export { describeIdentity } from './identity.js';
+export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export {
   boundedErrorText,
+  defineSecretProperty,
+  installRedactedViews,
   maxErrorTextLength,
   maxKnownSecrets,
   type RedactionMeter,
+  redactKnownSecrets,
+  redactText,
   redactTextCounting,
+  registerSecretForRedaction,
 } from './redaction.js';
+export {
+  type BackoffOptions,
+  backoffDelay,
+  delayAfterFailure,
+  parseRetryAfter,
+  refreshJitterFraction,
+  spreadEarlier,
+} from './retry-policy.js';
+export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
+export {
+  type MissingSettingDescription,
+  portSchema,
+  type ResolvedSetting,
+  requireSetting,
+  resolveSetting,
+  type SettingSource,
+} from './settings.js';
 export {
   assertNoWeakenedTls,
   assertSecretDestination,
@@ -22,6 +50,6 @@ export {
   isUntrustedCertificateError,
   type SecretDestination,
   tlsVerificationVariable,
-  untrustedCertificateError,
   type UrlDestination,
+  untrustedCertificateError,
 } from './transport-security.js';

@@ -121,7 +121,12 @@ function isRunCode(code: number): boolean {
  * Secret values we know of, besides anything token-shaped. A connector registers each password it
  * reads so that driver errors quoting it are scrubbed too. Insertion order is recency order.
  */
-const knownSecrets = new Set<string>();
+const knownSecretsKey = Symbol.for('@keyless/core.knownSecrets.v1');
+// On globalThis, like the token cache: a secret one copy of @keyless/core registered must be
+// scrubbed by the other copy's errors too.
+const secretsHolder = globalThis as { [knownSecretsKey]?: Set<string> };
+secretsHolder[knownSecretsKey] ??= new Set<string>();
+const knownSecrets: Set<string> = secretsHolder[knownSecretsKey];
 
 /**
  * Makes `redactKnownSecrets` hide this value from now on (values shorter than 6 characters are

@@ -1,6 +1,6 @@
 import { createAccessToken, type FetchedToken, type KeylessAccessToken } from './access-token.js';
 import { BackgroundAttempt } from './background-attempt.js';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { ClosedError, KeylessError, ServiceUnavailableError } from './errors.js';
 import type {
   TokenAcquiredEvent,
@@ -315,9 +315,23 @@ export class TokenCache {
   }
 }
 
+/**
+ * The process-wide cache lives on `globalThis` under a registered symbol, so every installed copy
+ * of @keyless/core shares it (npm often installs two: one hoisted, one nested under a connector):
+ * a provider made by either copy finds the other's tokens, and the endpoint sees one request.
+ * The `v1` names the shape of TokenCache/TokenCacheEntry that copies rely on; a release that
+ * changes that shape must use a new name, and then the copies keep separate caches rather than
+ * call each other wrongly. Injected clocks (tests, simulations) keep one cache per clock.
+ */
+const sharedCacheKey = Symbol.for('@keyless/core.tokenCache.v1');
 const cachesByClock = new WeakMap<Clock, TokenCache>();
 
 export function tokenCacheFor(clock: Clock): TokenCache {
+  if (clock === systemClock) {
+    const holder = globalThis as { [sharedCacheKey]?: TokenCache };
+    holder[sharedCacheKey] ??= new TokenCache(clock);
+    return holder[sharedCacheKey];
+  }
   let cache = cachesByClock.get(clock);
   if (!cache) {
     cache = new TokenCache(clock);

@@ -41,7 +41,7 @@ export interface TokenProvider extends TokenCredential {
   close(): Promise<void>;
 }
 
-/** Test and simulation hooks; not needed in applications. */
+/** Test and simulation hooks (`@keyless/core/testing`); not for applications. */
 export interface TokenProviderInternals {
   clock?: Clock;
   /** Replaces the backend (a unit test's fake endpoint). */
@@ -57,9 +57,14 @@ export interface TokenProviderInternals {
  * Managed_Identity_Client_ID, …). Bad configuration throws ConfigurationError here, not at the
  * first request.
  */
-export function createTokenProvider(
-  options: TokenProviderOptions = {},
-  internals: TokenProviderInternals = {},
+export function createTokenProvider(options: TokenProviderOptions = {}): TokenProvider {
+  return createTokenProviderWithInternals(options, {});
+}
+
+/** `createTokenProvider` with test and simulation hooks; exported from `@keyless/core/testing`. */
+export function createTokenProviderWithInternals(
+  options: TokenProviderOptions,
+  internals: TokenProviderInternals,
 ): TokenProvider {
   const resolved = resolveProviderOptions(options);
   warnAboutCredentialPrintingDebugOutput(options.environment ?? process.env);

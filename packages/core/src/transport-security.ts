@@ -68,7 +68,10 @@ export interface UrlDestination {
 }
 
 /** `assertSecretDestination` for a URL: TLS means https. */
-export function assertUrlDestination(destination: UrlDestination, environment: Environment = process.env): void {
+export function assertUrlDestination(
+  destination: UrlDestination,
+  environment: Environment = process.env,
+): void {
   const { hostname, protocol } = new URL(destination.url);
   assertSecretDestination(
     {

@@ -1,14 +1,13 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { mapEndpointFailure } from '../src/backends/endpoint-failure.js';
+import { AuthenticationFailedError, KeylessError } from '../src/index.js';
 import {
-  AuthenticationFailedError,
-  KeylessError,
   parseRetryAfter,
   redactKnownSecrets,
   redactText,
   registerSecretForRedaction,
-} from '../src/index.js';
+} from '../src/internal.js';
 
 const jwt =
   'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL3N0b3JhZ2UuYXp1cmUuY29tIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';

@@ -5,18 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const builtEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const builtTesting = fileURLToPath(new URL('../dist/testing.js', import.meta.url));
 
 describe('timers', () => {
   it('never keep the process alive: a script that holds a cached token and never closes exits by itself', () => {
     const script = `
-      import { createTokenProvider } from ${JSON.stringify(builtEntry)};
+      import { createTokenProviderWithInternals } from ${JSON.stringify(builtTesting)};
       const backend = {
         name: 'msal',
         identity: { kind: 'system-assigned' },
         fetchToken: async () => ({ token: 'opaque', expiresOnTimestamp: Date.now() + 3_600_000 }),
       };
       // random 0: no refresh jitter, so the refresh time is exactly expiry − 5 min.
-      const provider = createTokenProvider({ environment: {} }, { backend, random: () => 0 });
+      const provider = createTokenProviderWithInternals({ environment: {} }, { backend, random: () => 0 });
       const token = await provider.getToken('https://storage.azure.com/.default');
       console.log('refresh scheduled in', Math.round((token.refreshAfterTimestamp - Date.now()) / 60000), 'min');
     `;

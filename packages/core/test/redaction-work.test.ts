@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { KeylessError, REDACTED, redactText } from '../src/index.js';
-import { maxErrorTextLength, type RedactionMeter, redactTextCounting } from '../src/internal.js';
+import { KeylessError, REDACTED } from '../src/index.js';
+import { maxErrorTextLength, type RedactionMeter, redactText, redactTextCounting } from '../src/internal.js';
 
 // The pattern redactText used before it became a linear scan: the reference for what a JWT is.
 const referenceJwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenProvider, type TokenProvider } from '../src/index.js';
+import type { TokenProvider } from '../src/index.js';
 import { ManualClock } from '../src/manual-clock.js';
+import { createTokenProviderWithInternals } from '../src/testing.js';
 import { FakeBackend } from './support/fake-backend.js';
 
 // Why these exist: the fleet simulation (packages/fleet-simulation, docs/scale.md) showed ten
@@ -16,7 +17,7 @@ let providers: TokenProvider[] = [];
 function setup(random: () => number, backendName: 'msal' | 'azure-identity' = 'msal') {
   const clock = new ManualClock();
   const backend = new FakeBackend(() => clock.now(), backendName);
-  const provider = createTokenProvider({ environment: {} }, { clock, backend, random });
+  const provider = createTokenProviderWithInternals({ environment: {} }, { clock, backend, random });
   providers.push(provider);
   return { clock, backend, provider };
 }

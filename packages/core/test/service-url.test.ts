@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, resolveServiceUrl } from '../src/index.js';
+import { isLoopbackHost, resolveServiceUrl } from '../src/internal.js';
 import { configurationError } from './support/configuration-error.js';
 
 const base = {

@@ -2,13 +2,13 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuthenticationFailedError,
-  createTokenProvider,
   KeylessError,
   ServiceUnavailableError,
   ThrottledError,
   type TokenProvider,
 } from '../src/index.js';
 import { ManualClock, settle } from '../src/manual-clock.js';
+import { createTokenProviderWithInternals } from '../src/testing.js';
 import { FakeBackend } from './support/fake-backend.js';
 
 const scope = 'https://storage.azure.com/.default';
@@ -19,7 +19,7 @@ let providers: TokenProvider[] = [];
 function setup(options: { random?: () => number } = {}) {
   const clock = new ManualClock();
   const backend = new FakeBackend(() => clock.now());
-  const provider = createTokenProvider(
+  const provider = createTokenProviderWithInternals(
     { environment: {} },
     { clock, backend, random: options.random ?? (() => 0.5), baseRetryDelayMs: 1000 },
   );
@@ -53,7 +53,7 @@ describe('single flight', () => {
 
   it('shares the cache between providers with the same configuration', async () => {
     const { clock, backend, provider } = setup();
-    const twin = createTokenProvider({ environment: {} }, { clock, backend });
+    const twin = createTokenProviderWithInternals({ environment: {} }, { clock, backend });
     providers.push(twin);
     const first = await provider.getToken(scope);
     const second = await twin.getToken(scope);

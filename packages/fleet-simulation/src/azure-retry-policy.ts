@@ -1,4 +1,4 @@
-import type { Clock } from '@keyless/core';
+import type { Clock } from '@keyless/core/internal';
 import type { SeededRandom } from './seeded-random.js';
 
 /** The part of an HTTP answer the Azure SDK's retry strategies look at. */

@@ -1,4 +1,5 @@
-import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import type { TokenProvider } from '@keyless/core';
+import { createTokenProviderWithInternals } from '@keyless/core/testing';
 import { createKeyVaultConnector, type KeyVaultConnector, type SecretSource } from '@keyless/keyvault';
 import { FailureAccounting } from './failure-accounting.js';
 import { type AppSurroundings, type SimulatedApp, scopes, secretNames } from './simulated-app.js';
@@ -36,7 +37,7 @@ export class KeylessApp implements SimulatedApp {
     this.#surroundings = surroundings;
     const { clock, imds, random } = surroundings;
     this.#accounting = new FailureAccounting(clock, surroundings.workload, surroundings.failures);
-    this.#provider = createTokenProvider(
+    this.#provider = createTokenProviderWithInternals(
       { backend: 'msal', identity: 'system-assigned', environment: {} },
       { clock, backend: new SimulatedTokenBackend(imds, clock), random: random.next },
     );

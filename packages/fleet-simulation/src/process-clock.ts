@@ -1,4 +1,4 @@
-import type { Clock } from '@keyless/core';
+import type { Clock } from '@keyless/core/internal';
 import type { EventOwner, ScheduledEvent, VirtualTime } from './virtual-time.js';
 
 /**

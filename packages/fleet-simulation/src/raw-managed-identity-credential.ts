@@ -1,4 +1,4 @@
-import type { Clock } from '@keyless/core';
+import type { Clock } from '@keyless/core/internal';
 import { sendThroughImdsPipeline } from './azure-retry-policy.js';
 import type { SeededRandom } from './seeded-random.js';
 import { msalRefreshOn, type SimulatedImds } from './simulated-imds.js';

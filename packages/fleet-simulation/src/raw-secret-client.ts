@@ -1,4 +1,4 @@
-import type { Clock } from '@keyless/core';
+import type { Clock } from '@keyless/core/internal';
 import { sendWithDefaultRetries } from './azure-retry-policy.js';
 import type { AccessTokenGetter } from './raw-token-cycler.js';
 import type { SeededRandom } from './seeded-random.js';

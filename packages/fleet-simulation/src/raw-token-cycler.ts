@@ -1,4 +1,4 @@
-import type { Clock } from '@keyless/core';
+import type { Clock } from '@keyless/core/internal';
 import type { AccessToken } from './raw-managed-identity-credential.js';
 
 /** DEFAULT_CYCLER_OPTIONS of @azure/core-rest-pipeline's tokenCycler. */

@@ -1,12 +1,6 @@
-import {
-  type Clock,
-  type FetchedToken,
-  parseRetryAfter,
-  ServiceUnavailableError,
-  ThrottledError,
-  type TokenBackend,
-  type TokenRequest,
-} from '@keyless/core';
+import { ServiceUnavailableError, ThrottledError } from '@keyless/core';
+import { type Clock, parseRetryAfter } from '@keyless/core/internal';
+import type { FetchedToken, TokenBackend, TokenRequest } from '@keyless/core/testing';
 import { msalRefreshOn, type SimulatedImds } from './simulated-imds.js';
 
 /**

@@ -1,4 +1,5 @@
-import { ConfigurationError, isLoopbackHost } from '@keyless/core';
+import { ConfigurationError } from '@keyless/core';
+import { isLoopbackHost } from '@keyless/core/internal';
 
 /** True for a vault URL whose host is this machine: only such a URL can be the local emulator. */
 export function isLoopbackVaultUrl(vaultUrl: string | URL): boolean {

@@ -1,11 +1,6 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
-import {
-  type Clock,
-  ConfigurationError,
-  type Environment,
-  resolveServiceUrl,
-  type TokenProvider,
-} from '@keyless/core';
+import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
+import { type Clock, resolveServiceUrl } from '@keyless/core/internal';
 import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
 import { secretDestinationPolicy } from './key-vault-transport-guard.js';
 

@@ -2,13 +2,11 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
-  isNetworkFailureCode,
   KeylessError,
-  parseRetryAfter,
   ServiceUnavailableError,
   ThrottledError,
 } from '@keyless/core';
-import { untrustedCertificateError } from '@keyless/core/internal';
+import { isNetworkFailureCode, parseRetryAfter, untrustedCertificateError } from '@keyless/core/internal';
 import { caOption, keyVaultService } from './key-vault-transport-guard.js';
 
 export interface SecretRequestContext {

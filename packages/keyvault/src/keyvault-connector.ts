@@ -1,15 +1,13 @@
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import {
-  type Clock,
   ClosedError,
   ConfigurationError,
   createTokenProvider,
   KeylessError,
   ServiceUnavailableError,
-  systemClock,
   type TokenProvider,
 } from '@keyless/core';
-import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
+import { type Clock, systemClock, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import {
   buildClientOptions,
   type KeyVaultConnectorInternals,

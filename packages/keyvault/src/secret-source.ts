@@ -1,16 +1,12 @@
+import { ClosedError, KeylessError, REDACTED, ServiceUnavailableError, ThrottledError } from '@keyless/core';
 import {
   BackgroundAttempt,
   type Clock,
-  ClosedError,
   delayAfterFailure,
-  KeylessError,
-  REDACTED,
   refreshJitterFraction,
   registerSecretForRedaction,
-  ServiceUnavailableError,
   spreadEarlier,
-  ThrottledError,
-} from '@keyless/core';
+} from '@keyless/core/internal';
 import {
   type SecretChangeEvent,
   SecretEventEmitter,

@@ -1,4 +1,5 @@
-import { createTokenProvider, ManualClock, settle, ThrottledError } from '@keyless/core';
+import { ThrottledError } from '@keyless/core';
+import { createTokenProviderWithInternals, ManualClock, settle } from '@keyless/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createKeyVaultConnector, type KeyVaultConnectorInternals } from '../src/index.js';
 
@@ -6,7 +7,7 @@ type SecretGetter = NonNullable<KeyVaultConnectorInternals['getSecret']>;
 
 function setup(getSecret: SecretGetter) {
   const clock = new ManualClock();
-  const tokenProvider = createTokenProvider(
+  const tokenProvider = createTokenProviderWithInternals(
     { backend: 'msal', environment: {} },
     {
       clock,

@@ -3,11 +3,10 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
-  ManualClock,
   ServiceUnavailableError,
-  settle,
   ThrottledError,
 } from '@keyless/core';
+import { ManualClock, settle } from '@keyless/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { SecretChangeEvent, SecretRefreshFailedEvent } from '../src/secret-events.js';
 import { KeylessSecretSource } from '../src/secret-source.js';

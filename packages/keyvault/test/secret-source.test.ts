@@ -7,10 +7,10 @@ import {
   createTokenProvider,
   type KeylessError,
   REDACTED,
-  redactKnownSecrets,
   ThrottledError,
   type TokenProvider,
 } from '@keyless/core';
+import { redactKnownSecrets } from '@keyless/core/internal';
 import { type KeyVaultEmulator, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { findLeaks, OutputCapture, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConfigurationError, registerSecretForRedaction, type TokenProvider } from '@keyless/core';
+import { ConfigurationError, type TokenProvider } from '@keyless/core';
+import { registerSecretForRedaction } from '@keyless/core/internal';
 import { createKeyVaultConnector, type KeyVaultConnector, type SecretSource } from '@keyless/keyvault';
 
 export const entraScope = 'https://ossrdbms-aad.database.windows.net/.default';

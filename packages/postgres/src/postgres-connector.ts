@@ -1,14 +1,9 @@
 import { inspect } from 'node:util';
-import {
-  backoffDelay,
-  ClosedError,
-  createTokenProvider,
-  type KeylessError,
-  type TokenProvider,
-} from '@keyless/core';
+import { ClosedError, createTokenProvider, type KeylessError, type TokenProvider } from '@keyless/core';
 import {
   assertNoWeakenedTls,
   assertSecretDestination,
+  backoffDelay,
   type SecretDestination,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';

@@ -2,10 +2,9 @@ import {
   AuthenticationFailedError,
   ConfigurationError,
   isKeylessError,
-  isNetworkFailureCode,
   ServiceUnavailableError,
 } from '@keyless/core';
-import { maxErrorTextLength, untrustedCertificateError } from '@keyless/core/internal';
+import { isNetworkFailureCode, maxErrorTextLength, untrustedCertificateError } from '@keyless/core/internal';
 import { ConnectTimeoutError } from './keyless-pool.js';
 import type { PostgresPasswordMode } from './password-source.js';
 

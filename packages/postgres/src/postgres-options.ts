@@ -1,14 +1,12 @@
 import { isIP } from 'node:net';
+import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
 import {
-  ConfigurationError,
-  type Environment,
   isLoopbackHost,
   type MissingSettingDescription,
   portSchema,
   requireSetting,
   resolveSetting,
-  type TokenProvider,
-} from '@keyless/core';
+} from '@keyless/core/internal';
 import type { PoolConfig } from 'pg';
 import { z } from 'zod';
 import type { PostgresPasswordSource } from './password-source.js';

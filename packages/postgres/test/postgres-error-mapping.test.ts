@@ -8,8 +8,8 @@ import { isTransientConnectFailure, mapPostgresError } from '../src/postgres-err
 /** The length of every text handed to a redaction function of core, by the code under test. */
 const redaction = vi.hoisted(() => ({ inputLengths: [] as number[] }));
 
-vi.mock('@keyless/core', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@keyless/core')>();
+vi.mock('@keyless/core/internal', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@keyless/core/internal')>();
   const counted =
     <Arguments extends unknown[]>(redact: (text: string, ...rest: Arguments) => string) =>
     (text: string, ...rest: Arguments) => {
@@ -18,19 +18,9 @@ vi.mock('@keyless/core', async (importOriginal) => {
     };
   return {
     ...actual,
+    boundedErrorText: counted(actual.boundedErrorText),
     redactKnownSecrets: counted(actual.redactKnownSecrets),
     redactText: counted(actual.redactText),
-  };
-});
-
-vi.mock('@keyless/core/internal', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@keyless/core/internal')>();
-  return {
-    ...actual,
-    boundedErrorText: (text: string) => {
-      redaction.inputLengths.push(text.length);
-      return actual.boundedErrorText(text);
-    },
   };
 });
 

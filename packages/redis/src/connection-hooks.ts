@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { backoffDelay } from '@keyless/core';
+import { backoffDelay } from '@keyless/core/internal';
 import type { Redis } from 'ioredis';
 import {
   connectionEpochOf,

@@ -1,4 +1,5 @@
-import { ConfigurationError, type Environment, requireSetting, resolveSetting } from '@keyless/core';
+import { ConfigurationError, type Environment } from '@keyless/core';
+import { requireSetting, resolveSetting } from '@keyless/core/internal';
 import type { KeyVaultConnector } from '@keyless/keyvault';
 import { z } from 'zod';
 

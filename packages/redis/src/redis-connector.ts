@@ -1,13 +1,10 @@
+import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
 import {
   backoffDelay,
-  ClosedError,
-  createTokenProvider,
-  isKeylessError,
   systemClock,
   type TimerHandle,
-  type TokenProvider,
-} from '@keyless/core';
-import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
 import { createKeyVaultConnector } from '@keyless/keyvault';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';

@@ -1,4 +1,5 @@
-import { registerSecretForRedaction, type TokenProvider } from '@keyless/core';
+import type { TokenProvider } from '@keyless/core';
+import { registerSecretForRedaction } from '@keyless/core/internal';
 import type { KeyVaultConnector, SecretSource } from '@keyless/keyvault';
 
 /**

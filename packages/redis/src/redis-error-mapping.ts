@@ -2,10 +2,14 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   isKeylessError,
-  isNetworkFailure,
   ServiceUnavailableError,
 } from '@keyless/core';
-import { boundedErrorText, certificateFailureCode, untrustedCertificateError } from '@keyless/core/internal';
+import {
+  boundedErrorText,
+  certificateFailureCode,
+  isNetworkFailure,
+  untrustedCertificateError,
+} from '@keyless/core/internal';
 
 export interface RedisErrorContext {
   mode: 'secret' | 'entra';

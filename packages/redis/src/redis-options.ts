@@ -1,13 +1,12 @@
 import { isIP } from 'node:net';
+import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
 import {
-  ConfigurationError,
-  type Environment,
+  assertNoWeakenedTls,
+  assertSecretDestination,
   portSchema,
   requireSetting,
   resolveSetting,
-  type TokenProvider,
-} from '@keyless/core';
-import { assertNoWeakenedTls, assertSecretDestination } from '@keyless/core/internal';
+} from '@keyless/core/internal';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { RedisAuth } from './redis-auth.js';

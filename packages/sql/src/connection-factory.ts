@@ -1,5 +1,5 @@
-import { backoffDelay, ClosedError, type TokenProvider } from '@keyless/core';
-import { assertSecretDestination } from '@keyless/core/internal';
+import { ClosedError, type TokenProvider } from '@keyless/core';
+import { assertSecretDestination, backoffDelay } from '@keyless/core/internal';
 import { Connection, type ConnectionConfiguration } from 'tedious';
 import {
   isTransientLoginFailure,

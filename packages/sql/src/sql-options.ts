@@ -1,11 +1,6 @@
 import tls from 'node:tls';
-import {
-  ConfigurationError,
-  portSchema,
-  requireSetting,
-  resolveSetting,
-  type TokenProvider,
-} from '@keyless/core';
+import { ConfigurationError, type TokenProvider } from '@keyless/core';
+import { portSchema, requireSetting, resolveSetting } from '@keyless/core/internal';
 import { z } from 'zod';
 import { assertSafeSqlOptions } from './option-guard.js';
 

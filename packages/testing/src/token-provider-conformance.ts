@@ -1,9 +1,5 @@
-import {
-  createTokenProvider,
-  type TokenBackendName,
-  type TokenProvider,
-  type TokenProviderOptions,
-} from '@keyless/core';
+import type { TokenBackendName, TokenProvider, TokenProviderOptions } from '@keyless/core';
+import { createTokenProviderWithInternals } from '@keyless/core/testing';
 import {
   type IdentityEndpoint,
   type IdentityProtocol,
@@ -68,7 +64,7 @@ export function describeTokenProviderConformance({
     const providers: TokenProvider[] = [];
 
     const provider = (options: TokenProviderOptions = {}, fast = false) => {
-      const created = createTokenProvider(
+      const created = createTokenProviderWithInternals(
         { backend, ...options },
         // Real timers, shortened retry delays: the behaviour is the same, the test is quicker.
         fast ? { baseRetryDelayMs: 20 } : {},

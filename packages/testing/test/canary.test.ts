@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { AzureLogger, setLogLevel } from '@azure/logger';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import { createTokenProviderWithInternals } from '@keyless/core/testing';
 import { startIdentityEndpoint } from '@keyless/local-azure';
 import { describe, expect, it } from 'vitest';
 import { findLeaks, OutputCapture, renderEveryWay, useManagedIdentityEnvironment } from '../src/index.js';
@@ -37,7 +38,7 @@ describe('canary: no token text escapes', () => {
     const providers: TokenProvider[] = [];
     try {
       for (const backend of ['azure-identity', 'msal'] as const) {
-        const provider = createTokenProvider({ backend }, { baseRetryDelayMs: 10 });
+        const provider = createTokenProviderWithInternals({ backend }, { baseRetryDelayMs: 10 });
         providers.push(provider);
         for (const name of ['acquired', 'refreshed', 'refresh-failed', 'throttled'] as const) {
           provider.on(name, (event) => console.log(`event ${name}`, event));

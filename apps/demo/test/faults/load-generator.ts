@@ -1,4 +1,5 @@
-import { isKeylessError, redactKnownSecrets } from '@keyless/core';
+import { isKeylessError } from '@keyless/core';
+import { redactKnownSecrets } from '@keyless/core/internal';
 
 /** One kind of operation the load runs, e.g. `postgres-query`. */
 export interface LoadLane {
