@@ -28,6 +28,16 @@ export type {
   TokenThrottledEvent,
 } from './events.js';
 export type { ManagedIdentitySelector } from './identity.js';
+export {
+  type EntraTokenPassword,
+  type EntraTokenPasswordOptions,
+  entraToken,
+  fromKeyVaultSecret,
+  type KeyVaultSecretPassword,
+  type KeyVaultSecretPasswordOptions,
+  type PasswordSource,
+  type SecretReader,
+} from './password-source.js';
 export { type TokenBackendName, type TokenProviderOptions, tokenBackendNames } from './provider-options.js';
 export { REDACTED } from './redaction.js';
 export type { Environment } from './settings.js';

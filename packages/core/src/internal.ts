@@ -12,6 +12,7 @@ export {
 export { TypedEmitter } from './events.js';
 export { describeIdentity } from './identity.js';
 export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
+export { isPasswordSource } from './password-source.js';
 export {
   boundedErrorText,
   defineSecretProperty,
