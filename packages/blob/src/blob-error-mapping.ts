@@ -1,7 +1,7 @@
 import {
   AuthenticationFailedError,
   AuthorizationError,
-  isKeylessError,
+  findKeylessError,
   ServiceUnavailableError,
 } from '@keyless/core';
 import { isNetworkFailure, isNetworkFailureCode, untrustedCertificateError } from '@keyless/core/internal';
@@ -24,6 +24,7 @@ export const storageAudience = 'https://storage.azure.com/.default';
  * application's business, not a keyless failure.
  */
 export function mapBlobError(error: unknown, context: BlobErrorContext = {}): unknown {
+  // The provider's own error may arrive wrapped by the pipeline; it is handed over as it was thrown.
   const fromProvider = findKeylessError(error);
   if (fromProvider) return fromProvider;
   // Node refused the server's certificate: the same certificate will be refused again, so this is
@@ -105,16 +106,6 @@ function storageErrorCode(error: RestErrorShape): string | undefined {
   const details = error.details as { errorCode?: unknown } | undefined;
   if (typeof details?.errorCode === 'string') return details.errorCode;
   return typeof error.code === 'string' ? error.code : undefined;
-}
-
-/** The provider's own error may arrive wrapped by the pipeline; hand it over as it was thrown. */
-function findKeylessError(error: unknown): unknown {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    if (isKeylessError(current)) return current;
-    current = current.cause;
-  }
-  return undefined;
 }
 
 function hostOf(error: unknown, context: BlobErrorContext): string {

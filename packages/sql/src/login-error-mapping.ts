@@ -1,7 +1,7 @@
 import {
   AuthenticationFailedError,
   AuthorizationError,
-  isKeylessError,
+  findKeylessError,
   type KeylessError,
   ServiceUnavailableError,
 } from '@keyless/core';
@@ -54,6 +54,7 @@ const tokenRejections = [
 ];
 /** Whether a fresh connection attempt can succeed where this one failed. */
 export function isTransientLoginFailure(failure: LoginFailure): boolean {
+  // tedious wraps a credential's failure as AggregateError([EFEDAUTH, cause]); core's search looks inside.
   if (findKeylessError(failure.error) !== undefined) return false;
   if (certificateFailureCode(failure.error) !== undefined) return false;
   // Another login would wait for the same token request; the provider retries on its own.
@@ -161,19 +162,6 @@ function unavailable(message: string, cause: unknown, context: LoginContext): Se
 /** 4060 is followed by 18456; the 4060 says more. Otherwise the last error is the verdict. */
 function pickServerError(errors: readonly ServerLoginError[]): ServerLoginError | undefined {
   return errors.find((error) => error.number === databaseUnavailable) ?? errors.at(-1);
-}
-
-/** tedious wraps a credential's failure as AggregateError([EFEDAUTH, cause]). */
-export function findKeylessError(error: unknown, depth = 0): KeylessError | undefined {
-  if (depth > 5 || !(error instanceof Error)) return undefined;
-  if (isKeylessError(error)) return error;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = findKeylessError(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return findKeylessError(error.cause, depth + 1);
 }
 
 function clientCode(error: unknown): string | undefined {
