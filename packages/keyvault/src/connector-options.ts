@@ -1,7 +1,7 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
 import { type Clock, resolveServiceUrl } from '@keyless/core/internal';
-import { disableChallengeResourceVerificationFor } from './challenge-verification.js';
+import { disableChallengeResourceVerificationFor, isLoopbackVaultUrl } from './challenge-verification.js';
 import { secretDestinationPolicy } from './key-vault-transport-guard.js';
 
 /** Options of `createKeyVaultConnector()`; the vault URL may come from the environment instead. */
@@ -40,7 +40,7 @@ export function resolveRequestTimeout(value: unknown): number {
   return value;
 }
 
-/** Test and simulation hooks; not needed in applications. */
+/** Test and simulation hooks (`@keyless/keyvault/testing`); not for applications. */
 export interface KeyVaultConnectorInternals {
   clock?: Clock;
   /** 0..1 random source for backoff jitter. */
@@ -106,4 +106,26 @@ export function buildClientOptions(
       clientOptions.disableChallengeResourceVerification,
     ),
   };
+}
+
+/** The public cloud's Key Vault resource; the local emulator challenges with it too. */
+const publicCloudVaultResource = 'https://vault.azure.net';
+
+/**
+ * The scope the SecretClient asks the provider for: the resource of the vault's 401 challenge plus
+ * `/.default`. That resource is the vault host's DNS suffix: `https://vault.azure.net` for
+ * `https://<name>.vault.azure.net`
+ * (https://learn.microsoft.com/azure/key-vault/general/authentication-requests-and-responses), and
+ * a sovereign cloud's own, e.g. `vault.azure.cn`
+ * (https://docs.azure.cn/en-us/key-vault/general/authentication-requests-and-responses). connect()
+ * asks for the same scope, so its token is the one the client's requests then use.
+ */
+export function keyVaultScope(vaultUrl: string): string {
+  const host = new URL(vaultUrl).hostname;
+  const suffix = host.slice(host.indexOf('.') + 1);
+  const resource =
+    !isLoopbackVaultUrl(vaultUrl) && host.includes('.') && suffix.startsWith('vault.')
+      ? `https://${suffix}`
+      : publicCloudVaultResource;
+  return `${resource}/.default`;
 }

@@ -2,7 +2,8 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
-  KeylessError,
+  findKeylessError,
+  type KeylessError,
   ServiceUnavailableError,
   ThrottledError,
 } from '@keyless/core';
@@ -36,6 +37,7 @@ interface RestErrorShape {
  * secret and the vault, never a value: a GET error carries none, and we never quote the body.
  */
 export function mapKeyVaultError(error: unknown, context: SecretRequestContext): KeylessError {
+  // The SDK's pipeline may wrap what the credential threw.
   const provided = findKeylessError(error);
   if (provided) return provided;
   const shape = (typeof error === 'object' && error !== null ? error : {}) as RestErrorShape;
@@ -122,16 +124,6 @@ export function mapKeyVaultError(error: unknown, context: SecretRequestContext):
       hint: 'check the secret name (letters, digits and dashes, at most 127) and the vault URL',
     },
   );
-}
-
-function findKeylessError(error: unknown): KeylessError | undefined {
-  // The SDK's pipeline may wrap what the credential threw; look one or two causes down.
-  let current: unknown = error;
-  for (let depth = 0; depth < 3 && current !== undefined && current !== null; depth += 1) {
-    if (current instanceof KeylessError) return current;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function innerErrorCode(details: unknown): string | undefined {

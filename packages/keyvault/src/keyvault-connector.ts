@@ -7,11 +7,17 @@ import {
   ServiceUnavailableError,
   type TokenProvider,
 } from '@keyless/core';
-import { type Clock, systemClock, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
+import {
+  type Clock,
+  installRedactedViews,
+  systemClock,
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
 import {
   buildClientOptions,
   type KeyVaultConnectorInternals,
   type KeyVaultConnectorOptions,
+  keyVaultScope,
   resolveRequestTimeout,
   resolveVaultUrl,
   type SecretGetter,
@@ -27,12 +33,30 @@ import {
   type SecretSourceOptions,
 } from './secret-source.js';
 
+/** Options of `connector.connect()`. */
+export interface KeyVaultConnectOptions {
+  /**
+   * Secrets to read now, through their secret sources (with default options), so a missing role,
+   * a wrong vault URL or name, or an unreachable vault fails the start-up instead of the first use.
+   * The values are cached: the application's later `secret(name).get()` is served without a request.
+   */
+  secrets?: readonly string[];
+}
+
 /** What `createKeyVaultConnector()` returns: the SDK's `SecretClient` with the shared provider, cached secret sources, and a lifetime. */
 export interface KeyVaultConnector {
   /** The SDK's own SecretClient with the shared provider; created on first use. */
   readonly client: SecretClient;
   /** A cached, refreshing source for one secret. The same name and options give the same source. */
   secret(name: string, options?: SecretSourceOptions): SecretSource;
+  /**
+   * For a fail-fast start-up: resolves once the identity has a token for Key Vault (so a process
+   * without a managed identity fails here) and every secret named in `secrets` has been read;
+   * rejects with the typed error otherwise (CredentialUnavailableError, AuthorizationError,
+   * ConfigurationError for a missing secret, …). Without `secrets` nothing is sent to the vault:
+   * the token proves the identity, not the vault URL or the role. The factory itself never does I/O.
+   */
+  connect(options?: KeyVaultConnectOptions): Promise<void>;
   /**
    * Idempotent; stops every source's timers and ends the secret fetches in flight (their get()
    * rejects with ClosedError), so nothing of the connector keeps the process alive. Afterwards
@@ -48,9 +72,14 @@ export interface KeyVaultConnector {
  * verification, NODE_TLS_REJECT_UNAUTHORIZED=0 with a vault that is not loopback) throws
  * ConfigurationError here, not at the first request.
  */
-export function createKeyVaultConnector(
-  options: KeyVaultConnectorOptions = {},
-  internals: KeyVaultConnectorInternals = {},
+export function createKeyVaultConnector(options: KeyVaultConnectorOptions = {}): KeyVaultConnector {
+  return createKeyVaultConnectorWithInternals(options, {});
+}
+
+/** `createKeyVaultConnector` with test and simulation hooks; exported from `@keyless/keyvault/testing`. */
+export function createKeyVaultConnectorWithInternals(
+  options: KeyVaultConnectorOptions,
+  internals: KeyVaultConnectorInternals,
 ): KeyVaultConnector {
   const environment = () => internals.environment ?? process.env;
   warnAboutCredentialPrintingDebugOutput(environment());
@@ -105,6 +134,12 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     this.#requestTimeoutMs = requestTimeoutMs;
     this.#clock = internals.clock ?? systemClock;
     this.#internals = internals;
+    // Names only: the vault and the secrets asked for, never a value.
+    installRedactedViews(this, () => ({
+      vaultUrl: this.#vaultUrl,
+      secrets: this.#secretNames(),
+      closed: this.#closed,
+    }));
   }
 
   get client(): SecretClient {
@@ -165,6 +200,21 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     });
   }
 
+  async connect(options: KeyVaultConnectOptions = {}): Promise<void> {
+    if (this.#closed) throw new ClosedError('KeyVaultConnector');
+    const names = options?.secrets ?? [];
+    if (!Array.isArray(names)) {
+      throw new ConfigurationError('Invalid option `secrets` of connect()', {
+        hint: "give an array of secret names, e.g. connect({ secrets: ['postgres-password'] })",
+      });
+    }
+    // Sources first: a bad name is a ConfigurationError before any request.
+    const sources = names.map((name: string) => this.secret(name));
+    // The scope the SecretClient will ask for, so this token is the one its requests use.
+    await this.#untilClosed(this.#tokenProvider.getToken(keyVaultScope(this.#vaultUrl)));
+    await Promise.all(sources.map((source) => source.get()));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -173,17 +223,6 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     this.#closing.abort();
     this.#client = undefined;
     if (this.#ownsProvider) await this.#tokenProvider.close();
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { vaultUrl: this.#vaultUrl, secrets: this.#secretNames(), closed: this.#closed };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const names = this.#secretNames()
-      .map((name) => `'${name}'`)
-      .join(', ');
-    return `KeyVaultConnector { vaultUrl: '${this.#vaultUrl}', secrets: [${names}], closed: ${this.#closed} }`;
   }
 
   #secretNames(): string[] {

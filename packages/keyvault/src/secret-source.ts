@@ -1,18 +1,15 @@
-import { ClosedError, KeylessError, REDACTED, ServiceUnavailableError, ThrottledError } from '@keyless/core';
+import { ClosedError, KeylessError, ServiceUnavailableError, ThrottledError } from '@keyless/core';
 import {
   BackgroundAttempt,
   type Clock,
   delayAfterFailure,
+  installRedactedViews,
   refreshJitterFraction,
   registerSecretForRedaction,
   spreadEarlier,
+  TypedEmitter,
 } from '@keyless/core/internal';
-import {
-  type SecretChangeEvent,
-  SecretEventEmitter,
-  type SecretRefreshFailedEvent,
-  type SecretSourceEvents,
-} from './secret-events.js';
+import type { SecretChangeEvent, SecretRefreshFailedEvent, SecretSourceEvents } from './secret-events.js';
 
 /** Options of `secret(name, options)`. */
 export interface SecretSourceOptions {
@@ -87,7 +84,7 @@ export class KeylessSecretSource implements SecretSource {
   readonly name: string;
   readonly #definition: SecretSourceDefinition;
   readonly #clock: Clock;
-  readonly #emitter = new SecretEventEmitter();
+  readonly #emitter = new TypedEmitter<SecretSourceEvents>();
 
   #valuePromise: Promise<string> | undefined;
   #version: string | undefined;
@@ -110,6 +107,8 @@ export class KeylessSecretSource implements SecretSource {
     this.#backgroundAttempt = new BackgroundAttempt(definition.clock, () => {
       if (!this.#closed && this.#inflight === undefined && this.#serving) this.#startBackgroundRefresh();
     });
+    // Names, version and state only: never the value.
+    installRedactedViews(this, () => ({ name: this.name, version: this.version, state: this.#state() }));
   }
 
   get version(): string | undefined {
@@ -153,15 +152,6 @@ export class KeylessSecretSource implements SecretSource {
   /** For tests: whether a refresh or retry timer is armed. */
   get hasPendingTimer(): boolean {
     return this.#backgroundAttempt.armed;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, version: this.version, state: this.#state() };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const version = this.version === undefined ? 'undefined' : `'${this.version}'`;
-    return `SecretSource { name: '${this.name}', version: ${version}, state: '${this.#state()}', value: ${REDACTED} }`;
   }
 
   #state(): string {

@@ -9,6 +9,7 @@ import {
 } from '../src/challenge-verification.js';
 import { buildClientOptions } from '../src/connector-options.js';
 import { createKeyVaultConnector } from '../src/index.js';
+import { createKeyVaultConnectorWithInternals } from '../src/testing.js';
 
 describe('loopback detection', () => {
   it.each([
@@ -89,25 +90,25 @@ describe('vault URL configuration', () => {
     const environment = { KEYLESS_KEYVAULT_URL: 'https://fromenv.vault.azure.net/' };
     const tokenProvider = fakeProvider();
     expect(
-      JSON.parse(JSON.stringify(createKeyVaultConnector({ tokenProvider }, { environment }))),
+      JSON.parse(JSON.stringify(createKeyVaultConnectorWithInternals({ tokenProvider }, { environment }))),
     ).toMatchObject({
       vaultUrl: 'https://fromenv.vault.azure.net',
     });
     expect(
       JSON.parse(
         JSON.stringify(
-          createKeyVaultConnector(
+          createKeyVaultConnectorWithInternals(
             { tokenProvider, vaultUrl: 'https://option.vault.azure.net' },
             { environment },
           ),
         ),
       ),
     ).toMatchObject({ vaultUrl: 'https://option.vault.azure.net' });
-    expect(() => createKeyVaultConnector({ tokenProvider }, { environment: {} })).toThrow(
+    expect(() => createKeyVaultConnectorWithInternals({ tokenProvider }, { environment: {} })).toThrow(
       /vaultUrl.*KEYLESS_KEYVAULT_URL/,
     );
     expect(() =>
-      createKeyVaultConnector(
+      createKeyVaultConnectorWithInternals(
         { tokenProvider },
         { environment: { KEYLESS_KEYVAULT_URL: 'http://x.vault.azure.net' } },
       ),

@@ -1,9 +1,7 @@
 import { ThrottledError } from '@keyless/core';
 import { createTokenProviderWithInternals, ManualClock, settle } from '@keyless/core/testing';
 import { describe, expect, it } from 'vitest';
-import { createKeyVaultConnector, type KeyVaultConnectorInternals } from '../src/index.js';
-
-type SecretGetter = NonNullable<KeyVaultConnectorInternals['getSecret']>;
+import { createKeyVaultConnectorWithInternals, type SecretGetter } from '../src/testing.js';
 
 function setup(getSecret: SecretGetter) {
   const clock = new ManualClock();
@@ -18,7 +16,7 @@ function setup(getSecret: SecretGetter) {
       },
     },
   );
-  const connector = createKeyVaultConnector(
+  const connector = createKeyVaultConnectorWithInternals(
     { vaultUrl: 'https://fleet.vault.azure.net', tokenProvider },
     { clock, random: () => 0.5, getSecret },
   );

@@ -1,6 +1,5 @@
 import { inspect } from 'node:util';
 import {
-  AuthenticationFailedError,
   AuthorizationError,
   ConfigurationError,
   CredentialUnavailableError,
@@ -14,15 +13,14 @@ import { redactKnownSecrets } from '@keyless/core/internal';
 import { type KeyVaultEmulator, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { findLeaks, OutputCapture, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createKeyVaultConnector,
-  type KeyVaultConnector,
-  type KeyVaultConnectorInternals,
-  type KeyVaultConnectorOptions,
-  type SecretChangeEvent,
-  type SecretRefreshFailedEvent,
-  type SecretSource,
+import type {
+  KeyVaultConnector,
+  KeyVaultConnectorOptions,
+  SecretChangeEvent,
+  SecretRefreshFailedEvent,
+  SecretSource,
 } from '../src/index.js';
+import { createKeyVaultConnectorWithInternals, type KeyVaultConnectorInternals } from '../src/testing.js';
 
 let stack: LocalAzure;
 let vault: KeyVaultEmulator;
@@ -55,7 +53,7 @@ function connect(
   options: Omit<KeyVaultConnectorOptions, 'vaultUrl'> = {},
   internals: KeyVaultConnectorInternals = {},
 ): KeyVaultConnector {
-  const connector = createKeyVaultConnector(
+  const connector = createKeyVaultConnectorWithInternals(
     { vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider, ...options },
     internals,
   );
@@ -200,34 +198,6 @@ describe('secret source against the local Key Vault emulator', () => {
     }
   });
 
-  it('404: ConfigurationError naming the secret and the vault, not retried', async () => {
-    const connector = connect();
-    const notFound = vault.counters.byStatus(404);
-    const error = (await connector
-      .secret('no-such-secret')
-      .get()
-      .catch((caught: unknown) => caught)) as KeylessError;
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error).toMatchObject({ code: 'configuration', status: 404, retryable: false });
-    expect(error.message).toContain('secret no-such-secret does not exist in https://127.0.0.1:');
-    expect(error.message).toContain('create it or fix the name');
-    expect(vault.counters.byStatus(404) - notFound).toBe(1);
-  });
-
-  it('401 (a token for another audience): AuthenticationFailedError', async () => {
-    // The SecretClient only needs getToken (a TokenCredential); this one asks for the wrong audience.
-    const storageTokens = {
-      getToken: () => tokenProvider.getToken('https://storage.azure.com/.default'),
-    } as unknown as TokenProvider;
-    const connector = connect({ tokenProvider: storageTokens });
-    const error = await connector
-      .secret('demo-message')
-      .get()
-      .catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(AuthenticationFailedError);
-    expect(error).toMatchObject({ code: 'authentication-failed', status: 401 });
-  });
-
   it("the provider's own KeylessError passes through unchanged", async () => {
     const unavailable = new CredentialUnavailableError('no managed identity here');
     const failing = { getToken: () => Promise.reject(unavailable) } as unknown as TokenProvider;
@@ -242,6 +212,38 @@ describe('secret source against the local Key Vault emulator', () => {
     const source = connector.secret('pinned', { version: pinned.version });
     expect(same(await source.get(), 'pinned-value-1')).toBe(true);
     expect(source.version).toBe(pinned.version);
+  });
+
+  it('connect(): a token for Key Vault without a request to the vault; named secrets read once and cached', async () => {
+    const connector = connect();
+    const requests = vault.counters.requests;
+    await connector.connect();
+    expect(vault.counters.requests).toBe(requests);
+
+    await connector.connect({ secrets: ['demo-message'] });
+    const afterConnect = vault.counters.requests;
+    expect(afterConnect).toBeGreaterThan(requests);
+    await connector.secret('demo-message').get();
+    expect(vault.counters.requests).toBe(afterConnect);
+  });
+
+  it('connect() rejects with the typed error of what is wrong, and ClosedError after close()', async () => {
+    const connector = connect();
+    const missing = await connector
+      .connect({ secrets: ['no-such-secret'] })
+      .catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(ConfigurationError);
+    expect((missing as Error).message).toContain('no-such-secret');
+    await expect(connector.connect({ secrets: ['not/a/name'] })).rejects.toBeInstanceOf(ConfigurationError);
+
+    const unavailable = new CredentialUnavailableError('no managed identity here');
+    const noIdentity = connect({
+      tokenProvider: { getToken: () => Promise.reject(unavailable) } as unknown as TokenProvider,
+    });
+    await expect(noIdentity.connect()).rejects.toBe(unavailable);
+
+    await connector.close();
+    await expect(connector.connect()).rejects.toMatchObject({ code: 'closed' });
   });
 
   it('close(): idempotent; get(), client and secret() refuse with ClosedError afterwards', async () => {
