@@ -131,10 +131,15 @@ export function mapLoginFailure(failure: LoginFailure, context: LoginContext): K
     );
   }
   if (code === 'EFEDAUTH') {
-    return new AuthenticationFailedError(`No token for Azure SQL at ${where}: the credential returned none`, {
-      cause: failure.error,
-      hint: `the credential must return a token for ${sqlScope}`,
-    });
+    // tedious puts the credential's own error second in the AggregateError; none means it returned
+    // null. The credential's error is the cause: it says what failed (and, kept at the top of the
+    // chain, its message is redacted like every cause; AggregateError members are not).
+    const credentialError: unknown =
+      failure.error instanceof AggregateError ? failure.error.errors[1] : undefined;
+    return new AuthenticationFailedError(
+      `No token for Azure SQL at ${where}: the credential ${credentialError === undefined ? 'returned none' : 'failed (see the cause)'}`,
+      { cause: credentialError ?? failure.error, hint: `the credential must return a token for ${sqlScope}` },
+    );
   }
   if (code === 'ESOCKET' || code === 'ETIMEOUT' || code === undefined) {
     return unavailable(

@@ -1,15 +1,12 @@
-import { ServiceUnavailableError } from '@keyless/core';
-import { type Connection, Request, RequestError } from 'tedious';
+import { type Connection, Request } from 'tedious';
 import { addParameters, type SqlParameter } from './parameter-typing.js';
+import { connectionLostError, mapQueryError } from './query-error-mapping.js';
 
 /** What tedious's 'row' event carries per column (it types the argument as `any`). */
 interface ColumnValue {
   metadata: { colName: string };
   value: unknown;
 }
-
-/** Client-side codes after which the connection's state is unknown: it is closed, not reused. */
-const connectionLostCodes = new Set(['ESOCKET', 'ECLOSE', 'EINVALIDSTATE', 'ECONNRESET']);
 
 /**
  * One logged-in tedious connection as the pool holds it: its age (for the maximum lifetime), and
@@ -131,23 +128,17 @@ export class PooledConnection {
     });
   }
 
-  /**
-   * A server error (it has a number) leaves the connection usable: that is the application's
-   * business and is returned as tedious reported it. Anything else means the connection's state is
-   * unknown; a lost connection becomes `unavailable`.
-   */
+  /** The failed request's error for the caller; a connection in an unknown state is never handed out again. */
   #classify(error: Error): Error {
-    if (error instanceof RequestError && error.number !== undefined) return error;
-    this.#broken = true;
-    const code = (error as { code?: unknown }).code;
-    if (this.#ended || (typeof code === 'string' && connectionLostCodes.has(code))) return this.#lost(error);
-    return error;
+    const failure = mapQueryError(error, {
+      describeServer: this.#describeServer,
+      connectionEnded: this.#ended,
+    });
+    if (failure.connectionBroken) this.#broken = true;
+    return failure.error;
   }
 
-  #lost(cause?: Error): ServiceUnavailableError {
-    return new ServiceUnavailableError(`The connection to Azure SQL at ${this.#describeServer} was lost`, {
-      cause,
-      hint: 'the server closed the connection or became unreachable (failover, restart, network); the next query opens a new one',
-    });
+  #lost(): Error {
+    return connectionLostError(this.#describeServer);
   }
 }
