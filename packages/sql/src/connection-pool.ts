@@ -5,8 +5,13 @@ import { tokenProviderSlowHint } from './login-error-mapping.js';
 import type { PooledConnection } from './pooled-connection.js';
 import type { SqlPoolOptions } from './sql-options.js';
 
-/** A snapshot of the pool, e.g. for a health endpoint. */
-export interface SqlPoolState {
+/**
+ * The pool's counts at one moment, e.g. for a health endpoint or a log line: plain data, not the
+ * pool. keyless does not hand out its pool, because connections taken from it directly would skip
+ * the validation before reuse, the release that retires broken or old connections, and the typed
+ * errors.
+ */
+export interface SqlPoolStatus {
   /** Connections open or being opened (in use + idle + logging in); never more than `max`. */
   readonly size: number;
   /** Open connections waiting for a query. */
@@ -51,7 +56,7 @@ class EvictingPool<T> extends Pool<T> {
  * it is still open, has seen no error and is younger than `maxLifetimeMs` (validated before every
  * reuse); one that fails this on release, or dies while idle, is closed and evicted at once.
  */
-export class ConnectionPool implements SqlPoolState {
+export class ConnectionPool {
   readonly #pool: EvictingPool<PooledConnection>;
   readonly #settings: Required<SqlPoolOptions>;
   readonly #describeServer: string;
@@ -86,16 +91,13 @@ export class ConnectionPool implements SqlPoolState {
     });
   }
 
-  get size(): number {
-    return this.#pool.numUsed() + this.#pool.numFree() + this.#pool.numPendingCreates();
-  }
-
-  get idle(): number {
-    return this.#pool.numFree();
-  }
-
-  get pendingAcquires(): number {
-    return this.#pool.numPendingAcquires();
+  /** A snapshot: later changes of the pool do not change it. */
+  status(): SqlPoolStatus {
+    return Object.freeze({
+      size: this.#pool.numUsed() + this.#pool.numFree() + this.#pool.numPendingCreates(),
+      idle: this.#pool.numFree(),
+      pendingAcquires: this.#pool.numPendingAcquires(),
+    });
   }
 
   async acquire(): Promise<PooledConnection> {

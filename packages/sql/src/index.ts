@@ -1,4 +1,8 @@
-export type { SqlPoolState } from './connection-pool.js';
+/**
+ * `@keyless/sql`: what applications use. Test seams are in `@keyless/sql/testing`, which is not
+ * covered by semver.
+ */
+export type { SqlPoolStatus } from './connection-pool.js';
 export type {
   SqlDataType,
   SqlParameter,
@@ -6,6 +10,6 @@ export type {
   SqlValue,
   TypedSqlParameter,
 } from './parameter-typing.js';
-export { createSqlConnector, type SqlConnector, type SqlConnectorInternals } from './sql-connector.js';
+export { createSqlConnector, type SqlConnector } from './sql-connector.js';
 export type { SqlConnectorOptions, SqlPoolOptions } from './sql-options.js';
 export type { SqlTransaction } from './transaction.js';

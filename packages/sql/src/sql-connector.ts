@@ -3,7 +3,7 @@ import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } 
 import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import type { Connection } from 'tedious';
 import { assertSqlDestination, maxLoginAttempts, openConnection } from './connection-factory.js';
-import { ConnectionPool, type SqlPoolState } from './connection-pool.js';
+import { ConnectionPool, type SqlPoolStatus } from './connection-pool.js';
 import type { SqlParameter } from './parameter-typing.js';
 import type { PooledConnection } from './pooled-connection.js';
 import { type ResolvedSqlOptions, resolveSqlOptions, type SqlConnectorOptions } from './sql-options.js';
@@ -21,13 +21,19 @@ export interface SqlConnector {
   ): Promise<Row[]>;
   /** BEGIN on one pooled connection, the work, COMMIT; ROLLBACK and rethrow when the work throws. */
   transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T>;
-  /** The pool's current size, idle connections and waiting queries. */
-  readonly pool: SqlPoolState;
+  /**
+   * Logs in one pooled connection now and leaves it in the pool (an open one is reused), so that a
+   * server out of reach, a missing token or an identity without a database user fails at start-up,
+   * with the same typed error the first query would give. Optional: queries connect on demand.
+   */
+  connect(): Promise<void>;
+  /** The pool's counts now (open, idle, queries waiting): a snapshot, not the pool itself. */
+  poolStatus(): SqlPoolStatus;
   /** Waits for queries under way, closes every connection (and the provider it built); idempotent. */
   close(): Promise<void>;
 }
 
-/** Test hooks; not needed in applications. */
+/** Test seams of `createSqlConnectorWithInternals` (`@keyless/sql/testing`); not for applications. */
 export interface SqlConnectorInternals {
   /** Sees each tedious Connection before it connects (e.g. to listen to its 'debug' events). */
   onConnection?: (connection: Connection) => void;
@@ -39,10 +45,18 @@ export interface SqlConnectorInternals {
  * Azure SQL with the shared managed-identity provider: tedious logs in with `token-credential`
  * (the provider itself, one credential for every connection), TLS always on and verified, a tarn
  * pool with a maximum connection lifetime, and login errors that say what to grant.
+ *
+ * Synchronous and lazy: it checks the configuration and opens nothing; the first query (or
+ * `connect()`) logs in.
  */
-export function createSqlConnector(
-  options: SqlConnectorOptions = {},
-  internals: SqlConnectorInternals = {},
+export function createSqlConnector(options: SqlConnectorOptions = {}): SqlConnector {
+  return createSqlConnectorWithInternals(options, {});
+}
+
+/** `createSqlConnector` with test seams (a hook on each tedious Connection, a clock). */
+export function createSqlConnectorWithInternals(
+  options: SqlConnectorOptions,
+  internals: SqlConnectorInternals,
 ): SqlConnector {
   warnAboutCredentialPrintingDebugOutput();
   const resolved = resolveSqlOptions(options);
@@ -59,7 +73,6 @@ class KeylessSqlConnector implements SqlConnector {
   readonly #ownsProvider: boolean;
   readonly #pool: ConnectionPool;
   readonly #closing = new AbortController();
-  readonly #poolView: SqlPoolState;
   #closed: Promise<void> | undefined;
   /** Queries and transactions admitted before close(): close lets them finish, even those still waiting for a connection. */
   readonly #admitted = new Set<Promise<unknown>>();
@@ -94,11 +107,16 @@ class KeylessSqlConnector implements SqlConnector {
           now: internals.now,
         }),
     });
-    this.#poolView = poolView(this.#pool);
   }
 
-  get pool(): SqlPoolState {
-    return this.#poolView;
+  poolStatus(): SqlPoolStatus {
+    return this.#pool.status();
+  }
+
+  connect(): Promise<void> {
+    return this.#admit(async () => {
+      this.#pool.release(await this.#acquire());
+    });
   }
 
   async query<Row = Record<string, unknown>>(
@@ -144,7 +162,7 @@ class KeylessSqlConnector implements SqlConnector {
       encrypt: this.#resolved.encrypt,
       backend: this.#backend(),
       identity: this.#identity(),
-      pool: this.#poolView,
+      poolStatus: this.poolStatus(),
       closed: this.#closed !== undefined,
     };
   }
@@ -190,25 +208,4 @@ class KeylessSqlConnector implements SqlConnector {
       .identityDescription;
     return typeof description === 'string' ? description : 'the custom credential';
   }
-}
-
-function poolView(pool: ConnectionPool): SqlPoolState {
-  const snapshot = () => ({ size: pool.size, idle: pool.idle, pendingAcquires: pool.pendingAcquires });
-  const view = {
-    get size() {
-      return pool.size;
-    },
-    get idle() {
-      return pool.idle;
-    },
-    get pendingAcquires() {
-      return pool.pendingAcquires;
-    },
-  };
-  Object.defineProperty(view, 'toJSON', { value: snapshot, enumerable: false });
-  Object.defineProperty(view, inspect.custom, {
-    value: (_depth: number, options: object) => `SqlPool ${inspect(snapshot(), options)}`,
-    enumerable: false,
-  });
-  return Object.freeze(view);
 }

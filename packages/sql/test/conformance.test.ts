@@ -18,7 +18,7 @@ describeConnectorConformance({
       // A real login (FedAuth with a token for https://database.windows.net/) and a query.
       use: () => connector.query<{ name: string }>('SELECT SUSER_SNAME() AS name'),
       close: () => connector.close(),
-      printable: () => [connector, connector.pool],
+      printable: () => [connector, connector.poolStatus()],
     };
   },
 });

@@ -1,5 +1,4 @@
 import {
-  AuthenticationFailedError,
   AuthorizationError,
   ClosedError,
   ConfigurationError,
@@ -8,18 +7,13 @@ import {
   ServiceUnavailableError,
   type TokenProvider,
 } from '@keyless/core';
-import {
-  findFreePort,
-  type LocalAzure,
-  type SqlEndpoint,
-  startLocalAzure,
-  startSqlEndpoint,
-} from '@keyless/local-azure';
+import { type LocalAzure, type SqlEndpoint, startLocalAzure, startSqlEndpoint } from '@keyless/local-azure';
 import { catchError, findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { RequestError, TYPES } from 'tedious';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
 import { inferSqlType } from '../src/parameter-typing.js';
+import { createSqlConnectorWithInternals, type SqlConnectorInternals } from '../src/testing.js';
 
 const sqlVariables = ['KEYLESS_SQL_SERVER', 'KEYLESS_SQL_PORT', 'KEYLESS_SQL_DATABASE'] as const;
 
@@ -37,8 +31,8 @@ describe('createSqlConnector', () => {
     providers.push(created);
     return created;
   };
-  const connector = (options: SqlConnectorOptions = {}, internals = {}) => {
-    const created = createSqlConnector(
+  const connector = (options: SqlConnectorOptions = {}, internals: SqlConnectorInternals = {}) => {
+    const created = createSqlConnectorWithInternals(
       {
         server: sql.host,
         port: sql.port,
@@ -90,12 +84,12 @@ describe('createSqlConnector', () => {
           failures += 1;
           errors.push(error);
         }
-        largestPool = Math.max(largestPool, sqlConnector.pool.size);
+        largestPool = Math.max(largestPool, sqlConnector.poolStatus().size);
       };
       // Ten rounds a few hundred milliseconds apart: the 3-second tokens expire twice during the run.
       for (let round = 0; round < 10; round += 1) {
         await Promise.all(Array.from({ length: 50 }, one));
-        largestPool = Math.max(largestPool, sqlConnector.pool.size);
+        largestPool = Math.max(largestPool, sqlConnector.poolStatus().size);
         await new Promise((resolve) => setTimeout(resolve, 450));
       }
       expect(errors).toEqual([]);
@@ -259,7 +253,7 @@ describe('createSqlConnector', () => {
       expect(error).toMatchObject({ number: 40515 });
       expect(await sqlConnector.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
       expect(sql.counters.logins).toBe(logins);
-      expect(sqlConnector.pool.size).toBe(1);
+      expect(sqlConnector.poolStatus().size).toBe(1);
     });
 
     it('commits a transaction, and rolls one back when its work throws', async () => {
@@ -306,55 +300,61 @@ describe('createSqlConnector', () => {
       await expect(queued).resolves.toEqual([{ one: 1 }]);
       await expect(sqlConnector.query('SELECT 1')).rejects.toMatchObject({ code: 'closed' });
       await expect(sqlConnector.transaction(async () => 1)).rejects.toBeInstanceOf(ClosedError);
-      expect(sqlConnector.pool.size).toBe(0);
+      await expect(sqlConnector.connect()).rejects.toBeInstanceOf(ClosedError);
+      expect(sqlConnector.poolStatus().size).toBe(0);
       await vi.waitFor(() => expect(sql.counters.openConnections).toBe(0));
     });
   });
 
-  describe('login errors', () => {
-    it('maps a refused login (no database user for the identity) to AuthorizationError with what to run', async () => {
+  describe('connect()', () => {
+    it('the factory opens nothing and asks for no token; connect() logs in one connection, which the first query reuses', async () => {
+      const app = provider();
+      let tokenRequests = 0;
+      const counting = {
+        getToken: (...parameters: Parameters<TokenProvider['getToken']>) => {
+          tokenRequests += 1;
+          return app.getToken(...parameters);
+        },
+      } as unknown as TokenProvider;
+      const loginsBefore = sql.counters.logins;
+      const sqlConnector = connector({ tokenProvider: counting });
+      const statusBefore = sqlConnector.poolStatus();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(tokenRequests).toBe(0);
+      expect(sql.counters.logins).toBe(loginsBefore);
+
+      await sqlConnector.connect();
+      expect(tokenRequests).toBe(1);
+      expect(sql.counters.logins).toBe(loginsBefore + 1);
+      expect(sqlConnector.poolStatus()).toEqual({ size: 1, idle: 1, pendingAcquires: 0 });
+      // A snapshot, not a live view of the pool.
+      expect(statusBefore).toEqual({ size: 0, idle: 0, pendingAcquires: 0 });
+      expect(Object.isFrozen(statusBefore)).toBe(true);
+
+      expect(await sqlConnector.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(sql.counters.logins).toBe(loginsBefore + 1);
+    });
+
+    it('fails at start-up with the refused login (18456: no database user for the identity), and keeps no connection', async () => {
       const systemAssigned = provider({ identity: 'system-assigned' });
       const sqlConnector = connector({ tokenProvider: systemAssigned });
-      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
+      const error = await sqlConnector.connect().catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(AuthorizationError);
       expect(error).toMatchObject({ code: 'authorization', status: 18456 });
+      // The server's own text, taken from the ERROR token tedious saw during the login.
       expect((error as Error).message).toContain('Login failed for user');
       expect((error as AuthorizationError).hint).toContain(
         'CREATE USER [<identity name>] FROM EXTERNAL PROVIDER',
       );
-      expect((error as AuthorizationError).hint).toContain('ALTER ROLE db_datareader ADD MEMBER');
-      expect(sqlConnector.pool.size).toBe(0);
+      expect(sqlConnector.poolStatus().size).toBe(0);
     });
 
-    it('maps a token for the wrong audience to AuthenticationFailedError', async () => {
-      const app = provider();
-      const storageTokens = {
-        getToken: async () => {
-          const token = await app.getToken('https://storage.azure.com/.default');
-          return { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp };
-        },
-      } as unknown as TokenProvider;
-      const sqlConnector = connector({ tokenProvider: storageTokens });
-      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(AuthenticationFailedError);
-      expect((error as Error).message).toMatch(/not currently configured to accept this token/);
-      expect((error as AuthenticationFailedError).hint).toContain('https://database.windows.net/.default');
-    });
-
-    it("passes the token provider's own errors through unchanged", async () => {
+    it("passes the token provider's own errors through unchanged (tedious wraps them in an AggregateError)", async () => {
       const unavailable = new CredentialUnavailableError('no managed identity here');
       const failing = { getToken: () => Promise.reject(unavailable) } as unknown as TokenProvider;
       const sqlConnector = connector({ tokenProvider: failing });
+      await expect(sqlConnector.connect()).rejects.toBe(unavailable);
       await expect(sqlConnector.query('SELECT 1')).rejects.toBe(unavailable);
-    });
-
-    it('maps an unreachable server to ServiceUnavailableError after bounded retries', async () => {
-      const port = await findFreePort();
-      const sqlConnector = connector({ port, connectTimeoutMs: 2_000 });
-      const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(ServiceUnavailableError);
-      expect(error).toMatchObject({ code: 'unavailable', retryable: true });
-      expect(sqlConnector.pool.size).toBe(0);
     });
   });
 
@@ -405,10 +405,10 @@ describe('createSqlConnector', () => {
       await Promise.all(workers);
 
       expect(outcomes.other).toEqual([]);
-      expect(sqlConnector.pool.size).toBeLessThanOrEqual(4);
+      expect(sqlConnector.poolStatus().size).toBeLessThanOrEqual(4);
       // Dead connections left the pool; what it holds is exactly what the server has open.
       const restarted = endpoint;
-      await vi.waitFor(() => expect(restarted.counters.openConnections).toBe(sqlConnector.pool.size));
+      await vi.waitFor(() => expect(restarted.counters.openConnections).toBe(sqlConnector.poolStatus().size));
       await sqlConnector.close();
       await vi.waitFor(() => expect(restarted.counters.openConnections).toBe(0));
     });
@@ -447,7 +447,7 @@ describe('createSqlConnector', () => {
       expect(debugMessages.length).toBeGreaterThan(0);
       const printed = [
         ...debugMessages,
-        ...[sqlConnector, sqlConnector.pool, rows, refused, wrongAudience].flatMap(renderEveryWay),
+        ...[sqlConnector, sqlConnector.poolStatus(), rows, refused, wrongAudience].flatMap(renderEveryWay),
       ].join('\n');
       expect(printed).toContain('SqlConnector');
       expect(findLeaks(printed, stack.identity.issuedTokens())).toEqual([]);

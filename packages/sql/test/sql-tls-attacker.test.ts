@@ -13,6 +13,7 @@ import {
 } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
+import { createSqlConnectorWithInternals } from '../src/testing.js';
 
 /**
  * The rule: the access token leaves the process only over TLS verified against a trusted CA and
@@ -323,7 +324,7 @@ describe('Azure SQL with an attacker in front', () => {
         // onConnection runs after the check before connecting and before tedious opens the socket,
         // so tedious's TDS 8 handshake runs unverified and accepts the attacker; only the check in
         // the credential, just before the token would be sent, stands between token and attacker.
-        const sql = createSqlConnector(
+        const sql = createSqlConnectorWithInternals(
           {
             server: remoteLookingHost,
             port: attacker.port,
