@@ -1,6 +1,8 @@
 import type { TokenProvider } from '@keyless/core';
 import { createTokenProviderWithInternals } from '@keyless/core/testing';
-import { createKeyVaultConnector, type KeyVaultConnector, type SecretSource } from '@keyless/keyvault';
+import type { KeyVaultConnector, SecretSource } from '@keyless/keyvault';
+import { renewDelaysMs } from '@keyless/keyvault/internal';
+import { createKeyVaultConnectorWithInternals } from '@keyless/keyvault/testing';
 import { FailureAccounting } from './failure-accounting.js';
 import { type AppSurroundings, type SimulatedApp, scopes, secretNames } from './simulated-app.js';
 import { SimulatedTokenBackend } from './simulated-token-backend.js';
@@ -8,8 +10,6 @@ import type { VaultAnswer } from './simulated-vault.js';
 import type { WorkloadStep } from './workload.js';
 
 const vaultUrl = 'https://fleet-simulation.vault.azure.net';
-/** packages/postgres: delays between re-reads of a secret that still holds the refused password. */
-const postgresRenewDelaysMs = [250, 500, 1000];
 /** packages/redis: a refused handshake is retried with backoff from 1 s. */
 const redisRecoveryDelayMs = 1000;
 
@@ -17,7 +17,7 @@ const redisRecoveryDelayMs = 1000;
  * One process composed as apps/demo/src/connectors.ts does: ONE real TokenProvider (keyless's
  * token cache, single flight, background refresh, backoff) and ONE real Key Vault connector whose
  * real secret sources hold the app setting and the two passwords. Only the network is simulated:
- * the provider's backend asks the VM's IMDS, and the connector's getSecret hook asks the vault
+ * the provider's backend asks the VM's IMDS, and the connector's getSecret hook (@keyless/keyvault/testing) asks the vault
  * after taking a vault token from the provider, as SecretClient's bearer policy would. The
  * PostgreSQL and Redis glue mirrors what @keyless/postgres and @keyless/redis do with a secret.
  */
@@ -41,7 +41,7 @@ export class KeylessApp implements SimulatedApp {
       { backend: 'msal', identity: 'system-assigned', environment: {} },
       { clock, backend: new SimulatedTokenBackend(imds, clock), random: random.next },
     );
-    this.#keyVault = createKeyVaultConnector(
+    this.#keyVault = createKeyVaultConnectorWithInternals(
       { vaultUrl, tokenProvider: this.#provider },
       { clock, random: random.next, getSecret: (name) => this.#getSecret(name) },
     );
@@ -141,7 +141,8 @@ export class KeylessApp implements SimulatedApp {
     const cached = await source.get().catch(() => undefined);
     if (cached !== undefined && cached !== refused) return;
     source.invalidate();
-    for (const delayMs of postgresRenewDelaysMs) {
+    // The waits of the password binding both connectors use (@keyless/keyvault/internal).
+    for (const delayMs of renewDelaysMs) {
       const fresh = await source.get();
       if (fresh !== refused) return;
       await this.#surroundings.clock.sleep(delayMs);
