@@ -7,6 +7,42 @@ export {
 } from './azure-sdk-attack-rows.js';
 export { catchError } from './catch-error.js';
 export {
+  type AgainstTheStackOptions,
+  againstTheStackChecks,
+  describeAgainstTheStackConformance,
+  type StackCheck,
+  type StackSession,
+  startStackSession,
+} from './conformance/against-the-stack.js';
+export { type Canaries, canarySightings, errorViews, makeCanaries } from './conformance/canaries.js';
+export {
+  type ConfigurationConformanceOptions,
+  type ConfigurationSetting,
+  configurationChecks,
+  describeConfigurationConformance,
+  type TlsWeakeningRow,
+} from './conformance/configuration.js';
+export { type ConformanceCheck, describeChecks } from './conformance/conformance-check.js';
+export {
+  type ConnectorConformanceSuiteOptions,
+  describeConnectorConformanceSuite,
+} from './conformance/connector-conformance-suite.js';
+export {
+  describeErrorMappingConformance,
+  type ErrorMappingConformanceOptions,
+  type ErrorMappingRow,
+  type ExpectedMappedError,
+  errorMappingChecks,
+  type KeylessErrorClass,
+} from './conformance/error-mapping.js';
+export {
+  describeLifecycleConformance,
+  type LifecycleConformanceOptions,
+  type LifecycleConnector,
+  lifecycleChecks,
+} from './conformance/lifecycle.js';
+export type { LifecycleTarget } from './conformance/lifecycle-target.js';
+export {
   type ConnectorConformanceOptions,
   type ConnectorUnderTest,
   describeConnectorConformance,
