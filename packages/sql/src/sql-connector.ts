@@ -1,6 +1,5 @@
-import { inspect } from 'node:util';
 import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
-import { warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
+import { installRedactedViews, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import type { Connection } from 'tedious';
 import { assertSqlDestination, maxLoginAttempts, openConnection } from './connection-factory.js';
 import { ConnectionPool, type SqlPoolStatus } from './connection-pool.js';
@@ -107,6 +106,15 @@ class KeylessSqlConnector implements SqlConnector {
           now: internals.now,
         }),
     });
+    // What console.log, util.inspect and JSON.stringify show: where, how and as whom; never a token.
+    installRedactedViews(this, () => ({
+      server: this.#describeServer(),
+      encrypt: this.#resolved.encrypt,
+      backend: this.#backend(),
+      identity: this.#identity(),
+      poolStatus: this.poolStatus(),
+      closed: this.#closed !== undefined,
+    }));
   }
 
   poolStatus(): SqlPoolStatus {
@@ -154,21 +162,6 @@ class KeylessSqlConnector implements SqlConnector {
       if (this.#ownsProvider) await this.#tokenProvider.close();
     })();
     return this.#closed;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      server: this.#describeServer(),
-      encrypt: this.#resolved.encrypt,
-      backend: this.#backend(),
-      identity: this.#identity(),
-      poolStatus: this.poolStatus(),
-      closed: this.#closed !== undefined,
-    };
-  }
-
-  [inspect.custom](_depth: number, options: object): string {
-    return `SqlConnector ${inspect(this.toJSON(), options)}`;
   }
 
   #admit<T>(operation: () => Promise<T>): Promise<T> {
