@@ -43,7 +43,7 @@ describe('the configuration group', () => {
     ],
   ])('reports a connector with the defect %s (check "%s")', async (defect, check, problem) => {
     const problems = await problemsOf(configurationChecks(fakeConfiguration([defect])), check);
-    expect(problems.some((each) => each.includes(problem))).toBe(true);
+    expect(problems).toContainEqual(expect.stringContaining(problem));
   });
 
   it('reports a factory that returns a promise, even where it does not throw', async () => {

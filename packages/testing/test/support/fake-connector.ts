@@ -218,10 +218,11 @@ export type FakeMappingDefect =
 export function mapFakeError(native: unknown, defects: readonly FakeMappingDefect[] = []): unknown {
   const has = (defect: FakeMappingDefect) => defects.includes(defect);
   const error = native as Error & { code?: string };
-  // What is kept of the native error: its name, code and message, never the command it carried.
+  // What is kept of the native error: its name and code. Not its message (a server may echo the
+  // password in it), nor the command it carried (an AUTH command carries the token).
   const cause = has('keeps-native-error-as-cause')
     ? native
-    : Object.assign(new Error(error.message), { name: error.name, code: error.code });
+    : Object.assign(new Error(`${error.name} ${error.code}`), { code: error.code });
   const detail = has('copies-native-message') ? `: ${error.message}` : '';
   if (error.code === 'ECONNREFUSED') {
     return new ServiceUnavailableError(`the fake server refused the connection${detail}`, {
