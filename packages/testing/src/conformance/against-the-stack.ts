@@ -4,7 +4,7 @@ import { type LocalAzure, type LocalServiceName, startLocalAzure } from '@keyles
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useManagedIdentityEnvironment } from '../managed-identity-environment.js';
 import { findLeaks, OutputCapture, renderEveryWay } from '../output-capture.js';
-import { settledOutcome } from './conformance-check.js';
+import { problemsMessage, settledOutcome } from './conformance-check.js';
 import { describeThrown } from './problem-text.js';
 
 /** What the group needs from one connector instance. */
@@ -221,7 +221,8 @@ export function describeAgainstTheStackConformance(options: AgainstTheStackOptio
           for (const check of checks.filter((each) => each.backend === backend && each.first === first)) {
             it(check.name, async () => {
               if (session === undefined) throw new Error('the local stack did not start');
-              expect(await check.run(session)).toEqual([]);
+              const problems = await check.run(session);
+              expect(problems, problemsMessage(problems)).toEqual([]);
             });
           }
         });

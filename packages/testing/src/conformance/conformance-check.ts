@@ -27,12 +27,21 @@ export function describeChecks(title: string, checks: readonly ConformanceCheck[
       it(
         check.name,
         async () => {
-          expect(await check.run()).toEqual([]);
+          const problems = await check.run();
+          expect(problems, problemsMessage(problems)).toEqual([]);
         },
         check.timeoutMs,
       );
     }
   });
+}
+
+/**
+ * The assertion's message: the problems themselves, so that every reporter (JSON, JUnit, a CI
+ * summary) shows what is wrong, not only the console's diff.
+ */
+export function problemsMessage(problems: readonly string[]): string {
+  return problems.map((problem) => `\n  - ${problem}`).join('');
 }
 
 /** What calling `action` did: returned a value, or threw. */

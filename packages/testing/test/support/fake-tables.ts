@@ -131,21 +131,29 @@ export function fakeErrorMapping(defects: readonly FakeMappingDefect[] = []): Er
   };
 }
 
-export type StackFakeDefect = 'prints-token';
+export type StackFakeDefect = 'prints-token' | 'usable-after-close';
 
-/** A fake whose one operation is asking for a token: enough for the checks that need the stack. */
-export function fakeAgainstTheStack(defects: readonly StackFakeDefect[] = []): AgainstTheStackOptions {
+/**
+ * A fake whose one operation is asking for a token: enough for the checks that need the stack.
+ * `defects` is read at each creation, so one stack session can serve a sound and a broken fake.
+ */
+export function fakeAgainstTheStack(
+  defects: () => readonly StackFakeDefect[] = () => [],
+): AgainstTheStackOptions {
   const resource = 'https://fake.example';
   return {
     name: 'fake connector',
     services: [],
     resource,
     create: ({ tokenProvider }) => {
+      const has = (defect: StackFakeDefect) => defects().includes(defect);
+      const printsToken = has('prints-token');
+      const checksClosed = !has('usable-after-close');
       let closed = false;
       let last: KeylessAccessToken | undefined;
       return {
         use: async () => {
-          if (closed) throw new ClosedError('FakeConnector');
+          if (closed && checksClosed) throw new ClosedError('FakeConnector');
           last = await tokenProvider.getToken(`${resource}/.default`);
           return 'used';
         },
@@ -153,7 +161,7 @@ export function fakeAgainstTheStack(defects: readonly StackFakeDefect[] = []): A
           closed = true;
         },
         // The token object prints as [REDACTED]; its `token` property, copied out, does not.
-        printable: () => [{ lastToken: defects.includes('prints-token') ? last?.token : last }],
+        printable: () => [{ lastToken: printsToken ? last?.token : last }],
       };
     },
   };
