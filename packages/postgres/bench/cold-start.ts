@@ -21,7 +21,8 @@ if (contender === 'raw') {
   firstQuery = () => pool.query('SELECT 1');
   close = () => pool.end();
 } else {
-  const { createPostgresConnector, entraToken, fromKeyVaultSecret } = await import('@keyless/postgres');
+  const { entraToken, fromKeyVaultSecret } = await import('@keyless/core');
+  const { createPostgresConnector } = await import('@keyless/postgres');
   const connector = createPostgresConnector({
     password: contender === 'keyless-entra' ? entraToken() : fromKeyVaultSecret(),
   });

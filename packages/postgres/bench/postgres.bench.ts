@@ -63,9 +63,9 @@ interface Pool {
 
 async function measure(stateFolder: string): Promise<void> {
   const { default: pg } = await import('pg');
-  const { createTokenProvider } = await import('@keyless/core');
+  const { createTokenProvider, entraToken, fromKeyVaultSecret } = await import('@keyless/core');
   const { startLocalAzure } = await import('@keyless/local-azure');
-  const { createPostgresConnector, entraToken, fromKeyVaultSecret } = await import('@keyless/postgres');
+  const { createPostgresConnector } = await import('@keyless/postgres');
 
   const stack = await startLocalAzure({
     services: ['postgres'],

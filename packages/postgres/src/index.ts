@@ -1,10 +1,8 @@
-export {
-  entraToken,
-  fromKeyVaultSecret,
-  type KeyVaultSecretOptions,
-  type PostgresPasswordMode,
-  type PostgresPasswordSource,
-} from './password-source.js';
+/**
+ * `@keyless/postgres`: the factory and its types. The password sources, `fromKeyVaultSecret()`
+ * and `entraToken()`, come from `@keyless/core` (one concept for every connector that logs in with
+ * a password).
+ */
 export {
   type ConnectRetryEvent,
   createPostgresConnector,

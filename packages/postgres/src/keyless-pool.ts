@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { inspect } from 'node:util';
 import { ClosedError } from '@keyless/core';
+import { installRedactedViews } from '@keyless/core/internal';
 import pg from 'pg';
 
 /**
@@ -81,6 +81,8 @@ export class PasswordForgettingClient extends pg.Client {
       };
       holder.connectionParameters.password = holder.password;
     }
+    // Where and as whom, never the password (pg keeps it on the client until the login is over).
+    installRedactedViews(this, () => describeClient(this));
   }
 
   /**
@@ -168,14 +170,6 @@ export class PasswordForgettingClient extends pg.Client {
     this.#timer = undefined;
     this.#remainingMs -= performance.now() - this.#timerStartedAt;
   }
-
-  toJSON(): Record<string, unknown> {
-    return describeClient(this);
-  }
-
-  [inspect.custom](_depth: number, options: object): string {
-    return `PoolClient ${inspect(describeClient(this), options)}`;
-  }
 }
 
 function describeClient(client: pg.Client): Record<string, unknown> {
@@ -228,6 +222,7 @@ export class KeylessPool extends pg.Pool {
       [connectTimeoutKey]: hooks.connectTimeoutMs,
     } as pg.PoolConfig);
     this.#hooks = hooks;
+    installRedactedViews(this, () => this.#summary());
   }
 
   override end(): Promise<void>;
@@ -310,14 +305,6 @@ export class KeylessPool extends pg.Pool {
       // Reading the password afresh failed (the vault refused, the secret is gone): that is the news.
       throw this.#hooks.mapError(renewError, true);
     }
-  }
-
-  toJSON(): Record<string, unknown> {
-    return this.#summary();
-  }
-
-  [inspect.custom](_depth: number, options: object): string {
-    return `KeylessPool ${inspect(this.#summary(), options)}`;
   }
 
   #summary(): Record<string, unknown> {

@@ -1,15 +1,24 @@
-import { inspect } from 'node:util';
-import { ClosedError, createTokenProvider, type KeylessError, type TokenProvider } from '@keyless/core';
+import {
+  ClosedError,
+  createTokenProvider,
+  type KeylessError,
+  type PasswordSource,
+  type TokenProvider,
+} from '@keyless/core';
 import {
   assertNoWeakenedTls,
   assertSecretDestination,
   backoffDelay,
+  installRedactedViews,
+  isPasswordSource,
   type SecretDestination,
+  TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
+import type { PasswordBinding } from '@keyless/keyvault/internal';
 import type pg from 'pg';
 import { KeylessPool, refusedPasswordOf } from './keyless-pool.js';
-import { bindPasswordSource, type PasswordStrategy, type PostgresPasswordMode } from './password-source.js';
+import { bindPostgresPassword } from './password-source.js';
 import {
   isAuthenticationFailure,
   isTransientConnectFailure,
@@ -25,7 +34,7 @@ import {
 
 /** A login was refused. `willRetry`: the password was read afresh and the connect is tried once more. */
 export interface PasswordRefusedEvent {
-  mode: PostgresPasswordMode;
+  mode: PasswordSource['kind'];
   user: string;
   sqlState: string;
   willRetry: boolean;
@@ -61,8 +70,15 @@ export interface PostgresConnector {
   readonly pool: pg.Pool;
   /** pool.query, with connection-level failures mapped to keyless errors. */
   query: pg.Pool['query'];
-  /** Secret or Entra-token mode, as configured. */
-  readonly mode: PostgresPasswordMode;
+  /** Secret or Entra-token mode, as configured (the `kind` of the option `password`). */
+  readonly mode: PasswordSource['kind'];
+  /**
+   * For a fail-fast start-up: reads the password (or token), opens one connection and returns it
+   * to the pool (where the first query finds it). Rejects with the typed error a query would get
+   * (AuthenticationFailedError, ServiceUnavailableError, ConfigurationError for an untrusted
+   * certificate, a missing secret or database, …). The factory itself never connects or fetches.
+   */
+  connect(): Promise<void>;
   /** Listens to an event; returns a function that stops listening. */
   on<Name extends keyof PostgresConnectorEvents>(
     name: Name,
@@ -89,8 +105,7 @@ export function createPostgresConnector(options: PostgresConnectorOptions): Post
   // Options often arrive from JSON or `as any`: pg reads `ssl`, `sslmode`, … wherever they are.
   assertNoWeakenedTls(options, '', { service: 'PostgreSQL' });
   const source = options?.password;
-  const mode =
-    (source as { mode?: unknown } | undefined)?.mode === 'entra-token' ? 'entra-token' : 'key-vault-secret';
+  const mode = isPasswordSource(source) && source.kind === 'entra-token' ? 'entra-token' : 'key-vault-secret';
   const resolved = resolvePostgresOptions(options, mode);
   // Fail fast here; the same check runs again for every connection (the environment can change).
   assertSecretDestination(secretDestination(resolved), process.env);
@@ -100,14 +115,14 @@ export function createPostgresConnector(options: PostgresConnectorOptions): Post
     ownedProvider ??= createTokenProvider();
     return ownedProvider;
   };
-  let strategy: PasswordStrategy;
+  let password: PasswordBinding;
   try {
-    strategy = bindPasswordSource(source, provider, process.env);
+    password = bindPostgresPassword(source, provider, process.env);
   } catch (error) {
     void ownedProvider?.close();
     throw error;
   }
-  return new KeylessPostgresConnector(resolved, strategy, ownedProvider);
+  return new KeylessPostgresConnector(resolved, password, ownedProvider);
 }
 
 /** Where the password goes, for core's transport guard. */
@@ -131,14 +146,12 @@ function pgSsl(ssl: ResolvedPostgresOptions['ssl']): pg.PoolConfig['ssl'] {
   return ssl === true ? { rejectUnauthorized: true } : { ca: ssl.ca, rejectUnauthorized: true };
 }
 
-type Listener = (event: never) => void;
-
 class KeylessPostgresConnector implements PostgresConnector {
-  readonly mode: PostgresPasswordMode;
+  readonly mode: PasswordSource['kind'];
   readonly #options: ResolvedPostgresOptions;
-  readonly #strategy: PasswordStrategy;
+  readonly #password: PasswordBinding;
   readonly #ownedProvider: TokenProvider | undefined;
-  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #emitter = new TypedEmitter<PostgresConnectorEvents>();
   readonly #errorContext: PostgresErrorContext;
   #pool: KeylessPool | undefined;
   #closed = false;
@@ -146,23 +159,26 @@ class KeylessPostgresConnector implements PostgresConnector {
 
   constructor(
     options: ResolvedPostgresOptions,
-    strategy: PasswordStrategy,
+    password: PasswordBinding,
     ownedProvider: TokenProvider | undefined,
   ) {
     this.#options = options;
-    this.#strategy = strategy;
+    this.#password = password;
     this.#ownedProvider = ownedProvider;
-    this.mode = strategy.mode;
+    this.mode = password.kind;
+    const { description } = password;
     this.#errorContext = {
-      mode: strategy.mode,
+      mode: password.kind,
       host: options.host,
       port: options.port,
       database: options.database,
       user: options.user,
-      secretName: strategy.description.secretName,
+      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
     };
     // Bound once: pg-pool's `query` is used as a free function by callers (`const { query } = …`).
     this.query = this.#query.bind(this) as pg.Pool['query'];
+    // Names only: where, as whom, and which secret or scope — never the password.
+    installRedactedViews(this, () => this.#describe());
   }
 
   readonly query: pg.Pool['query'];
@@ -177,13 +193,14 @@ class KeylessPostgresConnector implements PostgresConnector {
     name: Name,
     listener: (event: PostgresConnectorEvents[Name]) => void,
   ): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(name, set);
-    }
-    set.add(listener as Listener);
-    return () => set.delete(listener as Listener);
+    return this.#emitter.on(name, listener);
+  }
+
+  async connect(): Promise<void> {
+    // pool.connect() takes the connector's own path: the password read, a refused one renewed,
+    // a restarting server waited out, and the final failure mapped to a keyless error.
+    const client = await this.pool.connect();
+    client.release();
   }
 
   close(): Promise<void> {
@@ -192,33 +209,16 @@ class KeylessPostgresConnector implements PostgresConnector {
       const pool = this.#pool;
       this.#pool = undefined;
       if (pool) await pool.end().catch(() => {});
-      await this.#strategy.close();
+      this.#emitter.removeAll();
+      await this.#password.close();
       await this.#ownedProvider?.close();
     })();
     return this.#closing;
   }
 
-  toJSON(): Record<string, unknown> {
-    return this.#describe();
-  }
-
-  [inspect.custom](_depth: number, options: object): string {
-    return `PostgresConnector ${inspect(this.#describe(), options)}`;
-  }
-
   #describe(): Record<string, unknown> {
     const { host, port, database, user } = this.#options;
-    return { host, port, database, user, ...this.#strategy.description, closed: this.#closed };
-  }
-
-  #emit<Name extends keyof PostgresConnectorEvents>(name: Name, event: PostgresConnectorEvents[Name]): void {
-    for (const listener of this.#listeners.get(name) ?? []) {
-      try {
-        (listener as (event: PostgresConnectorEvents[Name]) => void)(event);
-      } catch {
-        // A listener's bug must not fail a connect.
-      }
-    }
+    return { host, port, database, user, ...this.#password.description, closed: this.#closed };
   }
 
   #query(...args: unknown[]): unknown {
@@ -242,7 +242,7 @@ class KeylessPostgresConnector implements PostgresConnector {
 
   #createPool(): KeylessPool {
     const { host, port, database, user, ssl, pool: poolOptions } = this.#options;
-    const strategy = this.#strategy;
+    const password = this.#password;
     const destination = secretDestination(this.#options);
     // Node reads NODE_TLS_REJECT_UNAUTHORIZED at every TLS connect, so the guard runs per connection.
     const assertDestination = () => assertSecretDestination(destination, process.env);
@@ -256,10 +256,10 @@ class KeylessPostgresConnector implements PostgresConnector {
       // Called by pg for each new connection, never for a pooled one: where the password is handed over.
       password: async () => {
         assertDestination();
-        return strategy.password();
+        return password.get();
       },
     };
-    if (strategy.mode === 'entra-token' && poolOptions.maxLifetimeSeconds === undefined) {
+    if (password.kind === 'entra-token' && poolOptions.maxLifetimeSeconds === undefined) {
       config.maxLifetimeSeconds = defaultEntraMaxLifetimeSeconds;
     }
     const pool = new KeylessPool(config, {
@@ -268,22 +268,26 @@ class KeylessPostgresConnector implements PostgresConnector {
       shouldRetry: async (error, signal) => {
         if (!isAuthenticationFailure(error)) return false;
         // Only a stale password is worth another try: a refused Entra token will be refused again.
-        const willRetry = strategy.mode === 'key-vault-secret' && sqlStateOf(error) === '28P01';
-        this.#emit('password-refused', {
-          mode: strategy.mode,
+        const willRetry = password.kind === 'key-vault-secret' && sqlStateOf(error) === '28P01';
+        this.#emitter.emit('password-refused', {
+          mode: password.kind,
           user,
           sqlState: sqlStateOf(error) ?? '',
           willRetry,
         });
         if (!willRetry) return false;
-        await strategy.renew(refusedPasswordOf(error), signal);
+        await password.renew(refusedPasswordOf(error), signal);
         return true;
       },
       reconnectDelay: (error, attempt, startedAt) => {
         if (!isTransientConnectFailure(error)) return undefined;
         const delayMs = backoffDelay(attempt, connectBackoff);
         if (performance.now() - startedAt + delayMs > this.#options.connectRetryMs) return undefined;
-        this.#emit('connect-retry', { attempt, delayMs, error: mapPostgresError(error, this.#errorContext) });
+        this.#emitter.emit('connect-retry', {
+          attempt,
+          delayMs,
+          error: mapPostgresError(error, this.#errorContext),
+        });
         return delayMs;
       },
       mapError: (error, retried) => mapPostgresError(error, { ...this.#errorContext, retried }),
@@ -292,7 +296,7 @@ class KeylessPostgresConnector implements PostgresConnector {
     // Without a listener, an idle connection the server ends (restart, failover) would crash the
     // process with an unhandled 'error' event. pg has already removed it from the pool.
     pool.on('error', (error) => {
-      this.#emit('idle-connection-error', {
+      this.#emitter.emit('idle-connection-error', {
         error: mapPostgresError(error, this.#errorContext) as KeylessError,
       });
     });

@@ -2,14 +2,14 @@ import {
   AuthenticationFailedError,
   ConfigurationError,
   isKeylessError,
+  type PasswordSource,
   ServiceUnavailableError,
 } from '@keyless/core';
-import { isNetworkFailureCode, maxErrorTextLength, untrustedCertificateError } from '@keyless/core/internal';
+import { isNetworkFailure, maxErrorTextLength, untrustedCertificateError } from '@keyless/core/internal';
 import { ConnectTimeoutError } from './keyless-pool.js';
-import type { PostgresPasswordMode } from './password-source.js';
 
 export interface PostgresErrorContext {
-  mode: PostgresPasswordMode;
+  mode: PasswordSource['kind'];
   host: string;
   port: number;
   database: string | undefined;
@@ -83,10 +83,7 @@ export function mapPostgresError(error: unknown, context: PostgresErrorContext):
       hint: 'enable TLS on the server (Azure always has it), or pass `ssl: false` for a loopback test server only',
     });
   }
-  if (
-    isNetworkFailureCode(errorCode(error)) ||
-    droppedConnectionMessages.some((dropped) => message.includes(dropped))
-  ) {
+  if (isNetworkFailure(error) || droppedConnectionMessages.some((dropped) => message.includes(dropped))) {
     return new ServiceUnavailableError(`PostgreSQL at ${server} could not be reached: ${message}`, {
       cause: error,
       hint: `check that ${context.host} resolves and port ${context.port} is reachable from here (firewall rules, private endpoint, server started); locally, start it with \`keyless-local up postgres\``,
@@ -149,7 +146,7 @@ const closedDuringStartupMessages = ['Connection terminated unexpectedly'];
 export function isTransientConnectFailure(error: unknown): boolean {
   const state = sqlStateOf(error);
   if (state !== undefined) return unavailableStates.has(state);
-  if (isNetworkFailureCode(errorCode(error)) || error instanceof ConnectTimeoutError) return true;
+  if (isNetworkFailure(error) || error instanceof ConnectTimeoutError) return true;
   const message = shortMessage(error);
   return closedDuringStartupMessages.some((closed) => message.includes(closed));
 }
@@ -173,18 +170,4 @@ function authenticationHint(context: PostgresErrorContext): string {
     return `create the role for the identity: SELECT * FROM pgaadauth_create_principal('${context.user}', false, false); and connect with user = the identity's name, which must be its display name in Entra ID (or bind any role name to its object id with pgaadauth_create_principal_with_oid('${context.user}', '<object id>', 'service', false, false)) (${requirements})`;
   }
   return `the password in Key Vault secret '${context.secretName ?? '?'}' does not match user "${context.user}" on the server: store the server's current password as a new version of the secret (rotation jobs: change the server and the secret together), and check the option \`user\` / KEYLESS_POSTGRES_USER`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    if (current instanceof AggregateError) {
-      const inner = current.errors.map(errorCode).find((value) => value !== undefined);
-      if (inner !== undefined) return inner;
-    }
-    current = current.cause;
-  }
-  return undefined;
 }

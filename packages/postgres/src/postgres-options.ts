@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
+import { ConfigurationError, type Environment, type PasswordSource, type TokenProvider } from '@keyless/core';
 import {
   isLoopbackHost,
   type MissingSettingDescription,
@@ -9,7 +9,6 @@ import {
 } from '@keyless/core/internal';
 import type { PoolConfig } from 'pg';
 import { z } from 'zod';
-import type { PostgresPasswordSource } from './password-source.js';
 
 /** Pool settings keyless decides itself: where to connect, as whom, and how TLS is verified. */
 export type PostgresPoolOptions = Omit<
@@ -31,8 +30,12 @@ export interface PostgresConnectorOptions {
    * then KEYLESS_POSTGRES_USER.
    */
   user?: string;
-  /** `fromKeyVaultSecret(…)` or `entraToken()`. */
-  password: PostgresPasswordSource;
+  /**
+   * Where the password comes from: `fromKeyVaultSecret(…)` (a Key Vault secret; its name else from
+   * KEYLESS_POSTGRES_PASSWORD_SECRET) or `entraToken()` (a token for Azure Database for
+   * PostgreSQL), both from `@keyless/core`.
+   */
+  password: PasswordSource;
   /** The shared provider; built with createTokenProvider() from the environment when omitted (and then closed by close()). */
   tokenProvider?: TokenProvider;
   /**

@@ -1,5 +1,6 @@
+import { entraToken } from '@keyless/core';
 import { describeConnectorConformance } from '@keyless/testing';
-import { createPostgresConnector, entraToken } from '../src/index.js';
+import { createPostgresConnector } from '../src/index.js';
 
 describeConnectorConformance({
   name: '@keyless/postgres',

@@ -1,14 +1,9 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { ConfigurationError, ServiceUnavailableError } from '@keyless/core';
+import { ConfigurationError, entraToken, ServiceUnavailableError } from '@keyless/core';
 import { findFreePort } from '@keyless/local-azure';
 import { catchError } from '@keyless/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ConnectRetryEvent,
-  entraToken,
-  type PostgresConnector,
-  type PostgresConnectorOptions,
-} from '../src/index.js';
+import type { ConnectRetryEvent, PostgresConnector, PostgresConnectorOptions } from '../src/index.js';
 import { useSecretModeStack } from './support/secret-mode-stack.js';
 
 /**

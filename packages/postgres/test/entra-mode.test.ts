@@ -1,10 +1,14 @@
-import { AuthenticationFailedError, createTokenProvider, type TokenProvider } from '@keyless/core';
+import {
+  AuthenticationFailedError,
+  createTokenProvider,
+  entraToken,
+  type TokenProvider,
+} from '@keyless/core';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPostgresConnector,
-  entraToken,
   type PasswordRefusedEvent,
   type PostgresConnector,
   type PostgresConnectorOptions,

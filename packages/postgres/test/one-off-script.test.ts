@@ -104,7 +104,8 @@ describe('@keyless/postgres in a one-off script: main() settles with a typed err
   it.each(cases)('$name', async (scriptCase) => {
     const result = await runOneOffScript(
       folder,
-      `import { createPostgresConnector, entraToken, fromKeyVaultSecret } from '@keyless/postgres';
+      `import { entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createPostgresConnector } from '@keyless/postgres';
 async function main() {
   const db = createPostgresConnector({ ${scriptCase.options} });
   try {
@@ -129,7 +130,8 @@ async function main() {
     // A provider of the script's own, so that only createPostgresConnector can be the one warning.
     const result = await runOneOffScript(
       folder,
-      `import { createPostgresConnector, entraToken } from '@keyless/postgres';
+      `import { entraToken } from '@keyless/core';
+import { createPostgresConnector } from '@keyless/postgres';
 async function main() {
   const tokenProvider = { getToken: async () => { throw new Error('not called'); }, on: () => () => {}, close: async () => {} };
   const db = createPostgresConnector({ host: '127.0.0.1', user: 'app', password: entraToken(), tokenProvider });

@@ -5,6 +5,8 @@ import {
   type AuthenticationFailedError,
   ConfigurationError,
   createTokenProvider,
+  entraToken,
+  fromKeyVaultSecret,
   type KeylessError,
   type TokenProvider,
 } from '@keyless/core';
@@ -20,12 +22,7 @@ import {
 } from '@keyless/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPostgresConnector,
-  entraToken,
-  fromKeyVaultSecret,
-  type PostgresConnector,
-} from '../src/index.js';
+import { createPostgresConnector, type PostgresConnector } from '../src/index.js';
 
 /**
  * The rule: the password (a Key Vault secret) or the token (a JWT) leaves the process only over TLS

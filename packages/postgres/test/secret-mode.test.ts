@@ -1,14 +1,9 @@
 import { inspect } from 'node:util';
-import { AuthenticationFailedError, ConfigurationError } from '@keyless/core';
+import { AuthenticationFailedError, ConfigurationError, fromKeyVaultSecret } from '@keyless/core';
 import { catchError, findLeaks, renderEveryWay } from '@keyless/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createPostgresConnector,
-  fromKeyVaultSecret,
-  type PasswordRefusedEvent,
-  type PostgresConnector,
-} from '../src/index.js';
+import { createPostgresConnector, type PasswordRefusedEvent, type PostgresConnector } from '../src/index.js';
 import { secretName, useSecretModeStack } from './support/secret-mode-stack.js';
 
 describe('@keyless/postgres in secret mode', () => {
@@ -86,6 +81,39 @@ describe('@keyless/postgres in secret mode', () => {
     expect(connector.mode).toBe('key-vault-secret');
   });
 
+  it('creating the connector fetches nothing; connect() reads the password and leaves one connection in the pool', async () => {
+    const reads = () => fixture.stack.keyVault?.counters.byOperation('getSecret') ?? 0;
+    const before = reads();
+    const connector = connect({
+      password: fromKeyVaultSecret({ vaultUrl: fixture.stack.env.KEYLESS_KEYVAULT_URL, secretName }),
+    });
+    expect(reads()).toBe(before);
+    expect(connector.pool.totalCount).toBe(0);
+    await connector.connect();
+    expect(reads()).toBeGreaterThan(before);
+    expect(connector.pool.totalCount).toBe(1);
+    expect(connector.pool.idleCount).toBe(1);
+    // The first query finds that connection: no second login.
+    await connector.query('SELECT 1');
+    expect(connector.pool.totalCount).toBe(1);
+  });
+
+  it('connect() rejects with the typed error: a refused password, a secret that does not exist', async () => {
+    fixture.stack.keyVault?.setSecret('stale-postgres-password', 'not-the-servers-password-4711');
+    const refused = connect({
+      password: fromKeyVaultSecret({ connector: fixture.vault, secretName: 'stale-postgres-password' }),
+    });
+    await expect(refused.connect()).rejects.toBeInstanceOf(AuthenticationFailedError);
+    const missing = connect({
+      password: fromKeyVaultSecret({ connector: fixture.vault, secretName: 'no-such-secret' }),
+    });
+    const error = await missing.connect().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('no-such-secret');
+    await missing.close();
+    await expect(missing.connect()).rejects.toMatchObject({ code: 'closed' });
+  });
+
   it('rides through two rotations under a steady load with zero failed queries', async () => {
     const connector = connect({ pool: { max: 4, maxLifetimeSeconds: 1 } });
     const refused: PasswordRefusedEvent[] = [];
@@ -138,15 +166,6 @@ describe('@keyless/postgres in secret mode', () => {
     expect(leaks).toEqual([]);
   });
 
-  it('names a secret that does not exist with a typed error', async () => {
-    const connector = connect({
-      password: fromKeyVaultSecret({ connector: fixture.vault, secretName: 'no-such-secret' }),
-    });
-    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toContain('no-such-secret');
-  });
-
   it("returns the server's error for a 140 KB value it echoes, as pg's own error", async () => {
     const connector = connect();
     const error = await connector
@@ -156,13 +175,6 @@ describe('@keyless/postgres in secret mode', () => {
     expect(error).toBeInstanceOf(pg.DatabaseError);
     expect(error).toMatchObject({ code: '22P02' });
     expect((error as Error).message.length).toBeGreaterThan(140_000);
-  });
-
-  it('maps a missing database to ConfigurationError', async () => {
-    const connector = connect({ database: 'no_such_database' });
-    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toContain('no_such_database');
   });
 
   it('rides through a server restart mid-load: new connections wait it out, only queries the shutdown cut off fail (typed), no leaked connections', async () => {
@@ -218,6 +230,18 @@ describe('@keyless/postgres in secret mode', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect((error as Error).message).toContain('`host`');
       expect((error as Error).message).toContain('KEYLESS_POSTGRES_HOST');
+    });
+
+    it('names the option `password` when no password source is given, or one not from @keyless/core', () => {
+      for (const password of [undefined, { mode: 'key-vault-secret', secretName }]) {
+        const error = catchError(() =>
+          createPostgresConnector({ host: '127.0.0.1', user: 'app', password } as never),
+        ) as ConfigurationError;
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect(error.message).toContain('No password source is configured for PostgreSQL');
+        expect(error.hint).toContain('`password`');
+        expect(error.hint).toContain('KEYLESS_POSTGRES_PASSWORD_SECRET');
+      }
     });
 
     it('names the option and the variable of a bad port', () => {

@@ -1,11 +1,10 @@
-import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import { createTokenProvider, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
 import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   createPostgresConnector,
-  fromKeyVaultSecret,
   type PostgresConnector,
   type PostgresConnectorOptions,
 } from '../../src/index.js';
