@@ -11,6 +11,8 @@ import { blobService } from './blob-transport-guard.js';
 export interface BlobErrorContext {
   /** Named in the hint of an `unavailable` error; taken from the failed request when omitted. */
   accountUrl?: string;
+  /** The request was connect()'s List Containers, which a role on one container does not allow. */
+  listingContainers?: boolean;
 }
 
 const authorizationCodes = new Set(['AuthorizationPermissionMismatch', 'AuthorizationFailure']);
@@ -48,6 +50,9 @@ export function mapBlobError(error: unknown, context: BlobErrorContext = {}): un
             'assign the identity *Storage Blob Data Reader* (read) or *Storage Blob Data Contributor* (write) on the storage account' +
             (serviceCode === 'AuthorizationFailure'
               ? "; if it already has the role, check the account's firewall and private-endpoint rules"
+              : '') +
+            (context.listingContainers
+              ? "; connect() lists the account's containers, which needs the role on the account: for a role on one container, call connect({ container: '<name>' })"
               : ''),
         },
       );
