@@ -9,18 +9,20 @@ export interface BlobConnectorOptions {
   /** the shared provider; built with createTokenProvider() from the environment when omitted (and then closed by close()) */
   tokenProvider?: TokenProvider;
   /**
-   * passed to BlobServiceClient (StoragePipelineOptions). Anything that weakens TLS verification, at
-   * any depth, and a custom `httpClient` are refused with ConfigurationError.
+   * The pipeline options of the connector's BlobServiceClient (StoragePipelineOptions: retries, user
+   * agent, proxy, …). Anything that weakens TLS verification, at any depth, and a custom
+   * `httpClient` are refused with ConfigurationError.
    */
-  clientOptions?: BlobClientOptions;
+  clientOptions?: BlobPipelineOptions;
 }
 
 /**
  * `StoragePipelineOptions`, plus the one TLS setting keyless accepts: a CA to trust. The SDK passes
  * `tlsOptions` on to its HTTP pipeline (from @azure/storage-blob 12.23, when it moved to
- * @azure/core-rest-pipeline); its types do not list it.
+ * @azure/core-rest-pipeline); its types do not list it. Not the SDK's `BlobClientOptions`, which
+ * configure a client for one blob.
  */
-export type BlobClientOptions = StoragePipelineOptions & {
+export type BlobPipelineOptions = StoragePipelineOptions & {
   tlsOptions?: {
     /** PEM certificate(s) of the CA that issued the account's certificate; replaces Node's default trust store for these requests. The host name is still checked. */
     ca?: string | Buffer | Array<string | Buffer>;

@@ -1,2 +1,2 @@
-export { type BlobConnector, createBlobConnector } from './blob-connector.js';
-export type { BlobClientOptions, BlobConnectorOptions } from './blob-options.js';
+export { type BlobConnectOptions, type BlobConnector, createBlobConnector } from './blob-connector.js';
+export type { BlobConnectorOptions, BlobPipelineOptions } from './blob-options.js';

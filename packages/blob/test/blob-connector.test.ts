@@ -2,16 +2,13 @@ import { inspect } from 'node:util';
 import { RestError } from '@azure/storage-blob';
 import {
   AuthenticationFailedError,
-  AuthorizationError,
   ConfigurationError,
   createTokenProvider,
-  ServiceUnavailableError,
   type TokenProvider,
 } from '@keyless/core';
-import { findFreePort, type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { catchError, findLeaks, renderEveryWay, useManagedIdentityEnvironment } from '@keyless/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mapBlobError } from '../src/blob-error-mapping.js';
 import { type BlobConnector, createBlobConnector } from '../src/index.js';
 
 const accountVariable = 'KEYLESS_BLOB_ACCOUNT_URL';
@@ -124,9 +121,9 @@ describe('createBlobConnector', () => {
       expect(text).toContain('keyless local stack');
     });
 
-    it('uploads, downloads and lists through container()', async () => {
+    it('uploads, downloads and lists through containerClient()', async () => {
       const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
-      const container = connector.container('connector-test');
+      const container = connector.containerClient('connector-test');
       await container.createIfNotExists();
       const body = 'written by @keyless/blob';
       await container.getBlockBlobClient('notes/first.txt').upload(body, Buffer.byteLength(body));
@@ -169,65 +166,17 @@ describe('createBlobConnector', () => {
       }
     });
 
-    it('passes app-level errors (404) through unchanged', async () => {
-      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
-      const error = await connector
-        .run((client) => client.getContainerClient('keyless-demo').getBlobClient('missing.txt').download())
-        .catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(RestError);
-      expect(error).toMatchObject({ statusCode: 404, code: 'BlobNotFound' });
-    });
-
-    it('maps a token for the wrong audience to AuthenticationFailedError', async () => {
-      // Azurite checks the audience (not the signature) and answers 403 AuthenticationFailed.
+    it('connect() fails at start-up when Storage refuses the token (wrong audience: Azurite answers 403 AuthenticationFailed)', async () => {
+      // Azurite checks the audience (not the signature).
       const connector = track(
         createBlobConnector({ accountUrl, tokenProvider: vaultAudienceProvider(sharedProvider) }),
       );
-      const error = await connector
-        .run((client) => client.getContainerClient('keyless-demo').getProperties())
-        .catch((caught: unknown) => caught);
+      const error = await connector.connect().catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(AuthenticationFailedError);
       expect(error).toMatchObject({ code: 'authentication-failed', status: 403 });
       expect((error as Error).message).toContain('https://storage.azure.com/.default');
-      expect(findLeaks(renderEveryWay(error).join('\n'), stack.identity.issuedTokens())).toEqual([]);
-    });
-
-    it("hands the provider's own KeylessError through unchanged", async () => {
-      const closedProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-      await closedProvider.close();
-      const connector = track(
-        createBlobConnector({
-          accountUrl,
-          tokenProvider: closedProvider,
-          clientOptions: { retryOptions: { maxTries: 1 } },
-        }),
-      );
-      const error = await connector
-        .run((client) => client.getContainerClient('keyless-demo').getProperties())
-        .catch((caught: unknown) => caught);
-      expect(error).toMatchObject({
-        name: 'ClosedError',
-        code: 'closed',
-        message: expect.stringContaining('TokenProvider'),
-      });
-    });
-
-    it("maps an unreachable account to 'unavailable', naming the host", async () => {
-      const port = await findFreePort();
-      const connector = track(
-        createBlobConnector({
-          accountUrl: `https://127.0.0.1:${port}/devstoreaccount1`,
-          tokenProvider: sharedProvider,
-          // One try: the SDK's own backoff would otherwise wait tens of seconds.
-          clientOptions: { retryOptions: { maxTries: 1 } },
-        }),
-      );
-      const error = await connector
-        .run((client) => client.getContainerClient('keyless-demo').getProperties())
-        .catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(ServiceUnavailableError);
-      expect(error).toMatchObject({ code: 'unavailable', retryable: true });
-      expect((error as ServiceUnavailableError).hint).toContain(`127.0.0.1:${port}`);
+      // The SDK's RestError (request, headers) is the cause: a count, never the tokens themselves.
+      expect(findLeaks(renderEveryWay(error).join('\n'), stack.identity.issuedTokens()).length).toBe(0);
     });
 
     it('refuses use after close(), which is idempotent', async () => {
@@ -235,8 +184,11 @@ describe('createBlobConnector', () => {
       await connector.close();
       await connector.close();
       expect(() => connector.client).toThrow(expect.objectContaining({ code: 'closed' }));
-      expect(() => connector.container('keyless-demo')).toThrow(expect.objectContaining({ code: 'closed' }));
+      expect(() => connector.containerClient('keyless-demo')).toThrow(
+        expect.objectContaining({ code: 'closed' }),
+      );
       await expect(connector.run(async () => 'never')).rejects.toMatchObject({ code: 'closed' });
+      await expect(connector.connect()).rejects.toMatchObject({ code: 'closed' });
       // A provider passed in belongs to the caller: it keeps working.
       await expect(sharedProvider.getToken('https://storage.azure.com/.default')).resolves.toBeDefined();
     });
@@ -245,88 +197,55 @@ describe('createBlobConnector', () => {
       const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
       await connector.run((client) => client.getContainerClient('keyless-demo').getProperties());
       expect(JSON.parse(JSON.stringify(connector))).toEqual({ accountUrl, backend: 'azure-identity' });
-      expect(inspect(connector, { depth: 8, showHidden: true })).toBe(
-        `BlobConnector { accountUrl: '${accountUrl}', backend: 'azure-identity' }`,
+      expect(inspect(connector, { depth: 8, showHidden: true }).replace(/\s+/g, ' ')).toBe(
+        `{ accountUrl: '${accountUrl}', backend: 'azure-identity' }`,
       );
       const printed = [connector, connector.client].flatMap(renderEveryWay).join('\n');
-      expect(findLeaks(printed, stack.identity.issuedTokens())).toEqual([]);
-    });
-  });
-});
-
-describe('mapBlobError', () => {
-  const request = { url: 'https://myaccount.blob.core.windows.net/data/report.csv' };
-
-  // Azurite does not emulate role assignments, so the 403 Azure sends to an identity without a
-  // Storage Blob Data role is constructed here, shaped as the Storage SDK throws it.
-  it('maps 403 AuthorizationPermissionMismatch to AuthorizationError with the roles to assign', () => {
-    const native = new RestError(
-      'This request is not authorized to perform this operation using this permission.',
-      {
-        statusCode: 403,
-        code: 'AuthorizationPermissionMismatch',
-        request: request as never,
-      },
-    );
-    const mapped = mapBlobError(native);
-    expect(mapped).toBeInstanceOf(AuthorizationError);
-    expect(mapped).toMatchObject({ code: 'authorization', status: 403, cause: native });
-    expect((mapped as AuthorizationError).hint).toContain('Storage Blob Data Reader');
-    expect((mapped as AuthorizationError).hint).toContain('Storage Blob Data Contributor');
-    expect((mapped as Error).message).toContain('myaccount.blob.core.windows.net');
-  });
-
-  it('maps 403 AuthorizationFailure to AuthorizationError', () => {
-    const native = new RestError('This request is not authorized to perform this operation.', {
-      statusCode: 403,
-      code: 'AuthorizationFailure',
-    });
-    expect(mapBlobError(native, { accountUrl: 'https://myaccount.blob.core.windows.net' })).toMatchObject({
-      code: 'authorization',
+      expect(findLeaks(printed, stack.identity.issuedTokens()).length).toBe(0);
     });
   });
 
-  it('maps 403 AuthenticationFailed and 401 InvalidAuthenticationInfo to AuthenticationFailedError', () => {
-    const azurite = new RestError('Server failed to authenticate the request.', {
-      statusCode: 403,
-      code: 'AuthenticationFailed',
-    });
-    const azure = new RestError('Server failed to authenticate the request.', {
-      statusCode: 401,
-      code: 'InvalidAuthenticationInfo',
-    });
-    for (const native of [azurite, azure]) {
-      const mapped = mapBlobError(native);
-      expect(mapped).toBeInstanceOf(AuthenticationFailedError);
-      expect((mapped as AuthenticationFailedError).hint).toContain('https://storage.azure.com/.default');
-    }
-  });
+  describe('connect()', () => {
+    /** The shared provider, counting the token requests made through it. */
+    const countingProvider = () => {
+      const counter = { requests: 0 };
+      const provider: TokenProvider = {
+        backend: sharedProvider.backend,
+        identity: sharedProvider.identity,
+        identityDescription: sharedProvider.identityDescription,
+        getToken: (scopes, options) => {
+          counter.requests += 1;
+          return sharedProvider.getToken(scopes, options);
+        },
+        on: (name, listener) => sharedProvider.on(name, listener),
+        off: (name, listener) => sharedProvider.off(name, listener),
+        close: async () => {},
+      };
+      return { counter, provider };
+    };
 
-  it('leaves other 403s and app-level errors alone', () => {
-    const conflict = new RestError('The specified container already exists.', {
-      statusCode: 409,
-      code: 'ContainerAlreadyExists',
+    it('the factory sends nothing and asks for no token; connect() gets one and makes one authenticated request', async () => {
+      const { counter, provider } = countingProvider();
+      const connector = track(createBlobConnector({ accountUrl, tokenProvider: provider }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(counter.requests).toBe(0);
+      await expect(connector.connect()).resolves.toBeUndefined();
+      expect(counter.requests).toBeGreaterThan(0);
     });
-    const otherForbidden = new RestError('Blob operation not supported.', {
-      statusCode: 403,
-      code: 'BlobOperationNotSupported',
-    });
-    expect(mapBlobError(conflict)).toBe(conflict);
-    expect(mapBlobError(otherForbidden)).toBe(otherForbidden);
-  });
 
-  it('maps network failures to unavailable and passes KeylessErrors through', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-    const sendError = new RestError('getaddrinfo ENOTFOUND nope.blob.core.windows.net', {
-      code: 'REQUEST_SEND_ERROR',
+    it('with a container: checks that container (for a role on one container)', async () => {
+      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
+      await expect(connector.connect({ container: 'keyless-demo' })).resolves.toBeUndefined();
+      // A missing container is the SDK's 404, unchanged, as from run().
+      const missing = await connector
+        .connect({ container: 'no-such-container' })
+        .catch((caught: unknown) => caught);
+      expect(missing).toBeInstanceOf(RestError);
+      expect(missing).toMatchObject({ statusCode: 404, code: 'ContainerNotFound' });
+      const empty = await connector.connect({ container: ' ' }).catch((caught: unknown) => caught);
+      expect(empty).toBeInstanceOf(ConfigurationError);
+      expect((empty as Error).message).toContain('`container`');
     });
-    expect(mapBlobError(refused, { accountUrl: 'https://nope.blob.core.windows.net' })).toMatchObject({
-      code: 'unavailable',
-      hint: expect.stringContaining('nope.blob.core.windows.net'),
-    });
-    expect(mapBlobError(sendError)).toMatchObject({ code: 'unavailable' });
-    const ours = new ConfigurationError('bad');
-    expect(mapBlobError(ours)).toBe(ours);
   });
 });
 
