@@ -18,12 +18,22 @@ const jwtPattern = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/;
  * sends LOGIN7 strings and the FedAuth token as UTF-16LE, so both byte alignments are read too.
  */
 export function leaksIn(bytes: Buffer, secrets: Record<string, string>): string[] {
-  const texts = [bytes.toString('latin1'), bytes.toString('utf16le'), bytes.subarray(1).toString('utf16le')];
+  const texts = [bytes.toString('latin1'), utf16Text(bytes), utf16Text(bytes.subarray(1))];
   const found = Object.entries(secrets)
     .filter(([, value]) => value.length > 0 && texts.some((text) => text.includes(value)))
     .map(([name]) => name);
   if (texts.some((text) => jwtPattern.test(text))) found.push('a token (JWT)');
   return found;
+}
+
+/**
+ * The UTF-16LE reading of whole code units only. Node 24.21 writes a byte past its allocation when
+ * it decodes an odd-length slice that starts at an odd address (the read at offset 1 above), which
+ * corrupts the heap and crashes the process: https://github.com/nodejs/node/pull/64697. A trailing
+ * odd byte is no code unit anyway.
+ */
+function utf16Text(bytes: Buffer): string {
+  return bytes.subarray(0, bytes.length - (bytes.length % 2)).toString('utf16le');
 }
 
 /**
