@@ -182,25 +182,41 @@ export function findKeylessError(error: unknown): KeylessError | undefined {
   return undefined;
 }
 
+/** How deep a cause chain (and AggregateError members) is scrubbed; deeper links are dropped. */
+const maxScrubbedCauseDepth = 4;
+
 /**
- * The cause as kept: unchanged when its message is short and holds nothing secret; otherwise a
- * copy (library errors are objects we don't own) with the message bounded and redacted.
+ * The cause as kept: unchanged when nothing in its chain (its message, its causes, the errors of
+ * an AggregateError, a few levels deep) is long or holds anything secret; otherwise a copy
+ * (library errors are objects we don't own) whose every message is bounded and redacted. A token
+ * one level down — tedious puts a credential's own error inside an AggregateError — must not print
+ * through `util.inspect` any more than one at the top.
  */
-function scrubCause(cause: unknown): unknown {
-  if (cause instanceof Error && typeof cause.message === 'string') {
-    const scrubbedMessage = boundedErrorText(cause.message);
-    if (scrubbedMessage !== cause.message) {
-      const copy = Object.create(Object.getPrototypeOf(cause)) as Error;
-      Object.assign(copy, cause, { message: scrubbedMessage });
-      const stack = typeof cause.stack === 'string' ? cause.stack : '';
-      // The stack starts with the message: a long one keeps our bounded message and its last frames.
-      const boundedStack =
-        stack.length <= maxErrorTextLength
-          ? boundedErrorText(stack)
-          : `${copy.name}: ${scrubbedMessage}\n${boundedErrorText(stack.slice(-maxErrorTextLength))}`;
-      Object.defineProperty(copy, 'stack', { value: boundedStack, enumerable: false });
-      return copy;
-    }
-  }
-  return cause;
+function scrubCause(cause: unknown, depth = 0): unknown {
+  if (!(cause instanceof Error) || typeof cause.message !== 'string') return cause;
+  if (depth >= maxScrubbedCauseDepth) return undefined;
+  const scrubbedMessage = boundedErrorText(cause.message);
+  const innerCause = (cause as { cause?: unknown }).cause;
+  const scrubbedInner = innerCause === undefined ? undefined : scrubCause(innerCause, depth + 1);
+  const members = cause instanceof AggregateError ? cause.errors : undefined;
+  const scrubbedMembers = members?.map((member: unknown) => scrubCause(member, depth + 1));
+  const changed =
+    scrubbedMessage !== cause.message ||
+    scrubbedInner !== innerCause ||
+    (members !== undefined && scrubbedMembers?.some((member, index) => member !== members[index]));
+  if (!changed) return cause;
+  const copy = Object.create(Object.getPrototypeOf(cause)) as Error;
+  Object.assign(copy, cause, { message: scrubbedMessage });
+  if (innerCause !== undefined)
+    Object.defineProperty(copy, 'cause', { value: scrubbedInner, enumerable: false, configurable: true });
+  if (scrubbedMembers !== undefined)
+    Object.defineProperty(copy, 'errors', { value: scrubbedMembers, enumerable: false, configurable: true });
+  const stack = typeof cause.stack === 'string' ? cause.stack : '';
+  // The stack starts with the message: a long one keeps our bounded message and its last frames.
+  const boundedStack =
+    stack.length <= maxErrorTextLength
+      ? boundedErrorText(stack)
+      : `${copy.name}: ${scrubbedMessage}\n${boundedErrorText(stack.slice(-maxErrorTextLength))}`;
+  Object.defineProperty(copy, 'stack', { value: boundedStack, enumerable: false });
+  return copy;
 }

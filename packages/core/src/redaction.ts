@@ -173,11 +173,21 @@ export function defineSecretProperty<T extends object>(target: T, property: stri
   Object.defineProperty(target, property, { value, enumerable: false, writable: false, configurable: false });
 }
 
-/** Gives an object a JSON and inspect view without the named secret properties. */
-export function installRedactedViews(target: object, describe: () => Record<string, unknown>): void {
+/**
+ * Gives an object a JSON and inspect view without the named secret properties; `label` (e.g.
+ * `SqlConnector`) prefixes the inspect view as a class name would.
+ */
+export function installRedactedViews(
+  target: object,
+  describe: () => Record<string, unknown>,
+  label?: string,
+): void {
   Object.defineProperty(target, 'toJSON', { value: describe, enumerable: false });
   Object.defineProperty(target, inspect.custom, {
-    value: (_depth: number, options: object) => inspect(describe(), options),
+    value: (_depth: number, options: object) => {
+      const view = inspect(describe(), options);
+      return label === undefined ? view : `${label} ${view}`;
+    },
     enumerable: false,
   });
 }

@@ -150,3 +150,20 @@ describe('Retry-After parsing', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 });
+
+describe('the cause chain is scrubbed, not only its top', () => {
+  it('redacts a token one and two levels down, in causes and AggregateError members', () => {
+    const token = `eyJ${'a'.repeat(20)}.eyJ${'b'.repeat(20)}.${'c'.repeat(20)}`;
+    const deepest = new Error(`credential said ${token}`);
+    const aggregate = new AggregateError([new Error('connect ECONNREFUSED'), deepest], 'login failed');
+    const middle = new Error('driver failed', { cause: aggregate });
+    const error = new AuthenticationFailedError('refused', { cause: middle });
+    const printed = inspect(error, { depth: 10, showHidden: true });
+    expect(printed.includes(token)).toBe(false);
+    expect(printed).toContain('[REDACTED]');
+    expect(printed).toContain('connect ECONNREFUSED');
+    // Untouched when there is nothing to hide: the very same objects.
+    const clean = new Error('clean', { cause: new Error('also clean') });
+    expect(new AuthenticationFailedError('x', { cause: clean }).cause).toBe(clean);
+  });
+});
