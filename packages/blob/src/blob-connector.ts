@@ -72,7 +72,11 @@ class KeylessBlobConnector implements BlobConnector {
     this.#ownsProvider = ownsProvider;
     this.#clientOptions = options.clientOptions;
     // What console.log, util.inspect and JSON.stringify show: the account and the token backend.
-    installRedactedViews(this, () => ({ accountUrl: this.#accountUrl, backend: this.#backend() }));
+    installRedactedViews(
+      this,
+      () => ({ accountUrl: this.#accountUrl, backend: this.#backend() }),
+      'BlobConnector',
+    );
   }
 
   get client(): BlobServiceClient {

@@ -198,7 +198,7 @@ describe('createBlobConnector', () => {
       await connector.run((client) => client.getContainerClient('keyless-demo').getProperties());
       expect(JSON.parse(JSON.stringify(connector))).toEqual({ accountUrl, backend: 'azure-identity' });
       expect(inspect(connector, { depth: 8, showHidden: true }).replace(/\s+/g, ' ')).toBe(
-        `{ accountUrl: '${accountUrl}', backend: 'azure-identity' }`,
+        `BlobConnector { accountUrl: '${accountUrl}', backend: 'azure-identity' }`,
       );
       const printed = [connector, connector.client].flatMap(renderEveryWay).join('\n');
       expect(findLeaks(printed, stack.identity.issuedTokens()).length).toBe(0);

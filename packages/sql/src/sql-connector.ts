@@ -107,14 +107,18 @@ class KeylessSqlConnector implements SqlConnector {
         }),
     });
     // What console.log, util.inspect and JSON.stringify show: where, how and as whom; never a token.
-    installRedactedViews(this, () => ({
-      server: this.#describeServer(),
-      encrypt: this.#resolved.encrypt,
-      backend: this.#backend(),
-      identity: this.#identity(),
-      poolStatus: this.poolStatus(),
-      closed: this.#closed !== undefined,
-    }));
+    installRedactedViews(
+      this,
+      () => ({
+        server: this.#describeServer(),
+        encrypt: this.#resolved.encrypt,
+        backend: this.#backend(),
+        identity: this.#identity(),
+        poolStatus: this.poolStatus(),
+        closed: this.#closed !== undefined,
+      }),
+      'SqlConnector',
+    );
   }
 
   poolStatus(): SqlPoolStatus {
