@@ -17,15 +17,16 @@ if (mode === 'raw') {
   await client.incr('bench:cold');
   close = () => client.disconnect();
 } else {
-  const { createRedisConnector, entraToken, fromKeyVaultSecret } = await import('@keyless/redis');
-  const connector = await createRedisConnector({
+  const { entraToken, fromKeyVaultSecret } = await import('@keyless/core');
+  const { createRedisConnector } = await import('@keyless/redis');
+  // Entra: the user is the identity's object id, from KEYLESS_REDIS_ENTRA_USER.
+  const connector = createRedisConnector({
     host,
     port,
     tls: true,
-    auth:
-      mode === 'entra'
-        ? entraToken()
-        : fromKeyVaultSecret({ secretName: 'redis-password', username: 'keyless-app' }),
+    ...(mode === 'entra'
+      ? { password: entraToken() }
+      : { password: fromKeyVaultSecret({ secretName: 'redis-password' }), user: 'keyless-app' }),
   });
   await connector.client.incr('bench:cold');
   close = () => connector.close();

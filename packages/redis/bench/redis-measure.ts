@@ -2,7 +2,8 @@
 // (NODE_EXTRA_CA_CERTS must be set before Node starts, for the Key Vault emulator's TLS). Prints one
 // JSON line. The raw contender uses the same password as a static string, as an app with a
 // connection string would.
-import { createRedisConnector, entraToken, fromKeyVaultSecret } from '@keyless/redis';
+import { entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createRedisConnector } from '@keyless/redis';
 import { Redis } from 'ioredis';
 
 export interface MeasureSettings {
@@ -23,13 +24,16 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as MeasureSettings;
 const host = process.env.KEYLESS_REDIS_HOST as string;
 const port = Number(process.env.KEYLESS_REDIS_TLS_PORT);
 
-const secretConnector = await createRedisConnector({
+const secretConnector = createRedisConnector({
   host,
   port,
   tls: true,
-  auth: fromKeyVaultSecret({ secretName: 'redis-password', username: 'keyless-app' }),
+  password: fromKeyVaultSecret({ secretName: 'redis-password' }),
+  user: 'keyless-app',
 });
-const entraConnector = await createRedisConnector({ host, port, tls: true, auth: entraToken() });
+const entraConnector = createRedisConnector({ host, port, tls: true, password: entraToken() });
+// Connected before the warm-up, as the raw client is by its first command.
+await Promise.all([secretConnector.connect(), entraConnector.connect()]);
 const raw = new Redis({
   host,
   port,

@@ -1,8 +1,8 @@
-import { inspect } from 'node:util';
-import { backoffDelay } from '@keyless/core/internal';
+import { backoffDelay, installRedactedViews } from '@keyless/core/internal';
 import type { Redis } from 'ioredis';
 import {
   connectionEpochOf,
+  handshakePasswordOf,
   isMaxRetriesPerRequestError,
   mapFlushedCommandErrors,
   overrideRecoverFromFatalError,
@@ -55,6 +55,7 @@ export interface ConnectionHooks {
 export function installConnectionHooks(client: Redis, context: ConnectionHookContext): ConnectionHooks {
   const { credentials } = context;
   Object.defineProperty(client.options, 'password', {
+    // Undefined before the first fetch: the socket connector sets the handshake's value then.
     get: () => credentials.password,
     set: () => {
       // keyless owns the password: a value set from outside would go stale at the next rotation.
@@ -63,7 +64,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
     configurable: true,
   });
   Object.defineProperty(client.options, 'username', {
-    value: credentials.username,
+    value: credentials.user,
     writable: false,
     enumerable: true,
     configurable: true,
@@ -86,7 +87,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
       lastRecoveryAt = Date.now();
       recoveries = 1;
       credentials
-        .recover()
+        .recover(handshakePasswordOf(client))
         .catch(() => false)
         .finally(() => {
           if (context.isClosed()) return;
@@ -100,7 +101,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
     if (now - lastRecoveryAt >= backoffDelay(recoveries, { baseDelayMs: 1000, maxDelayMs: 30_000 })) {
       lastRecoveryAt = now;
       recoveries += 1;
-      credentials.recover().catch(() => false);
+      credentials.recover(handshakePasswordOf(client)).catch(() => false);
     }
     original(mapped, mapped, flushOptions);
     rejectCommandsAwaitingResend(client, mapped);
@@ -127,13 +128,8 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
 
   client.duplicate = (override) => context.duplicate(override);
 
-  const describe = () => context.describe(client);
-  Object.defineProperty(client, 'toJSON', { value: describe, enumerable: false, configurable: true });
-  Object.defineProperty(client, inspect.custom, {
-    value: (_depth: number, options: object) => `Redis ${inspect(describe(), options)}`,
-    enumerable: false,
-    configurable: true,
-  });
+  // Where and as whom, never the options (whose password is the secret).
+  installRedactedViews(client, () => context.describe(client));
 
   return {
     ended(error) {

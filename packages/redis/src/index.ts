@@ -1,11 +1,8 @@
-export {
-  type EntraTokenAuth,
-  entraToken,
-  type FromKeyVaultSecretOptions,
-  fromKeyVaultSecret,
-  type KeyVaultSecretAuth,
-  type RedisAuth,
-} from './redis-auth.js';
+/**
+ * `@keyless/redis`: the factory and its types. The password sources, `fromKeyVaultSecret()` and
+ * `entraToken()`, come from `@keyless/core` (one concept for every connector that logs in with a
+ * password).
+ */
 export {
   createRedisConnector,
   type RedisConnector,

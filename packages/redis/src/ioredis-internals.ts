@@ -17,7 +17,11 @@ import type { Redis } from 'ioredis';
  *    raw error. keyless overrides it on the instance so that a first WRONGPASS/NOAUTH fetches the
  *    credentials afresh and reconnects with the queue intact (a rotation loses no command).
  * 3. `condition.auth` (`password` or `[username, password]`) is what the current connection
- *    authenticated with: an Entra connection whose handshake used an older token re-AUTHs at once.
+ *    authenticates with: `Redis#connect()` computes it from (1) before the connector runs, and the
+ *    handshake (`connectHandler`: AUTH, or HELLO … AUTH) reads it once the socket is open. keyless
+ *    reads it (an Entra connection whose handshake used an older token re-AUTHs at once) and sets
+ *    it from its socket connector (7) once the first password or token has been fetched: the
+ *    connector is created without fetching anything, so at the first `connect()` (1) has none yet.
  * 4. `prevCommandQueue` holds commands that were in flight when a connection dropped, to be re-sent
  *    after the next handshake; `flushQueue()` leaves them alone. When the credentials are refused
  *    for good, or the client ends, keyless rejects them with the same error instead of leaving
@@ -34,7 +38,11 @@ import type { Redis } from 'ioredis';
  *    `retryStrategy`, and a rejection flushes the queues with that error, emits it as `'error'` and
  *    ends the client (status `end`, no reconnect). `disconnect()` must end the socket. keyless's
  *    socket connector uses exactly this to refuse a destination or an untrusted certificate with
- *    a typed error that stops the client instead of reconnecting forever.
+ *    a typed error that stops the client instead of reconnecting forever; and, since the factory
+ *    fetches nothing, to wait for the first password or token before opening the socket (a
+ *    credential that cannot be had ends the client with its typed error, or — throttled,
+ *    unavailable — is reported through a destroyed socket, so ioredis reconnects and asks again).
+ *    The `condition.auth` it then sets (3) is only read by the handshake, after `connect()` resolved.
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
@@ -63,6 +71,12 @@ export function overrideRecoverFromFatalError(
   const target = internals(client);
   const original = target.recoverFromFatalError.bind(client);
   target.recoverFromFatalError = replacement(original);
+}
+
+/** (3) What the handshake now starting sends: set once the first password or token is at hand. */
+export function setHandshakeAuth(client: Redis, user: string | undefined, password: string): void {
+  const condition = internals(client).condition;
+  if (condition) condition.auth = user === undefined ? password : [user, password];
 }
 
 /** (3) The password a live connection authenticated with at its last (re)connect. */

@@ -1,17 +1,26 @@
-import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
+import {
+  ClosedError,
+  createTokenProvider,
+  isKeylessError,
+  type PasswordSource,
+  ServiceUnavailableError,
+  type TokenProvider,
+} from '@keyless/core';
 import {
   backoffDelay,
+  installRedactedViews,
   systemClock,
   type TimerHandle,
+  TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
-import { createKeyVaultConnector } from '@keyless/keyvault';
+import type { PasswordBinding } from '@keyless/keyvault/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
-import { handshakePasswordOf } from './ioredis-internals.js';
+import { handshakePasswordOf, setHandshakeAuth } from './ioredis-internals.js';
 import { reauthenticationDelay, retryDelay } from './reauthentication-schedule.js';
-import { resolveAuth } from './redis-auth.js';
-import { EntraCredentials, type RedisCredentials, SecretCredentials } from './redis-credentials.js';
+import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
+import { RedisCredentials } from './redis-credentials.js';
 import {
   isAuthenticationFailure,
   mapRedisError,
@@ -42,8 +51,23 @@ export type RedisConnectorEventName = 'reauthenticated' | 'password-refreshed';
 
 /** What `createRedisConnector()` returns: an ioredis client whose credentials stay fresh, and a lifetime. */
 export interface RedisConnector {
-  /** The ioredis client (standalone). Throws ClosedError after close(). */
+  /**
+   * The ioredis client (standalone), made on first use. Unless `redisOptions.lazyConnect` is set it
+   * starts connecting then — fetching the password or token first — and commands wait for it, as
+   * ioredis's own queue does. Throws ClosedError after close().
+   */
   readonly client: Redis;
+  /** Secret or Entra-token mode, as configured (the `kind` of the option `password`). */
+  readonly mode: PasswordSource['kind'];
+  /**
+   * For a fail-fast start-up: fetches the password or token and waits until the client's first
+   * connection is ready; rejects with the typed error otherwise (AuthenticationFailedError,
+   * ServiceUnavailableError, ConfigurationError for an untrusted certificate or a missing secret,
+   * …), and then stops the client instead of letting it reconnect in the background (calling
+   * connect() again tries again). Resolves at once when the client is ready already. The factory
+   * itself never connects.
+   */
+  connect(): Promise<void>;
   /**
    * Another connection with the same settings and credentials, kept re-authenticated like the main
    * one — use it for subscribers and blocking commands. `client.duplicate()` does the same.
@@ -59,83 +83,54 @@ export interface RedisConnector {
 }
 
 /**
- * ioredis with a password from Key Vault or an Entra token. The first password or token is fetched
- * before connecting; unless `redisOptions.lazyConnect` is set, the promise resolves once the first
- * connection is ready and rejects with a typed error (AuthenticationFailedError,
- * ServiceUnavailableError, ConfigurationError for an untrusted certificate, …) when it cannot be.
+ * ioredis with a password from Key Vault or an Entra token. Returns at once and does no I/O: the
+ * password or token is fetched, and the first connection made, on first use — or by
+ * `await connector.connect()`, which rejects with the typed error when they cannot be.
  *
  * A password or token leaves the process only over TLS verified against a trusted CA and the
  * host's name, or to this machine: every setting that would break that (in `tls`, `redisOptions`,
- * the port, the environment) is refused with ConfigurationError before anything is fetched.
+ * the port, the environment), and any other bad configuration, throws ConfigurationError here.
  */
-export async function createRedisConnector(options: RedisConnectorOptions): Promise<RedisConnector> {
+export function createRedisConnector(options: RedisConnectorOptions): RedisConnector {
   warnAboutCredentialPrintingDebugOutput();
   const given = options ?? ({} as RedisConnectorOptions);
   // Options that would weaken or redirect the connection first: they name the exact option.
   const redisOptions = resolvePassedRedisOptions(given.redisOptions);
   const connection = resolveConnection(given);
-  const auth = resolveAuth(given.auth);
-  const needsProvider = auth.kind === 'entra-token' || auth.connector === undefined;
-  const ownsProvider = needsProvider && given.tokenProvider === undefined;
-  const tokenProvider = needsProvider ? (given.tokenProvider ?? createTokenProvider()) : undefined;
-  let credentials: RedisCredentials;
-  try {
-    if (auth.kind === 'entra-token') {
-      credentials = new EntraCredentials(tokenProvider as TokenProvider, auth.objectId, auth.scope);
-    } else {
-      const vault =
-        auth.connector ??
-        createKeyVaultConnector({
-          ...(auth.vaultUrl === undefined ? {} : { vaultUrl: auth.vaultUrl }),
-          tokenProvider: tokenProvider as TokenProvider,
-        });
-      credentials = new SecretCredentials(
-        vault,
-        auth.connector === undefined,
-        auth.secretName,
-        auth.username,
-      );
-    }
-  } catch (error) {
-    if (ownsProvider) await tokenProvider?.close();
-    throw error;
-  }
-  const release = async () => {
-    await credentials.close();
-    if (ownsProvider) await tokenProvider?.close();
+  const user = resolveRedisUser(given.user, given.password, process.env);
+  let ownedProvider: TokenProvider | undefined;
+  const provider = () => {
+    if (given.tokenProvider) return given.tokenProvider;
+    ownedProvider ??= createTokenProvider();
+    return ownedProvider;
   };
+  let password: PasswordBinding;
   try {
-    await credentials.start();
+    password = bindRedisPassword(given.password, provider, process.env);
   } catch (error) {
-    await release();
+    void ownedProvider?.close();
     throw error;
   }
-  const connector = new KeylessRedisConnector(connection, credentials, redisOptions, release, {
-    mode: credentials.mode,
-    host: connection.host,
-    port: connection.port,
-    username: credentials.username,
-    secretName: auth.kind === 'key-vault-secret' ? auth.secretName : undefined,
-  });
-  if (redisOptions.lazyConnect === true) return connector;
-  try {
-    await connector.connectFirst();
-  } catch (error) {
-    await connector.close();
-    throw error;
-  }
-  return connector;
+  return new KeylessRedisConnector(
+    connection,
+    new RedisCredentials(password, user),
+    redisOptions,
+    ownedProvider,
+  );
 }
 
 class KeylessRedisConnector implements RedisConnector {
+  readonly mode: PasswordSource['kind'];
   readonly #connection: ResolvedConnection;
   readonly #credentials: RedisCredentials;
   readonly #redisOptions: PassedRedisOptions;
-  readonly #release: () => Promise<void>;
+  readonly #ownedProvider: TokenProvider | undefined;
   readonly #errorContext: RedisErrorContext;
   readonly #clients = new Set<Redis>();
-  readonly #listeners = new Map<RedisConnectorEventName, Set<(event: RedisConnectorEvent) => void>>();
-  readonly #main: Redis;
+  readonly #emitter = new TypedEmitter<Record<RedisConnectorEventName, RedisConnectorEvent>>();
+  #main: Redis | undefined;
+  #connecting: Promise<void> | undefined;
+  #firstCredentials: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #failedRenewals = 0;
   #closed = false;
@@ -145,21 +140,32 @@ class KeylessRedisConnector implements RedisConnector {
     connection: ResolvedConnection,
     credentials: RedisCredentials,
     redisOptions: PassedRedisOptions,
-    release: () => Promise<void>,
-    errorContext: RedisErrorContext,
+    ownedProvider: TokenProvider | undefined,
   ) {
     this.#connection = connection;
     this.#credentials = credentials;
     this.#redisOptions = redisOptions;
-    this.#release = release;
-    this.#errorContext = errorContext;
+    this.#ownedProvider = ownedProvider;
+    this.mode = credentials.kind;
+    const { description } = credentials;
+    this.#errorContext = {
+      mode: credentials.kind,
+      host: connection.host,
+      port: connection.port,
+      user: credentials.user,
+      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
+    };
     credentials.onChange(() => this.#credentialsChanged());
-    this.#main = this.#createClient({ lazyConnect: true });
-    this.#scheduleReauthentication();
+    // Where, as whom, which secret or scope — never the password or token.
+    installRedactedViews(this, () => this.#describe());
   }
 
   get client(): Redis {
     if (this.#closed) throw new ClosedError('RedisConnector');
+    if (this.#main === undefined) {
+      this.#main = this.#createClient({ lazyConnect: true });
+      if (this.#redisOptions.lazyConnect !== true) this.#main.connect().catch(() => {});
+    }
     return this.#main;
   }
 
@@ -174,37 +180,58 @@ class KeylessRedisConnector implements RedisConnector {
   }
 
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener);
-    return () => {
-      this.#listeners.get(event)?.delete(listener);
-    };
+    return this.#emitter.on(event, listener);
   }
 
-  /** Connects the main client; rejects with a typed error if the first connection cannot be made. */
-  connectFirst(): Promise<void> {
-    const client = this.#main;
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('RedisConnector'));
+    const client = this.client;
+    if (client.status === 'ready') return Promise.resolve();
+    this.#connecting ??= this.#untilReady(client).finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  /** Settles with the client's next `ready`, or its first error, mapped. */
+  #untilReady(client: Redis): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const onReady = () => {
+      const stop = () => {
+        client.off('ready', onReady);
         client.off('error', onError);
+        client.off('end', onEnd);
+      };
+      const onReady = () => {
+        stop();
         resolve();
       };
       const onError = (error: unknown) => {
-        client.off('ready', onReady);
-        client.off('error', onError);
+        stop();
+        // A start-up that failed leaves nothing running (ioredis would reconnect and report each
+        // failure to nobody): the next connect() tries again.
+        if (client.status !== 'end') client.disconnect();
         const mapped = mapRedisError(error, this.#errorContext);
         // Anything we do not map still loses the command arguments ioredis attaches.
         reject(mapped !== error || isKeylessError(error) ? mapped : sanitizedCause(error));
       };
+      const onEnd = () => {
+        stop();
+        reject(
+          this.#closed
+            ? new ClosedError('RedisConnector')
+            : new ServiceUnavailableError(
+                `the connection to Redis at ${this.#connection.host}:${this.#connection.port} ended before it was ready`,
+              ),
+        );
+      };
       client.once('ready', onReady);
       client.on('error', onError);
-      client.connect().catch(() => {
-        // Settled by the events above: ioredis also rejects here while it recovers on its own.
-      });
+      client.once('end', onEnd);
+      if (client.status === 'wait' || client.status === 'end') {
+        client.connect().catch(() => {
+          // Settled by the events above: ioredis also rejects here while it recovers on its own.
+        });
+      }
     });
   }
 
@@ -219,19 +246,9 @@ class KeylessRedisConnector implements RedisConnector {
     this.#timer = undefined;
     await Promise.all([...this.#clients].map((client) => quitOrDisconnect(client)));
     this.#clients.clear();
-    this.#listeners.clear();
-    await this.#release();
-  }
-
-  toJSON(): Record<string, unknown> {
-    return this.#describe();
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const view = this.#describe();
-    return `RedisConnector { ${Object.entries(view)
-      .map(([key, value]) => `${key}: ${typeof value === 'string' ? `'${value}'` : String(value)}`)
-      .join(', ')} }`;
+    this.#emitter.removeAll();
+    await this.#credentials.close();
+    await this.#ownedProvider?.close();
   }
 
   #describe(): Record<string, unknown> {
@@ -239,18 +256,37 @@ class KeylessRedisConnector implements RedisConnector {
       host: this.#connection.host,
       port: this.#connection.port,
       tls: this.#connection.tls !== false,
-      mode: this.#credentials.mode,
-      user: this.#credentials.username ?? 'default',
+      ...this.#credentials.description,
+      user: this.#credentials.user ?? 'default',
       connections: this.#clients.size,
       closed: this.#closed,
     };
+  }
+
+  /**
+   * Before each (re)connect of any client: the first password or token is fetched once for all of
+   * them (a failure lets the next connect ask again), then put into the handshake now starting.
+   */
+  async #beforeConnect(client: Redis): Promise<void> {
+    if (this.#credentials.password === undefined) {
+      this.#firstCredentials ??= this.#credentials.ready().then(
+        () => this.#scheduleReauthentication(),
+        (error: unknown) => {
+          this.#firstCredentials = undefined;
+          throw error;
+        },
+      );
+      await this.#firstCredentials;
+    }
+    const password = this.#credentials.password;
+    if (password !== undefined) setHandshakeAuth(client, this.#credentials.user, password);
   }
 
   #createClient(override: PassedRedisOptions): Redis {
     const { host, port, tls } = this.#connection;
     let hooks: ConnectionHooks | undefined;
     let handshakeDone: (() => void) | undefined;
-    const client = new Redis({
+    const client: Redis = new Redis({
       ...this.#redisOptions,
       ...override,
       // For ioredis's own descriptions (tracing); the socket is opened by keyless's connector.
@@ -263,6 +299,7 @@ class KeylessRedisConnector implements RedisConnector {
           handshakeDone = done;
         },
         onConnectionError: (error) => hooks?.connectionFailed(error),
+        beforeConnect: (): Promise<void> => this.#beforeConnect(client),
       }),
       lazyConnect: true,
     });
@@ -276,7 +313,7 @@ class KeylessRedisConnector implements RedisConnector {
         host,
         port,
         tls: tls !== false,
-        user: this.#credentials.username ?? 'default',
+        user: this.#credentials.user ?? 'default',
         status: described.status,
       }),
     });
@@ -291,22 +328,22 @@ class KeylessRedisConnector implements RedisConnector {
 
   /** Entra: a connection whose handshake used an older token than the current one re-AUTHs now. */
   #connectionReady(client: Redis): void {
-    if (this.#credentials.mode !== 'entra' || this.#closed) return;
+    if (this.#credentials.kind !== 'entra-token' || this.#closed) return;
     if (handshakePasswordOf(client) === this.#credentials.password) return;
     void this.#reauthenticate(client).then((accepted) => {
-      if (accepted) this.#emit('reauthenticated', this.#event(1));
+      if (accepted) this.#emitter.emit('reauthenticated', this.#event(1));
     });
   }
 
   #credentialsChanged(): void {
     if (this.#closed) return;
-    this.#emit('password-refreshed', this.#event());
-    if (this.#credentials.mode !== 'entra') return;
+    this.#emitter.emit('password-refreshed', this.#event());
+    if (this.#credentials.kind !== 'entra-token') return;
     // Entra: every live connection authenticates again with the new token before the old one expires.
     const live = [...this.#clients].filter((client) => client.status === 'ready');
     void Promise.all(live.map((client) => this.#reauthenticate(client))).then((results) => {
       const accepted = results.filter(Boolean).length;
-      if (accepted > 0) this.#emit('reauthenticated', this.#event(accepted));
+      if (accepted > 0) this.#emitter.emit('reauthenticated', this.#event(accepted));
     });
     this.#scheduleReauthentication();
   }
@@ -317,11 +354,12 @@ class KeylessRedisConnector implements RedisConnector {
    */
   async #reauthenticate(client: Redis): Promise<boolean> {
     if (client.status !== 'ready') return false; // its next handshake uses the newest token
-    const username = this.#credentials.username;
+    const user = this.#credentials.user;
     const password = this.#credentials.password;
+    if (password === undefined) return false;
     try {
-      if (username === undefined) await client.call('AUTH', password);
-      else await client.call('AUTH', username, password);
+      if (user === undefined) await client.call('AUTH', password);
+      else await client.call('AUTH', user, password);
       return true;
     } catch (error) {
       // The failed command carries the token in its arguments: nothing of it leaves this function.
@@ -333,7 +371,7 @@ class KeylessRedisConnector implements RedisConnector {
   }
 
   #scheduleReauthentication(delayMs?: number): void {
-    if (this.#closed || this.#credentials.mode !== 'entra') return;
+    if (this.#closed || this.#credentials.kind !== 'entra-token') return;
     const expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     if (expiresOnTimestamp === undefined) return;
     if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
@@ -346,7 +384,7 @@ class KeylessRedisConnector implements RedisConnector {
 
   async #reauthenticationDue(): Promise<void> {
     if (this.#closed) return;
-    const credentials = this.#credentials as EntraCredentials;
+    const credentials = this.#credentials;
     try {
       const changed = await credentials.refresh();
       this.#failedRenewals = 0;
@@ -372,16 +410,6 @@ class KeylessRedisConnector implements RedisConnector {
       event.expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     if (connections !== undefined) event.connections = connections;
     return event;
-  }
-
-  #emit(name: RedisConnectorEventName, event: RedisConnectorEvent): void {
-    for (const listener of [...(this.#listeners.get(name) ?? [])]) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's bug must not break re-authentication.
-      }
-    }
   }
 }
 

@@ -1,161 +1,69 @@
-import type { TokenProvider } from '@keyless/core';
-import { registerSecretForRedaction } from '@keyless/core/internal';
-import type { KeyVaultConnector, SecretSource } from '@keyless/keyvault';
+import type { PasswordSource } from '@keyless/core';
+import type { PasswordBinding, PasswordChangeEvent } from '@keyless/keyvault/internal';
 
 /**
- * Where a connection's username and password come from, and how they are renewed. The current
- * value is kept in a private field; nothing here prints it.
+ * The user and the bound password of one Redis connector, as ioredis needs them: ioredis reads the
+ * password synchronously at every (re)connect, so the newest value is kept at hand, and a renewal
+ * answers whether it changed (whether reconnecting can help). Nothing here prints the value.
  */
-export interface RedisCredentials {
-  readonly mode: 'secret' | 'entra';
-  readonly username: string | undefined;
-  /** The newest password or token; set once start() resolved. */
-  readonly password: string;
-  /** Entra: when the current token expires. */
-  readonly expiresOnTimestamp: number | undefined;
-  /** First fetch, before connecting. */
-  start(): Promise<void>;
-  /** The server refused `password`: fetch afresh. Resolves true when the value changed. */
-  recover(): Promise<boolean>;
-  /** Entra: ask the provider for its current token. Resolves true when it is a new one. */
-  refresh(): Promise<boolean>;
-  /** Called whenever `password` changes (a rotated secret, a refreshed token). */
-  onChange(listener: () => void): () => void;
-  close(): Promise<void>;
-}
+export class RedisCredentials {
+  /** The ACL user (Entra: the identity's object id); undefined: Redis's `default` user. */
+  readonly user: string | undefined;
+  readonly #password: PasswordBinding;
 
-abstract class CredentialsBase {
-  readonly #listeners = new Set<() => void>();
-  #password: string | undefined;
-
-  get password(): string {
-    if (this.#password === undefined) throw new Error('credentials used before start()');
-    return this.#password;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Returns whether the value changed. */
-  protected install(password: string): boolean {
-    if (password === this.#password) return false;
-    registerSecretForRedaction(password);
-    const first = this.#password === undefined;
+  constructor(password: PasswordBinding, user: string | undefined) {
     this.#password = password;
-    if (!first) {
-      for (const listener of [...this.#listeners]) {
-        try {
-          listener();
-        } catch {
-          // A listener's bug must not stop the renewal.
-        }
-      }
-    }
-    return true;
+    this.user = user;
   }
 
-  protected clearListeners(): void {
-    this.#listeners.clear();
-  }
-}
-
-export class SecretCredentials extends CredentialsBase implements RedisCredentials {
-  readonly mode = 'secret' as const;
-  readonly username: string | undefined;
-  readonly expiresOnTimestamp = undefined;
-  readonly secretName: string;
-  readonly #vault: KeyVaultConnector;
-  readonly #ownsVault: boolean;
-  #source: SecretSource | undefined;
-  #unsubscribe: (() => void) | undefined;
-
-  constructor(
-    vault: KeyVaultConnector,
-    ownsVault: boolean,
-    secretName: string,
-    username: string | undefined,
-  ) {
-    super();
-    this.#vault = vault;
-    this.#ownsVault = ownsVault;
-    this.secretName = secretName;
-    this.username = username;
+  get kind(): PasswordSource['kind'] {
+    return this.#password.kind;
   }
 
-  async start(): Promise<void> {
-    const source = this.#vault.secret(this.secretName);
-    this.#source = source;
-    this.install(await source.get());
-    // A background refresh that found a new version: new connections should use it at once.
-    this.#unsubscribe = source.on('change', () => {
-      source.get().then(
-        (value) => this.install(value),
-        () => {},
-      );
-    });
+  get description(): PasswordBinding['description'] {
+    return this.#password.description;
   }
 
-  async recover(): Promise<boolean> {
-    const source = this.#source;
-    if (!source) return false;
-    source.invalidate();
-    return this.install(await source.get());
+  /** The newest password or token; undefined until `ready()` first resolved. */
+  get password(): string | undefined {
+    return this.#password.latest;
   }
 
-  async refresh(): Promise<boolean> {
-    if (!this.#source) return false;
-    return this.install(await this.#source.get());
-  }
-
-  async close(): Promise<void> {
-    this.#unsubscribe?.();
-    this.clearListeners();
-    if (this.#ownsVault) await this.#vault.close();
-  }
-}
-
-export class EntraCredentials extends CredentialsBase implements RedisCredentials {
-  readonly mode = 'entra' as const;
-  readonly username: string;
-  readonly scope: string;
-  readonly #tokenProvider: TokenProvider;
-  #expiresOnTimestamp: number | undefined;
-  #refreshAfterTimestamp: number | undefined;
-
-  constructor(tokenProvider: TokenProvider, objectId: string, scope: string) {
-    super();
-    this.#tokenProvider = tokenProvider;
-    this.username = objectId;
-    this.scope = scope;
-  }
-
+  /** Entra: when the current token expires. */
   get expiresOnTimestamp(): number | undefined {
-    return this.#expiresOnTimestamp;
+    return this.#password.expiresOnTimestamp;
   }
 
-  /** When the provider will have a newer token than the current one. */
+  /** Entra: when the provider will have a newer token than the current one. */
   get refreshAfterTimestamp(): number | undefined {
-    return this.#refreshAfterTimestamp;
+    return this.#password.refreshAfterTimestamp;
   }
 
-  async start(): Promise<void> {
-    await this.refresh();
+  /** Resolves once a password is at hand: at once after the first, else the first fetch (shared). */
+  async ready(): Promise<void> {
+    if (this.#password.latest === undefined) await this.#password.get();
   }
 
-  recover(): Promise<boolean> {
-    return this.refresh();
+  /** The server refused `refused`: renew (see PasswordBinding.renew). Resolves true when the value changed. */
+  async recover(refused: string | undefined): Promise<boolean> {
+    const before = this.#password.latest;
+    await this.#password.renew(refused);
+    return this.#password.latest !== before;
   }
 
+  /** Asks for the current value (Entra: the provider's token). Resolves true when it is a new one. */
   async refresh(): Promise<boolean> {
-    const token = await this.#tokenProvider.getToken(this.scope);
-    this.#expiresOnTimestamp = token.expiresOnTimestamp;
-    this.#refreshAfterTimestamp = token.refreshAfterTimestamp;
-    return this.install(token.token);
+    const before = this.#password.latest;
+    await this.#password.get();
+    return this.#password.latest !== before;
   }
 
-  async close(): Promise<void> {
-    this.clearListeners();
+  /** Called whenever the password changes (a rotated secret, a refreshed token); not for the first. */
+  onChange(listener: (event: PasswordChangeEvent) => void): () => void {
+    return this.#password.on('change', listener);
+  }
+
+  close(): Promise<void> {
+    return this.#password.close();
   }
 }

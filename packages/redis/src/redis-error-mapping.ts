@@ -2,7 +2,9 @@ import {
   AuthenticationFailedError,
   AuthorizationError,
   isKeylessError,
+  type PasswordSource,
   ServiceUnavailableError,
+  ThrottledError,
 } from '@keyless/core';
 import {
   boundedErrorText,
@@ -12,11 +14,11 @@ import {
 } from '@keyless/core/internal';
 
 export interface RedisErrorContext {
-  mode: 'secret' | 'entra';
+  mode: PasswordSource['kind'];
   host: string;
   port: number;
   /** The ACL user (object id in Entra mode); ids are not secrets. */
-  username: string | undefined;
+  user: string | undefined;
   /** Secret mode: the Key Vault secret holding the password. */
   secretName?: string | undefined;
 }
@@ -44,25 +46,28 @@ export function mapRedisError(error: unknown, context: RedisErrorContext): unkno
     if (certificateError) return certificateError;
   }
   if (isAuthenticationFailure(error)) {
-    const user = context.username === undefined ? 'the default user' : `user '${context.username}'`;
+    const user = context.user === undefined ? 'the default user' : `user '${context.user}'`;
     return new AuthenticationFailedError(
-      context.mode === 'entra'
+      context.mode === 'entra-token'
         ? `Redis at ${where} refused the Entra token for ${user}`
         : `Redis at ${where} refused the password for ${user}${context.secretName ? ` (Key Vault secret '${context.secretName}', fetched afresh)` : ''}`,
       {
         cause: sanitizedCause(error),
         hint:
-          context.mode === 'entra'
-            ? `add a data access policy assignment for the identity's object id on the cache (az redis access-policy-assignment create --name <cache> --resource-group <group> --policy-assignment-name keyless-app --access-policy-name "Data Owner" --object-id ${context.username ?? '<object-id>'} --object-id-alias <name>), enable Microsoft Entra authentication on the cache, and check that \`objectId\` / KEYLESS_REDIS_ENTRA_USER is the object (principal) id of the identity the app runs as`
-            : `check that the Key Vault secret holds the current password of the ACL user (or the access key for the default user), and that \`username\` / KEYLESS_REDIS_USER names that user`,
+          context.mode === 'entra-token'
+            ? `add a data access policy assignment for the identity's object id on the cache (az redis access-policy-assignment create --name <cache> --resource-group <group> --policy-assignment-name keyless-app --access-policy-name "Data Owner" --object-id ${context.user ?? '<object-id>'} --object-id-alias <name>), enable Microsoft Entra authentication on the cache, and check that the option \`user\` / KEYLESS_REDIS_ENTRA_USER is the object (principal) id of the identity the app runs as`
+            : `check that the Key Vault secret holds the current password of the ACL user (or the access key for the default user), and that the option \`user\` / KEYLESS_REDIS_USER names that user`,
       },
     );
   }
   if (/^NOPERM\b/.test(messageOf(error))) {
-    return new AuthorizationError(`Redis at ${where} refused a command for user '${context.username}'`, {
-      cause: sanitizedCause(error),
-      hint: 'grant the ACL user (or the Entra data access policy) the commands and keys it needs, e.g. the "Data Contributor" access policy',
-    });
+    return new AuthorizationError(
+      `Redis at ${where} refused a command for user '${context.user ?? 'default'}'`,
+      {
+        cause: sanitizedCause(error),
+        hint: 'grant the ACL user (or the Entra data access policy) the commands and keys it needs, e.g. the "Data Contributor" access policy',
+      },
+    );
   }
   if (isNetworkFailure(error)) {
     return new ServiceUnavailableError(`Redis at ${where} could not be reached`, {
@@ -83,7 +88,8 @@ export function unreachableAfterRetries(
   context: RedisErrorContext,
 ): Error {
   const mapped = lastConnectionError === undefined ? undefined : mapRedisError(lastConnectionError, context);
-  if (mapped instanceof ServiceUnavailableError) return mapped;
+  // An unreachable cache, or a password that could not be had meanwhile (a throttled vault).
+  if (mapped instanceof ServiceUnavailableError || mapped instanceof ThrottledError) return mapped;
   return new ServiceUnavailableError(
     `Redis at ${context.host}:${context.port} could not be reached (${gaveUp.message})`,
     {

@@ -40,7 +40,7 @@ const refusedOptions: Readonly<Record<RefusedRedisOption, string>> = {
   tls: 'set the top-level option `tls` (true, `{ ca }`, or false for a Redis on this machine only): keyless decides TLS, so that what it checks and reports is what is used',
   Connector: 'a custom ioredis connector would receive the password; keyless opens the connection itself',
   username:
-    'keyless supplies the user: `username` of fromKeyVaultSecret() (or KEYLESS_REDIS_USER), or `objectId` of entraToken() (or KEYLESS_REDIS_ENTRA_USER)',
+    "keyless supplies the user: set the top-level option `user` (or KEYLESS_REDIS_USER; with entraToken(), the identity's object id, or KEYLESS_REDIS_ENTRA_USER)",
   password:
     'keyless supplies the password (a Key Vault secret or an Entra token) and re-reads it at every connect; never put one in the options',
   sentinels: sentinelHint(),

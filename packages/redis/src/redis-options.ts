@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigurationError, type Environment, type TokenProvider } from '@keyless/core';
+import { ConfigurationError, type Environment, type PasswordSource, type TokenProvider } from '@keyless/core';
 import {
   assertNoWeakenedTls,
   assertSecretDestination,
@@ -9,7 +9,6 @@ import {
 } from '@keyless/core/internal';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import type { RedisAuth } from './redis-auth.js';
 import { assertNoRefusedRedisOptions, type RefusedRedisOption } from './redis-option-guard.js';
 
 /** ioredis options keyless passes through: everything but where to connect, as whom, and how. */
@@ -31,8 +30,19 @@ export interface RedisConnectorOptions {
    * (`false`, or a plaintext port such as 6379) only a Redis on this machine (loopback) is allowed.
    */
   tls?: boolean | { ca?: string | Buffer };
-  /** `fromKeyVaultSecret(…)` or `entraToken(…)`. */
-  auth: RedisAuth;
+  /**
+   * Where the password comes from: `fromKeyVaultSecret(…)` (a Key Vault secret; its name else from
+   * KEYLESS_REDIS_PASSWORD_SECRET) or `entraToken()` (a token for Azure Cache for Redis), both from
+   * `@keyless/core`.
+   */
+  password: PasswordSource;
+  /**
+   * The user to log in as. With a Key Vault secret: the ACL user, else KEYLESS_REDIS_USER, else
+   * Redis's `default` user (Azure's access keys). With an Entra token: the object (principal) id of
+   * the identity — the user the cache's data access policy assignment names — else
+   * KEYLESS_REDIS_ENTRA_USER; required, and never read out of the token.
+   */
+  user?: string;
   /** The shared provider; built with createTokenProvider() from the environment when omitted (and then closed by close()). */
   tokenProvider?: TokenProvider;
   /**

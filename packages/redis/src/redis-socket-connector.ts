@@ -1,5 +1,6 @@
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
+import { findKeylessError } from '@keyless/core';
 import { untrustedCertificateError } from '@keyless/core/internal';
 import { AbstractConnector, type RedisOptions } from 'ioredis';
 import { assertConnectionDestination, type ResolvedConnection } from './redis-options.js';
@@ -16,6 +17,12 @@ export interface SocketConnectorContext {
   onHandshake(handshakeDone: () => void): void;
   /** A socket failed (refused, reset, timed out …): the cause keyless gives when commands give up. */
   onConnectionError(error: Error): void;
+  /**
+   * Resolves once the client's handshake has a password or token (the first one is fetched here,
+   * at the first connect, not when the connector is created). Rejects with the typed error when it
+   * cannot be had.
+   */
+  beforeConnect(): Promise<void>;
 }
 
 /** ioredis's message for a connection closed on purpose; its error handler stays quiet about it. */
@@ -70,9 +77,45 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
             reject(error);
             return;
           }
-          this.#open(resolve, reject);
+          context.beforeConnect().then(
+            () => {
+              if (this.connecting) this.#open(resolve, reject);
+              else reject(new Error(connectionClosedMessage));
+            },
+            (error: unknown) => this.#credentialFailed(error, resolve, reject),
+          );
         });
       });
+    }
+
+    /**
+     * The password or token could not be had. A failure that asking again can cure (throttled,
+     * unavailable) is reported like a network failure — ioredis reconnects through `retryStrategy`,
+     * and each attempt asks again; one that it cannot (no such secret, no role, no identity) ends
+     * the client with the typed error, like an untrusted certificate, instead of asking forever.
+     */
+    #credentialFailed(
+      error: unknown,
+      resolve: (socket: Socket) => void,
+      reject: (error: Error) => void,
+    ): void {
+      const failure = (findKeylessError(error) ?? error) as Error;
+      if (!this.connecting) {
+        reject(new Error(connectionClosedMessage));
+        return;
+      }
+      if (findKeylessError(error)?.retryable !== true) {
+        context.onFatal(failure);
+        reject(failure);
+        return;
+      }
+      this.firstError = failure;
+      context.onConnectionError(failure);
+      // A socket that never connected: ioredis reports firstError and reconnects (item 7).
+      const socket = new net.Socket();
+      socket.destroy();
+      this.stream = socket;
+      resolve(socket);
     }
 
     #open(resolve: (socket: Socket) => void, reject: (error: Error) => void): void {

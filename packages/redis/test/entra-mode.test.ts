@@ -1,13 +1,7 @@
-import { createTokenProvider } from '@keyless/core';
+import { createTokenProvider, entraToken, fromKeyVaultSecret } from '@keyless/core';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRedisConnector,
-  entraToken,
-  fromKeyVaultSecret,
-  type RedisConnector,
-  type RedisConnectorEvent,
-} from '../src/index.ts';
+import { createRedisConnector, type RedisConnector, type RedisConnectorEvent } from '../src/index.ts';
 import { connection, rawAuth, startTestStack, startWriters, type TestStack, until } from './support.ts';
 
 const redisResources = new Set(['https://redis.azure.com', 'https://redis.azure.com/']);
@@ -32,12 +26,14 @@ describe('Entra mode (token as password, re-AUTH before expiry)', () => {
   });
 
   async function connect(tokenProvider = test.tokenProvider, objectId = test.stack.appIdentity.objectId) {
-    const connector = await createRedisConnector({
+    const connector = createRedisConnector({
       ...connection(test.stack),
-      auth: entraToken({ objectId }),
+      password: entraToken(),
+      user: objectId,
       tokenProvider,
     });
     connectors.push(connector);
+    await connector.connect();
     return connector;
   }
 
@@ -148,13 +144,13 @@ describe('Entra mode (token as password, re-AUTH before expiry)', () => {
     await until(() => subscriber.status === 'ready', 10_000, 'the subscriber to reconnect');
 
     // An observer with its own credentials counts the app's connections on the server.
-    const observer = await createRedisConnector({
+    const observer = createRedisConnector({
       ...connection(test.stack),
-      auth: fromKeyVaultSecret({
+      password: fromKeyVaultSecret({
         vaultUrl: test.stack.env.KEYLESS_KEYVAULT_URL,
         secretName: 'redis-password',
-        username: 'keyless-app',
       }),
+      user: 'keyless-app',
       tokenProvider: test.tokenProvider,
     });
     connectors.push(observer);

@@ -29,82 +29,101 @@ interface ScriptRow {
   name: string;
   /** The object given to createRedisConnector, as JavaScript source. */
   options: (context: Ports) => string;
+  /**
+   * Whether the script awaits `connect()` before its command (fail fast at start-up), as most do;
+   * the others let the first command connect.
+   */
+  connectFirst?: false;
   /** `resolved …` or `rejected <ErrorName> <code>`. */
   settled: RegExp;
 }
 
-const secret = "fromKeyVaultSecret({ secretName: 'redis-password' })";
-const entra = 'entraToken()';
+const secret = "password: fromKeyVaultSecret({ secretName: 'redis-password' })";
+const entra = 'password: entraToken()';
 
 const rows: ScriptRow[] = [
   {
     name: 'succeeds (the control)',
-    options: () => `{ auth: ${secret} }`,
+    options: () => `{ ${secret} }`,
+    settled: /^resolved \d+$/,
+  },
+  {
+    name: 'succeeds without connect(): the first command connects (the control)',
+    options: () => `{ ${entra} }`,
+    connectFirst: false,
     settled: /^resolved \d+$/,
   },
   {
     name: 'a wrong password',
-    options: () => "{ auth: fromKeyVaultSecret({ secretName: 'redis-wrong-password' }) }",
+    options: () => "{ password: fromKeyVaultSecret({ secretName: 'redis-wrong-password' }) }",
     settled: /^rejected AuthenticationFailedError authentication-failed$/,
   },
   {
     name: 'a wrong password, lazyConnect (refused at the first command)',
     options: () =>
-      "{ auth: fromKeyVaultSecret({ secretName: 'redis-wrong-password' }), redisOptions: { lazyConnect: true } }",
+      "{ password: fromKeyVaultSecret({ secretName: 'redis-wrong-password' }), redisOptions: { lazyConnect: true } }",
+    connectFirst: false,
     settled: /^rejected AuthenticationFailedError authentication-failed$/,
   },
   {
     name: 'an Entra user without an access policy',
-    options: () => "{ auth: entraToken({ objectId: '00000000-0000-0000-0000-0000000000ff' }) }",
+    options: () => "{ password: entraToken(), user: '00000000-0000-0000-0000-0000000000ff' }",
     settled: /^rejected AuthenticationFailedError authentication-failed$/,
   },
   {
     name: 'an unknown secret',
-    options: () => "{ auth: fromKeyVaultSecret({ secretName: 'no-such-secret' }) }",
+    options: () => "{ password: fromKeyVaultSecret({ secretName: 'no-such-secret' }) }",
+    settled: /^rejected ConfigurationError configuration$/,
+  },
+  {
+    name: 'an unknown secret, without connect() (refused at the first command)',
+    options: () => "{ password: fromKeyVaultSecret({ secretName: 'no-such-secret' }) }",
+    connectFirst: false,
     settled: /^rejected ConfigurationError configuration$/,
   },
   {
     name: 'an unreachable host (secret mode)',
-    options: ({ closedPort }) => `{ host: '127.0.0.1', port: ${closedPort}, tls: true, auth: ${secret} }`,
+    options: ({ closedPort }) => `{ host: '127.0.0.1', port: ${closedPort}, tls: true, ${secret} }`,
     settled: /^rejected ServiceUnavailableError unavailable$/,
   },
   {
     name: 'an unreachable host (Entra mode)',
-    options: ({ closedPort }) => `{ host: '127.0.0.1', port: ${closedPort}, tls: true, auth: ${entra} }`,
+    options: ({ closedPort }) => `{ host: '127.0.0.1', port: ${closedPort}, tls: true, ${entra} }`,
     settled: /^rejected ServiceUnavailableError unavailable$/,
   },
   {
     name: 'a server that completes TLS and never answers (handshake bounded by connectTimeout)',
     options: ({ silentTlsPort }) =>
-      `{ host: '127.0.0.1', port: ${silentTlsPort}, tls: true, auth: ${secret}, redisOptions: { connectTimeout: 500 } }`,
+      `{ host: '127.0.0.1', port: ${silentTlsPort}, tls: true, ${secret}, redisOptions: { connectTimeout: 500 } }`,
     settled: /^rejected ServiceUnavailableError unavailable$/,
   },
   {
     name: 'a plaintext server on loopback that never answers, lazyConnect',
     options: ({ silentPlainPort }) =>
-      `{ host: '127.0.0.1', port: ${silentPlainPort}, tls: false, auth: ${entra}, redisOptions: { connectTimeout: 500, lazyConnect: true, maxRetriesPerRequest: 1 } }`,
+      `{ host: '127.0.0.1', port: ${silentPlainPort}, tls: false, ${entra}, redisOptions: { connectTimeout: 500, lazyConnect: true, maxRetriesPerRequest: 1 } }`,
+    connectFirst: false,
     settled: /^rejected ServiceUnavailableError unavailable$/,
   },
   {
     name: 'an untrusted certificate (secret mode)',
-    options: ({ untrustedPort }) =>
-      `{ host: '127.0.0.1', port: ${untrustedPort}, tls: true, auth: ${secret} }`,
+    options: ({ untrustedPort }) => `{ host: '127.0.0.1', port: ${untrustedPort}, tls: true, ${secret} }`,
     settled: /^rejected ConfigurationError configuration$/,
   },
   {
     name: 'an untrusted certificate (Entra mode, lazyConnect)',
     options: ({ untrustedPort }) =>
-      `{ host: '127.0.0.1', port: ${untrustedPort}, tls: true, auth: ${entra}, redisOptions: { lazyConnect: true } }`,
+      `{ host: '127.0.0.1', port: ${untrustedPort}, tls: true, ${entra}, redisOptions: { lazyConnect: true } }`,
+    connectFirst: false,
     settled: /^rejected ConfigurationError configuration$/,
   },
   {
     name: 'a guard refusal (tls.rejectUnauthorized: false)',
-    options: () => `{ tls: { rejectUnauthorized: false }, auth: ${secret} }`,
+    options: () => `{ tls: { rejectUnauthorized: false }, ${secret} }`,
     settled: /^rejected ConfigurationError configuration$/,
   },
   {
     name: 'a guard refusal (plaintext to another machine)',
-    options: () => `{ host: 'cache.example.invalid', tls: false, auth: ${entra} }`,
+    options: () => `{ host: 'cache.example.invalid', tls: false, ${entra} }`,
     settled: /^rejected ConfigurationError configuration$/,
   },
 ];
@@ -145,10 +164,12 @@ describe('a one-off script settles with the typed error and exits', () => {
     });
     const result = await runOneOffScript(
       packageFolder,
-      `import { createRedisConnector, entraToken, fromKeyVaultSecret } from '@keyless/redis';
+      `import { entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createRedisConnector } from '@keyless/redis';
 async function main() {
-  const redis = await createRedisConnector(${options});
+  const redis = createRedisConnector(${options});
   try {
+    ${row.connectFirst === false ? '' : 'await redis.connect();'}
     return await redis.client.incr('one-off:runs');
   } finally {
     await redis.close();

@@ -1,7 +1,9 @@
+import { ConfigurationError, entraToken, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
 import { catchError } from '@keyless/testing';
 import { describe, expect, it } from 'vitest';
+import { createRedisConnector } from '../src/index.ts';
 import { reauthenticationDelay } from '../src/reauthentication-schedule.ts';
-import { entraToken, fromKeyVaultSecret, resolveAuth } from '../src/redis-auth.ts';
+import { resolveRedisUser } from '../src/redis-auth.ts';
 import { resolveConnection, resolvePassedRedisOptions } from '../src/redis-options.ts';
 
 describe('settings', () => {
@@ -32,41 +34,63 @@ describe('settings', () => {
   it('names the option and the variable when a setting is missing or malformed', () => {
     expect(() => resolveConnection({}, {})).toThrow(/`host`.*KEYLESS_REDIS_HOST/);
     expect(() => resolveConnection({ host: 'h' }, { KEYLESS_REDIS_PORT: 'x' })).toThrow(/KEYLESS_REDIS_PORT/);
-    expect(entraToken({ objectId: 'oid' })).toMatchObject({
-      objectId: 'oid',
-      scope: 'https://redis.azure.com/.default',
-    });
-    expect(() => fromKeyVaultSecret({ secretName: '' })).toThrow(/secretName/);
   });
 
-  it('resolves the secret name, user and Entra user from the environment when the connector is created', () => {
+  it('the option `user`, else the environment: the ACL user with a secret, the object id with a token', () => {
     const environment = {
-      KEYLESS_REDIS_PASSWORD_SECRET: 'redis-password',
       KEYLESS_REDIS_USER: 'keyless-app',
       KEYLESS_REDIS_ENTRA_USER: '00000000-0000-0000-0000-00000000000a',
     };
-    expect(resolveAuth(fromKeyVaultSecret(), environment)).toMatchObject({
-      secretName: 'redis-password',
-      username: 'keyless-app',
-    });
-    expect(
-      resolveAuth(fromKeyVaultSecret({ secretName: 'other', username: 'app' }), environment),
-    ).toMatchObject({ secretName: 'other', username: 'app' });
-    expect(resolveAuth(entraToken(), environment)).toMatchObject({
-      objectId: '00000000-0000-0000-0000-00000000000a',
-    });
-    expect(resolveAuth(entraToken({ objectId: 'from-code' }), environment)).toMatchObject({
-      objectId: 'from-code',
-    });
-    // Missing: the error names the option and the variable.
-    const noSecret = catchError(() => resolveAuth(fromKeyVaultSecret(), {})) as {
+    const secret = fromKeyVaultSecret({ secretName: 'redis-password' });
+    expect(resolveRedisUser(undefined, secret, environment)).toBe('keyless-app');
+    expect(resolveRedisUser('app', secret, environment)).toBe('app');
+    // No user with a secret: Redis's `default` user (Azure's access keys).
+    expect(resolveRedisUser(undefined, secret, {})).toBeUndefined();
+    expect(resolveRedisUser(undefined, entraToken(), environment)).toBe(
+      '00000000-0000-0000-0000-00000000000a',
+    );
+    expect(resolveRedisUser('from-code', entraToken(), environment)).toBe('from-code');
+    // Missing with a token: the error names the option and the variable.
+    const noUser = catchError(() =>
+      resolveRedisUser(undefined, entraToken(), { KEYLESS_REDIS_USER: 'app' }),
+    ) as {
       message: string;
       hint: string;
     };
-    expect(`${noSecret.message} ${noSecret.hint}`).toMatch(/`secretName`.*KEYLESS_REDIS_PASSWORD_SECRET/);
-    const noUser = catchError(() => resolveAuth(entraToken(), {})) as { message: string; hint: string };
-    expect(`${noUser.message} ${noUser.hint}`).toMatch(/`objectId`.*KEYLESS_REDIS_ENTRA_USER/);
-    expect(resolveAuth(fromKeyVaultSecret({ secretName: 's' }), {})).toMatchObject({ username: undefined });
+    expect(noUser).toBeInstanceOf(ConfigurationError);
+    expect(`${noUser.message} ${noUser.hint}`).toMatch(/`user`.*KEYLESS_REDIS_ENTRA_USER/);
+    expect(noUser.hint).toContain('never reads it out of the token');
+    expect(() => resolveRedisUser(' ', secret, {})).toThrow(/`user`/);
+  });
+
+  it('the factory returns at once and fetches nothing; bad configuration still throws ConfigurationError from it', async () => {
+    let asked = 0;
+    const tokenProvider = {
+      getToken: async () => {
+        asked += 1;
+        throw new Error('not asked before first use');
+      },
+    } as unknown as TokenProvider;
+    const connector = createRedisConnector({
+      host: '127.0.0.1',
+      tls: false,
+      password: entraToken(),
+      user: 'object-id',
+      tokenProvider,
+    });
+    expect(typeof (connector as unknown as { then?: unknown }).then).toBe('undefined');
+    expect(asked).toBe(0);
+    await connector.close();
+    expect(asked).toBe(0);
+    for (const password of [undefined, { kind: 'entra' }, { mode: 'entra-token' }]) {
+      const error = catchError(() =>
+        createRedisConnector({ host: '127.0.0.1', tls: false, password, tokenProvider } as never),
+      ) as ConfigurationError;
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toContain('No password source is configured for Redis');
+      expect(error.hint).toContain('`password`');
+      expect(error.hint).toContain('KEYLESS_REDIS_PASSWORD_SECRET');
+    }
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import tls from 'node:tls';
+import { entraToken, fromKeyVaultSecret } from '@keyless/core';
 import { createKeyVaultConnector } from '@keyless/keyvault';
 import {
   type InterceptorCertificate,
@@ -10,12 +11,7 @@ import {
 } from '@keyless/testing';
 import { AbstractConnector, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRedisConnector,
-  entraToken,
-  fromKeyVaultSecret,
-  type RedisConnectorOptions,
-} from '../src/index.ts';
+import { createRedisConnector, type RedisConnectorOptions } from '../src/index.ts';
 import { setEnvironment, startTestStack, type TestStack } from './support.ts';
 
 /**
@@ -29,8 +25,11 @@ import { setEnvironment, startTestStack, type TestStack } from './support.ts';
 
 type Mode = 'secret' | 'entra';
 type Target = InterceptorCertificate | 'plaintext';
-/** Where the refusal surfaces for the caller. */
-type Where = 'construction' | 'first command' | 'duplicate';
+/**
+ * Where the refusal surfaces for the caller: the (synchronous) factory, `connect()` at start-up,
+ * the first command of a lazily connecting client, or `duplicate()`.
+ */
+type Where = 'construction' | 'connect' | 'first command' | 'duplicate';
 
 interface Endpoint {
   host: string;
@@ -251,13 +250,13 @@ const rows: AttackRow[] = [
   {
     name: 'a certificate from an untrusted CA',
     target: 'untrusted-ca',
-    where: 'construction',
+    where: 'connect',
     error: [/TLS certificate is not trusted/, /NODE_EXTRA_CA_CERTS/, /`tls\.ca`/],
   },
   {
     name: 'a trusted certificate for another name',
     target: 'wrong-name',
-    where: 'construction',
+    where: 'connect',
     error: [/TLS certificate is not trusted \(ERR_TLS_CERT_ALTNAME_INVALID\)/, /host name/],
   },
   {
@@ -309,14 +308,16 @@ describe('Redis credentials never reach a man in the middle', () => {
     await test?.stop();
   });
 
-  function auth(mode: Mode) {
+  function credentials(mode: Mode): Pick<RedisConnectorOptions, 'password' | 'user'> {
     return mode === 'secret'
-      ? fromKeyVaultSecret({
-          vaultUrl: test.stack.env.KEYLESS_KEYVAULT_URL,
-          secretName: 'redis-password',
-          username: 'keyless-app',
-        })
-      : entraToken({ objectId: test.stack.appIdentity.objectId });
+      ? {
+          password: fromKeyVaultSecret({
+            vaultUrl: test.stack.env.KEYLESS_KEYVAULT_URL,
+            secretName: 'redis-password',
+          }),
+          user: 'keyless-app',
+        }
+      : { password: entraToken(), user: test.stack.appIdentity.objectId };
   }
 
   async function startTarget(target: Target) {
@@ -346,22 +347,23 @@ describe('Redis credentials never reach a man in the middle', () => {
   }
 
   async function attack(row: AttackRow, mode: Mode, endpoint: Endpoint): Promise<Outcome> {
-    const lazy = row.where !== 'construction';
+    // The rows refused later than construction let the first command (or nothing) connect.
+    const lazy = row.where === 'first command' || row.where === 'duplicate';
     const connection = row.connection?.(endpoint) ?? { host: endpoint.host, port: endpoint.port, tls: true };
     const extra = row.options?.(endpoint) ?? {};
     const options: RedisConnectorOptions = {
       ...connection,
       ...extra,
-      auth: auth(mode),
+      ...credentials(mode),
       tokenProvider: test.tokenProvider,
       redisOptions: { ...(extra.redisOptions ?? {}), ...(lazy ? { lazyConnect: true } : {}) },
     };
     const restore = setEnvironment(row.environment?.(endpoint) ?? {});
     let restoreAfterCreation = () => {};
     try {
-      let connector: Awaited<ReturnType<typeof createRedisConnector>>;
+      let connector: ReturnType<typeof createRedisConnector>;
       try {
-        connector = await createRedisConnector(options);
+        connector = createRedisConnector(options);
       } catch (error) {
         return { where: 'construction', error } satisfies Outcome;
       }
@@ -376,6 +378,13 @@ describe('Redis credentials never reach a man in the middle', () => {
         }
         const { client } = connector;
         client.on('error', () => {});
+        if (!lazy) {
+          try {
+            await connector.connect();
+          } catch (error) {
+            return { where: 'connect', error, statusAfterRefusal: client.status } satisfies Outcome;
+          }
+        }
         try {
           return { where: 'nowhere', value: await client.incr('attacker:control') } satisfies Outcome;
         } catch (error) {
@@ -401,7 +410,10 @@ describe('Redis credentials never reach a man in the middle', () => {
           expect(outcome.error).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
           const { message, hint } = outcome.error as { message: string; hint?: string };
           for (const pattern of row.error) expect(`${message} ${hint ?? ''}`).toMatch(pattern);
-          if (row.where === 'first command') expect(outcome.statusAfterRefusal).toBe('end');
+          // Refused at connect time: the client ends instead of reconnecting in a loop.
+          if (row.where === 'first command' || row.where === 'connect') {
+            expect(outcome.statusAfterRefusal).toBe('end');
+          }
           expect(target.handshakes()).toBe(0);
           expect(target.leaks({ 'the Redis password': seededPassword })).toEqual([]);
         } finally {

@@ -1,6 +1,6 @@
-import type { AuthenticationFailedError } from '@keyless/core';
+import { type AuthenticationFailedError, fromKeyVaultSecret } from '@keyless/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnector, fromKeyVaultSecret, type RedisConnector } from '../src/index.ts';
+import { createRedisConnector, type RedisConnector } from '../src/index.ts';
 import {
   connection,
   dropOwnConnection,
@@ -24,16 +24,14 @@ describe('secret mode (password from Key Vault)', () => {
   });
 
   async function connect(secretName = 'redis-password') {
-    const connector = await createRedisConnector({
+    const connector = createRedisConnector({
       ...connection(test.stack),
-      auth: fromKeyVaultSecret({
-        vaultUrl: test.stack.env.KEYLESS_KEYVAULT_URL,
-        secretName,
-        username: 'keyless-app',
-      }),
+      password: fromKeyVaultSecret({ vaultUrl: test.stack.env.KEYLESS_KEYVAULT_URL, secretName }),
+      user: 'keyless-app',
       tokenProvider: test.tokenProvider,
     });
     connectors.push(connector);
+    await connector.connect();
     return connector;
   }
 

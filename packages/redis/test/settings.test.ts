@@ -1,15 +1,10 @@
 import { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { runOneOffScript } from '@keyless/testing';
+import { entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { catchError, runOneOffScript } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRedisConnector,
-  entraToken,
-  fromKeyVaultSecret,
-  type RedisConnector,
-  type RedisConnectorOptions,
-} from '../src/index.ts';
+import { createRedisConnector, type RedisConnector, type RedisConnectorOptions } from '../src/index.ts';
 import { setEnvironment, startTestStack, type TestStack } from './support.ts';
 
 /** Every variable the connector reads, so a test sees only what it sets. */
@@ -49,38 +44,38 @@ describe('settings from the environment that `keyless-local up` exports', () => 
   }
 
   async function connect(options: RedisConnectorOptions) {
-    const connector = await createRedisConnector({ tokenProvider: test.tokenProvider, ...options });
+    const connector = createRedisConnector({ tokenProvider: test.tokenProvider, ...options });
     connectors.push(connector);
+    await connector.connect();
     return connector;
   }
 
   it('connects in password mode from the environment alone (secret name, user, vault, host, TLS port)', async () => {
     // Made before the environment is set: the settings are read when the connector is created.
-    const auth = fromKeyVaultSecret();
+    const password = fromKeyVaultSecret();
     useStackEnvironment();
-    const connector = await connect({ auth });
+    const connector = await connect({ password });
     expect(await connector.client.incr('settings:secret')).toBeGreaterThan(0);
     expect(inspect(connector)).toContain("user: 'keyless-app'");
   });
 
   it('connects in Entra mode from the environment alone (KEYLESS_REDIS_ENTRA_USER)', async () => {
-    const auth = entraToken();
+    const password = entraToken();
     useStackEnvironment();
-    const connector = await connect({ auth });
+    const connector = await connect({ password });
     expect(await connector.client.incr('settings:entra')).toBeGreaterThan(0);
     expect(inspect(connector)).toContain(test.stack.appIdentity.objectId);
   });
 
   it.each([
     ['password', () => fromKeyVaultSecret(), 'KEYLESS_REDIS_PASSWORD_SECRET', /`secretName`/],
-    ['Entra', () => entraToken(), 'KEYLESS_REDIS_ENTRA_USER', /`objectId`/],
+    ['Entra', () => entraToken(), 'KEYLESS_REDIS_ENTRA_USER', /`user`/],
   ] as const)(
-    'names the option and the variable when the %s setting is missing',
-    async (_mode, auth, variable, option) => {
+    'names the option and the variable when the %s setting is missing, from the factory itself',
+    (_mode, password, variable, option) => {
       useStackEnvironment({ [variable]: undefined });
-      const failure = await createRedisConnector({ auth: auth(), tokenProvider: test.tokenProvider }).then(
-        () => undefined,
-        (error: unknown) => error,
+      const failure = catchError(() =>
+        createRedisConnector({ password: password(), tokenProvider: test.tokenProvider }),
       );
       expect(failure).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
       const { message, hint } = failure as { message: string; hint: string };
@@ -108,7 +103,7 @@ describe('settings from the environment that `keyless-local up` exports', () => 
     const outcome = await connect({
       host: test.stack.env.KEYLESS_REDIS_HOST,
       ...settings(),
-      auth: entraToken(),
+      password: entraToken(),
     }).then(
       (connector) => connector,
       (error: unknown) => error,
@@ -127,9 +122,10 @@ describe('settings from the environment that `keyless-local up` exports', () => 
   it('warns once in production when DEBUG would make ioredis print the password', async () => {
     const result = await runOneOffScript(
       fileURLToPath(new URL('..', import.meta.url)),
-      `import { createRedisConnector, entraToken } from '@keyless/redis';
+      `import { entraToken } from '@keyless/core';
+import { createRedisConnector } from '@keyless/redis';
 async function main() {
-  await createRedisConnector({ host: 'cache.example.invalid', tls: false, auth: entraToken({ objectId: 'x' }) });
+  createRedisConnector({ host: 'cache.example.invalid', tls: false, password: entraToken(), user: 'x' });
 }`,
       { env: { ...process.env, NODE_ENV: 'production', DEBUG: 'ioredis:*' } },
     );
