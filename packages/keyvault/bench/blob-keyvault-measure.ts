@@ -45,7 +45,7 @@ const staticStorageCredential = {
   getToken: async () => ({ token: storageToken.token, expiresOnTimestamp: storageToken.expiresOnTimestamp }),
 };
 const rawBlobService = new BlobServiceClient(accountUrl, staticStorageCredential);
-const keylessBlob = blobConnector.container(settings.container).getBlobClient(settings.blobName);
+const keylessBlob = blobConnector.containerClient(settings.container).getBlobClient(settings.blobName);
 const rawBlob = rawBlobService.getContainerClient(settings.container).getBlobClient(settings.blobName);
 
 // Key Vault: the connector's secret source against SecretClient.getSecret() per call (the SDK's

@@ -135,11 +135,11 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     this.#clock = internals.clock ?? systemClock;
     this.#internals = internals;
     // Names only: the vault and the secrets asked for, never a value.
-    installRedactedViews(this, () => ({
-      vaultUrl: this.#vaultUrl,
-      secrets: this.#secretNames(),
-      closed: this.#closed,
-    }));
+    installRedactedViews(
+      this,
+      () => ({ vaultUrl: this.#vaultUrl, secrets: this.#secretNames(), closed: this.#closed }),
+      'KeyVaultConnector',
+    );
   }
 
   get client(): SecretClient {

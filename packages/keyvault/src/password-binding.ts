@@ -154,7 +154,7 @@ abstract class BindingBase {
 
   constructor(description: PasswordDescription) {
     this.description = description;
-    installRedactedViews(this, () => ({ ...this.description, closed: this.closed }));
+    installRedactedViews(this, () => ({ ...this.description, closed: this.closed }), 'PasswordBinding');
   }
 
   get latest(): string | undefined {

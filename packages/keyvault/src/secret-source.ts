@@ -108,7 +108,11 @@ export class KeylessSecretSource implements SecretSource {
       if (!this.#closed && this.#inflight === undefined && this.#serving) this.#startBackgroundRefresh();
     });
     // Names, version and state only: never the value.
-    installRedactedViews(this, () => ({ name: this.name, version: this.version, state: this.#state() }));
+    installRedactedViews(
+      this,
+      () => ({ name: this.name, version: this.version, state: this.#state() }),
+      'SecretSource',
+    );
   }
 
   get version(): string | undefined {

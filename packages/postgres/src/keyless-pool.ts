@@ -82,7 +82,7 @@ export class PasswordForgettingClient extends pg.Client {
       holder.connectionParameters.password = holder.password;
     }
     // Where and as whom, never the password (pg keeps it on the client until the login is over).
-    installRedactedViews(this, () => describeClient(this));
+    installRedactedViews(this, () => describeClient(this), 'PoolClient');
   }
 
   /**
@@ -222,7 +222,7 @@ export class KeylessPool extends pg.Pool {
       [connectTimeoutKey]: hooks.connectTimeoutMs,
     } as pg.PoolConfig);
     this.#hooks = hooks;
-    installRedactedViews(this, () => this.#summary());
+    installRedactedViews(this, () => this.#summary(), 'KeylessPool');
   }
 
   override end(): Promise<void>;

@@ -178,7 +178,7 @@ class KeylessPostgresConnector implements PostgresConnector {
     // Bound once: pg-pool's `query` is used as a free function by callers (`const { query } = …`).
     this.query = this.#query.bind(this) as pg.Pool['query'];
     // Names only: where, as whom, and which secret or scope — never the password.
-    installRedactedViews(this, () => this.#describe());
+    installRedactedViews(this, () => this.#describe(), 'PostgresConnector');
   }
 
   readonly query: pg.Pool['query'];

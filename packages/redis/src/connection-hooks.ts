@@ -129,7 +129,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
   client.duplicate = (override) => context.duplicate(override);
 
   // Where and as whom, never the options (whose password is the secret).
-  installRedactedViews(client, () => context.describe(client));
+  installRedactedViews(client, () => context.describe(client), 'Redis');
 
   return {
     ended(error) {

@@ -157,7 +157,7 @@ class KeylessRedisConnector implements RedisConnector {
     };
     credentials.onChange(() => this.#credentialsChanged());
     // Where, as whom, which secret or scope — never the password or token.
-    installRedactedViews(this, () => this.#describe());
+    installRedactedViews(this, () => this.#describe(), 'RedisConnector');
   }
 
   get client(): Redis {
