@@ -1,17 +1,8 @@
 import { type BlobConnector, createBlobConnector } from '@keyless/blob';
-import { createTokenProvider, type TokenProvider } from '@keyless/core';
+import { createTokenProvider, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
 import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
-import {
-  createPostgresConnector,
-  fromKeyVaultSecret,
-  type PostgresConnector,
-  type PostgresPoolOptions,
-} from '@keyless/postgres';
-import {
-  createRedisConnector,
-  type RedisConnector,
-  fromKeyVaultSecret as redisPasswordFromKeyVault,
-} from '@keyless/redis';
+import { createPostgresConnector, type PostgresConnector, type PostgresPoolOptions } from '@keyless/postgres';
+import { createRedisConnector, type RedisConnector } from '@keyless/redis';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '@keyless/sql';
 import type { BackendName, ResourceConfig } from './config.js';
 
@@ -82,15 +73,12 @@ export async function createConnectorSet(
   );
   let redis: RedisConnector;
   try {
-    redis = await createRedisConnector({
+    redis = createRedisConnector({
       host: resources.redis.host,
       port: resources.redis.port,
       tls: true,
-      auth: redisPasswordFromKeyVault({
-        connector: keyVault,
-        secretName: resources.redis.passwordSecret,
-        ...(resources.redis.user ? { username: resources.redis.user } : {}),
-      }),
+      password: fromKeyVaultSecret({ connector: keyVault, secretName: resources.redis.passwordSecret }),
+      ...(resources.redis.user ? { user: resources.redis.user } : {}),
       tokenProvider,
       // Connect on first use: an unreachable cache shows on its card instead of stopping the app.
       redisOptions: { lazyConnect: true, maxRetriesPerRequest: 5 },
