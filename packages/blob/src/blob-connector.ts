@@ -2,7 +2,7 @@ import { BlobServiceClient, type ContainerClient, newPipeline } from '@azure/sto
 import { ClosedError, ConfigurationError, createTokenProvider, type TokenProvider } from '@keyless/core';
 import { installRedactedViews, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import { mapBlobError } from './blob-error-mapping.js';
-import { type BlobConnectorOptions, resolveAccountUrl } from './blob-options.js';
+import { type BlobConnectorOptions, resolveAccountUrl, resolveTokenProviderOption } from './blob-options.js';
 import { assertBlobTransport, secretDestinationGuard } from './blob-transport-guard.js';
 
 /** Options of `connector.connect()`. */
@@ -48,8 +48,9 @@ export function createBlobConnector(options: BlobConnectorOptions = {}): BlobCon
   warnAboutCredentialPrintingDebugOutput();
   const accountUrl = resolveAccountUrl(options.accountUrl);
   assertBlobTransport(options, accountUrl, process.env);
-  const ownsProvider = options.tokenProvider === undefined;
-  const tokenProvider = options.tokenProvider ?? createTokenProvider();
+  const givenProvider = resolveTokenProviderOption(options.tokenProvider);
+  const ownsProvider = givenProvider === undefined;
+  const tokenProvider = givenProvider ?? createTokenProvider();
   return new KeylessBlobConnector(accountUrl, tokenProvider, ownsProvider, options);
 }
 
