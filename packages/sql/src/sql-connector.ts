@@ -5,7 +5,12 @@ import { assertSqlDestination, maxLoginAttempts, openConnection } from './connec
 import { ConnectionPool, type SqlPoolStatus } from './connection-pool.js';
 import type { SqlParameter } from './parameter-typing.js';
 import type { PooledConnection } from './pooled-connection.js';
-import { type ResolvedSqlOptions, resolveSqlOptions, type SqlConnectorOptions } from './sql-options.js';
+import {
+  type ResolvedSqlOptions,
+  resolveSqlOptions,
+  resolveTokenProviderOption,
+  type SqlConnectorOptions,
+} from './sql-options.js';
 import { runInTransaction, type SqlTransaction } from './transaction.js';
 
 /** What `createSqlConnector()` returns: pooled queries and transactions over tedious, and a lifetime. */
@@ -61,8 +66,9 @@ export function createSqlConnectorWithInternals(
   const resolved = resolveSqlOptions(options);
   // Refused here already, so a misconfigured process fails at start-up rather than at the first query.
   assertSqlDestination(resolved.server);
-  const ownsProvider = options.tokenProvider === undefined;
-  const tokenProvider = options.tokenProvider ?? createTokenProvider();
+  const givenProvider = resolveTokenProviderOption(options.tokenProvider);
+  const ownsProvider = givenProvider === undefined;
+  const tokenProvider = givenProvider ?? createTokenProvider();
   return new KeylessSqlConnector(resolved, tokenProvider, ownsProvider, internals);
 }
 

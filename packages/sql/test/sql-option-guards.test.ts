@@ -1,6 +1,6 @@
 import tls from 'node:tls';
 import { ConfigurationError, type TokenProvider } from '@keyless/core';
-import { catchError, runOneOffScript } from '@keyless/testing';
+import { catchError, makeCanaries, renderEveryWay, runOneOffScript } from '@keyless/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '../src/index.js';
 import { resolveSqlOptions } from '../src/sql-options.js';
@@ -51,6 +51,17 @@ describe('createSqlConnector refuses what it would otherwise ignore', () => {
     };
     connectors.push(createSqlConnector(everything));
     connectors.push(createSqlConnector({ ...base, user: undefined } as SqlConnectorOptions));
+  });
+
+  it('refuses a token passed where the provider belongs, without echoing it (tedious would fail the first login)', () => {
+    const { token } = makeCanaries();
+    const error = catchError(() =>
+      createSqlConnector({ ...base, tokenProvider: token as unknown as TokenProvider }),
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('`tokenProvider`');
+    expect((error as Error).message).toContain('got a string');
+    expect(renderEveryWay(error).join('\n').includes(token)).toBe(false);
   });
 
   it('refuses options that are not an object', () => {
