@@ -23,7 +23,7 @@ describe('createSqlConnector refuses what it would otherwise ignore', () => {
     ['a tedious `options` object', { options: { encrypt: true } }, '`options`', /top-level options/],
     [
       'tedious `authentication`',
-      { authentication: { type: 'default' } },
+      { authentication: { type: 'default', options: { userName: 'sa', password: 'keyless-canary-secret' } } },
       '`authentication`',
       /tokenProvider/,
     ],
@@ -62,6 +62,20 @@ describe('createSqlConnector refuses what it would otherwise ignore', () => {
     expect((error as Error).message).toContain('`tokenProvider`');
     expect((error as Error).message).toContain('got a string');
     expect(renderEveryWay(error).join('\n').includes(token)).toBe(false);
+  });
+
+  it('refuses a pasted connection string without echoing its password', () => {
+    const error = catchError(() =>
+      createSqlConnector({ ...base, server: 'Server=tcp:x.database.windows.net;Password=hunter22' }),
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(renderEveryWay(error).join('\n').includes('hunter22')).toBe(false);
+  });
+
+  it('refuses pool.min above pool.max', () => {
+    const error = catchError(() => createSqlConnector({ ...base, pool: { min: 4, max: 2 } }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain('min (4) is larger than max (2)');
   });
 
   it('refuses options that are not an object', () => {
