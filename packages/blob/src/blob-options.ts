@@ -1,5 +1,5 @@
 import type { StoragePipelineOptions } from '@azure/storage-blob';
-import { ConfigurationError, type TokenProvider } from '@keyless/core';
+import type { TokenProvider } from '@keyless/core';
 import { resolveServiceUrl } from '@keyless/core/internal';
 
 /** Options of `createBlobConnector()`; the account URL may come from the environment instead. */
@@ -53,30 +53,4 @@ export function resolveAccountUrl(value: unknown, environment = process.env): st
   });
 }
 
-/**
- * The provider given as `tokenProvider`, or undefined when the option is absent (the connector then
- * builds one from the environment). Checked here because the SDK does not refuse it: `newPipeline`
- * treats anything without a `getToken` function as no credential at all and sends the requests
- * anonymously, so `tokenProvider: 'msal'` (the backend's name where the provider belongs) would
- * surface as Storage refusing every request. The value is never printed: it may be a token.
- */
-export function resolveTokenProviderOption(value: unknown): TokenProvider | undefined {
-  if (value === undefined) return undefined;
-  if ((typeof value === 'object' || typeof value === 'function') && value !== null) {
-    if (typeof (value as { getToken?: unknown }).getToken === 'function') return value as TokenProvider;
-  }
-  throw new ConfigurationError(
-    `Invalid option \`tokenProvider\`: expected a TokenProvider (an object with a getToken method), got ${describeKind(value)}`,
-    {
-      hint: "pass the provider createTokenProvider() from @keyless/core returns, or leave the option out to build one from the environment (KEYLESS_TOKEN_PROVIDER chooses its backend: 'azure-identity' or 'msal')",
-    },
-  );
-}
-
-/** What was given instead, by kind only. */
-function describeKind(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object without getToken';
-  if (typeof value === 'function') return 'a function without getToken';
-  return `a ${typeof value}`;
-}
+export { resolveTokenProviderOption } from '@keyless/core/internal';

@@ -42,6 +42,7 @@ export {
   resolveSetting,
   type SettingSource,
 } from './settings.js';
+export { resolveTokenProviderOption } from './token-provider-option.js';
 export {
   assertNoWeakenedTls,
   assertSecretDestination,
