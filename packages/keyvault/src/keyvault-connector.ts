@@ -10,6 +10,7 @@ import {
 import {
   type Clock,
   installRedactedViews,
+  resolveTokenProviderOption,
   systemClock,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
@@ -87,10 +88,10 @@ export function createKeyVaultConnectorWithInternals(
   assertKeyVaultTransport(options, vaultUrl, environment());
   const clientOptions = buildClientOptions(vaultUrl, options.clientOptions, environment);
   const requestTimeoutMs = resolveRequestTimeout(options.requestTimeoutMs);
-  const ownsProvider = options.tokenProvider === undefined;
+  const given = resolveTokenProviderOption(options.tokenProvider);
+  const ownsProvider = given === undefined;
   const tokenProvider =
-    options.tokenProvider ??
-    createTokenProvider(internals.environment ? { environment: internals.environment } : {});
+    given ?? createTokenProvider(internals.environment ? { environment: internals.environment } : {});
   return new KeylessKeyVaultConnector(
     vaultUrl,
     tokenProvider,

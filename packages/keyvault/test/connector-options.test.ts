@@ -6,6 +6,18 @@ import { createKeyVaultConnector } from '../src/index.js';
 const tokenProvider = { getToken: async () => null } as unknown as TokenProvider;
 const vaultUrl = 'https://keyless.vault.azure.net';
 
+describe('the option tokenProvider', () => {
+  it.each([{}, null, 'a-token-string', { getToken: 'not a function' }])(
+    'refuses %j, naming the option and never echoing it',
+    (value) => {
+      const attempt = () => createKeyVaultConnector({ vaultUrl, tokenProvider: value as never });
+      expect(attempt).toThrow(ConfigurationError);
+      expect(attempt).toThrow(/Invalid option `tokenProvider`/);
+      expect(attempt).not.toThrow(/a-token-string/);
+    },
+  );
+});
+
 describe('the option requestTimeoutMs', () => {
   it.each([0, -5, 1.5, '1000', 600_001])('refuses %j with ConfigurationError naming it', (value) => {
     const attempt = () =>

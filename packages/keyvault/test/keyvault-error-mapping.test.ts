@@ -310,7 +310,12 @@ describe('Key Vault error mapping, without a vault', () => {
 
   it('an answer without a value is an invalid response (through the simulation hook)', async () => {
     const connector = createKeyVaultConnectorWithInternals(
-      { vaultUrl, tokenProvider: {} as TokenProvider },
+      {
+        vaultUrl,
+        tokenProvider: {
+          getToken: () => Promise.reject(new Error('the getSecret hook replaces the SecretClient')),
+        } as unknown as TokenProvider,
+      },
       { getSecret: async () => ({ properties: { version: 'one' } }) },
     );
     const error = await connector

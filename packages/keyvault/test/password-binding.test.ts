@@ -95,7 +95,12 @@ function setup() {
   const vault = new SimulatedVault();
   vault.set('app-password', 'value-1', 'v1');
   const connector: KeyVaultConnector = createKeyVaultConnectorWithInternals(
-    { vaultUrl, tokenProvider: {} as TokenProvider },
+    {
+      vaultUrl,
+      tokenProvider: {
+        getToken: () => Promise.reject(new Error('the getSecret hook replaces the SecretClient')),
+      } as unknown as TokenProvider,
+    },
     { clock, random: () => 0.5, getSecret: vault.getSecret },
   );
   open.push(connector);

@@ -11,6 +11,7 @@ import {
   backoffDelay,
   installRedactedViews,
   isPasswordSource,
+  resolveTokenProviderOption,
   type SecretDestination,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
@@ -109,9 +110,10 @@ export function createPostgresConnector(options: PostgresConnectorOptions): Post
   const resolved = resolvePostgresOptions(options, mode);
   // Fail fast here; the same check runs again for every connection (the environment can change).
   assertSecretDestination(secretDestination(resolved), process.env);
+  const givenProvider = resolveTokenProviderOption(options.tokenProvider);
   let ownedProvider: TokenProvider | undefined;
   const provider = () => {
-    if (options.tokenProvider) return options.tokenProvider;
+    if (givenProvider) return givenProvider;
     ownedProvider ??= createTokenProvider();
     return ownedProvider;
   };

@@ -244,6 +244,20 @@ describe('@keyless/postgres in secret mode', () => {
       }
     });
 
+    it('refuses a tokenProvider that is not one, naming the option', () => {
+      const error = catchError(() =>
+        createPostgresConnector({
+          host: '127.0.0.1',
+          user: 'app',
+          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
+          tokenProvider: { token: 'not-a-provider' } as never,
+        }),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain('Invalid option `tokenProvider`');
+      expect((error as Error).message).not.toContain('not-a-provider');
+    });
+
     it('names the option and the variable of a bad port', () => {
       process.env.KEYLESS_POSTGRES_PORT = 'eighty';
       const error = catchError(() =>

@@ -9,6 +9,7 @@ import {
 import {
   backoffDelay,
   installRedactedViews,
+  resolveTokenProviderOption,
   systemClock,
   type TimerHandle,
   TypedEmitter,
@@ -98,9 +99,10 @@ export function createRedisConnector(options: RedisConnectorOptions): RedisConne
   const redisOptions = resolvePassedRedisOptions(given.redisOptions);
   const connection = resolveConnection(given);
   const user = resolveRedisUser(given.user, given.password, process.env);
+  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
   let ownedProvider: TokenProvider | undefined;
   const provider = () => {
-    if (given.tokenProvider) return given.tokenProvider;
+    if (givenProvider) return givenProvider;
     ownedProvider ??= createTokenProvider();
     return ownedProvider;
   };

@@ -82,6 +82,18 @@ describe('settings', () => {
     expect(asked).toBe(0);
     await connector.close();
     expect(asked).toBe(0);
+    const notAProvider = catchError(() =>
+      createRedisConnector({
+        host: '127.0.0.1',
+        tls: false,
+        password: entraToken(),
+        user: 'object-id',
+        tokenProvider: 'a-token-string' as never,
+      }),
+    ) as ConfigurationError;
+    expect(notAProvider).toBeInstanceOf(ConfigurationError);
+    expect(notAProvider.message).toContain('Invalid option `tokenProvider`');
+    expect(notAProvider.message.includes('a-token-string')).toBe(false);
     for (const password of [undefined, { kind: 'entra' }, { mode: 'entra-token' }]) {
       const error = catchError(() =>
         createRedisConnector({ host: '127.0.0.1', tls: false, password, tokenProvider } as never),
