@@ -136,7 +136,7 @@ export class DemoApp {
 
   async uploadBlob(name: string, content: string) {
     return this.#run('blob', async ({ blob }) => {
-      const client = blob.container(this.resources.blob.container).getBlockBlobClient(name);
+      const client = blob.containerClient(this.resources.blob.container).getBlockBlobClient(name);
       const response = await blob.run(() => client.upload(content, Buffer.byteLength(content)));
       return {
         container: this.resources.blob.container,
@@ -150,7 +150,7 @@ export class DemoApp {
 
   async downloadBlob(name: string) {
     return this.#run('blob', async ({ blob }) => {
-      const client = blob.container(this.resources.blob.container).getBlobClient(name);
+      const client = blob.containerClient(this.resources.blob.container).getBlobClient(name);
       const buffer = await blob.run(() => client.downloadToBuffer());
       return {
         container: this.resources.blob.container,
@@ -218,7 +218,7 @@ export class DemoApp {
   /** One cheap request per connector; failures are recorded on the cards, not thrown. */
   async probe(): Promise<void> {
     const checks: Record<CardName, (connectors: ConnectorSet) => Promise<unknown>> = {
-      blob: ({ blob }) => blob.run(() => blob.container(this.resources.blob.container).getProperties()),
+      blob: ({ blob }) => blob.run(() => blob.containerClient(this.resources.blob.container).getProperties()),
       keyvault: ({ keyVault }) => keyVault.secret(this.resources.keyVault.secretName).get(),
       sql: ({ sql }) => sql.query('SELECT 1'),
       postgres: ({ postgres }) => postgres.query('SELECT 1'),

@@ -19,7 +19,7 @@ export function loadLanes(
   options: LaneOptions,
 ): LoadLane[] {
   const { blob, keyVault, sql, postgres, redis, backend } = connectors;
-  const container = blob.container(resources.blob.container);
+  const container = blob.containerClient(resources.blob.container);
   const blobName = `faults-${backend}.txt`;
   const content = `written under load by the ${backend} connector set`;
   const secret = keyVault.secret(resources.keyVault.secretName, {
