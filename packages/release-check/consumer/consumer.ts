@@ -1,16 +1,21 @@
 /**
- * A user of every public export of the published packages, written as an application and its
- * tests would use them. The release check copies it into a fresh project where only the packed
- * tarballs are installed, type-checks it there (strict, module nodenext), and fails naming any
- * public export this file does not use: a new export needs a use here before it ships.
+ * A user of every root export of the published packages, written as an application and its tests
+ * would use them. The release check copies it into a fresh project where only the packed tarballs
+ * are installed, type-checks it there (strict, module nodenext), and fails naming any root export
+ * this file does not use: a new export needs a use here before it ships.
+ *
+ * Root exports only: `@keyless/<package>/internal` (helpers keyless's own packages share) and
+ * `/testing` (test seams) are not for applications and not covered by semver, so an application —
+ * and this file — never imports them; the release check refuses an import from either.
  *
  * It is compiled, not run (the smoke script runs the stack); nothing here starts at import.
  */
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import {
-  type BlobClientOptions,
+  type BlobConnectOptions,
   type BlobConnector,
   type BlobConnectorOptions,
+  type BlobPipelineOptions,
   createBlobConnector,
 } from '@keyless/blob';
 import {
@@ -20,15 +25,24 @@ import {
   ConfigurationError,
   CredentialUnavailableError,
   createTokenProvider,
+  type EntraTokenPassword,
+  type EntraTokenPasswordOptions,
   type Environment,
+  entraToken,
+  findKeylessError,
+  fromKeyVaultSecret,
   InvalidTokenResponseError,
   isKeylessError,
   type KeylessAccessToken,
   KeylessError,
   type KeylessErrorCode,
   type KeylessErrorOptions,
+  type KeyVaultSecretPassword,
+  type KeyVaultSecretPasswordOptions,
   type ManagedIdentitySelector,
+  type PasswordSource,
   REDACTED,
+  type SecretReader,
   ServiceUnavailableError,
   ThrottledError,
   type TokenAcquiredEvent,
@@ -44,49 +58,11 @@ import {
   tokenBackendNames,
 } from '@keyless/core';
 import {
-  BackgroundAttempt,
-  type BackoffOptions,
-  backoffDelay,
-  type Clock,
-  delayAfterFailure,
-  describeIdentity,
-  isLoopbackHost,
-  isNetworkFailure,
-  isNetworkFailureCode,
-  type MissingSettingDescription,
-  networkFailureCodes,
-  parseRetryAfter,
-  portSchema,
-  type ResolvedSetting,
-  redactKnownSecrets,
-  redactText,
-  refreshJitterFraction,
-  registerSecretForRedaction,
-  requireSetting,
-  resolveServiceUrl,
-  resolveSetting,
-  type ServiceUrlSetting,
-  type SettingSource,
-  spreadEarlier,
-  systemClock,
-  type TimerHandle,
-} from '@keyless/core/internal';
-import {
-  createTokenProviderWithInternals,
-  type FetchedToken,
-  ManualClock,
-  settle,
-  type TokenBackend,
-  type TokenProviderInternals,
-  type TokenRequest,
-} from '@keyless/core/testing';
-import {
   createKeyVaultConnector,
+  type KeyVaultConnectOptions,
   type KeyVaultConnector,
-  type KeyVaultConnectorInternals,
   type KeyVaultConnectorOptions,
   type SecretChangeEvent,
-  type SecretGetter,
   type SecretRefreshFailedEvent,
   type SecretSource,
   type SecretSourceOptions,
@@ -155,42 +131,30 @@ import {
 import {
   type ConnectRetryEvent,
   createPostgresConnector,
-  entraToken,
-  fromKeyVaultSecret,
   type IdleConnectionErrorEvent,
-  type KeyVaultSecretOptions,
   type PasswordRefusedEvent,
   type PostgresConnector,
   type PostgresConnectorEvents,
   type PostgresConnectorOptions,
-  type PostgresPasswordMode,
-  type PostgresPasswordSource,
   type PostgresPoolOptions,
 } from '@keyless/postgres';
 import {
   createRedisConnector,
-  type EntraTokenAuth,
-  type FromKeyVaultSecretOptions,
-  type KeyVaultSecretAuth,
   type PassedRedisOptions,
-  type RedisAuth,
   type RedisConnector,
   type RedisConnectorEvent,
   type RedisConnectorEventName,
   type RedisConnectorOptions,
   type RefusedRedisOption,
-  entraToken as redisEntraToken,
-  fromKeyVaultSecret as redisPasswordFromKeyVault,
 } from '@keyless/redis';
 import {
   createSqlConnector,
   type SqlConnector,
-  type SqlConnectorInternals,
   type SqlConnectorOptions,
   type SqlDataType,
   type SqlParameter,
   type SqlPoolOptions,
-  type SqlPoolState,
+  type SqlPoolStatus,
   type SqlTransaction,
   type SqlTypeName,
   type SqlValue,
@@ -199,7 +163,7 @@ import {
 import { TYPES } from 'tedious';
 
 // ---------------------------------------------------------------------------------------------
-// @keyless/core: one provider, its configuration, events, errors and helpers
+// @keyless/core: one provider, its configuration, events and errors
 // ---------------------------------------------------------------------------------------------
 
 /** The provider an application builds once, from options or else the environment. */
@@ -219,23 +183,11 @@ export function availableBackends(): readonly TokenBackendName[] {
   return tokenBackendNames;
 }
 
-/** A backend for unit tests: one fixed token per scope, on a clock the test moves. */
-class FixedTokenBackend implements TokenBackend {
-  readonly name: TokenBackendName = 'azure-identity';
-  readonly identity: ManagedIdentitySelector = {
-    kind: 'user-assigned',
-    by: 'client-id',
-    value: 'test-client',
-  };
-  readonly #clock: Clock;
-
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
-
-  async fetchToken(request: TokenRequest): Promise<FetchedToken> {
-    return { token: `test-token:${request.scope}`, expiresOnTimestamp: this.#clock.now() + 3_600_000 };
-  }
+/** Printable identity for a start-up log line (ids are not secrets). */
+export function identityLine(provider: TokenProvider): string {
+  const selector: ManagedIdentitySelector = provider.identity;
+  const kind = selector.kind === 'user-assigned' ? `user-assigned by ${selector.by}` : 'system-assigned';
+  return `${provider.backend}: ${kind} (${provider.identityDescription})`;
 }
 
 /** Watches a provider's events; none of them carries the token. */
@@ -264,55 +216,12 @@ export function watchProvider(provider: TokenProvider, log: (line: string) => vo
 /** The latest event of each kind, typed by the event map. */
 export type LatestTokenEvents = { [Name in TokenProviderEventName]?: TokenProviderEvents[Name] };
 
-/** A unit test of code that uses a provider: a fake backend and a manual clock, hours in milliseconds. */
-export async function simulateTwoHours(): Promise<KeylessAccessToken> {
-  const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const internals: TokenProviderInternals = {
-    clock,
-    backend: new FixedTokenBackend(clock),
-    random: () => 0.5,
-    baseRetryDelayMs: 10,
-  };
-  const provider = createTokenProviderWithInternals({}, internals);
-  try {
-    const first = await provider.getToken('https://vault.azure.net/.default');
-    await clock.advance(2 * 3_600_000);
-    clock.jump(1_000);
-    await settle();
-    if (clock.pendingTimers > 100) throw new Error('timers pile up');
-    if (first.refreshAfterTimestamp > first.expiresOnTimestamp) throw new Error('refresh after expiry');
-    return first;
-  } finally {
-    await provider.close();
-  }
-}
-
-/** Timers on the system clock never keep the process alive. */
-export function scheduleOnSystemClock(callback: () => void): () => void {
-  const handle: TimerHandle = systemClock.setTimer(callback, systemClock.now() % 1_000);
-  return () => systemClock.clearTimer(handle);
-}
-
-const applicationBackoff: BackoffOptions = { baseDelayMs: 100, maxDelayMs: 30_000 };
-
-/**
- * An application's own cached value refreshed in the background the keyless way: one pending
- * attempt, spread up to a tenth early, retried after a failure as Retry-After or backoff says.
- */
-export function refreshInBackground(
-  intervalMs: number,
-  refresh: () => Promise<void>,
-): { stop(): void; failed(error: unknown, attempt: number): void } {
-  const random = Math.random;
-  const attempt: BackgroundAttempt = new BackgroundAttempt(systemClock, () => {
-    void refresh().then(() => attempt.schedule(systemClock.now() + spreadEarlier(intervalMs, random)));
-  });
-  attempt.schedule(systemClock.now() + spreadEarlier(intervalMs, random, refreshJitterFraction));
-  return {
-    stop: () => attempt.cancel(),
-    failed: (error, attemptNumber) =>
-      attempt.schedule(systemClock.now() + delayAfterFailure(error, attemptNumber, applicationBackoff)),
-  };
+/** A token for a client the application builds itself; it prints as REDACTED, never as itself. */
+export async function tokenForOwnClient(provider: TokenProvider, scope: string): Promise<KeylessAccessToken> {
+  const token = await provider.getToken(scope);
+  if (!JSON.stringify(token).includes(REDACTED)) throw new Error('a token printed as itself');
+  if (token.refreshAfterTimestamp > token.expiresOnTimestamp) throw new Error('refresh after expiry');
+  return token;
 }
 
 /** Every error keyless throws, for a test of an application's error page. */
@@ -332,67 +241,48 @@ export function sampleErrors(): KeylessError[] {
   ];
 }
 
-/** What an application's error handler does with whatever was thrown. */
+/**
+ * What an application's error handler does with whatever was thrown: a keyless error may arrive
+ * as itself, or wrapped by a driver or SDK (a cause chain, an AggregateError).
+ */
 export function explainFailure(error: unknown): string {
-  if (!isKeylessError(error)) return isNetworkFailure(error) ? 'network failure' : 'unexpected error';
-  if (error instanceof ThrottledError) return `throttled, retry in ${error.retryAfterMs ?? 0} ms`;
-  return `${error.code}${error.hint ? ` (${error.hint})` : ''}`;
-}
-
-/** Classifies a socket error code the way every connector does. */
-export function isTransientSocketCode(code: string): boolean {
-  return networkFailureCodes.has(code) || isNetworkFailureCode(code);
-}
-
-/** Log hygiene: a known secret and anything token-shaped never reach the log. */
-export function safeLogLine(line: string, knownSecret: string): string {
-  registerSecretForRedaction(knownSecret);
-  const scrubbed = redactKnownSecrets(redactText(line));
-  return scrubbed.includes(REDACTED) ? `${scrubbed} (redacted)` : scrubbed;
-}
-
-/** An application's own retry loop with the same backoff and Retry-After rules as keyless. */
-export function nextRetryDelay(attempt: number, retryAfterHeader: string | null): number {
-  return parseRetryAfter(retryAfterHeader, Date.now()) ?? backoffDelay(attempt, applicationBackoff);
-}
-
-/** An application setting read the keyless way: option first, then environment, errors naming both. */
-export function readServicePort(option: number | undefined, environment: Environment): number {
-  const source: SettingSource = {
-    option: 'port',
-    value: option,
-    variables: ['MY_SERVICE_PORT'],
-    environment,
-  };
-  const optional: ResolvedSetting<number> = resolveSetting(portSchema, source);
-  if (optional.value !== undefined) return optional.value;
-  const missing: MissingSettingDescription = { what: 'service port', detail: '.' };
-  return requireSetting(portSchema, source, missing);
-}
-
-/** A service URL with the keyless rules: https (http only on loopback), no SAS, no credentials. */
-export function readServiceUrl(value: string | undefined, environment: Environment): string {
-  const setting: ServiceUrlSetting = {
-    service: 'My service',
-    example: 'https://my-service.example.com',
-    option: 'serviceUrl',
-    variable: 'MY_SERVICE_URL',
-    value,
-    environment,
-    allowLoopbackHttp: true,
-  };
-  const url = resolveServiceUrl(setting);
-  return isLoopbackHost(new URL(url).hostname) ? `${url} (local)` : url;
-}
-
-/** Printable identity for a startup log line (ids are not secrets). */
-export function identityLine(provider: TokenProvider): string {
-  const selector: ManagedIdentitySelector = provider.identity;
-  return `${provider.backend}: ${describeIdentity(selector)} (${provider.identityDescription})`;
+  const keyless = isKeylessError(error) ? error : findKeylessError(error);
+  if (keyless === undefined) return 'unexpected error';
+  if (keyless instanceof ThrottledError) return `throttled, retry in ${keyless.retryAfterMs ?? 0} ms`;
+  const retry = keyless.retryable ? ', worth retrying' : '';
+  return `${keyless.code}${retry}${keyless.hint ? ` (${keyless.hint})` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
-// The connectors, all fed by one provider
+// Password sources (@keyless/core), for every connector that logs in with a password
+// ---------------------------------------------------------------------------------------------
+
+/** The password is a Key Vault secret, read through the application's own Key Vault connector. */
+export function passwordFromVault(keyVault: KeyVaultConnector, secretName: string): KeyVaultSecretPassword {
+  // A Key Vault connector is what a password source reads secrets with.
+  const reader: SecretReader = keyVault;
+  const options: KeyVaultSecretPasswordOptions = { connector: reader, secretName, refreshIntervalMs: 60_000 };
+  return fromKeyVaultSecret(options);
+}
+
+/** No secret at all: the identity logs in with an Entra token for the service. */
+export function passwordFromEntra(scope?: string): EntraTokenPassword {
+  const options: EntraTokenPasswordOptions = scope === undefined ? {} : { scope };
+  return entraToken(options);
+}
+
+/** For a start-up log line: where a connector's password comes from (names only, never a value). */
+export function describePasswordSource(source: PasswordSource): string {
+  switch (source.kind) {
+    case 'key-vault-secret':
+      return `Key Vault secret ${source.secretName ?? '(from the environment)'}`;
+    case 'entra-token':
+      return `Entra token for ${source.scope ?? "the service's scope"}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connectors, all fed by one provider: created at once, connected for a fail-fast start-up
 // ---------------------------------------------------------------------------------------------
 
 export interface Connectors {
@@ -403,80 +293,86 @@ export interface Connectors {
   redis: RedisConnector;
 }
 
-export async function createConnectors(tokenProvider: TokenProvider): Promise<Connectors> {
-  const blobClientOptions: BlobClientOptions = { retryOptions: { maxTries: 2 } };
-  const blobOptions: BlobConnectorOptions = { tokenProvider, clientOptions: blobClientOptions };
+/** Synchronous: no factory does I/O, so bad configuration throws here and nothing is fetched yet. */
+export function createConnectors(tokenProvider: TokenProvider, redisObjectId?: string): Connectors {
+  const blobPipeline: BlobPipelineOptions = { retryOptions: { maxTries: 2 } };
+  const blobOptions: BlobConnectorOptions = { tokenProvider, clientOptions: blobPipeline };
   const blob = createBlobConnector(blobOptions);
 
-  const keyVaultOptions: KeyVaultConnectorOptions = { tokenProvider };
-  // A test double of the vault's GET (the hook the fleet simulation uses); unused by default.
-  const simulatedGet: SecretGetter | undefined = undefined;
-  const keyVaultInternals: KeyVaultConnectorInternals = {
-    clock: systemClock,
-    baseRetryDelayMs: 1_000,
-    ...(simulatedGet === undefined ? {} : { getSecret: simulatedGet }),
-  };
-  const keyVault = createKeyVaultConnector(keyVaultOptions, keyVaultInternals);
+  const keyVaultOptions: KeyVaultConnectorOptions = { tokenProvider, requestTimeoutMs: 10_000 };
+  const keyVault = createKeyVaultConnector(keyVaultOptions);
 
   const pool: SqlPoolOptions = { max: 4, maxLifetimeMs: 30 * 60_000 };
   const sqlOptions: SqlConnectorOptions = { tokenProvider, encrypt: 'strict', pool };
-  const sqlInternals: SqlConnectorInternals = {
-    onConnection: (connection) => connection.on('debug', () => {}),
-  };
-  const sql = createSqlConnector(sqlOptions, sqlInternals);
+  const sql = createSqlConnector(sqlOptions);
 
-  const secretOptions: KeyVaultSecretOptions = { connector: keyVault, secretName: 'postgres-password' };
   const postgresPool: PostgresPoolOptions = { max: 4, idleTimeoutMillis: 30_000 };
   const postgresOptions: PostgresConnectorOptions = {
-    password: fromKeyVaultSecret(secretOptions),
+    password: passwordFromVault(keyVault, 'postgres-password'),
+    user: 'orders',
     tokenProvider,
     pool: postgresPool,
     connectRetryMs: 10_000,
   };
   const postgres = createPostgresConnector(postgresOptions);
 
-  const redisSecret: FromKeyVaultSecretOptions = { connector: keyVault, secretName: 'redis-password' };
   const passedToIoredis: PassedRedisOptions = { lazyConnect: true, connectionName: 'orders' };
   // keyless decides where and as whom; those keys are refused in redisOptions.
   const decidedByKeyless: RefusedRedisOption[] = ['host', 'port', 'tls', 'username', 'password'];
   if (decidedByKeyless.some((key) => key in passedToIoredis)) throw new Error('unreachable');
-  const redisOptions: RedisConnectorOptions = {
-    auth: redisPasswordFromKeyVault(redisSecret),
-    tokenProvider,
-    redisOptions: passedToIoredis,
-  };
-  const redis = await createRedisConnector(redisOptions);
+  // With an Entra token the user is the identity's object id (from configuration, never the token).
+  const redisOptions: RedisConnectorOptions =
+    redisObjectId === undefined
+      ? {
+          password: passwordFromVault(keyVault, 'redis-password'),
+          tokenProvider,
+          redisOptions: passedToIoredis,
+        }
+      : { password: passwordFromEntra(), user: redisObjectId, tokenProvider, redisOptions: passedToIoredis };
+  const redis = createRedisConnector(redisOptions);
   return { blob, keyVault, sql, postgres, redis };
 }
 
-/** The Entra-token variants: no secret at all, the identity logs in with a token. */
-export function entraPasswordSources(objectId: string): {
-  postgres: PostgresPasswordSource;
-  redis: RedisAuth;
-} {
-  return { postgres: entraToken(), redis: redisEntraToken({ objectId }) };
-}
-
-export function describeRedisAuth(auth: RedisAuth): string {
-  if (auth.kind === 'entra-token') {
-    const entra: EntraTokenAuth = auth;
-    return `entra ${entra.objectId} for ${entra.scope}`;
+/**
+ * A fail-fast start-up: each connector fetches its token or password and makes one connection or
+ * request, so a missing role, secret or server stops the process now with a typed error.
+ */
+export async function connectAll(connectors: Connectors, log: (line: string) => void): Promise<void> {
+  const blobCheck: BlobConnectOptions = { container: 'reports' };
+  const vaultCheck: KeyVaultConnectOptions = { secrets: ['demo-message'] };
+  const steps: [string, () => Promise<void>][] = [
+    ['blob', () => connectors.blob.connect(blobCheck)],
+    ['key vault', () => connectors.keyVault.connect(vaultCheck)],
+    ['sql', () => connectors.sql.connect()],
+    ['postgres', () => connectors.postgres.connect()],
+    ['redis', () => connectors.redis.connect()],
+  ];
+  for (const [name, connect] of steps) {
+    try {
+      await connect();
+      log(`${name} connected`);
+    } catch (error) {
+      log(`${name} failed: ${explainFailure(error)}`);
+      throw error;
+    }
   }
-  const secret: KeyVaultSecretAuth = auth;
-  return `secret ${secret.secretName} as ${secret.username ?? 'default'}`;
 }
 
-export function describePasswordSource(source: PostgresPasswordSource): PostgresPasswordMode {
-  return source.mode;
+export async function closeAll(connectors: Connectors, tokenProvider: TokenProvider): Promise<void> {
+  // The password sources read through the Key Vault connector: close it after its users.
+  const { keyVault, ...users } = connectors;
+  await Promise.all(Object.values(users).map((connector) => connector.close()));
+  await keyVault.close();
+  await tokenProvider.close();
 }
 
 export async function useBlob(blob: BlobConnector): Promise<number> {
-  const container = blob.container('reports');
+  const container: ContainerClient = blob.containerClient('reports');
   const service: BlobServiceClient = blob.client;
   const names: string[] = [];
   for await (const item of container.listBlobsFlat()) names.push(item.name);
-  const accountInfo = await blob.run((client) => client.getAccountInfo());
-  return names.length + (accountInfo.skuName ? 1 : 0) + (service.url ? 0 : 1);
+  const properties = await blob.run((client) => client.getContainerClient('reports').getProperties());
+  return names.length + (properties.lastModified ? 1 : 0) + (service.url ? 0 : 1);
 }
 
 export function watchSecret(keyVault: KeyVaultConnector, log: (line: string) => void): SecretSource {
@@ -489,7 +385,7 @@ export function watchSecret(keyVault: KeyVaultConnector, log: (line: string) => 
   return source;
 }
 
-export async function useSql(sql: SqlConnector): Promise<SqlPoolState> {
+export async function useSql(sql: SqlConnector): Promise<SqlPoolStatus> {
   const typeName: SqlTypeName = 'NVarChar';
   const dataType: SqlDataType = TYPES.Int;
   const body: TypedSqlParameter = { type: typeName, value: 'hello', options: { length: 100 } };
@@ -499,14 +395,14 @@ export async function useSql(sql: SqlConnector): Promise<SqlPoolState> {
   await sql.transaction(async (transaction: SqlTransaction) => {
     await transaction.query('INSERT INTO dbo.notes (body) VALUES (@body)', parameters);
   });
-  return sql.pool;
+  return sql.poolStatus();
 }
 
 export function watchPostgres(postgres: PostgresConnector, log: (line: string) => void): void {
   const onRefused = (event: PasswordRefusedEvent) =>
-    log(`${event.user} refused (${event.sqlState}), retry: ${event.willRetry}`);
+    log(`${event.user} refused (${event.sqlState}, ${event.mode}), retry: ${event.willRetry}`);
   const onIdleError = (event: IdleConnectionErrorEvent) =>
-    log(`idle connection ended: ${String(event.error)}`);
+    log(`idle connection ended: ${explainFailure(event.error)}`);
   const onConnectRetry = (event: ConnectRetryEvent) =>
     log(`server restarting: connect attempt ${event.attempt} again in ${event.delayMs} ms`);
   postgres.on('password-refused', onRefused);
@@ -516,10 +412,25 @@ export function watchPostgres(postgres: PostgresConnector, log: (line: string) =
 
 export type PostgresEventPayloads = PostgresConnectorEvents[keyof PostgresConnectorEvents];
 
+export async function usePostgres(postgres: PostgresConnector): Promise<number> {
+  const result = await postgres.query<{ answer: number }>('SELECT 6 * 7 AS answer');
+  return (result.rows[0]?.answer ?? 0) + postgres.pool.totalCount;
+}
+
 export function watchRedis(redis: RedisConnector, log: (line: string) => void): void {
   const names: RedisConnectorEventName[] = ['password-refreshed', 'reauthenticated'];
   for (const name of names) {
     redis.on(name, (event: RedisConnectorEvent) => log(`${name} at ${event.at} (${event.connections ?? 0})`));
+  }
+}
+
+export async function useRedis(redis: RedisConnector): Promise<number> {
+  const subscriber = redis.duplicate();
+  try {
+    await subscriber.subscribe('orders');
+    return await redis.client.incr('orders:seen');
+  } finally {
+    subscriber.disconnect();
   }
 }
 

@@ -1,7 +1,8 @@
 // The release check's smoke script: plain JavaScript in a fresh npm project where only the packed
 // tarballs (and their peers from npm) are installed. It starts the local stack from the installed
-// @keyless/local-azure and uses each installed connector once, printing one line per step and
-// never a token or a secret value. The release check runs it with the catalog's peers on our Node,
+// @keyless/local-azure, starts each installed connector the way an application does at start-up
+// (the factory, then `await connector.connect()` to fail fast) and uses it once, printing one line
+// per step and never a token or a secret value. Only root exports are used, as an application does. The release check runs it with the catalog's peers on our Node,
 // with the lowest and the newest peers and Node the ranges allow, and once with debug output on.
 //
 // Then it rotates the PostgreSQL and Redis passwords and restarts both servers, so the connections
@@ -13,11 +14,11 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createBlobConnector } from '@keyless/blob';
-import { createTokenProvider, tokenBackendNames } from '@keyless/core';
+import { createTokenProvider, fromKeyVaultSecret, tokenBackendNames } from '@keyless/core';
 import { createKeyVaultConnector } from '@keyless/keyvault';
 import { ensureLocalCertificateAuthority, startLocalAzure, trustBundleFor } from '@keyless/local-azure';
-import { createPostgresConnector, fromKeyVaultSecret } from '@keyless/postgres';
-import { createRedisConnector, fromKeyVaultSecret as redisPasswordFromKeyVault } from '@keyless/redis';
+import { createPostgresConnector } from '@keyless/postgres';
+import { createRedisConnector } from '@keyless/redis';
 import { createSqlConnector } from '@keyless/sql';
 
 const stateFolder = resolve('.keyless-local');
@@ -87,7 +88,10 @@ async function useEveryConnector(closers) {
 
   const blob = createBlobConnector({ tokenProvider });
   closers.push(() => blob.close());
-  const container = blob.container('release-check');
+  // The container does not exist yet, so connect() checks the account (List Containers).
+  await blob.connect();
+  step('blob connect() resolved');
+  const container = blob.containerClient('release-check');
   // A fresh stack has no such container. (createIfNotExists is newer than the oldest SDK in range.)
   await container.create();
   const text = `written by the release check at ${new Date().toISOString()}`;
@@ -99,6 +103,9 @@ async function useEveryConnector(closers) {
 
   const keyVault = createKeyVaultConnector({ tokenProvider });
   closers.push(() => keyVault.close());
+  // Reads the secret now and caches it: the get() below is served from the secret source.
+  await keyVault.connect({ secrets: ['demo-message'] });
+  step('key vault connect() resolved');
   const secret = keyVault.secret('demo-message');
   const value = await secret.get();
   if (value.length === 0) throw new Error('the secret is empty');
@@ -106,25 +113,31 @@ async function useEveryConnector(closers) {
 
   const sql = createSqlConnector({ tokenProvider });
   closers.push(() => sql.close());
+  await sql.connect();
+  step('sql connect() resolved');
   const [login] = await sql.query('SELECT SUSER_SNAME() AS login');
   step(`sql SELECT SUSER_SNAME() = ${login?.login}`);
 
+  // The password is the Key Vault secret KEYLESS_POSTGRES_PASSWORD_SECRET names, read through the
+  // vault connector above; the user is KEYLESS_POSTGRES_USER (both from the stack's environment).
   const postgres = createPostgresConnector({
     password: fromKeyVaultSecret({ connector: keyVault }),
     tokenProvider,
   });
   closers.push(() => postgres.close());
+  await postgres.connect();
+  step('postgres connect() resolved');
   const result = await postgres.query('SELECT current_user AS role, 6 * 7 AS answer');
   step(`postgres SELECT current_user, 6 * 7 = ${result.rows[0].role}, ${result.rows[0].answer}`);
 
-  const redis = await createRedisConnector({
-    auth: redisPasswordFromKeyVault({
-      connector: keyVault,
-      secretName: process.env.KEYLESS_REDIS_PASSWORD_SECRET ?? 'redis-password',
-    }),
+  // The same password source for Redis: KEYLESS_REDIS_PASSWORD_SECRET, as KEYLESS_REDIS_USER.
+  const redis = createRedisConnector({
+    password: fromKeyVaultSecret({ connector: keyVault }),
     tokenProvider,
   });
   closers.push(() => redis.close());
+  await redis.connect();
+  step('redis connect() resolved');
   const count = await redis.client.incr('release-check:smoke');
   step(`redis INCR release-check:smoke = ${count}`);
   return { keyVault, postgres, redis };

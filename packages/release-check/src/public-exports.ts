@@ -12,7 +12,10 @@ export interface ConsumerCoverage {
   exports: PublicExport[];
   /** Public exports the consumer never uses the way their kind requires. */
   unused: PublicExport[];
-  /** Ways of importing that would hide what is used (namespace or default imports, deep paths). */
+  /**
+   * Ways of importing that would hide what is used (namespace or default imports), and any use of a
+   * path below a package's root (`./internal`, `./testing`, deep paths).
+   */
   problems: string[];
 }
 
@@ -70,6 +73,40 @@ function isTypePosition(node: ts.Node): boolean {
 }
 
 /**
+ * `@keyless/<package>/internal` (helpers keyless's own packages share) and `/testing` (test seams)
+ * are not covered by semver: an application never reaches into them, nor into any other path
+ * below a package's root. Every way a module is named counts — import and export declarations,
+ * `import()` and `import('…')` types — so a subpath cannot slip in by another syntax.
+ */
+function findSubpathUses(
+  consumer: ts.SourceFile,
+  packageOf: (specifier: string) => string | undefined,
+): string[] {
+  const problems: string[] = [];
+  const check = (literal: ts.Node | undefined): void => {
+    if (!literal || !ts.isStringLiteralLike(literal)) return;
+    const specifier = literal.text;
+    const packageName = packageOf(specifier);
+    if (!packageName || specifier === packageName) return;
+    const subpath = specifier.slice(packageName.length + 1);
+    problems.push(
+      subpath === 'internal' || subpath === 'testing'
+        ? `${specifier} is used: ./${subpath} is not for applications (not covered by semver); use the root export`
+        : `import from a deep path: ${specifier}`,
+    );
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) check(node.moduleSpecifier);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      check(node.arguments[0]);
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) check(node.argument.literal);
+    ts.forEachChild(node, visit);
+  };
+  visit(consumer);
+  return problems;
+}
+
+/**
  * Checks that `consumerFile` uses every public export of `packageNames`, reading the exports from
  * the declaration files installed in `projectFolder` (what users get), not from the workspace.
  */
@@ -100,13 +137,16 @@ export function checkConsumerCoverage(
 
   const consumer = program.getSourceFile(consumerFile);
   if (!consumer) throw new Error(`${consumerFile} is not in the consumer program`);
+  const packageOf = (specifier: string) =>
+    packageNames.find((name) => specifier === name || specifier.startsWith(`${name}/`));
+  problems.push(...findSubpathUses(consumer, packageOf));
   const importedAs = new Map<ts.Symbol, { packageName: string; name: string }>();
   for (const statement of consumer.statements) {
     if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
     const specifier = statement.moduleSpecifier.text;
-    const packageName = packageNames.find((name) => specifier === name || specifier.startsWith(`${name}/`));
-    if (!packageName) continue;
-    if (specifier !== packageName) problems.push(`import from a deep path: ${specifier}`);
+    const packageName = packageOf(specifier);
+    // A subpath is reported above; its names are not the root's, so they count for nothing here.
+    if (!packageName || specifier !== packageName) continue;
     const clause = statement.importClause;
     if (clause?.name) problems.push(`default import from ${specifier}`);
     const bindings = clause?.namedBindings;

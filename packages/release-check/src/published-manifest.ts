@@ -55,6 +55,7 @@ export function checkPublishedManifest(
   expectThat(root?.import === './dist/index.js', 'exports["."].import must be ./dist/index.js');
   expectThat(root !== undefined && !('require' in root), 'exports must not offer require (ESM only)');
   expectThat(Object.keys(root ?? {})[0] === 'types', 'exports["."].types must come first');
+  problems.push(...checkSubpathExports(manifest.exports ?? {}, root));
   expectThat((manifest.files ?? []).includes('dist'), 'files must include dist');
   for (const field of ['dependencies', 'peerDependencies'] as const) {
     for (const [name, range] of Object.entries(manifest[field] ?? {})) {
@@ -67,6 +68,41 @@ export function checkPublishedManifest(
           `${field}.${name} must be ^${internal} (the packed version), not ${range}`,
         );
       }
+    }
+  }
+  return problems;
+}
+
+/** The subpaths a package may export besides its root (docs/contributing.md, "public surface"). */
+export const allowedSubpaths = ['./internal', './testing'] as const;
+
+/**
+ * `./internal` and `./testing` are built like the root (`dist/<name>.js` and its `.d.ts`) and offered
+ * under the same conditions, types first; nothing else sits beside the root but `./package.json`.
+ */
+function checkSubpathExports(
+  exports: Record<string, unknown>,
+  root: Record<string, string> | undefined,
+): string[] {
+  const problems: string[] = [];
+  const rootConditions = Object.keys(root ?? {}).join(', ');
+  for (const [subpath, value] of Object.entries(exports)) {
+    if (subpath === '.' || subpath === './package.json') continue;
+    if (!(allowedSubpaths as readonly string[]).includes(subpath)) {
+      problems.push(
+        `exports["${subpath}"]: besides the root only ${allowedSubpaths.join(' and ')} may be exported`,
+      );
+      continue;
+    }
+    const file = subpath.slice(2);
+    const conditions = (typeof value === 'object' && value !== null ? value : {}) as Record<string, string>;
+    if (Object.keys(conditions).join(', ') !== rootConditions)
+      problems.push(`exports["${subpath}"] must have the root's conditions in its order (${rootConditions})`);
+    if (conditions.types !== `./dist/${file}.d.ts`)
+      problems.push(`exports["${subpath}"].types must be ./dist/${file}.d.ts`);
+    for (const condition of ['import', 'default']) {
+      if (condition in conditions && conditions[condition] !== `./dist/${file}.js`)
+        problems.push(`exports["${subpath}"].${condition} must be ./dist/${file}.js`);
     }
   }
   return problems;

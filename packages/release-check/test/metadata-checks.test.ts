@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPublishedManifest } from '../src/published-manifest.ts';
 import { findBrokenPublishedLinks, markdownLinkTargets, repositoryWebUrl } from '../src/readme-links.ts';
+import { findUndocumentedSubpaths } from '../src/subpath-documentation.ts';
 import { findFilesListMismatches } from '../src/tarball-contents.ts';
 import type { PackageManifest } from '../src/workspace-packages.ts';
 
@@ -113,5 +114,80 @@ describe('published package.json', () => {
       `homepage must be ${webUrl}/tree/main/packages/blob#readme`,
       `bugs.url must be ${webUrl}/issues`,
     ]);
+  });
+
+  it('accepts ./internal and ./testing built and offered like the root', () => {
+    const manifest = {
+      ...good,
+      exports: {
+        '.': { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' },
+        './internal': {
+          types: './dist/internal.d.ts',
+          import: './dist/internal.js',
+          default: './dist/internal.js',
+        },
+        './testing': {
+          types: './dist/testing.d.ts',
+          import: './dist/testing.js',
+          default: './dist/testing.js',
+        },
+        './package.json': './package.json',
+      },
+    };
+    expect(checkPublishedManifest(manifest, new Map(), expected)).toEqual([]);
+  });
+
+  it('reports another subpath, and a subpath whose conditions or files differ from the root', () => {
+    const manifest = {
+      ...good,
+      exports: {
+        '.': { types: './dist/index.d.ts', import: './dist/index.js' },
+        './internal': { import: './dist/internal.js', types: './dist/internal.d.ts' },
+        './testing': { types: './dist/index.d.ts', import: './dist/test-seams.js' },
+        './utils': { types: './dist/utils.d.ts', import: './dist/utils.js' },
+      },
+    };
+    expect(checkPublishedManifest(manifest, new Map(), expected)).toEqual([
+      'exports["./internal"] must have the root\'s conditions in its order (types, import)',
+      'exports["./testing"].types must be ./dist/testing.d.ts',
+      'exports["./testing"].import must be ./dist/testing.js',
+      'exports["./utils"]: besides the root only ./internal and ./testing may be exported',
+    ]);
+  });
+});
+
+describe('the README on ./internal and ./testing', () => {
+  const exports = { '.': {}, './internal': {}, './testing': {}, './package.json': './package.json' };
+
+  it('accepts subpaths named in a section that says they are not covered by semver', () => {
+    const readme = [
+      '# @keyless/example',
+      '## Not for applications',
+      'Neither is covered by semver:',
+      '',
+      '- `@keyless/example/internal`: shared helpers',
+      '- `@keyless/example/testing`: test seams',
+    ].join('\n');
+    expect(findUndocumentedSubpaths('@keyless/example', exports, readme)).toEqual([]);
+    const oneParagraph =
+      'Use `@keyless/example/internal` and `@keyless/example/testing` in tests only: not\ncovered by semver.';
+    expect(findUndocumentedSubpaths('@keyless/example', exports, oneParagraph)).toEqual([]);
+  });
+
+  it('reports a subpath not named, or named away from the semver sentence or only in code', () => {
+    const readme = [
+      '# @keyless/example',
+      'The subpaths below are not covered by semver.',
+      '## Testing',
+      'Import `@keyless/example/testing` in your tests.',
+      '```sh',
+      '# @keyless/example/internal is not covered by semver',
+      '```',
+    ].join('\n');
+    expect(findUndocumentedSubpaths('@keyless/example', exports, readme)).toEqual([
+      'the README does not say that @keyless/example/internal is not covered by semver (name it in a section that does)',
+      'the README does not say that @keyless/example/testing is not covered by semver (name it in a section that does)',
+    ]);
+    expect(findUndocumentedSubpaths('@keyless/example', { '.': {} }, '')).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { packageBin } from '../src/package-bin.ts';
 import { checkPublishedManifest } from '../src/published-manifest.ts';
 import { findBrokenPublishedLinks, repositoryWebUrl } from '../src/readme-links.ts';
+import { findUndocumentedSubpaths } from '../src/subpath-documentation.ts';
 import {
   findBrokenSourceMaps,
   findFilesListMismatches,
@@ -122,6 +123,11 @@ describe.each(packed)('$name tarball', (tarball) => {
   it('links only to absolute URLs in its README (a relative link leads nowhere on npmjs.com)', async () => {
     const readme = await readFile(join(folder, 'README.md'), 'utf8');
     expect(findBrokenPublishedLinks(readme)).toEqual([]);
+  });
+
+  it('says in its README that ./internal and ./testing, where exported, are not covered by semver', async () => {
+    const readme = await readFile(join(folder, 'README.md'), 'utf8');
+    expect(findUndocumentedSubpaths(tarball.name, manifest.exports ?? {}, readme)).toEqual([]);
   });
 
   it('contains no tests, TypeScript sources, build state or stale output', () => {

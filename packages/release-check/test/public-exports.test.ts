@@ -27,9 +27,15 @@ describe('checkConsumerCoverage', () => {
       JSON.stringify({
         name: '@fixture/library',
         type: 'module',
-        exports: { '.': { types: './index.d.ts' } },
+        exports: {
+          '.': { types: './index.d.ts' },
+          './internal': { types: './internal.d.ts' },
+          './testing': { types: './testing.d.ts' },
+        },
       }),
     );
+    await write('node_modules/@fixture/library/internal.d.ts', 'export declare function helper(): void;\n');
+    await write('node_modules/@fixture/library/testing.d.ts', 'export { called } from "./index.js";\n');
     await write(
       'node_modules/@fixture/library/index.d.ts',
       [
@@ -84,6 +90,38 @@ describe('checkConsumerCoverage', () => {
       'onlyInTypeof',
     ]);
     expect(coverage.problems).toEqual([]);
+  });
+
+  it('refuses every use of ./internal, ./testing and deep paths, and counts no root export used through them', async () => {
+    await write(
+      'subpath-consumer.ts',
+      [
+        "import { called } from '@fixture/library/testing';",
+        "import { helper } from '@fixture/library/internal';",
+        "export { helper as again } from '@fixture/library/internal';",
+        "export type Seams = typeof import('@fixture/library/testing');",
+        "export const later = () => import('@fixture/library/testing');",
+        "import '@fixture/library/index.js';",
+        'called();',
+        'helper();',
+      ].join('\n'),
+    );
+    const coverage = checkConsumerCoverage(projectFolder, join(projectFolder, 'subpath-consumer.ts'), [
+      '@fixture/library',
+    ]);
+    const notForApplications = (subpath: string) =>
+      `@fixture/library/${subpath} is used: ./${subpath} is not for applications (not covered by semver); use the root export`;
+    expect(coverage.problems).toEqual([
+      notForApplications('testing'),
+      notForApplications('internal'),
+      notForApplications('internal'),
+      notForApplications('testing'),
+      notForApplications('testing'),
+      'import from a deep path: @fixture/library/index.js',
+    ]);
+    // `called` reached through ./testing is not a use of the root's `called`.
+    expect(coverage.unused.map((each) => each.name)).toContain('called');
+    expect(coverage.unused).toHaveLength(coverage.exports.length);
   });
 
   it('refuses namespace imports, which would hide what is used', async () => {
