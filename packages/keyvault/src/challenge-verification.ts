@@ -22,7 +22,8 @@ export function disableChallengeResourceVerificationFor(
   const loopback = isLoopbackVaultUrl(vaultUrl);
   if (!loopback && requested === true) {
     throw new ConfigurationError(
-      'clientOptions.disableChallengeResourceVerification is only allowed for a loopback vault URL (the local emulator)',
+      // Named in backticks, as every keyless error names an option.
+      'Invalid option `clientOptions.disableChallengeResourceVerification`: true is allowed only for a loopback vault URL (the local emulator)',
       {
         hint: 'remove it: a real vault (https://<name>.vault.azure.net) passes the check, and the check is what keeps the Key Vault token from going to another host',
       },
