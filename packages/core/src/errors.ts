@@ -36,17 +36,17 @@ export interface KeylessErrorOptions {
 }
 
 /**
- * The one base class of every error keyless throws. Message and hint are scrubbed of anything
- * token-shaped; the cause is kept (it never holds a token: token responses are not errors), but
- * its message is scrubbed too so a stack print cannot leak one.
- */
-/**
  * Marks every keyless error, whichever installed copy of @keyless/core made it: npm often installs
  * two (one hoisted, one nested under a connector), and each copy has its own classes. `instanceof`
  * and `isKeylessError` look for this brand instead of the class identity.
  */
 const keylessErrorBrand = Symbol.for('@keyless/core.KeylessError');
 
+/**
+ * The one base class of every error keyless throws. Message and hint are scrubbed of anything
+ * token-shaped and bounded; the cause chain is kept, scrubbed the same way, so a stack print cannot
+ * leak one.
+ */
 export class KeylessError extends Error {
   /**
    * `error instanceof KeylessError` (or a subclass) is true for an error from any copy of

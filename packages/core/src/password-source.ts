@@ -11,6 +11,7 @@ export type PasswordSource = KeyVaultSecretPassword | EntraTokenPassword;
 
 /** What a Key Vault secret source offers; `@keyless/keyvault`'s connector is one. */
 export interface SecretReader {
+  /** The cached secret source for `name` (the Key Vault connector's `secret()`). */
   secret(name: string, options?: { refreshIntervalMs?: number }): unknown;
 }
 
