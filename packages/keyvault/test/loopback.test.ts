@@ -9,7 +9,6 @@ import {
 } from '../src/challenge-verification.js';
 import { buildClientOptions } from '../src/connector-options.js';
 import { createKeyVaultConnector } from '../src/index.js';
-import { createKeyVaultConnectorWithInternals } from '../src/testing.js';
 
 describe('loopback detection', () => {
   it.each([
@@ -80,39 +79,9 @@ describe('the challenge-verification decision', () => {
   });
 });
 
-describe('vault URL configuration', () => {
-  it('takes the option first, the environment second, and names both when it is missing or bad', () => {
-    const environment = { KEYLESS_KEYVAULT_URL: 'https://fromenv.vault.azure.net/' };
-    const tokenProvider = fakeProvider();
-    expect(
-      JSON.parse(JSON.stringify(createKeyVaultConnectorWithInternals({ tokenProvider }, { environment }))),
-    ).toMatchObject({
-      vaultUrl: 'https://fromenv.vault.azure.net',
-    });
-    expect(
-      JSON.parse(
-        JSON.stringify(
-          createKeyVaultConnectorWithInternals(
-            { tokenProvider, vaultUrl: 'https://option.vault.azure.net' },
-            { environment },
-          ),
-        ),
-      ),
-    ).toMatchObject({ vaultUrl: 'https://option.vault.azure.net' });
-    expect(() => createKeyVaultConnectorWithInternals({ tokenProvider }, { environment: {} })).toThrow(
-      /vaultUrl.*KEYLESS_KEYVAULT_URL/,
-    );
-    expect(() =>
-      createKeyVaultConnectorWithInternals(
-        { tokenProvider },
-        { environment: { KEYLESS_KEYVAULT_URL: 'http://x.vault.azure.net' } },
-      ),
-    ).toThrow(/environment variable KEYLESS_KEYVAULT_URL.*https/);
-    expect(() => createKeyVaultConnector({ tokenProvider, vaultUrl: 'not a url' })).toThrow(
-      /option `vaultUrl`.*KEYLESS_KEYVAULT_URL/,
-    );
-  });
-
+// Where the vault URL comes from (option, else KEYLESS_KEYVAULT_URL), and how a missing or malformed
+// one is reported: the configuration group in test/conformance.test.ts.
+describe('secret() options', () => {
   it('rejects bad secret names and options at secret()', () => {
     const connector = createKeyVaultConnector({
       tokenProvider: fakeProvider(),

@@ -246,11 +246,11 @@ describe('secret source against the local Key Vault emulator', () => {
     await expect(connector.connect()).rejects.toMatchObject({ code: 'closed' });
   });
 
-  it('close(): idempotent; get(), client and secret() refuse with ClosedError afterwards', async () => {
+  // close() twice, and one use after it: the lifecycle group in test/conformance.test.ts.
+  it('close(): every entry point and a source made before refuse with ClosedError, and no timer is left', async () => {
     const connector = connect();
     const source = connector.secret('demo-message', { refreshIntervalMs: 100 });
     await source.get();
-    await connector.close();
     await connector.close();
     await expect(source.get()).rejects.toMatchObject({ code: 'closed' });
     expect(() => connector.client).toThrow(expect.objectContaining({ code: 'closed' }));
