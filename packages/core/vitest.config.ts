@@ -1,4 +1,7 @@
 import { defineConfig } from 'vitest/config';
-import { keylessTestDefaults } from '../../vitest.shared.ts';
+import { keylessTestSettings, sourceResolution } from '../../vitest.shared.ts';
 
-export default defineConfig({ test: keylessTestDefaults });
+export default defineConfig(({ mode }) => ({
+  ...sourceResolution,
+  test: keylessTestSettings(import.meta.url, mode),
+}));

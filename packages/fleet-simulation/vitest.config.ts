@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
-import { keylessTestDefaults } from '../../vitest.shared.ts';
+import { keylessTestSettings, sourceResolution } from '../../vitest.shared.ts';
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
+  ...sourceResolution,
   // Everything runs on a virtual clock in one process: no local stack, no CA.
-  test: keylessTestDefaults,
-});
+  test: keylessTestSettings(import.meta.url, mode),
+}));

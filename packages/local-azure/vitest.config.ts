@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
-import { keylessTestDefaults } from '../../vitest.shared.ts';
+import { keylessTestSettings, sourceResolution } from '../../vitest.shared.ts';
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
+  ...sourceResolution,
   // The local CA is made before workers fork, so they trust it through NODE_EXTRA_CA_CERTS.
-  test: { ...keylessTestDefaults, globalSetup: ['test/global-setup.ts'] },
-});
+  test: { ...keylessTestSettings(import.meta.url, mode), globalSetup: ['test/global-setup.ts'] },
+}));

@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
-import { keylessTestDefaults } from '../../vitest.shared.ts';
+import { keylessTestSettings, sourceResolution } from '../../vitest.shared.ts';
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
+  ...sourceResolution,
   test: {
-    ...keylessTestDefaults,
+    ...keylessTestSettings(import.meta.url, mode),
     // The tarballs are packed once, before the test files fork, and shared by them.
     globalSetup: ['src/pack-tarballs-setup.ts'],
     // The files mostly wait on child processes (npm, tsc, TypeDoc, the stack), so three run at once
@@ -13,4 +14,4 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 240_000,
   },
-});
+}));
