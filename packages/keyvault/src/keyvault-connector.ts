@@ -102,8 +102,11 @@ export function createKeyVaultConnectorWithInternals(
   );
 }
 
-// Key Vault's own rule for secret names.
-const secretNamePattern = /^[0-9a-zA-Z-]{1,127}$/;
+/**
+ * Key Vault's own rule for object names: 1–127 letters, digits and dashes
+ * (https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates#object-identifiers).
+ */
+export const secretNamePattern = /^[0-9a-zA-Z-]{1,127}$/;
 const versionPattern = /^[0-9a-zA-Z]{1,64}$/;
 
 class KeylessKeyVaultConnector implements KeyVaultConnector {

@@ -15,7 +15,7 @@ import {
 } from '@keyless/core/internal';
 import { z } from 'zod';
 import type { KeyVaultConnector } from './keyvault-connector.js';
-import { createKeyVaultConnectorWithInternals } from './keyvault-connector.js';
+import { createKeyVaultConnectorWithInternals, secretNamePattern } from './keyvault-connector.js';
 import type { SecretSource } from './secret-source.js';
 
 /** What a connector that logs in with a password (PostgreSQL, Redis) tells the binding about itself. */
@@ -84,10 +84,15 @@ export interface PasswordBinding {
 /** Waits between re-reads of a secret that still holds the refused value: 1.75 s in all. */
 export const renewDelaysMs: readonly number[] = [250, 500, 1000];
 
+/**
+ * Checked here, where the option and the variable are known, so a name Key Vault would refuse is
+ * reported with where it came from (`secretName`, or the connector's variable).
+ */
 const secretNameSchema = z
   .string({ error: 'expected a secret name' })
   .trim()
-  .min(1, 'expected a non-empty secret name');
+  .min(1, 'expected a non-empty secret name')
+  .regex(secretNamePattern, 'expected a Key Vault secret name: 1–127 letters, digits and dashes');
 
 /**
  * Binds `source` (from `fromKeyVaultSecret()` / `entraToken()` of @keyless/core) for one connector:

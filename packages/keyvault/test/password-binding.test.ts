@@ -190,12 +190,25 @@ describe('binding a password source', () => {
     expect(providersMade()).toBe(1);
   });
 
-  it('refuses a secret name Key Vault would refuse, at binding', () => {
-    const { bind, connector } = setup();
-    expect(() => bind(fromKeyVaultSecret({ connector, secretName: 'not/a/name' }))).toThrow(
-      ConfigurationError,
-    );
-  });
+  it.each(services)(
+    '%s: refuses a secret name Key Vault would refuse, at binding, saying where it came from',
+    (service) => {
+      const { bind, connector } = setup();
+      const variable = contexts[service].secretNameVariable;
+      const fromOption = catchError(() =>
+        bind(fromKeyVaultSecret({ connector, secretName: 'not/a/name' }), service, {
+          [variable]: 'app-password',
+        }),
+      ) as ConfigurationError;
+      expect(fromOption).toBeInstanceOf(ConfigurationError);
+      expect(fromOption.message).toContain('Invalid option `secretName`: expected a Key Vault secret name');
+      const fromVariable = catchError(() =>
+        bind(fromKeyVaultSecret({ connector }), service, { [variable]: 'app_password' }),
+      ) as ConfigurationError;
+      expect(fromVariable).toBeInstanceOf(ConfigurationError);
+      expect(fromVariable.message).toContain(`Invalid environment variable ${variable}`);
+    },
+  );
 });
 
 describe('a Key Vault secret', () => {
