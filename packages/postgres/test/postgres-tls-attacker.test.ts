@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   type AuthenticationFailedError,
@@ -14,13 +13,11 @@ import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvau
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import {
   type InterceptorCertificate,
-  remoteLookingHost,
   resolveTestHostsToLoopback,
   startTlsInterceptor,
   type TlsInterceptor,
   useManagedIdentityEnvironment,
 } from '@keyless/testing';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresConnector, type PostgresConnector } from '../src/index.js';
 
@@ -29,9 +26,12 @@ import { createPostgresConnector, type PostgresConnector } from '../src/index.js
  * verified against a trusted CA *and* the server's name, or to loopback. Every row points the
  * connector at a man in the middle on loopback that keyless must treat as another machine
  * (`keyless-target.test`) and tries one way of breaking
- * the rule: an option at any depth, a connection string, the environment pg or Node reads. Each row
- * says which typed error comes back and where (construction or first query) — and the interceptors
- * must have received nothing worth stealing. The `trusted` rows are the control: a man in the
+ * the rule that gets past construction: a certificate, an `ssl: { ca }` that still checks the name,
+ * the environment pg or Node reads. Each row says which typed error comes back at the first query —
+ * and the interceptors must have received nothing worth stealing. The paths refused at construction
+ * (TLS options at any depth of `ssl` and `pool`, `ssl: false`, a `host` that is a connection string,
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 when the connector is made, …) open no socket: they are the
+ * configuration group's `tlsWeakening` rows in test/conformance.test.ts. The `trusted` rows are the control: a man in the
  * middle whose certificate *is* trusted gets the credential, so the suite would see a leak.
  *
  * Entra mode: the interceptors relay to the stack's real PostgreSQL, which asks for the token as a
@@ -92,16 +92,8 @@ const pathRows: AttackRow[] = [
     error: { type: ConfigurationError, code: 'configuration' },
     names: ['ERR_TLS_CERT_ALTNAME_INVALID'],
   },
-  // The environment: Node's switch is refused; pg's variables are never read for TLS, since
-  // keyless always passes `ssl` (pg reads PGSSLMODE only when `ssl` is absent) and `host`.
-  {
-    name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 at construction',
-    certificate: 'untrusted-ca',
-    env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
-    where: 'construction',
-    error: { type: ConfigurationError, code: 'configuration' },
-    names: ['NODE_TLS_REJECT_UNAUTHORIZED'],
-  },
+  // The environment: Node's switch is checked at every connection; pg's variables are never read
+  // for TLS, since keyless always passes `ssl` (pg reads PGSSLMODE only when `ssl` is absent) and `host`.
   {
     name: 'NODE_TLS_REJECT_UNAUTHORIZED=0 set after construction',
     certificate: 'untrusted-ca',
@@ -134,91 +126,7 @@ const pathRows: AttackRow[] = [
     error: { type: ConfigurationError, code: 'configuration' },
     names: ['not trusted'],
   },
-  {
-    name: 'KEYLESS_POSTGRES_HOST as a connection string',
-    certificate: 'untrusted-ca',
-    options: () => ({ host: undefined }),
-    env: { KEYLESS_POSTGRES_HOST: `postgresql://${remoteLookingHost}/postgres?sslmode=no-verify` },
-    where: 'construction',
-    error: { type: ConfigurationError, code: 'configuration' },
-    names: ['KEYLESS_POSTGRES_HOST'],
-  },
-  // Top-level `ssl`.
-  ...weakenedSslRows('ssl', (value) => ({ ssl: value })),
-  {
-    name: 'ssl: false to a host that is not loopback',
-    certificate: 'untrusted-ca',
-    options: () => ({ ssl: false }),
-    where: 'construction',
-    error: { type: ConfigurationError, code: 'configuration' },
-    names: ['`ssl`'],
-  },
-  {
-    name: "ssl: 'no-verify' (pg's spelling)",
-    certificate: 'untrusted-ca',
-    options: () => ({ ssl: 'no-verify' }),
-    where: 'construction',
-    error: { type: ConfigurationError, code: 'configuration' },
-    names: ['`ssl`'],
-  },
-  // `pool.*`: pg-pool hands its options to every Client, whatever the types say.
-  ...weakenedSslRows('pool.ssl', (value) => ({ pool: { ssl: value } })),
-  ...[
-    ['ssl', true],
-    ['sslmode', 'no-verify'],
-    ['sslmode', 'disable'],
-    ['connectionString', `postgresql://${remoteLookingHost}/postgres?sslmode=no-verify`],
-    ['host', remoteLookingHost],
-    ['port', 5432],
-    ['Client', pg.Client],
-    ['stream', () => new Socket()],
-    ['connection', {}],
-  ].map(
-    ([key, value]): AttackRow => ({
-      name: `pool.${key as string}`,
-      certificate: 'untrusted-ca',
-      options: () => ({ pool: { [key as string]: value } }),
-      where: 'construction',
-      error: { type: ConfigurationError, code: 'configuration' },
-      names: [`\`pool.${key as string}`],
-    }),
-  ),
-  // `host` that is not a host name: pg would parse some of these as settings.
-  ...[
-    `postgresql://app@${remoteLookingHost}/postgres?sslmode=disable`,
-    `${remoteLookingHost}?sslmode=no-verify`,
-    `host=${remoteLookingHost} sslmode=disable`,
-    '/tmp',
-  ].map(
-    (host): AttackRow => ({
-      name: `host: ${JSON.stringify(host)}`,
-      certificate: 'untrusted-ca',
-      options: () => ({ host }),
-      where: 'construction',
-      error: { type: ConfigurationError, code: 'configuration' },
-      names: ['`host`'],
-    }),
-  ),
 ];
-
-/** Every TLS setting that weakens verification, at `path`. */
-function weakenedSslRows(path: string, place: (value: unknown) => Record<string, unknown>): AttackRow[] {
-  const weakened: [string, Record<string, unknown>][] = [
-    ['rejectUnauthorized', { rejectUnauthorized: false }],
-    ['checkServerIdentity', { checkServerIdentity: () => undefined }],
-    ['servername', { servername: remoteLookingHost }],
-    ['sslmode', { sslmode: 'no-verify' }],
-    ['secureContext', { secureContext: {} }],
-  ];
-  return weakened.map(([key, value]) => ({
-    name: `${path}.${key}`,
-    certificate: 'untrusted-ca',
-    options: () => place(value),
-    where: 'construction',
-    error: { type: ConfigurationError, code: 'configuration' },
-    names: [`${path}.${key}`],
-  }));
-}
 
 describe('@keyless/postgres against a man in the middle', () => {
   const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER as string;

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { AuthenticationFailedError, ConfigurationError, fromKeyVaultSecret } from '@keyless/core';
-import { catchError, findLeaks, renderEveryWay } from '@keyless/testing';
+import { findLeaks, renderEveryWay } from '@keyless/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresConnector, type PasswordRefusedEvent, type PostgresConnector } from '../src/index.js';
@@ -217,86 +217,5 @@ describe('@keyless/postgres in secret mode', () => {
     } finally {
       client.release();
     }
-  });
-
-  describe('configuration', () => {
-    it('names the option and the variable of a missing host', () => {
-      const error = catchError(() =>
-        createPostgresConnector({
-          user: 'app',
-          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
-        }),
-      );
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toContain('`host`');
-      expect((error as Error).message).toContain('KEYLESS_POSTGRES_HOST');
-    });
-
-    it('names the option `password` when no password source is given, or one not from @keyless/core', () => {
-      for (const password of [undefined, { mode: 'key-vault-secret', secretName }]) {
-        const error = catchError(() =>
-          createPostgresConnector({ host: '127.0.0.1', user: 'app', password } as never),
-        ) as ConfigurationError;
-        expect(error).toBeInstanceOf(ConfigurationError);
-        expect(error.message).toContain('No password source is configured for PostgreSQL');
-        expect(error.hint).toContain('`password`');
-        expect(error.hint).toContain('KEYLESS_POSTGRES_PASSWORD_SECRET');
-      }
-    });
-
-    it('refuses a tokenProvider that is not one, naming the option', () => {
-      const error = catchError(() =>
-        createPostgresConnector({
-          host: '127.0.0.1',
-          user: 'app',
-          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
-          tokenProvider: { token: 'not-a-provider' } as never,
-        }),
-      );
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toContain('Invalid option `tokenProvider`');
-      expect((error as Error).message).not.toContain('not-a-provider');
-    });
-
-    it('names the option and the variable of a bad port', () => {
-      process.env.KEYLESS_POSTGRES_PORT = 'eighty';
-      const error = catchError(() =>
-        createPostgresConnector({
-          host: '127.0.0.1',
-          user: 'app',
-          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
-        }),
-      );
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toContain('KEYLESS_POSTGRES_PORT');
-    });
-
-    // The connector refuses the key itself, whatever its value: even asking for what is already
-    // the default is turned away, so there is no spelling of it that weakens verification.
-    it('refuses any attempt to configure TLS verification', () => {
-      const error = catchError(() =>
-        createPostgresConnector({
-          host: 'example.postgres.database.azure.com',
-          user: 'app',
-          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
-          ssl: { rejectUnauthorized: true } as { ca?: string },
-        }),
-      );
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toContain('rejectUnauthorized');
-    });
-
-    it('refuses a password or connection string in the pool options', () => {
-      const error = catchError(() =>
-        createPostgresConnector({
-          host: 'example.postgres.database.azure.com',
-          user: 'app',
-          password: fromKeyVaultSecret({ connector: fixture.vault, secretName }),
-          pool: { connectionString: 'postgres://app:hunter2@example/db' } as object,
-        }),
-      );
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).not.toContain('hunter2');
-    });
   });
 });
