@@ -2,7 +2,7 @@ import { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { entraToken, fromKeyVaultSecret } from '@keyless/core';
-import { catchError, runOneOffScript } from '@keyless/testing';
+import { runOneOffScript } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnector, type RedisConnector, type RedisConnectorOptions } from '../src/index.ts';
 import { setEnvironment, startTestStack, type TestStack } from './support.ts';
@@ -67,23 +67,8 @@ describe('settings from the environment that `keyless-local up` exports', () => 
     expect(inspect(connector)).toContain(test.stack.appIdentity.objectId);
   });
 
-  it.each([
-    ['password', () => fromKeyVaultSecret(), 'KEYLESS_REDIS_PASSWORD_SECRET', /`secretName`/],
-    ['Entra', () => entraToken(), 'KEYLESS_REDIS_ENTRA_USER', /`user`/],
-  ] as const)(
-    'names the option and the variable when the %s setting is missing, from the factory itself',
-    (_mode, password, variable, option) => {
-      useStackEnvironment({ [variable]: undefined });
-      const failure = catchError(() =>
-        createRedisConnector({ password: password(), tokenProvider: test.tokenProvider }),
-      );
-      expect(failure).toMatchObject({ name: 'ConfigurationError', code: 'configuration' });
-      const { message, hint } = failure as { message: string; hint: string };
-      expect(`${message} ${hint}`).toMatch(option);
-      expect(`${message} ${hint}`).toContain(variable);
-    },
-  );
-
+  // A missing secret name or Entra user, named with its variable by the factory itself: the
+  // configuration group in test/conformance.test.ts.
   it.each([
     ['TLS port, tls: true', () => ({ port: Number(test.stack.env.KEYLESS_REDIS_TLS_PORT), tls: true })],
     [
