@@ -5,9 +5,10 @@ import { describeConnectorConformanceSuite } from '@keyless/testing';
 import { createBlobConnector } from '../src/index.js';
 
 /**
- * The connector conformance suite for @keyless/blob: configuration, lifecycle and against-the-stack.
- * The error-mapping group runs in test/blob-error-mapping.test.ts, the home of the mapping table,
- * so that the table is written once and its file needs no server.
+ * The server-less groups of the connector conformance suite for @keyless/blob: configuration
+ * and lifecycle, run by `pnpm test:fast`. Against-the-stack runs in
+ * conformance-against-the-stack.test.ts; the error-mapping group in test/blob-error-mapping.test.ts,
+ * the home of the mapping table, so that the table is written once and its file needs no server.
  */
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -83,26 +84,6 @@ async function main() {
   if (error?.name !== 'ServiceUnavailableError' || !/could not be reached/.test(error.message)) throw error ?? new Error('connect() resolved');
   return 'closed';
 }`,
-    },
-  },
-  againstTheStack: {
-    services: ['blob'],
-    resource: 'https://storage.azure.com',
-    create: ({ stack, tokenProvider }) => {
-      const connector = createBlobConnector({
-        accountUrl: stack.env.KEYLESS_BLOB_ACCOUNT_URL,
-        tokenProvider,
-      });
-      return {
-        // The seeded blob: a real read that needs a valid token for the storage audience.
-        use: () =>
-          connector.run(async (client) => {
-            const blob = client.getContainerClient('keyless-demo').getBlobClient('hello.txt');
-            return (await blob.downloadToBuffer()).toString('utf8');
-          }),
-        close: () => connector.close(),
-        printable: () => [connector, connector.client],
-      };
     },
   },
 });

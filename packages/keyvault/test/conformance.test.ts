@@ -9,9 +9,10 @@ import {
 } from '../src/index.js';
 
 /**
- * The connector conformance suite for @keyless/keyvault: configuration, lifecycle and
- * against-the-stack. The error-mapping group runs in test/keyvault-error-mapping.test.ts, the home
- * of the mapping table, so that the table is written once and its file needs no server.
+ * The server-less groups of the connector conformance suite for @keyless/keyvault: configuration
+ * and lifecycle, run by `pnpm test:fast`. Against-the-stack runs in
+ * conformance-against-the-stack.test.ts; the error-mapping group in test/keyvault-error-mapping.test.ts,
+ * the home of the mapping table, so that the table is written once and its file needs no server.
  */
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -111,25 +112,6 @@ async function main() {
   if (error?.name !== 'ServiceUnavailableError' || !/could not be reached/.test(error.message)) throw error ?? new Error('connect() resolved');
   return 'closed';
 }`,
-    },
-  },
-  againstTheStack: {
-    services: ['keyvault'],
-    resource: 'https://vault.azure.net',
-    create: ({ stack, tokenProvider }) => {
-      const connector = createKeyVaultConnector({ vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, tokenProvider });
-      const source = connector.secret(secretName);
-      return {
-        use: async () => {
-          // A cached source serves without a token; invalidate() makes every use a real request, so
-          // the suite's token-refresh check exercises the provider through the SecretClient.
-          source.invalidate();
-          await source.get();
-          // The value is not returned: the suite prints what use() returns.
-        },
-        close: () => connector.close(),
-        printable: () => [connector, source],
-      };
     },
   },
 });

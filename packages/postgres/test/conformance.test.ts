@@ -11,10 +11,10 @@ import pg from 'pg';
 import { createPostgresConnector, type PostgresConnectorOptions } from '../src/index.js';
 
 /**
- * The connector conformance suite for @keyless/postgres: configuration (in both password modes),
- * lifecycle and against-the-stack. The error-mapping group runs in
- * test/postgres-error-mapping.test.ts, the home of the mapping table, so that the table is written
- * once and its file needs no server.
+ * The server-less groups of the connector conformance suite for @keyless/postgres: configuration (in both password modes)
+ * and lifecycle, run by `pnpm test:fast`. Against-the-stack runs in
+ * conformance-against-the-stack.test.ts; the error-mapping group in test/postgres-error-mapping.test.ts,
+ * the home of the mapping table, so that the table is written once and its file needs no server.
  */
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -189,34 +189,6 @@ async function main() {
   if (error?.name !== 'ServiceUnavailableError' || !/could not be reached/.test(error.message)) throw error ?? new Error('connect() resolved');
   return 'closed';
 }`,
-    },
-  },
-  againstTheStack: {
-    services: ['postgres'],
-    resource: 'https://ossrdbms-aad.database.windows.net',
-    create: ({ stack, tokenProvider }) => {
-      const connector = createPostgresConnector({
-        host: stack.env.KEYLESS_POSTGRES_HOST,
-        port: Number(stack.env.KEYLESS_POSTGRES_PORT),
-        database: stack.env.KEYLESS_POSTGRES_DATABASE,
-        user: stack.env.KEYLESS_POSTGRES_ENTRA_USER,
-        password: entraToken(),
-        tokenProvider,
-      });
-      return {
-        // A new session every time (the client is destroyed, not pooled), so each use logs in with
-        // the provider's current token: an expired one would be refused.
-        use: async () => {
-          const client = await connector.pool.connect();
-          try {
-            return (await client.query<{ user: string }>('SELECT current_user AS user')).rows[0]?.user;
-          } finally {
-            client.release(true);
-          }
-        },
-        close: () => connector.close(),
-        printable: () => [connector, connector.pool],
-      };
     },
   },
 });

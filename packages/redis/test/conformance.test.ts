@@ -9,8 +9,9 @@ import {
 import { createRedisConnector, type RedisConnectorOptions } from '../src/index.ts';
 
 /**
- * The connector conformance suite for @keyless/redis: configuration (in both password modes),
- * lifecycle and against-the-stack. The error-mapping group runs in test/redis-error-mapping.test.ts,
+ * The server-less groups of the connector conformance suite for @keyless/redis: configuration (in both password modes)
+ * and lifecycle, run by `pnpm test:fast`. Against-the-stack runs in
+ * conformance-against-the-stack.test.ts; the error-mapping group in test/redis-error-mapping.test.ts,
  * the home of the mapping table, so that the table is written once and its file needs no server.
  */
 
@@ -172,31 +173,6 @@ async function main() {
   if (error?.name !== 'ServiceUnavailableError' || !/could not be reached/.test(error.message)) throw error ?? new Error('connect() resolved');
   return 'closed';
 }`,
-    },
-  },
-  againstTheStack: {
-    services: ['redis'],
-    resource: 'https://redis.azure.com',
-    create({ stack, tokenProvider }) {
-      const connector = createRedisConnector({
-        host: stack.env.KEYLESS_REDIS_HOST,
-        port: Number(stack.env.KEYLESS_REDIS_TLS_PORT),
-        tls: true,
-        password: entraToken(),
-        user: stack.appIdentity.objectId,
-        tokenProvider,
-      });
-      let last: unknown;
-      return {
-        async use() {
-          const { client } = connector;
-          const value = await client.incr('conformance:uses');
-          last = await client.get('conformance:uses');
-          return { value, last };
-        },
-        close: () => connector.close(),
-        printable: () => [connector, connector.client, last],
-      };
     },
   },
 });

@@ -48,7 +48,7 @@ describe('fast and stack tests apart (vitest.test-kinds.ts)', () => {
       kinds.set(`${each.relativeFolder}/${file.file}`, file.kind);
   }
 
-  it('server-less error-mapping tables are fast, connector conformance suites are stack tests', () => {
+  it('error-mapping tables and the server-less conformance groups are fast tests, against-the-stack is a stack test', () => {
     const wrong: string[] = [];
     for (const [file, kind] of kinds) {
       if (/-error-mapping\.test\.ts$/.test(file) && kind !== 'fast') wrong.push(`${file} is ${kind}`);

@@ -4,9 +4,10 @@ import { describeConnectorConformanceSuite } from '@keyless/testing';
 import { createSqlConnector } from '../src/index.js';
 
 /**
- * The connector conformance suite for @keyless/sql: configuration, lifecycle and against-the-stack.
- * The error-mapping group runs in test/sql-error-mapping.test.ts, the home of the mapping tables,
- * so that each table is written once and its file needs no server.
+ * The server-less groups of the connector conformance suite for @keyless/sql: configuration
+ * and lifecycle, run by `pnpm test:fast`. Against-the-stack runs in
+ * conformance-against-the-stack.test.ts; the error-mapping group in test/sql-error-mapping.test.ts,
+ * the home of the mapping table, so that the table is written once and its file needs no server.
  */
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -93,26 +94,6 @@ async function main() {
   if (error?.name !== 'ServiceUnavailableError' || !/could not be reached/.test(error.message)) throw error ?? new Error('connect() resolved');
   return 'closed';
 }`,
-    },
-  },
-  againstTheStack: {
-    services: ['sql'],
-    resource: 'https://database.windows.net',
-    create: ({ stack, tokenProvider }) => {
-      const connector = createSqlConnector({
-        server: stack.env.KEYLESS_SQL_SERVER,
-        port: Number(stack.env.KEYLESS_SQL_PORT),
-        database: stack.env.KEYLESS_SQL_DATABASE,
-        tokenProvider,
-        // Short-lived connections, so that a use after the token refresh logs in again with the new token.
-        pool: { max: 2, maxLifetimeMs: 1_000 },
-      });
-      return {
-        // A real login (FedAuth with a token for https://database.windows.net/) and a query.
-        use: () => connector.query<{ name: string }>('SELECT SUSER_SNAME() AS name'),
-        close: () => connector.close(),
-        printable: () => [connector, connector.poolStatus()],
-      };
     },
   },
 });
