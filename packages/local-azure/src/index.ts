@@ -24,14 +24,18 @@ export { type TokenVerificationCheck, TokenVerificationError } from './identity/
 // Key Vault emulator
 export { startKeyVaultEmulator } from './keyvault/key-vault-emulator.js';
 export type {
+  KeyVaultAccessPolicy,
+  KeyVaultAccessPolicyPermissions,
   KeyVaultCounters,
   KeyVaultEmulator,
   KeyVaultEmulatorOptions,
   KeyVaultFailureOptions,
   KeyVaultFaults,
   KeyVaultOperation,
+  KeyVaultPermissionModel,
   KeyVaultRole,
   KeyVaultRoleAssignment,
+  KeyVaultSecretPermission,
   SeedSecretOptions,
 } from './keyvault/key-vault-types.js';
 // PostgreSQL and Redis launchers

@@ -6,16 +6,20 @@ import type { Duplex } from 'node:stream';
 import { InjectedLatency } from '../http/injected-latency.js';
 import { listenOn } from '../http/listen-on.js';
 import { urlHost } from '../identity/loopback-host.js';
+import { AccessPolicies } from './access-policies.js';
 import { authenticateRequest, type TokenVerifier } from './bearer-authentication.js';
 import { KeyVaultRequestCounters } from './key-vault-counters.js';
 import { badParameter, KeyVaultError } from './key-vault-errors.js';
 import { KeyVaultFaultInjector } from './key-vault-faults.js';
 import type {
+  KeyVaultAccessPolicyPermissions,
   KeyVaultCounters,
   KeyVaultEmulator,
   KeyVaultEmulatorOptions,
   KeyVaultFaults,
+  KeyVaultPermissionModel,
   KeyVaultRole,
+  KeyVaultSecretPermission,
   SeedSecretOptions,
 } from './key-vault-types.js';
 import { BodyTooLargeError, readJsonBody } from './request-body.js';
@@ -43,6 +47,8 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
   readonly #now: () => number;
   readonly #store = new SecretStore();
   readonly #roles: RoleAssignments;
+  readonly #accessPolicies: AccessPolicies;
+  readonly #permissionModel: KeyVaultPermissionModel;
   readonly #faults = new KeyVaultFaultInjector();
   readonly #counters = new KeyVaultRequestCounters();
   readonly #server: Server;
@@ -55,6 +61,8 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
     this.#identity = options.identity;
     this.#now = options.now ?? Date.now;
     this.#roles = new RoleAssignments(options.roleAssignments);
+    this.#accessPolicies = new AccessPolicies(options.accessPolicies);
+    this.#permissionModel = options.permissionModel ?? 'rbac';
     this.#server = createServer({ cert: options.tls.cert, key: options.tls.key }, (request, response) =>
       this.#onRequest(request, response),
     );
@@ -90,6 +98,21 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
 
   removeRole(principalId: string, role?: KeyVaultRole): void {
     this.#roles.remove(principalId, role);
+  }
+
+  get permissionModel(): KeyVaultPermissionModel {
+    return this.#permissionModel;
+  }
+
+  setAccessPolicy(
+    objectId: string,
+    permissions: KeyVaultAccessPolicyPermissions | readonly KeyVaultSecretPermission[],
+  ): void {
+    this.#accessPolicies.set(objectId, permissions);
+  }
+
+  removeAccessPolicy(objectId: string): void {
+    this.#accessPolicies.remove(objectId);
   }
 
   setSecret(name: string, value: string, options: SeedSecretOptions = {}): { version: string } {
@@ -151,7 +174,11 @@ class LocalKeyVaultEmulator implements KeyVaultEmulator {
     if (fault) throw fault;
     const apiVersion = readApiVersion(target.query);
     const operationRoute = resolvedOperation(route, request.method ?? '');
-    this.#roles.authorize(claims, operationRoute.operation, operationRoute.secretName);
+    // One model decides, never both: Azure ignores access policies on an RBAC vault and role
+    // assignments' data actions on an access-policy vault.
+    if (this.#permissionModel === 'access-policy')
+      this.#accessPolicies.authorize(claims, operationRoute.operation);
+    else this.#roles.authorize(claims, operationRoute.operation, operationRoute.secretName);
     const answer = await runOperation(
       { store: this.#store, vaultBase: this.#url.slice(0, -1), nowSeconds: () => this.#nowSeconds() },
       {
@@ -238,6 +265,9 @@ function assertOptions(options: KeyVaultEmulatorOptions): void {
     throw new TypeError(
       'startKeyVaultEmulator: options.identity must be the identity endpoint (verifyToken and tenantId)',
     );
+  }
+  if (options.permissionModel !== undefined && !['rbac', 'access-policy'].includes(options.permissionModel)) {
+    throw new TypeError("startKeyVaultEmulator: options.permissionModel must be 'rbac' or 'access-policy'");
   }
   if (typeof options.tls?.cert !== 'string' || typeof options.tls?.key !== 'string') {
     throw new TypeError(

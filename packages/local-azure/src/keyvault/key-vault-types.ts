@@ -10,6 +10,35 @@ export interface KeyVaultRoleAssignment {
   role: KeyVaultRole;
 }
 
+/**
+ * How the vault decides who may do what: Azure RBAC (role assignments, which Microsoft recommends)
+ * or the legacy vault access policies
+ * (https://learn.microsoft.com/azure/key-vault/general/rbac-access-policy).
+ */
+export type KeyVaultPermissionModel = 'rbac' | 'access-policy';
+
+/** A secret permission of a vault access policy (`az keyvault set-policy --secret-permissions`). */
+export type KeyVaultSecretPermission =
+  | 'get'
+  | 'list'
+  | 'set'
+  | 'delete'
+  | 'recover'
+  | 'backup'
+  | 'restore'
+  | 'purge';
+
+/** What one access policy grants; only secrets are emulated. */
+export interface KeyVaultAccessPolicyPermissions {
+  secrets: readonly KeyVaultSecretPermission[];
+}
+
+/** One access policy entry of an access-policy vault. */
+export interface KeyVaultAccessPolicy extends KeyVaultAccessPolicyPermissions {
+  /** The caller's object id: the token's `oid`. */
+  objectId: string;
+}
+
 /** The REST operation names of the Key Vault secrets API, as `counters.byOperation` takes them. */
 export type KeyVaultOperation =
   | 'setSecret'
@@ -35,8 +64,15 @@ export interface KeyVaultEmulatorOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
-  /** Who may do what; principalId is the token's `oid`. */
+  /**
+   * `'rbac'` (default): role assignments decide, a refusal is 403 `ForbiddenByRbac`.
+   * `'access-policy'`: access policies decide, a refusal is 403 `AccessDenied`; roles are ignored.
+   */
+  permissionModel?: KeyVaultPermissionModel;
+  /** Who may do what on an RBAC vault; principalId is the token's `oid`. */
   roleAssignments?: KeyVaultRoleAssignment[];
+  /** Who may do what on an access-policy vault; objectId is the token's `oid`. */
+  accessPolicies?: KeyVaultAccessPolicy[];
   /** Clock in milliseconds for created/updated timestamps and soft-delete dates. Default `Date.now`. */
   now?: () => number;
 }
@@ -89,6 +125,18 @@ export interface KeyVaultEmulator {
   assignRole(principalId: string, role: KeyVaultRole): void;
   /** Without `role`, removes every role of the principal. */
   removeRole(principalId: string, role?: KeyVaultRole): void;
+  /** `'rbac'` or `'access-policy'`, as started. */
+  readonly permissionModel: KeyVaultPermissionModel;
+  /**
+   * Sets the object id's access policy (replacing its permissions), as `az keyvault set-policy` does;
+   * takes `{ secrets: [...] }` or the array of secret permissions. Decides only on an access-policy vault.
+   */
+  setAccessPolicy(
+    objectId: string,
+    permissions: KeyVaultAccessPolicyPermissions | readonly KeyVaultSecretPermission[],
+  ): void;
+  /** Removes the object id's access policy, as `az keyvault delete-policy` does. */
+  removeAccessPolicy(objectId: string): void;
   /** Admin path that bypasses authentication, for seeding and rotation; returns the new version id. */
   setSecret(name: string, value: string, options?: SeedSecretOptions): { version: string };
   /** Fault injection for authenticated data-plane requests. */

@@ -34,7 +34,7 @@ const secretsUserOperations: ReadonlySet<KeyVaultOperation> = new Set([
 ]);
 
 // The names Azure prints in the Resource line; fixed like the identity endpoint's ids.
-const vaultName = 'keyless-local';
+export const vaultName = 'keyless-local';
 const vaultResourceId = `/subscriptions/6b65796c-6573-4000-8000-000000000002/resourcegroups/keyless-local/providers/microsoft.keyvault/vaults/${vaultName}`;
 
 export class RoleAssignments {
@@ -99,7 +99,7 @@ function forbiddenByRbac(
   return new KeyVaultError(403, 'Forbidden', message, { innerCode: 'ForbiddenByRbac' });
 }
 
-function principalKey(principalId: string, caller: string): string {
+export function principalKey(principalId: string, caller: string): string {
   if (typeof principalId !== 'string' || principalId.trim() === '') {
     throw new TypeError(`${caller}: principalId must be the caller's object id (the token's oid)`);
   }

@@ -10,7 +10,7 @@ import { startIdentityEndpoint } from '../identity/identity-endpoint.js';
 import type { IdentityEndpoint, ManagedIdentityDefinition } from '../identity/identity-types.js';
 import { mintTokenOverHttp } from '../identity/mint-token.js';
 import { startKeyVaultEmulator } from '../keyvault/key-vault-emulator.js';
-import type { KeyVaultEmulator } from '../keyvault/key-vault-types.js';
+import type { KeyVaultEmulator, KeyVaultPermissionModel } from '../keyvault/key-vault-types.js';
 import { startPostgres } from '../postgres/postgres-launcher.js';
 import type { PostgresInstance } from '../postgres/postgres-types.js';
 import { randomSecret } from '../processes/random-secret.js';
@@ -32,6 +32,12 @@ export interface LocalAzureOptions {
   tokenLifetimeSeconds?: number;
   /** Told when each service starts, is seeded, is ready or stops. */
   onProgress?: StackProgressListener;
+  /**
+   * `permissionModel: 'access-policy'` runs the vault as one that still uses access policies: the
+   * application identity gets an access policy with secret `get` and `list` instead of the
+   * *Key Vault Secrets User* role, and refusals are 403 `AccessDenied`. Default `'rbac'`.
+   */
+  keyVault?: { permissionModel?: KeyVaultPermissionModel };
 }
 
 /** The running local stack: the environment for an application, each service, and `stop()`. */
@@ -114,10 +120,15 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     let keyVault: KeyVaultEmulator | undefined;
     if (requested.has('keyvault')) {
       progress({ service: 'keyvault', phase: 'starting' });
+      const permissionModel = options.keyVault?.permissionModel ?? 'rbac';
       keyVault = await startKeyVaultEmulator({
         identity,
         tls: { cert: ca.serverCertificate, key: ca.serverKey },
-        roleAssignments: [{ principalId: appIdentity.objectId, role: 'Key Vault Secrets User' }],
+        permissionModel,
+        // The same grant in either model: read secrets and list them.
+        ...(permissionModel === 'access-policy'
+          ? { accessPolicies: [{ objectId: appIdentity.objectId, secrets: ['get', 'list'] }] }
+          : { roleAssignments: [{ principalId: appIdentity.objectId, role: 'Key Vault Secrets User' }] }),
       });
       const started = keyVault;
       running.push({ name: 'keyvault', stop: () => started.stop() });
