@@ -8,6 +8,7 @@ import {
   ThrottledError,
 } from '@keyless/core';
 import { isNetworkFailureCode, parseRetryAfter, untrustedCertificateError } from '@keyless/core/internal';
+import { accessPolicyDenial } from './access-policy-denial.js';
 import { caOption, keyVaultService } from './key-vault-transport-guard.js';
 
 export interface SecretRequestContext {
@@ -97,6 +98,16 @@ export function mapKeyVaultError(error: unknown, context: SecretRequestContext):
         hint: 'allow this network on the vault (az keyvault network-rule add) or reach it through its private endpoint',
       });
     }
+    const accessPolicy = accessPolicyDenial(innerCode, message, context.vaultUrl);
+    if (accessPolicy) {
+      const lacking = accessPolicy.missingPermission ?? 'the permission';
+      return new AuthorizationError(
+        `The identity may not read ${what}: no access policy of the vault gives it ${lacking} (AccessDenied)`,
+        { ...options, hint: accessPolicy.hint },
+      );
+    }
+    // ForbiddenByRbac, or a 403 that says nothing more: RBAC is what Microsoft recommends and what
+    // new vaults use, so its fix is the likely one.
     return new AuthorizationError(`The identity may not read ${what} (${innerCode ?? code ?? 'Forbidden'})`, {
       ...options,
       hint: secretsUserHint,

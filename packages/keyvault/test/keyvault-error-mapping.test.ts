@@ -41,6 +41,8 @@ interface RestErrorParts {
   code?: string;
   innerCode?: string;
   retryAfter?: string;
+  /** The error body's message, which the SDK makes the RestError's message. */
+  message?: string;
 }
 
 /**
@@ -49,7 +51,7 @@ interface RestErrorParts {
  * answer's headers.
  */
 function restError(canaries: Canaries, statusCode: number, parts: RestErrorParts = {}): RestError {
-  const error = new RestError(echoing(canaries, `Service answered ${statusCode}`), {
+  const error = new RestError(echoing(canaries, parts.message ?? `Service answered ${statusCode}`), {
     statusCode,
     code: parts.code,
     request: {
@@ -85,6 +87,19 @@ interface KeyVaultRow extends ErrorMappingRow {
   retryAfterMs?: number;
 }
 
+/** The identity's object id, as an access-policy vault names the caller. */
+const callerObjectId = '2c4e6a8b-0f1e-4d3c-9b8a-7a6f5e4d3c2b';
+
+/**
+ * An access-policy vault's refusal, worded as Microsoft's troubleshooting guide quotes it
+ * (https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/extensions/istio-add-on-plug-in-ca-certificate).
+ */
+const accessPolicyMessage = (permission: string) =>
+  `The user, group or application 'appid=8f3b2c1d-1a2b-4c3d-8e4f-1234567890ab;oid=${callerObjectId};iss=https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/' does not have secrets ${permission} permission on key vault 'keyless;location=eastus'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`;
+
+/** The access-policy fix never belongs in the hint for an RBAC vault. */
+const withoutAccessPolicyFix = /^(?![\s\S]*set-policy)/;
+
 const rows: KeyVaultRow[] = [
   {
     name: '401: a token Key Vault does not accept',
@@ -108,7 +123,77 @@ const rows: KeyVaultRow[] = [
       hint: [
         'Key Vault Secrets User',
         'az role assignment create --role "Key Vault Secrets User" --assignee <principal-id> --scope <vault-resource-id>',
+        withoutAccessPolicyFix,
       ],
+    },
+  },
+  {
+    name: '403 AccessDenied: a vault in the access-policy model, no policy for the identity',
+    native: (canaries) =>
+      restError(canaries, 403, {
+        code: 'Forbidden',
+        innerCode: 'AccessDenied',
+        message: accessPolicyMessage('get'),
+      }),
+    status: 403,
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: [
+        "The identity may not read secret 'postgres-password' in https://keyless.vault.azure.net",
+        'no access policy of the vault gives it secrets get (AccessDenied)',
+      ],
+      hint: [
+        'the vault uses access policies, not Azure RBAC',
+        `az keyvault set-policy --name keyless --object-id ${callerObjectId} --secret-permissions get list`,
+        'as Microsoft recommends',
+        `az role assignment create --role "Key Vault Secrets User" --assignee ${callerObjectId} --scope <vault-resource-id>`,
+        'az keyvault update --name keyless --enable-rbac-authorization true',
+        'assign roles to all its callers first',
+      ],
+    },
+  },
+  {
+    name: '403 AccessDenied for list, on a loopback vault, the message without the caller',
+    native: (canaries) =>
+      restError(canaries, 403, {
+        code: 'Forbidden',
+        innerCode: 'AccessDenied',
+        message: 'Access denied: the caller does not have secrets list permission on key vault.',
+      }),
+    context: { vaultUrl: 'https://127.0.0.1:8443' },
+    status: 403,
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['gives it secrets list (AccessDenied)'],
+      hint: [
+        'az keyvault set-policy --name <vault> --object-id <object-id> --secret-permissions get list',
+        'az keyvault update --name <vault> --enable-rbac-authorization true',
+      ],
+    },
+  },
+  {
+    name: '403 AccessDenied with a message that names neither caller nor permission',
+    native: (canaries) => restError(canaries, 403, { code: 'Forbidden', innerCode: 'AccessDenied' }),
+    status: 403,
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['gives it the permission (AccessDenied)'],
+      hint: ['az keyvault set-policy --name keyless --object-id <object-id> --secret-permissions get list'],
+    },
+  },
+  {
+    name: "403 without its inner error, in the access-policy model's words",
+    native: (canaries) =>
+      restError(canaries, 403, { code: 'Forbidden', message: accessPolicyMessage('get') }),
+    status: 403,
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['secrets get (AccessDenied)'],
+      hint: ['az keyvault set-policy'],
     },
   },
   {
@@ -119,7 +204,7 @@ const rows: KeyVaultRow[] = [
       class: AuthorizationError,
       retryable: false,
       message: ['(Forbidden)'],
-      hint: ['Key Vault Secrets User'],
+      hint: ['Key Vault Secrets User', withoutAccessPolicyFix],
     },
   },
   {
@@ -366,6 +451,34 @@ describe('Key Vault error mapping, what the group does not check', () => {
     const mapped = mapKeyVaultError(answer, context);
     expect(mapped.message.includes(value)).toBe(false);
     expect(mapped.hint?.includes(value) ?? false).toBe(false);
+  });
+
+  it("takes only the caller's object id and the missing permission from an access-policy answer", () => {
+    const answer = restError(makeCanaries(), 403, {
+      code: 'Forbidden',
+      innerCode: 'AccessDenied',
+      message: accessPolicyMessage('get'),
+    });
+    const mapped = mapKeyVaultError(answer, context);
+    const shown = `${mapped.message}\n${mapped.hint ?? ''}`;
+    expect(shown).toContain(callerObjectId);
+    // The application id, the token issuer's tenant and the vault's location stay out.
+    for (const quoted of ['8f3b2c1d-1a2b-4c3d-8e4f-1234567890ab', '72f988bf', 'location=eastus', 'fwlink']) {
+      expect(shown.includes(quoted)).toBe(false);
+    }
+  });
+
+  it('reads no more of a huge access-policy answer than keyless keeps of any error text', () => {
+    // Past the first 4 KB, the caller and permission are not looked for: the generic hint stays.
+    const answer = restError(makeCanaries(), 403, {
+      code: 'Forbidden',
+      innerCode: 'AccessDenied',
+      message: `${'x'.repeat(1_000_000)} ${accessPolicyMessage('list')}`,
+    });
+    const mapped = mapKeyVaultError(answer, context);
+    expect(mapped).toBeInstanceOf(AuthorizationError);
+    expect(mapped.hint).toContain('--object-id <object-id>');
+    expect(mapped.message).toContain('gives it the permission (AccessDenied)');
   });
 
   it('an answer without a value is an invalid response (through the simulation hook)', async () => {
