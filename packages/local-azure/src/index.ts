@@ -45,6 +45,7 @@ export type {
   PostgresInstance,
   PostgresLauncherOptions,
   PostgresPasswordUser,
+  PostgresRestartOptions,
 } from './postgres/postgres-types.js';
 // A free loopback port, for tests that need a port nothing listens on
 export { findFreePort } from './processes/free-port.js';

@@ -9,6 +9,7 @@ import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { unprivilegedUserForPostgres } from '../processes/system-user.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
+import { Downtime } from './downtime.js';
 import { createEntraBindCheck } from './entra-bind-check.js';
 import { type LdapBindResponder, startLdapBindResponder } from './ldap-bind-responder.js';
 import { PostgresAdmin } from './postgres-admin.js';
@@ -19,7 +20,12 @@ import {
   initializeCluster,
   startClusterProcess,
 } from './postgres-cluster.js';
-import type { PostgresEntraRole, PostgresInstance, PostgresLauncherOptions } from './postgres-types.js';
+import type {
+  PostgresEntraRole,
+  PostgresInstance,
+  PostgresLauncherOptions,
+  PostgresRestartOptions,
+} from './postgres-types.js';
 
 const defaultDatabase = 'keyless';
 
@@ -51,6 +57,7 @@ class PostgresServer implements PostgresInstance {
   #ldap: LdapBindResponder | undefined;
   #unregisterExitCleanup: () => void;
   #stopping: Promise<void> | undefined;
+  readonly #downtime = new Downtime();
   /** Set once our server answered: only then is the port ours to wait for on stop (a failed start may have found it taken). */
   #listened = false;
 
@@ -145,17 +152,27 @@ class PostgresServer implements PostgresInstance {
     return this.#requireAdmin().query(sql, params);
   }
 
-  async restart(): Promise<void> {
+  async restart(options: PostgresRestartOptions = {}): Promise<void> {
+    const downtimeMs = options.downtimeMs ?? 0;
+    if (!Number.isFinite(downtimeMs) || downtimeMs < 0) {
+      throw new RangeError(`restart: downtimeMs must be a number of milliseconds >= 0, got ${downtimeMs}`);
+    }
     const admin = this.#requireAdmin();
     await admin.close();
     await this.#process?.stop();
     await waitForPortToBeFree(this.#port);
+    // Nothing listens during the downtime, so clients get "connection refused" the whole time, as
+    // while Azure fails over or patches a server.
+    if (downtimeMs > 0) await this.#downtime.wait(downtimeMs);
+    if (this.#stopping) throw new Error('the PostgreSQL instance was stopped during its restart');
     await this.#startProcess();
     admin.open(this.database);
   }
 
   stop(): Promise<void> {
     this.#stopping ??= this.#stopEverything();
+    // A restart waiting out its downtime ends now instead of starting the server again.
+    this.#downtime.cancel();
     return this.#stopping;
   }
 

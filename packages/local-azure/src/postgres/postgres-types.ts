@@ -32,6 +32,16 @@ export interface PostgresLauncherOptions {
   startTimeoutMs?: number;
 }
 
+/** How `restart()` behaves. */
+export interface PostgresRestartOptions {
+  /**
+   * How long nothing listens on the port between stop and start, in milliseconds (default 0): a
+   * failover or maintenance window. Azure documents failover as typically under 120 s
+   * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-business-continuity).
+   */
+  downtimeMs?: number;
+}
+
 /** A running private PostgreSQL server and its admin helpers. */
 export interface PostgresInstance {
   readonly host: '127.0.0.1';
@@ -43,8 +53,11 @@ export interface PostgresInstance {
   addEntraRole(role: PostgresEntraRole): Promise<void>;
   /** As the superuser, over the private Unix socket: for seeding and tests. */
   query(sql: string, params?: unknown[]): Promise<unknown[]>;
-  /** Stops and starts the server on the same port; data, roles and passwords stay. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (open sessions end with 57P01), leaves the port closed for `downtimeMs`, then
+   * starts it on the same port; data, roles and passwords stay. Default downtime 0.
+   */
+  restart(options?: PostgresRestartOptions): Promise<void>;
   /** No process, port or folder left afterwards; calling it again is harmless. */
   stop(): Promise<void>;
 }
