@@ -13,6 +13,17 @@ export function refusedPasswordOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? refusedPasswords.get(error) : undefined;
 }
 
+/** When (performance.now()) the connect that failed with this error began. */
+const attemptStarts = new WeakMap<object, number>();
+
+/**
+ * The start of the failed connect, so that the retry budget counts from the first attempt: a login
+ * that hung for `connectTimeoutMs` before failing has already spent that much of it.
+ */
+export function attemptStartOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? attemptStarts.get(error) : undefined;
+}
+
 /** Where the pool hands its error mapping to the clients it creates (pg-pool passes its options on). */
 export const mapErrorKey = Symbol('keyless.mapError');
 /** Where the pool hands the clients the check that runs before a connection is opened. */
@@ -62,6 +73,7 @@ export class PasswordForgettingClient extends pg.Client {
   #timerStartedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #loggingIn = false;
+  #connectStartedAt = 0;
 
   constructor(config?: KeylessClientConfig) {
     super(config);
@@ -103,6 +115,7 @@ export class PasswordForgettingClient extends pg.Client {
   override connect(): Promise<pg.Client>;
   override connect(callback: (error: Error) => void): void;
   override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {
+    this.#connectStartedAt = performance.now();
     try {
       // Before any socket exists: a refused destination never sees a byte.
       this.#guard?.();
@@ -138,8 +151,9 @@ export class PasswordForgettingClient extends pg.Client {
     this.#loggingIn = false;
     this.#pauseTimer();
     const holder = this as unknown as PasswordHolder;
-    if (error && typeof error === 'object' && typeof holder.password === 'string') {
-      refusedPasswords.set(error, holder.password);
+    if (error && typeof error === 'object') {
+      attemptStarts.set(error, this.#connectStartedAt);
+      if (typeof holder.password === 'string') refusedPasswords.set(error, holder.password);
     }
     holder.password = null;
     holder.connectionParameters.password = null;
@@ -188,8 +202,8 @@ export interface ConnectHooks {
   connectTimeoutMs: number;
   /**
    * Called with the error of a connect that failed before a session existed (`attempt` counts from
-   * 1, `startedAt` is the first failure's `performance.now()`): the wait before trying again, or
-   * `undefined` to stop retrying.
+   * 1, `startedAt` is the `performance.now()` at which the first attempt began): the wait before
+   * trying again, or `undefined` to stop retrying.
    */
   reconnectDelay(error: unknown, attempt: number, startedAt: number): number | undefined;
   /** Maps the final error into what the caller sees. */
@@ -269,7 +283,7 @@ export class KeylessPool extends pg.Pool {
   async #afterFailure(firstError: unknown): Promise<pg.PoolClient> {
     let error = firstError;
     let passwordRenewed = false;
-    const startedAt = performance.now();
+    const startedAt = attemptStartOf(firstError) ?? performance.now();
     for (let attempt = 1; ; attempt += 1) {
       const delayMs = this.#hooks.reconnectDelay(error, attempt, startedAt);
       if (delayMs !== undefined) {

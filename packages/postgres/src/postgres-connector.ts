@@ -284,6 +284,9 @@ class KeylessPostgresConnector implements PostgresConnector {
       reconnectDelay: (error, attempt, startedAt) => {
         if (!isTransientConnectFailure(error)) return undefined;
         const delayMs = backoffDelay(attempt, connectBackoff);
+        // No attempt starts past the budget; the one under way when it ends may still take up to
+        // connectTimeoutMs (a refused port fails at once, a silent one at the timeout), so a caller
+        // waits at most connectRetryMs + connectTimeoutMs of network time.
         if (performance.now() - startedAt + delayMs > this.#options.connectRetryMs) return undefined;
         this.#emitter.emit('connect-retry', {
           attempt,

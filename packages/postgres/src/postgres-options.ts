@@ -47,9 +47,14 @@ export interface PostgresConnectorOptions {
   pool?: PostgresPoolOptions;
   /**
    * How long (ms) a new connection keeps retrying, with backoff, a server that refuses connections or
-   * is starting up — a restart, failover or scaling operation — before the caller gets
-   * `ServiceUnavailableError`. Default 10 000; 0 fails at the first refusal. Queries already running
-   * on a connection the server ended are never retried (they may have run).
+   * is starting up — a restart, failover, scaling or maintenance operation — before the caller gets
+   * `ServiceUnavailableError`, counted from the start of the first attempt. Default 120 000: Azure
+   * documents an HA failover as 60–120 s ("RTO < 120 s"), a restart as "typically a minute or less",
+   * a compute scale as 40–60 s from the application's view, and says most transient faults are
+   * mitigated "in less than 60 seconds" (links at `defaultConnectRetryMs`). Longer events (a scale
+   * without near-zero downtime, 2–10 minutes; a slow recovery) end in `ServiceUnavailableError` after
+   * this budget, for the application to decide. 0 fails at the first refusal. A query already running
+   * on a connection the server ended is never retried (it may have run).
    */
   connectRetryMs?: number;
   /**
@@ -78,8 +83,28 @@ export interface ResolvedPostgresOptions {
   connectTimeoutMs: number;
 }
 
-/** Azure restarts and failovers typically refuse connections for seconds; ride through that much. */
-export const defaultConnectRetryMs = 10_000;
+/**
+ * How long a new connection waits out a server that is away, from Microsoft's figures for Azure
+ * Database for PostgreSQL flexible server:
+ * - HA failover: "automatically fails over to the standby server within 60-120 seconds", and "might
+ *   take longer than 120 seconds" under heavy write load
+ *   (https://learn.microsoft.com/azure/postgresql/high-availability/concepts-high-availability);
+ *   business continuity: HA "RTO < 120 secs", server failure with HA "RTO is expected to be 60-120s",
+ *   planned maintenance "typically incur up to few minutes of downtime"
+ *   (https://learn.microsoft.com/azure/postgresql/backup-restore/concepts-business-continuity);
+ * - restart on compute scaling: "typically takes a minute or less, but it can be several minutes";
+ *   near-zero-downtime scaling 10–30 s plus a ~30 s DNS TTL, "40 to 60 seconds" for the application;
+ *   regular scaling "2 to 10 minutes"
+ *   (https://learn.microsoft.com/azure/postgresql/scale/concepts-scaling-resources);
+ * - transient faults: "The system automatically mitigates most of these events in less than 60
+ *   seconds" (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-connectivity).
+ *
+ * 120 s covers every typical figure above — the top of the failover range included — with the
+ * budget counted from the first attempt, so a caller that arrives at the start of an absence still
+ * rides it out. The events documented as longer (minutes) are not something a caller should sit
+ * through: they end in ServiceUnavailableError, and the application decides.
+ */
+export const defaultConnectRetryMs = 120_000;
 
 /** Long enough for a login across a region, short enough that a silent server is reported. */
 export const defaultConnectTimeoutMs = 10_000;

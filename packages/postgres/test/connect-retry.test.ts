@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { entraToken, ServiceUnavailableError } from '@keyless/core';
 import { findFreePort } from '@keyless/local-azure';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectRetryEvent, PostgresConnector, PostgresConnectorOptions } from '../src/index.js';
 import { useSecretModeStack } from './support/secret-mode-stack.js';
 
@@ -91,6 +91,82 @@ describe('@keyless/postgres connect retry (restart, failover)', () => {
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect((error as Error).message).toContain('did not complete the login within 300 ms');
     expect((error as Error).message).toContain('`connectTimeoutMs`');
+  });
+
+  // The two limits meet in one caller's wait: a refused connect is answered at once and retried
+  // quickly; a silent one is cut at connectTimeoutMs and then retried like a refused one, so a
+  // black-holed address (a failover whose DNS change has not reached this host yet) costs one
+  // timeout per attempt, never a hang.
+  it('retries a refused port at once, many attempts within a budget far below connectTimeoutMs', async () => {
+    const connector = connect(await findFreePort(), { connectRetryMs: 1500, connectTimeoutMs: 10_000 });
+    const retries = retriesOf(connector);
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    // Backoff alone (100 ms doubling) allows at least three within 1.5 s; an attempt that waited for
+    // its 10 s timeout would allow none.
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    for (const event of retries) expect((event.error as Error).message).toContain('could not be reached');
+  });
+
+  it('cuts each silent attempt at connectTimeoutMs and retries it within connectRetryMs', async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => {
+      accepted.push(socket);
+      relayedSockets.add(socket);
+      socket.on('error', () => {});
+      // Read (and drop) what pg sends, so the client's close is seen here.
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    relays.push(silent);
+    const connector = connect((silent.address() as { port: number }).port, {
+      connectTimeoutMs: 300,
+      connectRetryMs: 1000,
+    });
+    const retries = retriesOf(connector);
+    const startedAt = performance.now();
+    const error = await connector.query('SELECT 1').catch((caught: unknown) => caught);
+    // A bound that detects a hang: one budget and one timeout, plus slack for a loaded machine.
+    expect(performance.now() - startedAt).toBeLessThan(1000 + 300 + 5000);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect((error as Error).message).toContain('did not complete the login within 300 ms');
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    for (const event of retries) {
+      expect((event.error as Error).message).toContain('did not complete the login within 300 ms');
+    }
+    // One connection per attempt, each closed by the client when its time was up.
+    expect(accepted.length).toBe(retries.length + 1);
+    await vi.waitFor(() => expect(accepted.every((socket) => socket.destroyed)).toBe(true));
+  });
+
+  it('rides through a server that is silent at first and answers later', async () => {
+    let answering = false;
+    const server = createServer((incoming) => {
+      relayedSockets.add(incoming);
+      incoming.on('error', () => {});
+      if (!answering) return; // black-holed: accepted, never answered
+      const outgoing = tcpConnect(Number(fixture.stack.env.KEYLESS_POSTGRES_PORT), '127.0.0.1');
+      relayedSockets.add(outgoing);
+      outgoing.on('error', () => {});
+      incoming.pipe(outgoing).pipe(incoming);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    relays.push(server);
+    const connector = connect((server.address() as { port: number }).port, {
+      connectTimeoutMs: 300,
+      connectRetryMs: 20_000,
+    });
+    const retries = retriesOf(connector);
+    connector.on('connect-retry', () => {
+      // The second timeout in a row: the "DNS change" arrives.
+      if (retries.length >= 2) answering = true;
+    });
+    const result = await connector.query<{ one: number }>('SELECT 1 AS one');
+    expect(result.rows).toEqual([{ one: 1 }]);
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    expect(String((retries[0]?.error as Error | undefined)?.message)).toContain(
+      'did not complete the login within 300 ms',
+    );
   });
 
   it('does not count the wait for the password or token against connectTimeoutMs', async () => {

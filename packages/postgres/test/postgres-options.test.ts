@@ -2,6 +2,7 @@ import { ConfigurationError, entraToken, fromKeyVaultSecret, type TokenProvider 
 import { catchError } from '@keyless/testing';
 import { describe, expect, it } from 'vitest';
 import { createPostgresConnector, type PostgresConnectorOptions } from '../src/index.js';
+import { resolvePostgresOptions } from '../src/postgres-options.js';
 
 /**
  * What the factory refuses, without a server, beyond the configuration group of
@@ -77,5 +78,26 @@ describe('createPostgresConnector refuses', () => {
     const error = catchError(() => createPostgresConnector({ ...options, password: entraToken(), ...bad }));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain(`\`${option}\``);
+  });
+});
+
+describe('createPostgresConnector defaults', () => {
+  // Azure documents an HA failover as 60–120 s (RTO < 120 s), a restart as a minute or less, a
+  // compute scale as 40–60 s seen from the application: the default budget covers all of them.
+  it('waits out a server that is away for up to 120 s, with 10 s of network time per login', () => {
+    for (const mode of ['key-vault-secret', 'entra-token'] as const) {
+      const resolved = resolvePostgresOptions(options, mode, {});
+      expect(resolved.connectRetryMs).toBe(120_000);
+      expect(resolved.connectTimeoutMs).toBe(10_000);
+    }
+  });
+
+  it('takes connectRetryMs: 0 (no retry) and a budget up to 10 minutes', () => {
+    expect(
+      resolvePostgresOptions({ ...options, connectRetryMs: 0 }, 'key-vault-secret', {}).connectRetryMs,
+    ).toBe(0);
+    expect(
+      resolvePostgresOptions({ ...options, connectRetryMs: 600_000 }, 'key-vault-secret', {}).connectRetryMs,
+    ).toBe(600_000);
   });
 });
