@@ -54,12 +54,19 @@ export { startRedis } from './redis/redis-launcher.js';
 export type { RedisInstance, RedisLauncherOptions, RedisPasswordUser } from './redis/redis-types.js';
 // SQL (TDS) endpoint
 export {
+  type ExistingSessionsDuringReconfiguration,
+  type ReconfigureOptions,
+  type SqlConnectionPolicy,
   type SqlEndpoint,
   type SqlEndpointCounters,
+  type SqlEndpointFaults,
   type SqlEndpointOptions,
   type SqlPrincipal,
   startSqlEndpoint,
+  type TokenRecheckErrorNumber,
+  type TokenRecheckOptions,
   type TokenVerifier,
+  type TransientLoginErrorNumber,
 } from './sql/sql-endpoint.js';
 export { type LocalAzure, type LocalAzureOptions, startLocalAzure } from './stack/local-azure-stack.js';
 export { renderDotEnv, renderExportLines } from './stack/stack-environment.js';

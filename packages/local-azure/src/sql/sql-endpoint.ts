@@ -4,9 +4,35 @@ import { listenOn } from '../http/listen-on.js';
 import { listenOnLoopback } from '../http/listen-on-loopback.js';
 import { defaultLoginTimeoutMilliseconds } from './message-limits.js';
 import { NotesTable } from './query-handler.js';
+import {
+  type ExistingSessionsDuringReconfiguration,
+  type ReconfigureOptions,
+  type SqlEndpointFaults,
+  SqlFaultState,
+  type TokenRecheckErrorNumber,
+  type TokenRecheckOptions,
+} from './sql-faults.js';
 import { type SessionHost, type SqlPrincipal, SqlSession, type TokenVerifier } from './sql-session.js';
+import type { TransientLoginErrorNumber } from './transient-errors.js';
 
-export type { SqlPrincipal, TokenVerifier };
+export type {
+  ExistingSessionsDuringReconfiguration,
+  ReconfigureOptions,
+  SqlEndpointFaults,
+  SqlPrincipal,
+  TokenRecheckErrorNumber,
+  TokenRecheckOptions,
+  TokenVerifier,
+  TransientLoginErrorNumber,
+};
+
+/**
+ * How clients reach the database (https://learn.microsoft.com/azure/azure-sql/database/connectivity-architecture):
+ * `'proxy'`, every packet through the gateway on 1433 (the default from outside Azure), or
+ * `'redirect'`, the gateway hands the client to the node hosting the database on a port in
+ * 11000–11999 (the default from inside Azure).
+ */
+export type SqlConnectionPolicy = 'proxy' | 'redirect';
 
 /** Options of `startSqlEndpoint()`. */
 export interface SqlEndpointOptions {
@@ -35,6 +61,14 @@ export interface SqlEndpointOptions {
   tenantId?: string;
   /** A connection that has not logged in by then is closed. Default 30 000 (ms). */
   loginTimeoutMs?: number;
+  /**
+   * `'proxy'` (default): sessions live on `port`. `'redirect'`: `port` is the gateway, which accepts
+   * the login, answers with a routing ENVCHANGE to a second listener (`redirectPort`) and hangs up;
+   * the client logs in again there, and that listener checks everything the gateway did.
+   */
+  connectionPolicy?: SqlConnectionPolicy;
+  /** The second listener's port under `'redirect'`; default 0, a free port (Azure uses 11000–11999). */
+  redirectPort?: number;
 }
 
 /** Login and query counters, for tests that assert how often clients logged in. */
@@ -45,6 +79,8 @@ export interface SqlEndpointCounters {
   /** SQL batches and RPC requests (transaction manager requests are not counted). */
   readonly queries: number;
   readonly openConnections: number;
+  /** Logins the gateway answered with a routing redirect (connection policy `'redirect'`). */
+  readonly redirects: number;
   /**
    * Bytes the endpoint holds for all connections right now: received but not yet handled (partial
    * packets and messages, queued requests). Bounded per connection by the limits in the README.
@@ -62,6 +98,12 @@ export interface SqlEndpoint {
   readonly host: string;
   readonly port: number;
   readonly database: string;
+  /** `'proxy'` or `'redirect'`, as started. */
+  readonly connectionPolicy: SqlConnectionPolicy;
+  /** Under `'redirect'`, the port of the listener the gateway sends clients to; otherwise undefined. */
+  readonly redirectPort: number | undefined;
+  /** Reconfigurations and mid-session token re-validation, as Azure SQL does them. */
+  readonly faults: SqlEndpointFaults;
   /** Creates a database user for an identity, as `CREATE USER … FROM EXTERNAL PROVIDER` does. */
   addPrincipal(principal: SqlPrincipal): void;
   /** Drops the identity's database user: its next login fails with 18456. */
@@ -86,7 +128,18 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
   for (const principal of options.principals ?? [])
     principals.set(principal.objectId.toLowerCase(), principal);
   const sessions = new Set<SqlSession>();
-  const count = { logins: 0, failedLogins: 0, queries: 0, bufferedBytes: 0, peakBufferedBytes: 0 };
+  const count = {
+    logins: 0,
+    failedLogins: 0,
+    queries: 0,
+    redirects: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
+  };
+  const connectionPolicy = options.connectionPolicy ?? 'proxy';
+  if (connectionPolicy !== 'proxy' && connectionPolicy !== 'redirect') {
+    throw new RangeError("SQL endpoint: connectionPolicy must be 'proxy' or 'redirect'");
+  }
   const loginTimeoutMilliseconds = options.loginTimeoutMs ?? defaultLoginTimeoutMilliseconds;
   if (!Number.isInteger(loginTimeoutMilliseconds) || loginTimeoutMilliseconds < 1) {
     throw new RangeError(
@@ -95,6 +148,14 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
   }
   let stopping: Promise<void> | undefined;
   let lastSpid = 50; // user sessions start above the system ones, as in SQL Server
+  const faults = new SqlFaultState((existingSessions) => {
+    if (existingSessions === 'keep') return;
+    for (const session of [...sessions]) {
+      if (!session.isLoggedIn) continue;
+      if (existingSessions === 'kill') session.close();
+      else session.closeWhenIdle();
+    }
+  });
 
   const sessionHost: SessionHost = {
     tokenVerifier: options.tokenVerifier,
@@ -126,35 +187,66 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
     sessionClosed: (session) => {
       sessions.delete(session);
     },
+    faults,
+    redirectTarget: undefined,
+    recordRedirect: () => {
+      count.redirects += 1;
+    },
   };
 
-  const acceptConnection = (socket: Socket): void => {
-    if (stopping !== undefined) {
-      socket.destroy();
-      return;
-    }
-    sessions.add(new SqlSession(socket, sessionHost));
-  };
-  const newServer = (): Server => {
-    const server = createServer(acceptConnection);
-    // A listener error after start (none expected on loopback) must not crash the host process.
-    server.on('error', () => {});
-    return server;
-  };
-  let servers: Server[];
-  let port: number;
-  if (host === 'localhost') {
-    ({ servers, port } = await listenOnLoopback(newServer, options.port ?? 0));
-  } else {
+  const listen = async (
+    sessionHostOfListener: SessionHost,
+    requestedPort: number,
+  ): Promise<{ servers: Server[]; port: number }> => {
+    const acceptConnection = (socket: Socket): void => {
+      if (stopping !== undefined) {
+        socket.destroy();
+        return;
+      }
+      sessions.add(new SqlSession(socket, sessionHostOfListener));
+    };
+    const newServer = (): Server => {
+      const server = createServer(acceptConnection);
+      // A listener error after start (none expected on loopback) must not crash the host process.
+      server.on('error', () => {});
+      return server;
+    };
+    if (host === 'localhost') return listenOnLoopback(newServer, requestedPort);
     const server = newServer();
-    servers = [server];
-    port = await listenOn(server, host, options.port ?? 0);
+    return { servers: [server], port: await listenOn(server, host, requestedPort) };
+  };
+
+  const servers: Server[] = [];
+  let redirectPort: number | undefined;
+  let port: number;
+  try {
+    if (connectionPolicy === 'redirect') {
+      // The node first, so the gateway knows where to send clients. The name is the endpoint's
+      // host (`localhost` by default): tedious verifies the node's certificate against it.
+      const node = await listen(sessionHost, options.redirectPort ?? 0);
+      servers.push(...node.servers);
+      redirectPort = node.port;
+      const gatewayHost: SessionHost = { ...sessionHost, redirectTarget: { server: host, port: node.port } };
+      const gateway = await listen(gatewayHost, options.port ?? 0);
+      servers.push(...gateway.servers);
+      port = gateway.port;
+    } else {
+      const proxy = await listen(sessionHost, options.port ?? 0);
+      servers.push(...proxy.servers);
+      port = proxy.port;
+    }
+  } catch (error) {
+    for (const server of servers) server.close();
+    throw error;
   }
 
   return {
     host,
     port,
     database,
+    connectionPolicy,
+    redirectPort,
+    faults,
     addPrincipal(principal) {
       principals.set(principal.objectId.toLowerCase(), principal);
     },
@@ -174,6 +266,9 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       get openConnections() {
         return sessions.size;
       },
+      get redirects() {
+        return count.redirects;
+      },
       get bufferedBytes() {
         return count.bufferedBytes;
       },
@@ -184,6 +279,7 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
         count.logins = 0;
         count.failedLogins = 0;
         count.queries = 0;
+        count.redirects = 0;
         count.peakBufferedBytes = count.bufferedBytes;
       },
     },

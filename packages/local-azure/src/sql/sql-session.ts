@@ -30,6 +30,7 @@ import {
 } from './packet-framing.js';
 import { buildPreloginResponse, Encryption, parsePreloginRequest } from './prelogin.js';
 import { type NotesTable, runStatement, type StatementOutcome } from './query-handler.js';
+import type { SqlFaultState } from './sql-faults.js';
 import { PreloginTlsCarrier } from './tls-in-prelogin-transport.js';
 import {
   CurrentCommand,
@@ -48,9 +49,11 @@ import {
   infoToken,
   loginAckToken,
   returnStatusToken,
+  routingEnvChangeToken,
   rowToken,
   type ServerMessage,
 } from './token-stream-writer.js';
+import { type TransientLoginErrorNumber, transientErrorText } from './transient-errors.js';
 
 /** A database user created for a Microsoft Entra identity. */
 export interface SqlPrincipal {
@@ -87,6 +90,14 @@ export interface SessionHost {
   recordLogin(succeeded: boolean): void;
   recordQuery(): void;
   sessionClosed(session: SqlSession): void;
+  /** Reconfigurations and mid-session token checks. */
+  readonly faults: SqlFaultState;
+  /**
+   * Set on the gateway of an endpoint with the Redirect connection policy: where a client is sent
+   * after its login is accepted.
+   */
+  readonly redirectTarget: { server: string; port: number } | undefined;
+  recordRedirect(): void;
 }
 
 type Phase =
@@ -135,6 +146,11 @@ export class SqlSession {
   private transactionSnapshot: ReturnType<NotesTable['snapshot']> | undefined;
   private nextTransactionId = 1n;
   private activeWait: { timer: NodeJS.Timeout; finish: (canceled: boolean) => void } | undefined;
+  /** Messages received and not yet answered: a session closed "when idle" waits for them. */
+  private pendingMessages = 0;
+  private closeRequested = false;
+  /** The token the session logged in with, for mid-session re-validation; never printed. */
+  #loginToken: string | undefined;
   private readonly onClearData = (chunk: Buffer): void => this.receive(chunk);
 
   constructor(socket: Socket, host: SessionHost) {
@@ -168,9 +184,24 @@ export class SqlSession {
     return this.phase !== 'closed';
   }
 
+  get isLoggedIn(): boolean {
+    return this.phase === 'logged-in';
+  }
+
+  /**
+   * Ends a logged-in session once every request it has received is answered (at once when idle),
+   * with a clean TLS close: what a reconfiguration does to a session between two requests.
+   */
+  closeWhenIdle(): void {
+    if (this.phase !== 'logged-in') return;
+    this.closeRequested = true;
+    if (this.pendingMessages === 0) this.closeAfterAnswer();
+  }
+
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.#loginToken = undefined;
     if (this.loginTimer !== undefined) clearTimeout(this.loginTimer);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     if (this.activeWait !== undefined) clearTimeout(this.activeWait.timer);
@@ -247,13 +278,16 @@ export class SqlSession {
       }
       const size = message.payload.length;
       this.queuedBytes += size;
+      this.pendingMessages += 1;
       this.queue = this.queue
         .then(() => (this.phase === 'closed' || this.phase === 'closing' ? undefined : this.handle(message)))
         .catch(() => this.close())
         .finally(() => {
           this.queuedBytes -= size;
+          this.pendingMessages -= 1;
           this.reportHeldBytes();
           this.applyBackpressure();
+          if (this.closeRequested && this.pendingMessages === 0) this.closeAfterAnswer();
         });
     }
     this.reportHeldBytes();
@@ -334,6 +368,7 @@ export class SqlSession {
 
   /** SQL Server closes the connection after a failed login; the answer drains first. */
   private closeAfterAnswer(): void {
+    if (this.phase === 'closed' || this.phase === 'closing') return;
     this.phase = 'closing';
     this.transport.end();
     this.closeTimer = setTimeout(() => this.close(), 1_000);
@@ -376,7 +411,41 @@ export class SqlSession {
     return undefined;
   }
 
+  /**
+   * While Azure reconfigures the database, the login is refused with a transient error and no
+   * LOGINACK. 4060 comes with the 18456 that SQL Server always adds to it; the others alone.
+   */
+  private transientRefusal(number: TransientLoginErrorNumber): void {
+    this.host.recordLogin(false);
+    const { severity, message } = transientErrorText(number, {
+      database: this.login?.database || this.host.database,
+      serverName: this.host.serverName,
+    });
+    const serverName = this.host.serverName;
+    this.sendTokens([
+      errorToken({ number, state: 1, severity, message, serverName }),
+      ...(number === 4060
+        ? [
+            errorToken({
+              number: 18456,
+              state: 1,
+              severity: 14,
+              message: `Login failed for user '${tokenIdentifiedPrincipal}'.`,
+              serverName,
+            }),
+          ]
+        : []),
+      doneToken(DoneStatus.error),
+    ]);
+    this.closeAfterAnswer();
+  }
+
   private async authenticate(token: string): Promise<void> {
+    const refusal = this.host.faults.loginRefusal();
+    if (refusal !== undefined) {
+      this.transientRefusal(refusal);
+      return;
+    }
     let claims: { oid: string; [claim: string]: unknown };
     try {
       claims = await this.host.tokenVerifier.verifyToken(token, { audience: [...sqlAudiences] });
@@ -420,6 +489,11 @@ export class SqlSession {
       this.closeAfterAnswer();
       return;
     }
+    if (this.host.redirectTarget !== undefined) {
+      this.redirect(this.host.redirectTarget);
+      return;
+    }
+    this.#loginToken = token;
     this.principal = principal;
     this.spid = this.host.nextSpid();
     this.phase = 'logged-in';
@@ -468,7 +542,66 @@ export class SqlSession {
     ]);
   }
 
+  /**
+   * The gateway's answer under the Redirect policy: the login is accepted (LOGINACK), then a routing
+   * ENVCHANGE names the node to log in to, and the gateway hangs up. The client opens a new
+   * connection there, with its own TLS handshake and token login, and the node checks everything again.
+   */
+  private redirect(target: { server: string; port: number }): void {
+    this.host.recordRedirect();
+    this.sendTokens([
+      loginAckToken({
+        tdsVersion: tdsVersion74,
+        programName: 'Microsoft SQL Server',
+        version: reportedVersion,
+      }),
+      featureExtAckToken([
+        { featureId: FeatureId.fedAuth, data: Buffer.alloc(0) },
+        { featureId: FeatureId.utf8Support, data: Buffer.from([0x01]) },
+      ]),
+      routingEnvChangeToken(target.server, target.port),
+      doneToken(DoneStatus.final),
+    ]);
+    this.closeAfterAnswer();
+  }
+
   // ----- logged in -----
+
+  /**
+   * Azure SQL may re-validate a session's token mid-session (after a reconfiguration clears its
+   * token cache) and answer an expired one with 18456 "Token is expired." — observed as Level 14,
+   * State 233, Line 1 — or 37396, then the session is unusable
+   * (https://github.com/dotnet/SqlClient/issues/3245, https://github.com/dotnet/SqlClient/issues/2792).
+   * Returns true when it answered the request that way (and is closing the session).
+   */
+  private async refusedForExpiredToken(isRpc: boolean): Promise<boolean> {
+    const errorNumber = this.host.faults.tokenRecheckError;
+    const token = this.#loginToken;
+    if (errorNumber === undefined || token === undefined) return false;
+    try {
+      await this.host.tokenVerifier.verifyToken(token, { audience: [...sqlAudiences] });
+      return false;
+    } catch (error) {
+      if (this.phase !== 'logged-in') return true;
+      const refusal =
+        errorNumber === 37396
+          ? this.sqlError(
+              37396,
+              1,
+              16,
+              'Query cannot be executed, access token is expired. Please login with a new access token and execute query again.',
+            )
+          : this.sqlError(
+              18456,
+              233,
+              14,
+              `Login failed for user '${tokenIdentifiedPrincipal}'. ${loginFailureDetail(failedCheckOf(error))}`,
+            );
+      this.sendTokens([refusal, isRpc ? doneProcToken(DoneStatus.error) : doneToken(DoneStatus.error)]);
+      this.closeAfterAnswer();
+      return true;
+    }
+  }
 
   private onAttention(): void {
     if (this.activeWait !== undefined) {
@@ -488,6 +621,7 @@ export class SqlSession {
     ) {
       throw new TdsProtocolError(`message type 0x${type.toString(16)} is not a request`);
     }
+    if (await this.refusedForExpiredToken(type === PacketType.rpcRequest)) return;
     const prefix: Buffer[] = [];
     const reset =
       (message.firstStatus & (PacketStatus.resetConnection | PacketStatus.resetConnectionSkipTransaction)) !==

@@ -27,6 +27,7 @@ export const EnvChangeType = {
   commitTransaction: 9,
   rollbackTransaction: 10,
   resetConnection: 18,
+  routing: 20,
 } as const;
 
 export const DoneStatus = {
@@ -83,6 +84,25 @@ export function envChangeBytes(type: number, newValue: Buffer, oldValue: Buffer)
   return withUShortLength(
     TokenType.envChange,
     Buffer.concat([Buffer.from([type]), bVarByte(newValue), bVarByte(oldValue)]),
+  );
+}
+
+/**
+ * ENVCHANGE type 20, Routing (MS-TDS 2.2.7.9): the new value is a US_VARBYTE holding protocol 0
+ * (TCP), the port, and the server name as US_VARCHAR; the old value is an empty US_VARBYTE. Sent
+ * after LOGINACK, it tells the client to close this connection and log in again at that address,
+ * which is how Azure SQL's gateway hands a client to the node under the Redirect connection policy.
+ */
+export function routingEnvChangeToken(server: string, port: number): Buffer {
+  const header = Buffer.alloc(3);
+  header.writeUInt8(0, 0); // protocol: TCP
+  header.writeUInt16LE(port, 1);
+  const routingData = Buffer.concat([header, usVarChar(server)]);
+  const newValueLength = Buffer.alloc(2);
+  newValueLength.writeUInt16LE(routingData.length);
+  return withUShortLength(
+    TokenType.envChange,
+    Buffer.concat([Buffer.from([EnvChangeType.routing]), newValueLength, routingData, Buffer.alloc(2)]),
   );
 }
 

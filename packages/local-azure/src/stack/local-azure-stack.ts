@@ -16,7 +16,7 @@ import type { PostgresInstance } from '../postgres/postgres-types.js';
 import { randomSecret } from '../processes/random-secret.js';
 import { startRedis } from '../redis/redis-launcher.js';
 import type { RedisInstance } from '../redis/redis-types.js';
-import { type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
+import { type SqlConnectionPolicy, type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
 
@@ -38,6 +38,12 @@ export interface LocalAzureOptions {
    * *Key Vault Secrets User* role, and refusals are 403 `AccessDenied`. Default `'rbac'`.
    */
   keyVault?: { permissionModel?: KeyVaultPermissionModel };
+  /**
+   * `connectionPolicy: 'redirect'`: the SQL endpoint answers logins on `KEYLESS_SQL_PORT` (the
+   * gateway) with a routing redirect to a second listener, as Azure SQL does for clients inside
+   * Azure. Default `'proxy'`.
+   */
+  sql?: { connectionPolicy?: SqlConnectionPolicy };
 }
 
 /** The running local stack: the environment for an application, each service, and `stop()`. */
@@ -170,6 +176,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
         tls: { cert: ca.serverCertificate, key: ca.serverKey },
         // As `CREATE USER [keyless-app] FROM EXTERNAL PROVIDER` would in Azure SQL.
         principals: seed ? [{ name: appIdentity.name, objectId: appIdentity.objectId }] : [],
+        ...(options.sql?.connectionPolicy ? { connectionPolicy: options.sql.connectionPolicy } : {}),
       });
       const started = sql;
       running.push({ name: 'sql', stop: () => started.stop() });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ManagedIdentityCredential } from '@azure/identity';
+import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { Connection, type ConnectionConfiguration, Request, TYPES } from 'tedious';
 import {
   ensureLocalCertificateAuthority,
@@ -61,7 +61,7 @@ export function accessTokenAuthentication(token: string): TediousAuthentication 
   return { type: 'azure-active-directory-access-token', options: { token } };
 }
 
-export function tokenCredentialAuthentication(credential: ManagedIdentityCredential): TediousAuthentication {
+export function tokenCredentialAuthentication(credential: TokenCredential): TediousAuthentication {
   return { type: 'token-credential', options: { credential } };
 }
 
