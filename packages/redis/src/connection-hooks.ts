@@ -4,6 +4,7 @@ import {
   connectionEpochOf,
   handshakePasswordOf,
   isMaxRetriesPerRequestError,
+  mapCommandRejections,
   mapFlushedCommandErrors,
   overrideRecoverFromFatalError,
   rejectCommandsAwaitingResend,
@@ -11,6 +12,7 @@ import {
 import type { RedisCredentials } from './redis-credentials.js';
 import {
   isAuthenticationFailure,
+  mapCommandError,
   mapRedisError,
   type RedisErrorContext,
   unreachableAfterRetries,
@@ -48,6 +50,8 @@ export interface ConnectionHooks {
  *   ServiceUnavailableError (the last connection error as its cause), not ioredis's own error.
  * - When the client ends, commands still waiting to be re-sent fail (with the refusal that ended
  *   it, if any) instead of waiting forever.
+ * - A command the access policy does not allow (NOPERM) fails with AuthorizationError, whose hint
+ *   names the policy and the command that changes it for this cache's product.
  * - The client prints (inspect, JSON) without its options, whose password is the secret.
  *
  * The ioredis internals this relies on are listed in ioredis-internals.ts.
@@ -113,6 +117,9 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
       ? unreachableAfterRetries(error, lastConnectionError, context.errorContext)
       : error,
   );
+
+  // A NOPERM says which access policy to change; the application's other errors are its own.
+  mapCommandRejections(client, (error) => mapCommandError(error, context.errorContext) as Error);
 
   let endedWith: Error | undefined;
   client.on('end', () => {

@@ -43,6 +43,16 @@ import type { Redis } from 'ioredis';
  *    credential that cannot be had ends the client with its typed error, or — throttled,
  *    unavailable — is reported through a destroyed socket, so ioredis reconnects and asks again).
  *    The `condition.auth` it then sets (3) is only read by the handshake, after `connect()` resolved.
+ * 8. `sendCommand(command, stream?)` (public) receives every command — the application's, those of
+ *    a pipeline or transaction, the handshake's — and `command.reject(error)` is how each one's
+ *    promise (and callback) fails. keyless replaces `sendCommand` on the instance to wrap `reject`,
+ *    so a NOPERM reply reaches the caller as AuthorizationError naming the access policy. In
+ *    MONITOR mode ioredis puts its own `sendCommand` on the instance and deletes it on close, which
+ *    removes keyless's too: a NOPERM then reaches the caller unmapped (MONITOR is @dangerous, which
+ *    only Azure's Data Owner policy allows).
+ * 9. `condition.subscriber` and `condition.protocol`: a connection subscribed over RESP2 accepts
+ *    only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET — ioredis refuses anything else
+ *    before sending it, Redis would too — so it cannot re-send `AUTH`; keyless reconnects it instead.
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
@@ -51,7 +61,8 @@ type FlushQueue = (error: Error, flushOptions?: unknown) => void;
 interface RedisInternals {
   recoverFromFatalError: RecoverFromFatalError;
   flushQueue: FlushQueue;
-  condition?: { auth?: unknown } | null;
+  sendCommand: (command: unknown, ...rest: unknown[]) => unknown;
+  condition?: { auth?: unknown; subscriber?: unknown; protocol?: unknown } | null;
   prevCommandQueue?: {
     length: number;
     shift(): { command?: { reject?: (error: Error) => void } } | undefined;
@@ -108,4 +119,27 @@ export function mapFlushedCommandErrors(client: Redis, mapError: (error: Error) 
 /** ioredis's error for commands that waited through `maxRetriesPerRequest` failed reconnects. */
 export function isMaxRetriesPerRequestError(error: unknown): boolean {
   return error instanceof Error && error.name === 'MaxRetriesPerRequestError';
+}
+
+/** (8) Lets `mapError` replace the error every command sent through this client fails with. */
+export function mapCommandRejections(client: Redis, mapError: (error: Error) => Error): void {
+  const target = internals(client);
+  const original = target.sendCommand;
+  const wrapped = new WeakSet<object>();
+  target.sendCommand = function (this: unknown, command: unknown, ...rest: unknown[]) {
+    const rejectable = command as { reject?: unknown } | null;
+    // A command is sent again after a reconnect: wrapped once.
+    if (rejectable && typeof rejectable.reject === 'function' && !wrapped.has(rejectable)) {
+      wrapped.add(rejectable);
+      const reject = rejectable.reject as (error: Error) => void;
+      rejectable.reject = (error: Error) => reject(mapError(error));
+    }
+    return original.call(this, command, ...rest);
+  };
+}
+
+/** (9) The connection is subscribed over RESP2: it cannot send `AUTH` until it unsubscribes. */
+export function isResp2Subscriber(client: Redis): boolean {
+  const condition = internals(client).condition;
+  return Boolean(condition?.subscriber) && condition?.protocol !== 3;
 }

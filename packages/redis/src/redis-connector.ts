@@ -2,6 +2,7 @@ import {
   ClosedError,
   createTokenProvider,
   isKeylessError,
+  type KeylessError,
   type PasswordSource,
   ServiceUnavailableError,
   type TokenProvider,
@@ -18,16 +19,16 @@ import {
 import type { PasswordBinding } from '@keyless/keyvault/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
+import { type ReauthenticationOutcome, reauthenticateConnection } from './connection-reauthentication.js';
 import { handshakePasswordOf, setHandshakeAuth } from './ioredis-internals.js';
-import { reauthenticationDelay, retryDelay } from './reauthentication-schedule.js';
+import {
+  reauthenticationAnswerTimeout,
+  reauthenticationDelay,
+  retryDelay,
+} from './reauthentication-schedule.js';
 import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import { RedisCredentials } from './redis-credentials.js';
-import {
-  isAuthenticationFailure,
-  mapRedisError,
-  type RedisErrorContext,
-  sanitizedCause,
-} from './redis-error-mapping.js';
+import { mapRedisError, type RedisErrorContext, sanitizedCause } from './redis-error-mapping.js';
 import {
   type PassedRedisOptions,
   type RedisConnectorOptions,
@@ -37,18 +38,28 @@ import {
 } from './redis-options.js';
 import { socketConnectorFor } from './redis-socket-connector.js';
 
-/** What a `reauthenticated` or `password-refreshed` event says; never the password or token. */
+/** What a connector's event says; never the password or token. */
 export interface RedisConnectorEvent {
   /** When it happened (milliseconds since the epoch). */
   at: number;
-  /** Entra mode: when the token now in use expires. */
+  /** Entra mode: when the newest token expires. */
   expiresOnTimestamp?: number;
-  /** `reauthenticated`: how many live connections accepted the new token. */
+  /** `reauthenticated`: how many live connections accepted the new token with `AUTH`. */
   connections?: number;
+  /**
+   * `reauthenticated`: how many live connections were reconnected instead, so that their handshake
+   * sends the new token (subscribers over RESP2, and connections whose `AUTH` got no answer).
+   */
+  reconnected?: number;
+  /**
+   * `reauthentication-failed`: why (AuthenticationFailedError when the cache refused the new token,
+   * or the token provider's error when no new token could be had). Never carries the token.
+   */
+  error?: KeylessError;
 }
 
 /** The events a Redis connector emits. */
-export type RedisConnectorEventName = 'reauthenticated' | 'password-refreshed';
+export type RedisConnectorEventName = 'reauthenticated' | 'password-refreshed' | 'reauthentication-failed';
 
 /** What `createRedisConnector()` returns: an ioredis client whose credentials stay fresh, and a lifetime. */
 export interface RedisConnector {
@@ -79,6 +90,9 @@ export interface RedisConnector {
   /**
    * `password-refreshed`: new connections will use a new password or token (a rotated secret, a
    * refreshed token). `reauthenticated`: live connections sent `AUTH` with a new token (Entra).
+   * `reauthentication-failed` (Entra): a live connection's `AUTH` with the new token was refused,
+   * or no new token could be had; its `error` is the typed error. Azure closes a connection whose
+   * token expires without a new `AUTH`, so this is worth an alert.
    */
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void;
 }
@@ -135,6 +149,9 @@ class KeylessRedisConnector implements RedisConnector {
   #firstCredentials: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #failedRenewals = 0;
+  /** Entra: when the newest token expires, and the one before it (live connections may use it still). */
+  #newestExpiresOnTimestamp: number | undefined;
+  #previousExpiresOnTimestamp: number | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -272,7 +289,10 @@ class KeylessRedisConnector implements RedisConnector {
   async #beforeConnect(client: Redis): Promise<void> {
     if (this.#credentials.password === undefined) {
       this.#firstCredentials ??= this.#credentials.ready().then(
-        () => this.#scheduleReauthentication(),
+        () => {
+          this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+          this.#scheduleReauthentication();
+        },
         (error: unknown) => {
           this.#firstCredentials = undefined;
           throw error;
@@ -289,6 +309,12 @@ class KeylessRedisConnector implements RedisConnector {
     let hooks: ConnectionHooks | undefined;
     let handshakeDone: (() => void) | undefined;
     const client: Redis = new Redis({
+      // ioredis's ready check sends INFO, which is @dangerous: Azure's Data Contributor and Data
+      // Reader access policies refuse it, and ioredis then warns on every (re)connect and skips the
+      // check anyway. It only waits for a server loading its dataset, and no command that every
+      // policy allows both passes ioredis's handshake gate and reports loading. Off unless asked
+      // for (with Data Owner or access keys it works as in ioredis).
+      enableReadyCheck: false,
       ...this.#redisOptions,
       ...override,
       // For ioredis's own descriptions (tracing); the socket is opened by keyless's connector.
@@ -332,44 +358,77 @@ class KeylessRedisConnector implements RedisConnector {
   #connectionReady(client: Redis): void {
     if (this.#credentials.kind !== 'entra-token' || this.#closed) return;
     if (handshakePasswordOf(client) === this.#credentials.password) return;
-    void this.#reauthenticate(client).then((accepted) => {
-      if (accepted) this.#emitter.emit('reauthenticated', this.#event(1));
-    });
+    void this.#reauthenticateAll([client]);
   }
 
   #credentialsChanged(): void {
     if (this.#closed) return;
     this.#emitter.emit('password-refreshed', this.#event());
     if (this.#credentials.kind !== 'entra-token') return;
+    this.#previousExpiresOnTimestamp = this.#newestExpiresOnTimestamp;
+    this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     // Entra: every live connection authenticates again with the new token before the old one expires.
-    const live = [...this.#clients].filter((client) => client.status === 'ready');
-    void Promise.all(live.map((client) => this.#reauthenticate(client))).then((results) => {
-      const accepted = results.filter(Boolean).length;
-      if (accepted > 0) this.#emitter.emit('reauthenticated', this.#event(accepted));
-    });
+    void this.#reauthenticateAll([...this.#clients]);
     this.#scheduleReauthentication();
   }
 
-  /**
-   * AUTH is queued behind the commands already sent on this connection, so it never splits a
-   * MULTI/EXEC that ioredis writes as one pipeline, and works in RESP3 subscriber mode.
-   */
-  async #reauthenticate(client: Redis): Promise<boolean> {
-    if (client.status !== 'ready') return false; // its next handshake uses the newest token
-    const user = this.#credentials.user;
+  /** Re-AUTHs `clients` with the newest token; reports what they came to, failures included. */
+  async #reauthenticateAll(clients: Redis[]): Promise<void> {
     const password = this.#credentials.password;
-    if (password === undefined) return false;
-    try {
-      if (user === undefined) await client.call('AUTH', password);
-      else await client.call('AUTH', user, password);
-      return true;
-    } catch (error) {
-      // The failed command carries the token in its arguments: nothing of it leaves this function.
-      if (isAuthenticationFailure(error) && !this.#closed) {
-        client.emit('error', mapRedisError(sanitizedCause(error), this.#errorContext));
+    if (password === undefined) return;
+    const login = { user: this.#credentials.user, password };
+    const now = systemClock.now();
+    const answerTimeoutMs = reauthenticationAnswerTimeout(
+      (this.#previousExpiresOnTimestamp ?? this.#credentials.expiresOnTimestamp ?? now) - now,
+    );
+    const outcomes = await Promise.all(
+      clients.map((client) =>
+        reauthenticateConnection(client, login, answerTimeoutMs).then(
+          (outcome) => ({ client, outcome }),
+          (error: unknown): { client: Redis; outcome: ReauthenticationOutcome } => ({
+            client,
+            outcome: { kind: 'failed', error },
+          }),
+        ),
+      ),
+    );
+    if (this.#closed) return;
+    let accepted = 0;
+    let reconnected = 0;
+    for (const { client, outcome } of outcomes) {
+      if (outcome.kind === 'accepted') accepted += 1;
+      else if (outcome.kind === 'reconnected') reconnected += 1;
+      else if (outcome.kind === 'refused' || outcome.kind === 'failed') {
+        this.#reauthenticationFailed(this.#typedReauthenticationError(outcome.error), client);
       }
-      return false;
     }
+    if (accepted + reconnected > 0) {
+      const event = this.#event(accepted);
+      if (reconnected > 0) event.reconnected = reconnected;
+      this.#emitter.emit('reauthenticated', event);
+    }
+  }
+
+  /** A refused token maps to AuthenticationFailedError; anything else to the unavailable cache. */
+  #typedReauthenticationError(error: unknown): KeylessError {
+    // The failed command carries the token in its arguments: nothing of it leaves this function.
+    const cause = sanitizedCause(error);
+    const mapped = mapRedisError(cause, this.#errorContext);
+    if (isKeylessError(mapped)) return mapped as KeylessError;
+    return new ServiceUnavailableError(
+      `Redis at ${this.#connection.host}:${this.#connection.port} did not accept the re-AUTH with a new token; the connection was reconnected to log in with it`,
+      { cause },
+    );
+  }
+
+  /** Never swallowed: the connector's event always, and the client's 'error' when it is listened to. */
+  #reauthenticationFailed(error: KeylessError, client?: Redis): void {
+    if (this.#closed) return;
+    const event = this.#event();
+    event.error = error;
+    this.#emitter.emit('reauthentication-failed', event);
+    // ioredis reports through 'error' events; emitting one nobody listens to would throw.
+    if (client !== undefined && client.listenerCount('error') > 0) client.emit('error', error);
   }
 
   #scheduleReauthentication(delayMs?: number): void {
@@ -397,9 +456,12 @@ class KeylessRedisConnector implements RedisConnector {
           retryDelay(now, credentials.refreshAfterTimestamp ?? now, credentials.expiresOnTimestamp ?? now),
         );
       }
-    } catch {
-      // The provider already reports refresh-failed; keep trying while the token is valid.
+    } catch (error) {
+      // The provider stopped serving a valid token and could not get a new one: the connections
+      // will be closed when theirs expires. Reported, and tried again with backoff.
       this.#failedRenewals += 1;
+      if (isKeylessError(error)) this.#reauthenticationFailed(error as KeylessError);
+      else this.#reauthenticationFailed(this.#typedReauthenticationError(error));
       this.#scheduleReauthentication(
         backoffDelay(this.#failedRenewals, { baseDelayMs: 1000, maxDelayMs: 30_000 }),
       );

@@ -12,6 +12,7 @@ import {
   isNetworkFailure,
   untrustedCertificateError,
 } from '@keyless/core/internal';
+import { accessPolicyAssignmentCommand, azureRedisProductOf, perProduct } from './azure-redis-product.js';
 
 export interface RedisErrorContext {
   mode: PasswordSource['kind'];
@@ -55,20 +56,12 @@ export function mapRedisError(error: unknown, context: RedisErrorContext): unkno
         cause: sanitizedCause(error),
         hint:
           context.mode === 'entra-token'
-            ? `add a data access policy assignment for the identity's object id on the cache (az redis access-policy-assignment create --name <cache> --resource-group <group> --policy-assignment-name keyless-app --access-policy-name "Data Owner" --object-id ${context.user ?? '<object-id>'} --object-id-alias <name>), enable Microsoft Entra authentication on the cache, and check that the option \`user\` / KEYLESS_REDIS_ENTRA_USER is the object (principal) id of the identity the app runs as`
+            ? entraLoginHint(context)
             : `check that the Key Vault secret holds the current password of the ACL user (or the access key for the default user), and that the option \`user\` / KEYLESS_REDIS_USER names that user`,
       },
     );
   }
-  if (/^NOPERM\b/.test(messageOf(error))) {
-    return new AuthorizationError(
-      `Redis at ${where} refused a command for user '${context.user ?? 'default'}'`,
-      {
-        cause: sanitizedCause(error),
-        hint: 'grant the ACL user (or the Entra data access policy) the commands and keys it needs, e.g. the "Data Contributor" access policy',
-      },
-    );
-  }
+  if (isPermissionDenied(error)) return permissionDenied(error, context);
   if (isNetworkFailure(error)) {
     return new ServiceUnavailableError(`Redis at ${where} could not be reached`, {
       cause: sanitizedCause(error),
@@ -77,6 +70,83 @@ export function mapRedisError(error: unknown, context: RedisErrorContext): unkno
   }
   return error;
 }
+
+/** Redis's answer to a command, key or channel the user's ACL rules (the access policy) leave out. */
+export function isPermissionDenied(error: unknown): boolean {
+  return /^NOPERM\b/.test(messageOf(error));
+}
+
+/**
+ * What the application's own commands reject with: a NOPERM becomes AuthorizationError naming the
+ * access policy and how to change it; any other reply is the application's business, unchanged.
+ */
+export function mapCommandError(error: unknown, context: RedisErrorContext): unknown {
+  return isPermissionDenied(error) && !isKeylessError(error) ? permissionDenied(error, context) : error;
+}
+
+/**
+ * The command a NOPERM names: Redis 7 says "User <user> has no permissions to run the 'keys'
+ * command", Redis 6 "this user has no permissions to run the 'keys' command or its subcommand";
+ * else the name ioredis attached to the error. Undefined for a key or channel refusal.
+ */
+function deniedCommandOf(error: unknown): string | undefined {
+  const message = messageOf(error);
+  if (/\b(key|keys|channel|channels)\b/i.test(message) && !/\bto run\b/.test(message)) return undefined;
+  const named = /to run the '([^']{1,64})' command/.exec(message)?.[1];
+  const attached = (error as { command?: { name?: unknown } } | undefined)?.command?.name;
+  const command = named ?? (typeof attached === 'string' ? attached : undefined);
+  return command !== undefined && /^[a-z0-9_.|-]{1,64}$/i.test(command) ? command.toUpperCase() : undefined;
+}
+
+function permissionDenied(error: unknown, context: RedisErrorContext): AuthorizationError {
+  const where = `${context.host}:${context.port}`;
+  const user = context.user === undefined ? 'the default user' : `user '${context.user}'`;
+  const command = deniedCommandOf(error);
+  const message = messageOf(error);
+  const refused =
+    command !== undefined
+      ? `the command ${command}`
+      : /channel/i.test(message)
+        ? 'access to a pub/sub channel'
+        : /key/i.test(message)
+          ? 'access to a key'
+          : 'a command';
+  const it = command ?? 'it';
+  const product = azureRedisProductOf(context.host, context.port);
+  const target = { host: context.host, objectId: context.user };
+  const hint =
+    context.mode === 'entra-token'
+      ? perProduct(product, (each) =>
+          each === 'azure-cache-for-redis'
+            ? `the identity's data access policy does not allow ${it}: "Data Contributor" allows every command but the @dangerous ones (INFO, KEYS, CLIENT, CONFIG, FLUSHALL, …) and "Data Reader" only @read and @connection commands (${accessPoliciesPage}). Do without ${it}, or assign the identity "Data Owner" or a custom access policy that includes it: ${accessPolicyAssignmentCommand(each, target, 'Data Owner')}. No policy grants a command Azure disables for every user (${cacheDisabledCommandsPage})`
+            : `Azure Managed Redis has one access policy, "default", which allows every command the service supports; check that the identity has it (${accessPolicyAssignmentCommand(each, target)}) and that ${it} is not one Azure Managed Redis blocks for every user (${managedBlockedCommandsPage})`,
+        )
+      : `the user may not run ${it}. With Azure's access keys (the default user) every command the service supports is allowed, so ${it} is one Azure disables for every user (${cacheDisabledCommandsPage}, ${managedBlockedCommandsPage}); for an ACL user of your own Redis, grant it (ACL SETUSER <user> +<command>)`;
+  // "NOPERM" stays in the message: ioredis's ready check, and code written for plain ioredis, look for it.
+  return new AuthorizationError(
+    `Redis at ${where} refused ${refused} for ${user} (NOPERM): not permitted by its access policy`,
+    { cause: sanitizedCause(error), hint },
+  );
+}
+
+/** WRONGPASS/NOAUTH in Entra mode: no access policy assignment, Entra off, or the wrong user. */
+function entraLoginHint(context: RedisErrorContext): string {
+  const product = azureRedisProductOf(context.host, context.port);
+  const target = { host: context.host, objectId: context.user };
+  const assignment = perProduct(product, (each) =>
+    each === 'azure-cache-for-redis'
+      ? `enable Microsoft Entra authentication on the cache and give the identity a data access policy: ${accessPolicyAssignmentCommand(each, target, 'Data Contributor')}`
+      : `give the identity the cache's access policy (Microsoft Entra authentication is on by default): ${accessPolicyAssignmentCommand(each, target)}`,
+  );
+  return `${assignment}; and check that the option \`user\` / KEYLESS_REDIS_ENTRA_USER is the object (principal) id of the identity the app runs as, not its client id`;
+}
+
+const accessPoliciesPage =
+  'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-configure-role-based-access-control';
+const cacheDisabledCommandsPage =
+  'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-configure#redis-commands-not-supported-in-azure-cache-for-redis';
+const managedBlockedCommandsPage =
+  'https://learn.microsoft.com/azure/redis/best-practices-client-libraries#blocked-commands';
 
 /**
  * Commands that waited through `maxRetriesPerRequest` failed reconnects: the cache could not be

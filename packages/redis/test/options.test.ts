@@ -2,7 +2,7 @@ import { ConfigurationError, entraToken, fromKeyVaultSecret, type TokenProvider 
 import { catchError } from '@keyless/testing';
 import { describe, expect, it } from 'vitest';
 import { createRedisConnector } from '../src/index.ts';
-import { reauthenticationDelay } from '../src/reauthentication-schedule.ts';
+import { reauthenticationAnswerTimeout, reauthenticationDelay } from '../src/reauthentication-schedule.ts';
 import { resolveRedisUser } from '../src/redis-auth.ts';
 import { resolveConnection, resolvePassedRedisOptions } from '../src/redis-options.ts';
 
@@ -126,13 +126,44 @@ describe('settings', () => {
     expect(resolvePassedRedisOptions(options)).toEqual(options);
   });
 
-  it('re-AUTHs at 70% of a short lifetime, at least 5 minutes early for long ones, with jitter only earlier', () => {
-    expect(reauthenticationDelay(4000, () => 0)).toBe(2800);
-    expect(reauthenticationDelay(4000, () => 1)).toBe(2400);
+  it('re-AUTHs at 70% of a long lifetime, at least 5 minutes early, with jitter only earlier', () => {
     const day = 86_400_000;
     expect(reauthenticationDelay(day, () => 0)).toBe(60_480_000);
+    expect(reauthenticationDelay(day, () => 1)).toBe(54_432_000);
     const tenMinutes = 600_000;
     expect(reauthenticationDelay(tenMinutes, () => 0)).toBe(300_000);
+    expect(reauthenticationDelay(tenMinutes, () => 1)).toBe(270_000);
     expect(reauthenticationDelay(0)).toBe(0);
+  });
+
+  it("keeps Azure's 3-minute margin whenever the lifetime allows, short handed-over tokens included", () => {
+    const minute = 60_000;
+    // A token handed over with 4 minutes left: re-AUTH after 1 minute, 3 minutes before expiry.
+    expect(reauthenticationDelay(4 * minute, () => 0)).toBe(minute);
+    expect(reauthenticationDelay(6 * minute, () => 0)).toBe(3 * minute);
+    // Below ten minutes, promptly: half of what is left when that keeps more than the margin.
+    expect(reauthenticationDelay(9 * minute, () => 0)).toBe(4.5 * minute);
+    // 3 minutes or less: the margin cannot be kept, so at once (then at the provider's refresh point).
+    expect(reauthenticationDelay(3 * minute, () => 0)).toBe(0);
+    expect(reauthenticationDelay(4000, () => 0)).toBe(0);
+    for (
+      let lifetime = 3 * minute + 1000;
+      lifetime <= 2 * 86_400_000;
+      lifetime = Math.ceil(lifetime * 1.07)
+    ) {
+      for (const random of [0, 0.5, 1]) {
+        const delay = reauthenticationDelay(lifetime, () => random);
+        expect(lifetime - delay, `lifetime ${lifetime} ms, random ${random}`).toBeGreaterThanOrEqual(
+          3 * minute,
+        );
+        expect(delay, `lifetime ${lifetime} ms, random ${random}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("gives a re-AUTH half the old token's remaining time to be answered, between 1 and 30 s", () => {
+    expect(reauthenticationAnswerTimeout(180_000)).toBe(30_000);
+    expect(reauthenticationAnswerTimeout(8000)).toBe(4000);
+    expect(reauthenticationAnswerTimeout(-5)).toBe(1000);
   });
 });

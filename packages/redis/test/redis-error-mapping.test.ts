@@ -118,6 +118,42 @@ const rows: RedisRow[] = [
     },
   },
   {
+    name: 'WRONGPASS in Entra mode on Azure Cache for Redis: enable Entra, assign Data Contributor',
+    native: (canaries) =>
+      replyError(
+        'WRONGPASS invalid username-password pair',
+        auth('00000000-0000-0000-0000-0000000000ff', canaries.token),
+      ),
+    context: { ...entraContext, host: 'orders.redis.cache.windows.net', port: 6380 },
+    expected: {
+      class: AuthenticationFailedError,
+      retryable: false,
+      hint: [
+        'enable Microsoft Entra authentication on the cache',
+        'az redis access-policy-assignment create --name orders ',
+        '--access-policy-name "Data Contributor" --object-id 00000000-0000-0000-0000-0000000000ff',
+      ],
+    },
+  },
+  {
+    name: 'WRONGPASS in Entra mode on Azure Managed Redis: the default policy on database default',
+    native: (canaries) =>
+      replyError(
+        'WRONGPASS invalid username-password pair',
+        auth('00000000-0000-0000-0000-0000000000ff', canaries.token),
+      ),
+    context: { ...entraContext, host: 'orders.westeurope.redis.azure.net', port: 10000 },
+    expected: {
+      class: AuthenticationFailedError,
+      retryable: false,
+      hint: [
+        'az redisenterprise database access-policy-assignment create --cluster-name orders ',
+        '--database-name default --access-policy-assignment-name <assignment> --access-policy-name default',
+        'not its client id',
+      ],
+    },
+  },
+  {
     // The handshake of RESP3 carries the credential in HELLO: HELLO 3 AUTH <user> <token>.
     name: 'WRONGPASS on HELLO (Entra mode)',
     native: (canaries) =>
@@ -139,7 +175,7 @@ const rows: RedisRow[] = [
     expected: { class: AuthenticationFailedError, retryable: false },
   },
   {
-    name: 'NOPERM',
+    name: 'NOPERM in secret mode: a command Azure disables for every user',
     native: (canaries) =>
       replyError("NOPERM User app has no permissions to run the 'config' command", {
         name: 'config',
@@ -148,9 +184,101 @@ const rows: RedisRow[] = [
     expected: {
       class: AuthorizationError,
       retryable: false,
-      message: ["refused a command for user 'app'"],
-      hint: ['Data Contributor'],
+      message: ["refused the command CONFIG for user 'app'", '(NOPERM): not permitted by its access policy'],
+      hint: ['Azure disables for every user', 'ACL SETUSER'],
     },
+  },
+  {
+    // Data Contributor leaves out @dangerous: INFO, KEYS, CLIENT, … (Redis 7's wording).
+    name: 'NOPERM in Entra mode on Azure Cache for Redis: the access policy, and Data Owner',
+    native: () =>
+      replyError(
+        "NOPERM User 00000000-0000-0000-0000-0000000000ff has no permissions to run the 'info' command",
+        { name: 'info', args: [] },
+      ),
+    context: { ...entraContext, host: 'orders.redis.cache.windows.net', port: 6380 },
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: [
+        'Redis at orders.redis.cache.windows.net:6380 refused the command INFO',
+        "user '00000000-0000-0000-0000-0000000000ff'",
+      ],
+      hint: [
+        '"Data Contributor" allows every command but the @dangerous ones',
+        'az redis access-policy-assignment create --name orders ',
+        '--access-policy-name "Data Owner" --object-id 00000000-0000-0000-0000-0000000000ff',
+        'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-configure-role-based-access-control',
+      ],
+    },
+  },
+  {
+    // Redis 6's wording (Azure Cache for Redis runs Redis 6), a subcommand's container named.
+    name: "NOPERM in Entra mode, Redis 6's wording",
+    native: () =>
+      replyError("NOPERM this user has no permissions to run the 'keys' command or its subcommand", {
+        name: 'keys',
+        args: ['*'],
+      }),
+    context: { ...entraContext, host: 'orders.redis.cache.windows.net', port: 6380 },
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['refused the command KEYS'],
+      hint: ['does not allow KEYS', 'az redis access-policy-assignment create'],
+    },
+  },
+  {
+    name: 'NOPERM in Entra mode on Azure Managed Redis: its one policy, default, on database default',
+    native: () =>
+      replyError(
+        "NOPERM User 00000000-0000-0000-0000-0000000000ff has no permissions to run the 'keys' command",
+      ),
+    context: { ...entraContext, host: 'orders.westeurope.redis.azure.net', port: 10000 },
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['refused the command KEYS'],
+      hint: [
+        'az redisenterprise database access-policy-assignment create --cluster-name orders ',
+        '--database-name default',
+        '--access-policy-name default --object-id 00000000-0000-0000-0000-0000000000ff',
+        'https://learn.microsoft.com/azure/redis/best-practices-client-libraries#blocked-commands',
+      ],
+    },
+  },
+  {
+    name: 'NOPERM in Entra mode, a custom host name on port 10000: Azure Managed Redis',
+    native: () => replyError("NOPERM User x has no permissions to run the 'keys' command"),
+    context: { ...entraContext, host: 'redis.internal.example', port: 10000 },
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      hint: ['az redisenterprise database access-policy-assignment create --cluster-name <cache> '],
+    },
+  },
+  {
+    name: 'NOPERM in Entra mode, a host of neither product: both commands',
+    native: () => replyError("NOPERM User x has no permissions to run the 'flushall' command"),
+    context: { ...entraContext, host: '127.0.0.1', port: 6390 },
+    expected: {
+      class: AuthorizationError,
+      retryable: false,
+      message: ['refused the command FLUSHALL'],
+      hint: [
+        'on Azure Cache for Redis: ',
+        'az redis access-policy-assignment create',
+        'on Azure Managed Redis: ',
+        'az redisenterprise database access-policy-assignment create',
+      ],
+    },
+  },
+  {
+    name: 'NOPERM for a key',
+    native: (canaries) =>
+      replyError('NOPERM No permissions to access a key', { name: 'get', args: [canaries.secret] }),
+    context: { ...entraContext, host: 'orders.redis.cache.windows.net', port: 6380 },
+    expected: { class: AuthorizationError, retryable: false, message: ['refused access to a key'] },
   },
   ...['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'].map(
     (code): RedisRow => ({
