@@ -29,7 +29,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   if (results.length === 0) return;
-  process.stdout.write(`\nkeyless fault suite (${backends.join(' + ')})\n${renderTable(results)}\n\n`);
+  process.stdout.write(
+    `\nkeyless fault suite (${backends.join(' + ')})\n${renderTable(results, operationTimeoutMs)}\n\n`,
+  );
   await writeReport(reportFolder, results, {
     backends,
     operationTimeoutMs,
@@ -153,6 +155,19 @@ describe("the demo's connectors under faults, both backends at once", () => {
     expect(result.evidence['postgres passwords refused']).toBeGreaterThanOrEqual(backends.length);
     expect(result.evidence['redis passwords refreshed']).toBeGreaterThanOrEqual(backends.length);
   });
+
+  it('ride through PostgreSQL absent for 60 s: new connections wait it out', async () => {
+    const result = await run('PostgreSQL absent 60 s');
+    expectNoFailures(result);
+    expect(result.evidence['PostgreSQL queries issued during the fault']).toBeGreaterThanOrEqual(
+      backends.length,
+    );
+    expect(result.evidence['PostgreSQL queries answered of those']).toBe(
+      result.evidence['PostgreSQL queries issued during the fault'],
+    );
+    // They waited through refused connections, retried by the connector.
+    expect(result.evidence['PostgreSQL connect retries refused']).toBeGreaterThan(0);
+  }, 150_000);
 
   it('ride through tokens expiring mid-load, several generations of each', async () => {
     const result = await run('tokens expiring mid-load');

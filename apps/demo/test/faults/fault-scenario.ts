@@ -36,6 +36,11 @@ export interface FaultScenario {
   readonly tokenLifetimeSeconds: number;
   /** Overrides the suite's connector tuning for this scenario. */
   readonly tuning?: ConnectorTuning;
+  /**
+   * Overrides the suite's operation timeout: for a fault the connectors are documented to wait out
+   * (a server away for a minute), an operation may take that long, and only a longer wait is a hang.
+   */
+  readonly operationTimeoutMs?: number;
   /** Starts the fault, lets it last, ends it. The load runs throughout. */
   inject(context: FaultContext): Promise<void>;
   /** Besides every lane succeeding again: what "recovered" means (e.g. every token refreshed since). */
@@ -92,6 +97,10 @@ export async function runScenario(
   };
   const tokens = new TokenTimeline();
   const connectorSets: ConnectorSet[] = [];
+  const loadOptions: LoadOptions = {
+    ...settings.load,
+    operationTimeoutMs: scenario.operationTimeoutMs ?? settings.load.operationTimeoutMs,
+  };
   const startedAt = Date.now();
   let load: LoadGenerator | undefined;
   let faultStartedAt = startedAt;
@@ -124,7 +133,7 @@ export async function runScenario(
       connectorSets.flatMap((set) =>
         loadLanes(set, settings.resources, { secretRefreshIntervalMs: settings.secretRefreshIntervalMs }),
       ),
-      settings.load,
+      loadOptions,
     );
     load = running;
     running.start();
@@ -172,7 +181,7 @@ export async function runScenario(
   return summarize({
     scenario,
     backends: settings.backends,
-    operationTimeoutMs: settings.load.operationTimeoutMs,
+    operationTimeoutMs: loadOptions.operationTimeoutMs,
     outcomes: load.outcomes,
     evidence: { ...evidence, ...connectorEventEvidence(connectorEvents) },
     tokenEvents: tokens.events,
@@ -227,10 +236,27 @@ function connectorEventEvidence(events: ConnectorEventCounts): Record<string, nu
   };
 }
 
+/** Whether every connector set has had a successful operation of `kind` that started at or after `since`. */
+export function laneSucceededSince(context: FaultContext, kind: string, since: number): boolean {
+  return context.connectorSets.every((set) =>
+    context.load.outcomes.some(
+      (outcome) =>
+        outcome.kind === kind &&
+        outcome.backend === set.backend &&
+        outcome.failure === undefined &&
+        outcome.startedAt >= since,
+    ),
+  );
+}
+
 /** Polls `condition`; a guard against hanging, not a speed assertion. */
-export async function waitUntil(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }

@@ -1,6 +1,13 @@
 import type { LocalAzure } from '@keyless/local-azure';
 import type { RedisConnector } from '@keyless/redis';
-import { type FaultContext, type FaultScenario, sleep, waitUntil } from './fault-scenario.ts';
+import {
+  type FaultContext,
+  type FaultScenario,
+  laneSucceededSince,
+  sleep,
+  waitUntil,
+} from './fault-scenario.ts';
+import { postgresAbsent } from './server-absence-scenarios.ts';
 
 /** How long a fault waits for its own effect to show (a login refused, a server back); a guard, not a speed bound. */
 const patienceMs = 15_000;
@@ -275,19 +282,8 @@ export const faultScenarios: readonly FaultScenario[] = [
   redisRestart(),
   passwordsRotated(),
   tokensExpiring(),
+  postgresAbsent(),
 ];
-
-function laneSucceededSince(context: FaultContext, kind: string, since: number): boolean {
-  return context.connectorSets.every((set) =>
-    context.load.outcomes.some(
-      (outcome) =>
-        outcome.kind === kind &&
-        outcome.backend === set.backend &&
-        outcome.failure === undefined &&
-        outcome.startedAt >= since,
-    ),
-  );
-}
 
 function requireKeyVault(stack: LocalAzure) {
   if (!stack.keyVault) throw new Error('the fault suite needs the Key Vault emulator');

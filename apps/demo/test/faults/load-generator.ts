@@ -45,16 +45,42 @@ export class LoadGenerator {
   readonly outcomes: OperationOutcome[] = [];
   /** Ticks a lane skipped because it already had `maxInFlightPerLane` operations out. */
   readonly skippedTicks = new Map<string, number>();
+  /** Ticks a lane skipped because a fault held its kind (see `hold`). */
+  readonly heldTicks = new Map<string, number>();
   phase: LoadPhase = 'warm-up';
   readonly #lanes: readonly LoadLane[];
   readonly #options: LoadOptions;
-  readonly #inFlight = new Map<LoadLane, Set<Promise<void>>>();
+  /** Each lane's operations in flight, with the time each started. */
+  readonly #inFlight = new Map<LoadLane, Map<Promise<void>, number>>();
+  readonly #held = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(lanes: readonly LoadLane[], options: LoadOptions) {
     this.#lanes = lanes;
     this.#options = options;
-    for (const lane of lanes) this.#inFlight.set(lane, new Set());
+    for (const lane of lanes) this.#inFlight.set(lane, new Map());
+  }
+
+  /**
+   * Lanes of `kind` start nothing until `release(kind)`: for a fault that must begin between two
+   * operations (e.g. a server that goes away with no session open), not in the middle of one.
+   */
+  hold(kind: string): void {
+    this.#held.add(kind);
+  }
+
+  release(kind: string): void {
+    this.#held.delete(kind);
+  }
+
+  /** Operations of `kind` in flight that started before `before` (all of them by default). */
+  inFlight(kind: string, before = Number.POSITIVE_INFINITY): number {
+    let count = 0;
+    for (const [lane, operations] of this.#inFlight) {
+      if (lane.kind !== kind) continue;
+      for (const startedAt of operations.values()) if (startedAt < before) count += 1;
+    }
+    return count;
   }
 
   start(): void {
@@ -66,7 +92,7 @@ export class LoadGenerator {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.all([...this.#inFlight.values()].flatMap((operations) => [...operations]));
+    await Promise.all([...this.#inFlight.values()].flatMap((operations) => [...operations.keys()]));
   }
 
   /** Whether every lane has had a success since `since` (a warm-up or a recovery is complete). */
@@ -84,14 +110,18 @@ export class LoadGenerator {
 
   #tick(): void {
     for (const lane of this.#lanes) {
-      const operations = this.#inFlight.get(lane) as Set<Promise<void>>;
+      const operations = this.#inFlight.get(lane) as Map<Promise<void>, number>;
+      const key = `${lane.backend}/${lane.kind}`;
+      if (this.#held.has(lane.kind)) {
+        this.heldTicks.set(key, (this.heldTicks.get(key) ?? 0) + 1);
+        continue;
+      }
       if (operations.size >= this.#options.maxInFlightPerLane) {
-        const key = `${lane.backend}/${lane.kind}`;
         this.skippedTicks.set(key, (this.skippedTicks.get(key) ?? 0) + 1);
         continue;
       }
       const operation = this.#runOnce(lane).finally(() => operations.delete(operation));
-      operations.add(operation);
+      operations.set(operation, Date.now());
     }
   }
 
