@@ -1,13 +1,14 @@
 import { ClosedError, type TokenProvider } from '@keyless/core';
-import { assertSecretDestination, backoffDelay } from '@keyless/core/internal';
+import { assertSecretDestination } from '@keyless/core/internal';
 import { Connection, type ConnectionConfiguration } from 'tedious';
 import {
-  isTransientLoginFailure,
   type LoginContext,
   type LoginFailure,
   mapLoginFailure,
   type ServerLoginError,
+  transientLoginFailureKind,
 } from './login-error-mapping.js';
+import { LoginRetrySchedule } from './login-retry-schedule.js';
 import { sqlService } from './option-guard.js';
 import { PooledConnection } from './pooled-connection.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
@@ -26,14 +27,21 @@ export interface ConnectionFactoryOptions {
   now?: () => number;
 }
 
-/** How many logins are waiting for the token provider right now. */
+/** What the logins under way are doing right now, for the pool's decisions and messages. */
 export interface LoginProgress {
+  /** Logins waiting for the token provider. */
   pendingTokenRequests: number;
+  /**
+   * Logins that Azure SQL answered with a transient error and that keep trying (each for up to
+   * loginRetry.budgetMs): a query waiting for a connection waits for them — a reconfiguration —
+   * rather than failing after pool.acquireTimeoutMs.
+   */
+  loginsRidingOut: number;
 }
 
-/** Attempts per new connection: one, plus retries of transient failures. */
-export const maxLoginAttempts = 4;
-const retryBackoff = { baseDelayMs: 250, maxDelayMs: 4_000 };
+export function newLoginProgress(): LoginProgress {
+  return { pendingTokenRequests: 0, loginsRidingOut: 0 };
+}
 
 /**
  * tedious's debug options, always built here: `payload`, `data` and `token` would print the LOGIN7
@@ -51,32 +59,62 @@ export function assertSqlDestination(server: string, environment: NodeJS.Process
   assertSecretDestination({ service: sqlService, host: server, tls: true }, environment);
 }
 
+/** One login attempt as the credential and the connect callback see it. */
+interface LoginAttempt {
+  /** Waiting for the token provider now. */
+  tokenPending: boolean;
+  /**
+   * Where the token goes: the configured server, or — after the gateway's routing answer (the
+   * Redirect connection policy) — the node it named, which tedious connects and logs in to next.
+   */
+  destination: string;
+  /** The expiry of the token last handed to tedious: the one the session is logged in with. */
+  tokenExpiresOn: number | undefined;
+}
+
 /**
  * The credential tedious calls once the TLS handshake is done, just before it sends the token; one
- * per login attempt. Checking the destination here as well as before the connect brackets the
- * handshake: the variable cannot have switched verification off for it without being seen at one
- * end or the other. It also records whether the attempt is waiting for the provider, because
- * tedious's connect timeout covers the token request and reports it as the server's ETIMEOUT.
+ * per login (twice when the gateway redirects). Checking the destination here as well as before the
+ * connect brackets the handshake: the variable cannot have switched verification off for it without
+ * being seen at one end or the other. It also records whether the attempt is waiting for the
+ * provider, because tedious's connect timeout covers the token request and reports it as the
+ * server's ETIMEOUT, and the expiry of the token the session logs in with.
  */
 function guardedCredential(
   credential: TokenProvider,
-  server: string,
-  attempt: { tokenPending: boolean },
+  attempt: LoginAttempt,
   progress: LoginProgress | undefined,
 ): Pick<TokenProvider, 'getToken'> {
   return {
     getToken: async (scopes, getTokenOptions) => {
-      assertSqlDestination(server);
+      assertSqlDestination(attempt.destination);
       attempt.tokenPending = true;
       if (progress) progress.pendingTokenRequests += 1;
       try {
-        return await credential.getToken(scopes, getTokenOptions);
+        const token = await credential.getToken(scopes, getTokenOptions);
+        attempt.tokenExpiresOn = token?.expiresOnTimestamp;
+        return token;
       } finally {
         attempt.tokenPending = false;
         if (progress) progress.pendingTokenRequests -= 1;
       }
     },
   };
+}
+
+/**
+ * tedious emits 'rerouting' after the gateway's routing answer and before it connects to the node
+ * (its `routingData`, read here, is not typed); the credential then checks that node before the
+ * token goes to it. A node we cannot name is checked as a host that is not this machine:
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 is then refused even when `server` is loopback.
+ */
+function followRedirects(connection: Connection, attempt: LoginAttempt): void {
+  // tedious emits 'rerouting' (connection.d.ts declares the emit) but types no listener for it.
+  (connection as unknown as NodeJS.EventEmitter).on('rerouting', () => {
+    const routed: unknown = (connection as unknown as { routingData?: { server?: unknown } }).routingData
+      ?.server;
+    attempt.destination = typeof routed === 'string' && routed !== '' ? routed : 'the redirect target';
+  });
 }
 
 function tediousConfiguration(
@@ -102,41 +140,82 @@ function tediousConfiguration(
   };
 }
 
-/** Opens and logs in one connection, retrying transient failures a bounded number of times. */
+/**
+ * Opens and logs in one connection. Transient failures are retried on the schedule of
+ * login-retry-schedule.ts: Azure SQL's transient errors for up to `loginRetry.budgetMs`, a socket
+ * that failed a few times quickly.
+ */
 export async function openConnection(options: ConnectionFactoryOptions): Promise<PooledConnection> {
+  const now = options.now ?? Date.now;
   const context: LoginContext = {
     server: options.resolved.server,
     port: options.resolved.port,
     database: options.resolved.database,
     identity: options.identity,
     connectTimeoutMs: options.resolved.connectTimeoutMs,
+    loginRetryBudgetMs: options.resolved.loginRetry.budgetMs,
   };
-  for (let attempt = 1; ; attempt += 1) {
-    if (options.signal.aborted) throw new ClosedError('SqlConnector');
-    assertSqlDestination(options.resolved.server);
-    try {
-      return await connectOnce(options);
-    } catch (failure) {
+  const startedAt = now();
+  const schedule = new LoginRetrySchedule(options.resolved.loginRetry, startedAt);
+  const ridingOut = new RidingOut(options.progress);
+  try {
+    for (let attempt = 1; ; attempt += 1) {
       if (options.signal.aborted) throw new ClosedError('SqlConnector');
-      const loginFailure = failure as LoginFailure;
-      if (attempt >= maxLoginAttempts || !isTransientLoginFailure(loginFailure)) {
-        throw mapLoginFailure(loginFailure, context);
+      assertSqlDestination(options.resolved.server);
+      try {
+        return await connectOnce(options);
+      } catch (failure) {
+        if (options.signal.aborted) throw new ClosedError('SqlConnector');
+        const loginFailure = failure as LoginFailure;
+        const kind = transientLoginFailureKind(loginFailure);
+        const delay = kind === undefined ? undefined : schedule.nextDelay(kind, now());
+        if (delay === undefined) {
+          throw mapLoginFailure(loginFailure, context, { attempts: attempt, elapsedMs: now() - startedAt });
+        }
+        if (kind === 'server') ridingOut.begin();
+        await sleep(delay, options.signal);
       }
-      await sleep(backoffDelay(attempt, retryBackoff), options.signal);
     }
+  } finally {
+    ridingOut.end();
+  }
+}
+
+/**
+ * Counts this login in `progress` as riding out a transient server error, from the first such
+ * error until the login ends either way, so that queries waiting for a connection wait for it.
+ */
+class RidingOut {
+  readonly #progress: LoginProgress | undefined;
+  #counted = false;
+
+  constructor(progress: LoginProgress | undefined) {
+    this.#progress = progress;
+  }
+
+  begin(): void {
+    if (this.#progress === undefined || this.#counted) return;
+    this.#counted = true;
+    this.#progress.loginsRidingOut += 1;
+  }
+
+  end(): void {
+    if (this.#progress === undefined || !this.#counted) return;
+    this.#counted = false;
+    this.#progress.loginsRidingOut -= 1;
   }
 }
 
 function connectOnce(options: ConnectionFactoryOptions) {
   const now = options.now ?? Date.now;
-  const attempt = { tokenPending: false };
-  const credential = guardedCredential(
-    options.credential,
-    options.resolved.server,
-    attempt,
-    options.progress,
-  );
+  const attempt: LoginAttempt = {
+    tokenPending: false,
+    destination: options.resolved.server,
+    tokenExpiresOn: undefined,
+  };
+  const credential = guardedCredential(options.credential, attempt, options.progress);
   const connection = new Connection(tediousConfiguration(options.resolved, credential));
+  followRedirects(connection, attempt);
   const pooled = new PooledConnection(
     connection,
     `${options.resolved.server}:${options.resolved.port}/${options.resolved.database}`,
@@ -165,6 +244,7 @@ function connectOnce(options: ConnectionFactoryOptions) {
         reject({ error, serverErrors, tokenPending: attempt.tokenPending } satisfies LoginFailure);
         return;
       }
+      pooled.loggedIn(now(), attempt.tokenExpiresOn);
       resolve(pooled);
     });
   });

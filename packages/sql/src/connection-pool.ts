@@ -26,12 +26,18 @@ export interface ConnectionPoolOptions {
   open(): Promise<PooledConnection>;
   /** Describes the server in the acquire-timeout message. */
   describeServer: string;
-  /** Longest a create (every login attempt and its backoff) may take before tarn gives up on it. */
+  /**
+   * Longest a create (every login attempt and its backoff) may take before tarn gives up on it; a
+   * query waiting for a login that rides out a transient error waits up to acquireTimeoutMs plus this.
+   */
   createTimeoutMs: number;
   /** What logins under way are waiting for, to explain an acquire that timed out during one. */
   progress?: LoginProgress;
   now?: () => number;
 }
+
+/** How often a query waiting for a login that rides out a transient error looks again. */
+const ridingOutCheckMs = 250;
 
 /**
  * tarn with one addition: an idle connection that died (server restart, failover, idle
@@ -39,6 +45,11 @@ export interface ConnectionPoolOptions {
  * connections that are really open and nothing waits for the next acquire to notice.
  */
 class EvictingPool<T> extends Pool<T> {
+  /** Every connection open now: idle ones, and ones handed out. */
+  resources(): T[] {
+    return [...this.free, ...this.used].map((entry) => entry.resource);
+  }
+
   evict(resource: T): boolean {
     if (this.destroyed) return false;
     const index = this.free.findIndex((entry) => entry.resource === resource);
@@ -62,17 +73,27 @@ export class ConnectionPool {
   readonly #describeServer: string;
   readonly #now: () => number;
   readonly #progress: LoginProgress | undefined;
+  readonly #createTimeoutMs: number;
+  /** The last login that failed, and when: a query that waited for logins is told why they failed. */
+  #lastLoginFailure: { at: number; error: unknown } | undefined;
 
   constructor(options: ConnectionPoolOptions) {
     this.#settings = options.settings;
     this.#progress = options.progress;
     this.#describeServer = options.describeServer;
+    this.#createTimeoutMs = options.createTimeoutMs;
     this.#now = options.now ?? Date.now;
     const now = this.#now;
     const { maxLifetimeMs } = options.settings;
     this.#pool = new EvictingPool<PooledConnection>({
       create: async () => {
-        const connection = await options.open();
+        let connection: PooledConnection;
+        try {
+          connection = await options.open();
+        } catch (error) {
+          this.#lastLoginFailure = { at: now(), error };
+          throw error;
+        }
         connection.onLost(() => this.#pool.evict(connection));
         return connection;
       },
@@ -80,7 +101,9 @@ export class ConnectionPool {
       validate: (connection) => connection.isReusable(now(), maxLifetimeMs),
       min: options.settings.min,
       max: options.settings.max,
-      acquireTimeoutMillis: options.settings.acquireTimeoutMs,
+      // The hard bound; acquire() ends the wait after acquireTimeoutMs unless a login rides out a
+      // transient error (tarn's timeout would not know the difference).
+      acquireTimeoutMillis: options.settings.acquireTimeoutMs + options.createTimeoutMs,
       idleTimeoutMillis: options.settings.idleTimeoutMs,
       reapIntervalMillis: Math.min(1_000, options.settings.idleTimeoutMs),
       // A failed login rejects the query that waited for it with the mapped error, rather than
@@ -100,11 +123,61 @@ export class ConnectionPool {
     });
   }
 
-  async acquire(): Promise<PooledConnection> {
-    try {
-      return await this.#pool.acquire().promise;
-    } catch (error) {
-      throw this.#acquireError(error);
+  /**
+   * A connection, validated. Waiting for one ends after `acquireTimeoutMs` — unless a login is riding
+   * out a transient error (a reconfiguration): then the query waits for it, up to acquireTimeoutMs
+   * plus the longest a login may take, and fails at once with the login's error if it gives up.
+   */
+  acquire(): Promise<PooledConnection> {
+    const pending = this.#pool.acquire();
+    const startedAt = this.#now();
+    const hardDeadline = startedAt + this.#settings.acquireTimeoutMs + this.#createTimeoutMs;
+    return new Promise<PooledConnection>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (outcome: () => void) => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        outcome();
+        return true;
+      };
+      const endWait = () => {
+        const now = this.#now();
+        const failedLogin = this.#lastLoginFailure;
+        if (failedLogin !== undefined && failedLogin.at >= startedAt && isKeylessError(failedLogin.error)) {
+          // A login gave up (its whole budget) while this query waited: the next would fare no better now.
+          settle(() => reject(failedLogin.error));
+        } else if ((this.#progress?.loginsRidingOut ?? 0) > 0 && now < hardDeadline) {
+          timer = setTimeout(endWait, Math.min(ridingOutCheckMs, hardDeadline - now));
+          return;
+        } else {
+          settle(() => reject(this.#timeoutError()));
+        }
+        pending.abort();
+      };
+      timer = setTimeout(endWait, this.#settings.acquireTimeoutMs);
+      pending.promise.then(
+        (connection) => {
+          // Handed over just as the wait ended: back to the pool, or it would be held forever.
+          if (!settle(() => resolve(connection))) this.release(connection);
+        },
+        (error: unknown) => settle(() => reject(this.#acquireError(error))),
+      );
+    });
+  }
+
+  /**
+   * Azure SQL said a token is expired: every connection logged in with a token that expires no
+   * later than `tokenExpiresOn` would hear the same, so none is handed out again (idle ones close
+   * now, ones in use when they come back).
+   */
+  retireTokensExpiringBy(tokenExpiresOn: number | undefined): void {
+    for (const connection of this.#pool.resources()) {
+      const expiry = connection.tokenExpiresOn;
+      if (tokenExpiresOn !== undefined && (expiry === undefined || expiry > tokenExpiresOn)) continue;
+      connection.retire();
+      this.#pool.evict(connection);
     }
   }
 
@@ -121,23 +194,24 @@ export class ConnectionPool {
 
   #acquireError(error: unknown): unknown {
     if (isKeylessError(error)) return error;
-    if (error instanceof TimeoutError && this.#pool.numUsed() === 0 && this.#pool.numPendingCreates() > 0) {
-      return this.#loginTooSlow(error);
-    }
-    if (error instanceof TimeoutError) {
-      return new ServiceUnavailableError(
-        `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
-        {
-          cause: error,
-          hint: 'queries hold connections longer than expected, or more run at once than the pool allows: raise pool.max or pool.acquireTimeoutMs, or shorten transactions',
-        },
-      );
-    }
+    if (error instanceof TimeoutError) return this.#timeoutError(error);
     return error;
   }
 
+  /** Why a query got no connection in time, from what the pool is doing now. */
+  #timeoutError(cause?: TimeoutError): ServiceUnavailableError {
+    if (this.#pool.numUsed() === 0 && this.#pool.numPendingCreates() > 0) return this.#loginTooSlow(cause);
+    return new ServiceUnavailableError(
+      `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
+      {
+        cause,
+        hint: 'queries hold connections longer than expected, or more run at once than the pool allows: raise pool.max or pool.acquireTimeoutMs, or shorten transactions',
+      },
+    );
+  }
+
   /** No connection was busy: the wait was for a login, and "raise pool.max" would mislead. */
-  #loginTooSlow(cause: TimeoutError): ServiceUnavailableError {
+  #loginTooSlow(cause: TimeoutError | undefined): ServiceUnavailableError {
     const waited = `No Azure SQL connection to ${this.#describeServer} within pool.acquireTimeoutMs (${this.#settings.acquireTimeoutMs} ms)`;
     if ((this.#progress?.pendingTokenRequests ?? 0) > 0) {
       return new ServiceUnavailableError(

@@ -15,6 +15,7 @@ const knownOptions: ReadonlySet<string> = new Set([
   'pool',
   'connectTimeoutMs',
   'requestTimeoutMs',
+  'loginRetry',
 ]);
 
 const passwordHint =

@@ -1,6 +1,31 @@
 import { type Connection, Request } from 'tedious';
 import { addParameters, type SqlParameter } from './parameter-typing.js';
 import { connectionLostError, mapQueryError } from './query-error-mapping.js';
+import { sessionEndedByServer } from './session-end.js';
+import { tokenReuseDeadline } from './token-reuse-deadline.js';
+
+/**
+ * Why a failed request may run again on another connection without running anything twice:
+ * - `token-expired`: Azure SQL refused it because the session's token had expired, before the
+ *   statement ran (a re-validation at the start of the request, with nothing — no column metadata,
+ *   no row, no DONE of a statement — answered before it). Runs again once, on a fresh login.
+ * - `not-sent`: the session had already ended (the server closed it, or the socket dropped) before
+ *   the request was sent, so the server never saw it.
+ * - `closed-unanswered`: the session ended after the request was sent and before a single byte of
+ *   its answer. A server closes sessions between requests (Azure SQL does so to every session of a
+ *   database being reconfigured), and a close already on its way when the request left looks the
+ *   same from here. A server that had started the statement answers it or reports an error; what
+ *   is left is a statement that ran to its commit and lost its whole answer with the session, which
+ *   is why this runs again only once and never inside a transaction (the README says so).
+ */
+export type RunAgainReason = 'token-expired' | 'not-sent' | 'closed-unanswered';
+
+const runAgainReasons = new WeakMap<Error, RunAgainReason>();
+
+/** Why `error`'s request may run again on another connection, or undefined when it may not. */
+export function runAgainReason(error: unknown): RunAgainReason | undefined {
+  return error instanceof Error ? runAgainReasons.get(error) : undefined;
+}
 
 /** What tedious's 'row' event carries per column (it types the argument as `any`). */
 interface ColumnValue {
@@ -9,15 +34,21 @@ interface ColumnValue {
 }
 
 /**
- * One logged-in tedious connection as the pool holds it: its age (for the maximum lifetime), and
- * whether anything went wrong on it (then it is never handed out again).
+ * One logged-in tedious connection as the pool holds it: its age (for the maximum lifetime), the
+ * expiry of the token it logged in with, and whether anything went wrong on it (then it is never
+ * handed out again).
  */
 export class PooledConnection {
   readonly connection: Connection;
   readonly createdAt: number;
+  /** When the token this session logged in with expires (undefined: the credential did not say). */
+  #tokenExpiresOn: number | undefined;
+  /** Not handed out after this: the token's expiry minus a margin (token-reuse-deadline.ts). */
+  #reuseUntil = Number.POSITIVE_INFINITY;
   readonly #describeServer: string;
   #broken = false;
   #ended = false;
+  #usedBefore = false;
   #closing: Promise<void> | undefined;
   #onLost: (() => void) | undefined;
 
@@ -37,14 +68,49 @@ export class PooledConnection {
     });
   }
 
+  /** Records the finished login: the expiry of the token the session logged in with. */
+  loggedIn(at: number, tokenExpiresOn: number | undefined): void {
+    this.#tokenExpiresOn = tokenExpiresOn;
+    this.#reuseUntil = tokenReuseDeadline(at, tokenExpiresOn);
+  }
+
+  get tokenExpiresOn(): number | undefined {
+    return this.#tokenExpiresOn;
+  }
+
+  /**
+   * Resolves once the events already received on this session have been handled, before it is used
+   * again: a server that closes a session as soon as it has answered (as Azure SQL does to the
+   * sessions of a database being reconfigured) sends the close right behind the answer, and tedious
+   * may hand over the answer before it has read the close. One turn of the event loop lets the close
+   * be seen, so the next request is not sent into a closed session. The first use needs no wait.
+   */
+  catchUp(): Promise<void> {
+    if (!this.#usedBefore) {
+      this.#usedBefore = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** Called once the connection has dropped (not when keyless closed it). */
   onLost(listener: () => void): void {
     this.#onLost = listener;
   }
 
-  /** Logged in, no error seen, not closed, and (when given) younger than `maxLifetimeMs`. */
+  /**
+   * Logged in, no error seen, not closed, younger than `maxLifetimeMs`, and its login token not
+   * within its margin of expiring.
+   */
   isReusable(now: number, maxLifetimeMs: number): boolean {
-    return !this.#broken && !this.#ended && !this.connection.closed && now - this.createdAt < maxLifetimeMs;
+    return (
+      !this.#broken &&
+      !this.#ended &&
+      !this.connection.closed &&
+      !sessionEndedByServer(this.connection) &&
+      now - this.createdAt < maxLifetimeMs &&
+      now < this.#reuseUntil
+    );
   }
 
   retire(): void {
@@ -54,20 +120,28 @@ export class PooledConnection {
   /** A batch when there are no parameters (cheapest), else sp_executesql with typed parameters. */
   execute<Row>(sql: string, parameters: Record<string, SqlParameter> | undefined): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
-      if (this.#ended || this.connection.closed) {
-        this.#broken = true;
-        reject(this.#lost());
+      if (this.#sessionOver()) {
+        reject(this.#notSent());
         return;
       }
       const rows: Row[] = [];
+      // Anything the server answered for a statement before an error: then it had started to run.
+      let answered = false;
       const request = new Request(sql, (error) => {
         if (!error) {
           resolve(rows);
           return;
         }
-        reject(this.#classify(error));
+        reject(this.#classify(error, !answered));
       });
+      const onAnswer = () => {
+        answered = true;
+      };
+      request.on('columnMetadata', onAnswer);
+      request.on('doneInProc', onAnswer);
+      request.on('doneProc', onAnswer);
       request.on('row', (columns: ColumnValue[]) => {
+        answered = true;
         const row: Record<string, unknown> = {};
         for (let index = 0; index < columns.length; index += 1) {
           const column = columns[index] as ColumnValue;
@@ -90,16 +164,17 @@ export class PooledConnection {
     });
   }
 
+  /** BEGIN runs nothing of the application's: refused for an expired token, it may run again elsewhere. */
   beginTransaction(): Promise<void> {
-    return this.#transactionStep((callback) => this.connection.beginTransaction(callback));
+    return this.#transactionStep((callback) => this.connection.beginTransaction(callback), true);
   }
 
   commitTransaction(): Promise<void> {
-    return this.#transactionStep((callback) => this.connection.commitTransaction(callback));
+    return this.#transactionStep((callback) => this.connection.commitTransaction(callback), false);
   }
 
   rollbackTransaction(): Promise<void> {
-    return this.#transactionStep((callback) => this.connection.rollbackTransaction(callback));
+    return this.#transactionStep((callback) => this.connection.rollbackTransaction(callback), false);
   }
 
   /** Idempotent; resolves once tedious has closed the socket. */
@@ -117,28 +192,44 @@ export class PooledConnection {
     return this.#closing;
   }
 
-  #transactionStep(start: (callback: (error?: Error | null) => void) => void): Promise<void> {
+  #transactionStep(
+    start: (callback: (error?: Error | null) => void) => void,
+    runsNothing: boolean,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#ended || this.connection.closed) {
-        this.#broken = true;
-        reject(this.#lost());
+      if (this.#sessionOver()) {
+        reject(this.#notSent());
         return;
       }
-      start((error) => (error ? reject(this.#classify(error)) : resolve()));
+      start((error) => (error ? reject(this.#classify(error, runsNothing)) : resolve()));
     });
   }
 
-  /** The failed request's error for the caller; a connection in an unknown state is never handed out again. */
-  #classify(error: Error): Error {
+  /**
+   * The failed request's error for the caller; a connection in an unknown state (or whose session
+   * token expired) is never handed out again. `notStarted`: nothing of the request was answered.
+   */
+  #classify(error: Error, notStarted: boolean): Error {
     const failure = mapQueryError(error, {
       describeServer: this.#describeServer,
-      connectionEnded: this.#ended,
+      connectionEnded: this.#sessionOver(),
     });
     if (failure.connectionBroken) this.#broken = true;
+    if (failure.sessionTokenExpired && notStarted) runAgainReasons.set(failure.error, 'token-expired');
+    if (failure.connectionLost && notStarted) runAgainReasons.set(failure.error, 'closed-unanswered');
     return failure.error;
   }
 
-  #lost(): Error {
-    return connectionLostError(this.#describeServer);
+  /** The session ended before this request: tedious's own end, or the server's it has not noticed yet. */
+  #sessionOver(): boolean {
+    return this.#ended || this.connection.closed || sessionEndedByServer(this.connection);
+  }
+
+  /** A request that was never sent: the connection is retired, and the request may run on another. */
+  #notSent(): Error {
+    this.#broken = true;
+    const error = connectionLostError(this.#describeServer);
+    runAgainReasons.set(error, 'not-sent');
+    return error;
   }
 }

@@ -1,10 +1,10 @@
 import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
 import { installRedactedViews, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
 import type { Connection } from 'tedious';
-import { assertSqlDestination, maxLoginAttempts, openConnection } from './connection-factory.js';
+import { assertSqlDestination, newLoginProgress, openConnection } from './connection-factory.js';
 import { ConnectionPool, type SqlPoolStatus } from './connection-pool.js';
 import type { SqlParameter } from './parameter-typing.js';
-import type { PooledConnection } from './pooled-connection.js';
+import { type PooledConnection, type RunAgainReason, runAgainReason } from './pooled-connection.js';
 import {
   type ResolvedSqlOptions,
   resolveSqlOptions,
@@ -93,13 +93,14 @@ class KeylessSqlConnector implements SqlConnector {
     this.#ownsProvider = ownsProvider;
     const identity = this.#identity();
     const signal = this.#closing.signal;
-    const progress = { pendingTokenRequests: 0 };
+    const progress = newLoginProgress();
     this.#pool = new ConnectionPool({
       progress,
       settings: resolved.pool,
       describeServer: this.#describeServer(),
-      // Room for every login attempt and the backoff between them.
-      createTimeoutMs: resolved.connectTimeoutMs * maxLoginAttempts + 10_000,
+      // Room for every login attempt and the waits between them: no retry starts after the budget,
+      // and the last attempt may take connectTimeoutMs (twice: gateway and node, when redirected).
+      createTimeoutMs: resolved.loginRetry.budgetMs + 2 * resolved.connectTimeoutMs + 10_000,
       now: internals.now,
       open: () =>
         openConnection({
@@ -142,18 +143,19 @@ class KeylessSqlConnector implements SqlConnector {
     parameters?: Record<string, SqlParameter>,
   ): Promise<Row[]> {
     return this.#admit(async () => {
-      const connection = await this.#acquire();
-      try {
-        return await connection.execute<Row>(sql, parameters);
-      } finally {
-        this.#pool.release(connection);
-      }
+      const { connection, result } = await this.#startOnFreshLoginIfRefused((pooled) =>
+        pooled.execute<Row>(sql, parameters),
+      );
+      this.#pool.release(connection);
+      return result;
     });
   }
 
   async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
     return this.#admit(async () => {
-      const connection = await this.#acquire();
+      // Only BEGIN may run again: once the work has started, a statement refused mid-transaction
+      // ends it (the server closes the session), and whether to repeat it is the caller's call.
+      const { connection } = await this.#startOnFreshLoginIfRefused((pooled) => pooled.beginTransaction());
       try {
         return await runInTransaction(connection, work);
       } finally {
@@ -172,6 +174,38 @@ class KeylessSqlConnector implements SqlConnector {
       if (this.#ownsProvider) await this.#tokenProvider.close();
     })();
     return this.#closed;
+  }
+
+  /**
+   * Runs `start` on a pooled connection and hands back the connection, still held, with its result.
+   * It runs `start` again on another connection only for the reasons pooled-connection.ts gives
+   * (RunAgainReason): once after a refusal for the session's expired token — the connections logged
+   * in with that token or an older one are retired first, so the next try gets a fresh login rather
+   * than the same answer — and once after a session closed with the request unanswered; and for
+   * every pooled connection found closed before the request was sent (a reconfiguration closes all
+   * of them), so pool.max + 1 tries at most.
+   */
+  async #startOnFreshLoginIfRefused<T>(
+    start: (connection: PooledConnection) => Promise<T>,
+  ): Promise<{ connection: PooledConnection; result: T }> {
+    const retried = new Set<RunAgainReason>();
+    for (let attempt = 1; ; attempt += 1) {
+      const connection = await this.#acquire();
+      try {
+        await connection.catchUp();
+        return { connection, result: await start(connection) };
+      } catch (error) {
+        const reason = runAgainReason(error);
+        const again =
+          reason === 'not-sent'
+            ? attempt <= this.#resolved.pool.max
+            : reason !== undefined && !retried.has(reason);
+        if (reason !== undefined) retried.add(reason);
+        if (again && reason === 'token-expired') this.#pool.retireTokensExpiringBy(connection.tokenExpiresOn);
+        this.#pool.release(connection);
+        if (!again) throw error;
+      }
+    }
   }
 
   #admit<T>(operation: () => Promise<T>): Promise<T> {

@@ -21,6 +21,22 @@ export interface SqlPoolOptions {
   maxLifetimeMs?: number;
 }
 
+/**
+ * How a new connection rides out Azure SQL's transient login errors (40613, 40197, 4060, … during a
+ * reconfiguration: patching, scaling, failover, serverless resume). Microsoft's guidance: wait about
+ * 5 s before the first retry, then longer, and expect most reconfigurations to end within 60 s
+ * (https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues#interval-increase-between-retries).
+ */
+export interface SqlLoginRetryOptions {
+  /** The wait before the first retry after a transient server error. Default 5 000. */
+  firstDelayMs?: number;
+  /**
+   * How long a new connection keeps retrying, from its first attempt, before the query fails with
+   * `unavailable`. Default 60 000.
+   */
+  budgetMs?: number;
+}
+
 /** Options of `createSqlConnector()`; server, port and database may come from the environment instead. */
 export interface SqlConnectorOptions {
   /** e.g. `myserver.database.windows.net` — else env KEYLESS_SQL_SERVER (what keyless-local prints). */
@@ -41,6 +57,8 @@ export interface SqlConnectorOptions {
   connectTimeoutMs?: number;
   /** Per query; a query that takes longer is cancelled and fails. Default 15 000. */
   requestTimeoutMs?: number;
+  /** Retries of a login that Azure SQL refused with a transient error. */
+  loginRetry?: SqlLoginRetryOptions;
 }
 
 export const serverVariable = 'KEYLESS_SQL_SERVER';
@@ -57,6 +75,7 @@ export interface ResolvedSqlOptions {
   pool: Required<SqlPoolOptions>;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  loginRetry: Required<SqlLoginRetryOptions>;
 }
 
 const serverSchema = z
@@ -101,6 +120,22 @@ const poolSchema = z
     { error: 'expected an object such as { max: 10 }' },
   )
   .strict();
+
+const loginRetrySchema = z
+  .object(
+    {
+      firstDelayMs: durationSchema('loginRetry.firstDelayMs').optional(),
+      budgetMs: durationSchema('loginRetry.budgetMs').optional(),
+    },
+    { error: 'expected an object such as { budgetMs: 60000 }' },
+  )
+  .strict();
+
+/** Microsoft's figures (see SqlLoginRetryOptions): 5 s before the first retry, 60 s in all. */
+export const loginRetryDefaults: Required<SqlLoginRetryOptions> = {
+  firstDelayMs: 5_000,
+  budgetMs: 60_000,
+};
 
 const poolDefaults: Required<SqlPoolOptions> = {
   min: 0,
@@ -160,7 +195,16 @@ export function resolveSqlOptions(
       option: 'requestTimeoutMs',
       value: options.requestTimeoutMs,
     }).value ?? 15_000;
-  return { server, port, database, encrypt, ca, pool, connectTimeoutMs, requestTimeoutMs };
+  const loginRetry = resolveLoginRetry(options.loginRetry);
+  return { server, port, database, encrypt, ca, pool, connectTimeoutMs, requestTimeoutMs, loginRetry };
+}
+
+function resolveLoginRetry(value: unknown): Required<SqlLoginRetryOptions> {
+  const given = resolveSetting(loginRetrySchema, { option: 'loginRetry', value }).value ?? {};
+  return {
+    firstDelayMs: given.firstDelayMs ?? loginRetryDefaults.firstDelayMs,
+    budgetMs: given.budgetMs ?? loginRetryDefaults.budgetMs,
+  };
 }
 
 function resolveEncrypt(value: unknown): true | 'strict' {

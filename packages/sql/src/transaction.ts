@@ -12,14 +12,15 @@ export interface SqlTransaction {
 }
 
 /**
- * BEGIN, the work, COMMIT — or ROLLBACK when the work (or the commit) throws, and the work's error
- * is rethrown. A rollback that fails leaves the connection in an unknown state, so it is retired.
+ * On a connection whose transaction has begun (the connector runs BEGIN, which it may run again on
+ * a fresh login): the work, COMMIT — or ROLLBACK when the work (or the commit) throws, and the
+ * work's error is rethrown. A rollback that fails leaves the connection in an unknown state, so it
+ * is retired.
  */
 export async function runInTransaction<T>(
   connection: PooledConnection,
   work: (transaction: SqlTransaction) => Promise<T>,
 ): Promise<T> {
-  await connection.beginTransaction();
   let finished = false;
   // tedious runs one request at a time per connection.
   let queue: Promise<unknown> = Promise.resolve();

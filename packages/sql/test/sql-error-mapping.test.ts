@@ -45,6 +45,7 @@ const context: LoginContext = {
   database: 'orders',
   identity: 'user-assigned client-id 5b0c0000-0000-0000-0000-000000000001',
   connectTimeoutMs: 15_000,
+  loginRetryBudgetMs: 60_000,
 };
 
 /** An ERROR token of the login, as the connection factory records it (its text echoes the canary). */
@@ -83,12 +84,24 @@ function certificateFailure(canaries: Canaries, code: string, message: string): 
   };
 }
 
-const unreachableHint = ['myserver.database.windows.net:1433', 'firewall', 'keyless-local up sql'];
+/** An Azure SQL host: the gateway on 1433, and the Redirect policy's 11000–11999 after it. */
+const unreachableHint = [
+  'myserver.database.windows.net:1433',
+  'firewall',
+  'outbound TCP 1433',
+  '11000–11999',
+  'Redirect',
+];
 const createUserHint = ['CREATE USER [<identity name>] FROM EXTERNAL PROVIDER', 'ALTER ROLE db_datareader'];
+const reconfigurationHint = ['reconfigured', 'loginRetry.budgetMs (60000 ms)', 'within 60 s'];
 
-/** Azure SQL's transient login errors (Microsoft's retry guidance). */
+/**
+ * Azure SQL's transient login errors: Microsoft's list
+ * (https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-errors-issues#list-of-transient-fault-error-codes)
+ * and the numbers SqlClient's retry providers add to it.
+ */
 const transientNumbers = [
-  40197, 40501, 40613, 49918, 49919, 49920, 4221, 10928, 10929, 10053, 10054, 10060, 40143,
+  926, 4060, 40197, 40501, 40613, 49918, 49919, 49920, 4221, 615, 10928, 10929, 10053, 10054, 10060, 40143,
 ];
 
 interface LoginRow extends ErrorMappingRow {
@@ -98,7 +111,22 @@ interface LoginRow extends ErrorMappingRow {
   status?: number;
   /** Whether the login is retried (a fresh attempt can succeed). */
   transient: boolean;
+  /** The login's context, where it differs from `context` (another server). */
+  context?: Partial<LoginContext>;
 }
+
+/** The context each native login failure was made for, beside it rather than in it. */
+const nativeContexts = new WeakMap<object, Partial<LoginContext>>();
+
+const mapLogin = (native: LoginFailure) =>
+  mapLoginFailure(native, { ...context, ...nativeContexts.get(native) });
+
+/** The row's native failure, remembered with the row's context. */
+const nativeOf = (row: LoginRow, canaries: Canaries): LoginFailure => {
+  const native = row.native(canaries);
+  if (row.context !== undefined) nativeContexts.set(native, row.context);
+  return native;
+};
 
 const loginRefused = "Login failed for user '<token-identified principal>'.";
 
@@ -134,7 +162,9 @@ const loginRows: LoginRow[] = [
     }),
   ),
   {
-    name: '4060 then 18456 (no such database, or no user in it): the 4060 is the verdict',
+    // Transient on Microsoft's list (the database is briefly not there during a reconfiguration);
+    // a wrong name gives the same number, so the advice after the retries names both.
+    name: '4060 then 18456 (database not available now, or not there): the 4060 is the verdict, retried',
     native: (canaries) =>
       loginFailed(
         canaries,
@@ -142,12 +172,16 @@ const loginRows: LoginRow[] = [
         [18456, loginRefused],
       ),
     status: 4060,
-    transient: false,
+    transient: true,
     expected: {
-      class: AuthorizationError,
-      retryable: false,
-      message: ['refused the database', 'error 4060'],
-      hint: ['KEYLESS_SQL_DATABASE', 'CREATE USER [<identity name>] FROM EXTERNAL PROVIDER'],
+      class: ServiceUnavailableError,
+      retryable: true,
+      message: ['temporarily unavailable', 'error 4060'],
+      hint: [
+        ...reconfigurationHint,
+        'KEYLESS_SQL_DATABASE',
+        'CREATE USER [<identity name>] FROM EXTERNAL PROVIDER',
+      ],
     },
   },
   ...transientNumbers.map(
@@ -155,12 +189,13 @@ const loginRows: LoginRow[] = [
       name: `${number} (transient, retried)`,
       native: (canaries) =>
         loginFailed(canaries, [number, 'The service is currently busy. Retry the request later.']),
+      status: number,
       transient: true,
       expected: {
         class: ServiceUnavailableError,
         retryable: true,
         message: ['temporarily unavailable', `error ${number}`],
-        hint: unreachableHint,
+        hint: reconfigurationHint,
       },
     }),
   ),
@@ -258,7 +293,7 @@ const loginRows: LoginRow[] = [
   },
   ...(['ESOCKET', 'ETIMEOUT'] as const).map(
     (code): LoginRow => ({
-      name: `${code} (server unreachable or silent)`,
+      name: `${code} (server unreachable or silent): an Azure SQL host's hint names 1433 and the Redirect ports`,
       native: (canaries) => clientFailure(canaries, code),
       transient: true,
       expected: {
@@ -269,6 +304,53 @@ const loginRows: LoginRow[] = [
       },
     }),
   ),
+  ...(
+    [
+      [
+        'ESOCKET',
+        'Failed to connect to a1b2.tr5.westeurope1-a.worker.database.windows.net:11042 (redirected from myserver.database.windows.net:1433) - connect ECONNREFUSED',
+      ],
+      [
+        'ETIMEOUT',
+        'Failed to connect to a1b2.tr5.westeurope1-a.worker.database.windows.net:11042 (redirected from myserver.database.windows.net:1433) in 15000ms',
+      ],
+    ] as const
+  ).map(
+    ([code, message]): LoginRow => ({
+      name: `${code} on the redirected leg (tedious's message names the node): the Redirect ports, or Proxy`,
+      native: (canaries) => ({
+        error: new ConnectionError(echoing(canaries, message), code),
+        serverErrors: [],
+      }),
+      transient: true,
+      expected: {
+        class: ServiceUnavailableError,
+        retryable: true,
+        message: [
+          `could not be reached (${code})`,
+          'redirected the login to a1b2.tr5.westeurope1-a.worker.database.windows.net:11042',
+        ],
+        hint: [
+          'redirected the login',
+          '11000–11999',
+          'Sql.<region>',
+          'conn-policy update --connection-type Proxy',
+        ],
+      },
+    }),
+  ),
+  {
+    name: 'ESOCKET from a server that is not an Azure SQL host (the local stack): no Redirect ports',
+    native: (canaries) => clientFailure(canaries, 'ESOCKET'),
+    context: { server: 'localhost', port: 51433 },
+    transient: true,
+    expected: {
+      class: ServiceUnavailableError,
+      retryable: true,
+      message: ['could not be reached (ESOCKET)'],
+      hint: ['localhost:51433', 'outbound port 51433', 'keyless-local up sql', /^(?!.*11000)/s],
+    },
+  },
   {
     name: 'a failure without a code',
     native: (canaries) => ({ error: new Error(echoing(canaries, 'socket hang up')), serverErrors: [] }),
@@ -290,15 +372,21 @@ const loginRows: LoginRow[] = [
 
 describeErrorMappingConformance({
   name: '@keyless/sql login',
-  map: (native) => mapLoginFailure(native as LoginFailure, context),
-  rows: loginRows,
+  map: (native) => mapLogin(native as LoginFailure),
+  rows: loginRows.map((row) => ({ ...row, native: (canaries: Canaries) => nativeOf(row, canaries) })),
 });
 
 describe('login errors, what the group does not check', () => {
   it.each(loginRows)('$name: status, and whether the login is retried', (row) => {
-    const failure = row.native(makeCanaries());
-    expect((mapLoginFailure(failure, context) as KeylessError).status).toBe(row.status);
+    const failure = nativeOf(row, makeCanaries());
+    expect((mapLogin(failure) as KeylessError).status).toBe(row.status);
     expect(isTransientLoginFailure(failure)).toBe(row.transient);
+  });
+
+  it('says how long a transient error was retried, when it was', () => {
+    const failure = loginFailed(makeCanaries(), [40613, "Database 'orders' is not currently available."]);
+    const mapped = mapLoginFailure(failure, context, { attempts: 6, elapsedMs: 60_400 });
+    expect(mapped.message).toContain('after 6 login attempts over 60 s');
   });
 
   it.each([
@@ -326,6 +414,8 @@ interface QueryRow extends ErrorMappingRow {
   connectionEnded?: boolean;
   /** Whether the connection is retired rather than returned to the pool. */
   connectionBroken: boolean;
+  /** Refused because the session's login token expired: a fresh login can run it. */
+  sessionTokenExpired?: boolean;
 }
 
 function requestError(canaries: Canaries, message: string, code: string, number?: number): RequestError {
@@ -345,6 +435,34 @@ const queryRows: QueryRow[] = [
   {
     name: 'a server error (208 invalid object name), which leaves the connection in the pool',
     native: (canaries) => requestError(canaries, "Invalid object name 'dbo.missing'.", 'EREQUEST', 208),
+    connectionBroken: false,
+    expected: 'unchanged',
+  },
+  ...(
+    [
+      [18456, "Login failed for user '<token-identified principal>'. Token is expired."],
+      [
+        37396,
+        'Query cannot be executed, access token is expired. Please login with a new access token and execute query again.',
+      ],
+    ] as const
+  ).map(
+    ([number, message]): QueryRow => ({
+      name: `${number} on a statement (the session's login token expired): retired, for a fresh login`,
+      native: (canaries) => requestError(canaries, message, 'EREQUEST', number),
+      connectionBroken: true,
+      sessionTokenExpired: true,
+      expected: {
+        class: ServiceUnavailableError,
+        retryable: true,
+        message: [`refused the statement: the session's login token has expired (error ${number})`],
+        hint: ['cannot take a new token', 'fresh login', 'transaction'],
+      },
+    }),
+  ),
+  {
+    name: 'another 18456 on a statement is the server speaking about the statement: unchanged',
+    native: (canaries) => requestError(canaries, "Login failed for user 'someone'.", 'EREQUEST', 18456),
     connectionBroken: false,
     expected: 'unchanged',
   },
@@ -392,10 +510,12 @@ describeErrorMappingConformance({
 });
 
 describe('query errors, what the group does not check', () => {
-  it.each(queryRows)('$name: whether the connection is retired', (row) => {
+  it.each(queryRows)('$name: whether the connection is retired, and a fresh login can run it', (row) => {
     const native = row.native(makeCanaries());
     if (row.connectionEnded) endedConnections.add(native);
-    expect(mapQuery(native).connectionBroken).toBe(row.connectionBroken);
+    const failure = mapQuery(native);
+    expect(failure.connectionBroken).toBe(row.connectionBroken);
+    expect(failure.sessionTokenExpired).toBe(row.sessionTokenExpired ?? false);
   });
 });
 
@@ -515,7 +635,7 @@ describe('pool errors, without a server', () => {
       settings: { min: 0, max: row.max, acquireTimeoutMs: 50, idleTimeoutMs: 1_000, maxLifetimeMs: 60_000 },
       describeServer,
       createTimeoutMs: 10_000,
-      progress: { pendingTokenRequests: row.pendingTokenRequests },
+      progress: { pendingTokenRequests: row.pendingTokenRequests, loginsRidingOut: 0 },
       open: () => {
         const login = logins.shift() ?? 'hangs';
         if (login === 'succeeds') {
