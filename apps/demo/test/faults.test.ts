@@ -156,6 +156,17 @@ describe("the demo's connectors under faults, both backends at once", () => {
     expect(result.evidence['redis passwords refreshed']).toBeGreaterThanOrEqual(backends.length);
   });
 
+  it('ride through a 30 s SQL reconfiguration: new connections retry the transient login error', async () => {
+    const result = await run('SQL reconfiguration');
+    expectNoFailures(result);
+    // Logins really were refused, and queries issued meanwhile waited for their answer.
+    expect(result.evidence['SQL logins refused']).toBeGreaterThanOrEqual(backends.length);
+    expect(result.evidence['SQL queries issued during the fault']).toBeGreaterThanOrEqual(backends.length);
+    expect(result.evidence['SQL queries answered of those']).toBe(
+      result.evidence['SQL queries issued during the fault'],
+    );
+  }, 120_000);
+
   it('ride through PostgreSQL absent for 60 s: new connections wait it out', async () => {
     const result = await run('PostgreSQL absent 60 s');
     expectNoFailures(result);

@@ -7,7 +7,7 @@ import {
   sleep,
   waitUntil,
 } from './fault-scenario.ts';
-import { postgresAbsent } from './server-absence-scenarios.ts';
+import { postgresAbsent, sqlReconfiguration } from './server-absence-scenarios.ts';
 
 /** How long a fault waits for its own effect to show (a login refused, a server back); a guard, not a speed bound. */
 const patienceMs = 15_000;
@@ -282,6 +282,7 @@ export const faultScenarios: readonly FaultScenario[] = [
   redisRestart(),
   passwordsRotated(),
   tokensExpiring(),
+  sqlReconfiguration(),
   postgresAbsent(),
 ];
 

@@ -10,6 +10,51 @@ import { type FaultContext, type FaultScenario, laneSucceededSince, waitUntil } 
 /** How long a fault waits for its own effect to show; a guard, not a speed bound. */
 const patienceMs = 15_000;
 
+const sqlLane = 'sql-whoami';
+/**
+ * Azure SQL reconfigures a database (patching, scaling, failover) by refusing logins with transient
+ * errors such as 40613 for a while, usually under 60 s, and asks clients to retry the login after
+ * 5 s and then longer:
+ * https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-errors-issues#transient-fault-error-messages-40197-40613-and-others
+ * https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues#interval-increase-between-retries
+ */
+const reconfigurationMs = 30_000;
+/** The SQL connector retries such a login for 60 s (loginRetry.budgetMs); the rest is the last login and the query. */
+const sqlWaitMs = 75_000;
+/** Its retries wait up to 15 s plus a fifth at random: the first after the end comes within that. */
+const sqlRetryGapMs = 20_000;
+
+export function sqlReconfiguration(): FaultScenario {
+  return {
+    name: 'SQL reconfiguration',
+    expectation: 'zero failures',
+    description: `for ${reconfigurationMs / 1000} s every new SQL login is refused with 40613 "Database … is not currently available" (patching, scaling, failover) and each open session is closed once its request is answered; new connections retry after 5 s, then longer, as Microsoft advises`,
+    tokenLifetimeSeconds: 16,
+    operationTimeoutMs: sqlWaitMs,
+    async inject(context) {
+      const sql = context.stack.sql;
+      if (!sql) throw new Error('the fault suite needs the SQL endpoint');
+      const refusedBefore = sql.counters.failedLogins;
+      const startedAt = Date.now();
+      sql.faults.reconfigure({ durationMs: reconfigurationMs, errorNumber: 40613 });
+      await waitUntil(
+        () => !sql.faults.reconfiguring,
+        'the reconfiguration to end',
+        reconfigurationMs + patienceMs,
+      );
+      const endedAt = Date.now();
+      context.note('reconfiguration (ms)', endedAt - startedAt);
+      context.note('SQL logins refused', sql.counters.failedLogins - refusedBefore);
+      await waitUntil(
+        () => context.load.inFlight(sqlLane, endedAt) === 0 && laneSucceededSince(context, sqlLane, endedAt),
+        'every SQL query issued during the reconfiguration answered, and one issued after it',
+        sqlWaitMs + sqlRetryGapMs,
+      );
+      noteWindow(context, sqlLane, startedAt, endedAt, 'SQL queries');
+    },
+  };
+}
+
 const postgresLane = 'postgres-query';
 /**
  * Azure documents an HA failover as completing "within 60-120 seconds", and most transient faults
