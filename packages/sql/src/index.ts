@@ -11,5 +11,5 @@ export type {
   TypedSqlParameter,
 } from './parameter-typing.js';
 export { createSqlConnector, type SqlConnector } from './sql-connector.js';
-export type { SqlConnectorOptions, SqlPoolOptions } from './sql-options.js';
+export type { SqlConnectorOptions, SqlLoginRetryOptions, SqlPoolOptions } from './sql-options.js';
 export type { SqlTransaction } from './transaction.js';
