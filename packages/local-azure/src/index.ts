@@ -51,7 +51,14 @@ export type {
 export { findFreePort } from './processes/free-port.js';
 export { MissingBinaryError, ServerStartError } from './processes/launcher-errors.js';
 export { startRedis } from './redis/redis-launcher.js';
-export type { RedisInstance, RedisLauncherOptions, RedisPasswordUser } from './redis/redis-types.js';
+export type {
+  RedisAccessPolicyName,
+  RedisCounters,
+  RedisEntraUser,
+  RedisInstance,
+  RedisLauncherOptions,
+  RedisPasswordUser,
+} from './redis/redis-types.js';
 // SQL (TDS) endpoint
 export {
   type ExistingSessionsDuringReconfiguration,

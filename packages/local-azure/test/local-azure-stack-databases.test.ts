@@ -55,7 +55,11 @@ describe('startLocalAzure: PostgreSQL and Redis', () => {
     }
   }
 
-  async function redisWhoAmI(username: string, password: string): Promise<string> {
+  async function redisWhoAmI(
+    username: string,
+    password: string,
+    alsoRun: (client: Redis) => Promise<void> = async () => {},
+  ): Promise<string> {
     const client = new Redis({
       host: stack.env.KEYLESS_REDIS_HOST,
       port: Number(stack.env.KEYLESS_REDIS_PORT),
@@ -64,6 +68,8 @@ describe('startLocalAzure: PostgreSQL and Redis', () => {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
+      // Its ready check runs INFO, which Data Contributor (the Entra user's policy) may not.
+      enableReadyCheck: false,
     });
     // ioredis reports a refused AUTH on its 'error' event and rejects connect() with a generic error.
     let refusal: Error | undefined;
@@ -74,6 +80,7 @@ describe('startLocalAzure: PostgreSQL and Redis', () => {
       await client.connect().catch((error: unknown) => {
         throw refusal ?? error;
       });
+      await alsoRun(client);
       return await userOf(client);
     } finally {
       client.disconnect();
@@ -133,5 +140,28 @@ describe('startLocalAzure: PostgreSQL and Redis', () => {
     const token = await credential().getToken('https://redis.azure.com/.default');
     const objectId = stack.env.KEYLESS_REDIS_ENTRA_USER as string;
     expect(await redisWhoAmI(objectId, token.token)).toBe(objectId);
+  });
+
+  it("Redis: the Entra user has Data Contributor, docs/azure-setup.md's policy; the password user (an access key) everything", async () => {
+    const token = await credential().getToken('https://redis.azure.com/.default');
+    const objectId = stack.env.KEYLESS_REDIS_ENTRA_USER as string;
+    const refusalOf = (client: Redis, ...command: [string, ...string[]]) =>
+      client.call(...command).then(
+        () => 'OK',
+        (error: Error) => error.message.split(' ')[0],
+      );
+    await redisWhoAmI(objectId, token.token, async (client) => {
+      expect(await client.set('stack:contributor', 'x')).toBe('OK');
+      expect(await refusalOf(client, 'INFO')).toBe('NOPERM');
+      expect(await refusalOf(client, 'FLUSHALL')).toBe('NOPERM');
+    });
+    const user = stack.env.KEYLESS_REDIS_USER as string;
+    await redisWhoAmI(
+      user,
+      await secretValue(stack.env.KEYLESS_REDIS_PASSWORD_SECRET as string),
+      async (client) => {
+        expect(await refusalOf(client, 'INFO')).toBe('OK');
+      },
+    );
   });
 });

@@ -196,3 +196,77 @@ describe("the stack's own admin user", () => {
     expect(await tryAuth(instance.port, objectId, await freshToken())).toBe('OK');
   });
 });
+
+describe('the built-in access policies (startRedis accessPolicy, per user)', () => {
+  // https://learn.microsoft.com/azure/azure-cache-for-redis/cache-configure-role-based-access-control:
+  // Data Owner "+@all allkeys", Data Contributor "+@all -@dangerous …", Data Reader "+@read +@connection …".
+  let policies: RedisInstance;
+
+  beforeAll(async () => {
+    policies = await startRedis({
+      accessPolicy: 'Data Reader',
+      users: [
+        { name: 'owner', password: 'owner-password', accessPolicy: 'Data Owner' },
+        { name: 'contributor', password: 'contributor-password', accessPolicy: 'Data Contributor' },
+        { name: 'reader', password: 'reader-password' },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await policies?.stop();
+  });
+
+  const as = (user: string) =>
+    // ioredis's ready check runs INFO, which only Data Owner may.
+    connectAs(policies.port, user, `${user}-password`, { enableReadyCheck: false, commandTimeout: 5_000 });
+
+  const table: Array<[string[], Record<'owner' | 'contributor' | 'reader', string>]> = [
+    [['SET', 'policy:key', 'v'], { owner: 'OK', contributor: 'OK', reader: 'NOPERM' }],
+    [['GET', 'policy:key'], { owner: 'OK', contributor: 'OK', reader: 'OK' }],
+    [['PING'], { owner: 'OK', contributor: 'OK', reader: 'OK' }],
+    [['CLIENT', 'INFO'], { owner: 'OK', contributor: 'OK', reader: 'OK' }],
+    [['PUBLISH', 'policy:channel', 'm'], { owner: 'OK', contributor: 'OK', reader: 'NOPERM' }],
+    [['EVAL', 'return 1', '0'], { owner: 'OK', contributor: 'OK', reader: 'NOPERM' }],
+    [['INFO'], { owner: 'OK', contributor: 'NOPERM', reader: 'NOPERM' }],
+    // KEYS is @read and CLIENT LIST @connection as well as @dangerous: Data Reader has them.
+    [['KEYS', '*'], { owner: 'OK', contributor: 'NOPERM', reader: 'OK' }],
+    [['CLIENT', 'LIST'], { owner: 'OK', contributor: 'NOPERM', reader: 'OK' }],
+    [['FLUSHDB'], { owner: 'OK', contributor: 'NOPERM', reader: 'NOPERM' }],
+    [['CONFIG', 'GET', 'maxmemory'], { owner: 'NOPERM', contributor: 'NOPERM', reader: 'NOPERM' }],
+  ];
+
+  it.each(['owner', 'contributor', 'reader'] as const)('%s', async (user) => {
+    const client = await as(user);
+    try {
+      const outcomes: string[] = [];
+      for (const [command] of table) outcomes.push(await outcome(client, command));
+      expect(outcomes).toEqual(table.map(([, expected]) => expected[user]));
+      // Read-only CLUSTER stays permitted under all three (answered, not NOPERM).
+      expect(await outcome(client, ['CLUSTER', 'INFO'])).toBe('ERR');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('rotatePassword keeps the user’s own policy', async () => {
+    const rotated = await policies.rotatePassword('contributor', 'contributor-password');
+    expect(rotated).toBe('contributor-password');
+    const client = await as('contributor');
+    try {
+      expect(await outcome(client, ['INFO'])).toBe('NOPERM');
+      expect(await outcome(client, ['SET', 'policy:after-rotation', 'v'])).toBe('OK');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('refuses a policy name Azure does not have', async () => {
+    await expect(startRedis({ accessPolicy: 'Data Writer' as 'Data Owner' })).rejects.toThrow(
+      /`accessPolicy` must be one of 'Data Owner', 'Data Contributor', 'Data Reader'/,
+    );
+    await expect(
+      startRedis({ users: [{ name: 'x', password: 'y', accessPolicy: 'Owner' as 'Data Owner' }] }),
+    ).rejects.toThrow(/users\[\]\.accessPolicy/);
+  });
+});

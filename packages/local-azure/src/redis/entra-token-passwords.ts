@@ -35,6 +35,16 @@ export class EntraTokenPasswords {
     return hash;
   }
 
+  /** When a token accepted for the user expires (ms), or undefined if it is not one of its passwords. */
+  expiryOf(objectId: string, token: string): number | undefined {
+    return this.#tokens.get(objectId)?.get(aclPasswordHash(token));
+  }
+
+  /** Whether the token is a password of the user now, as Redis's ACL has it. */
+  isValid(objectId: string, token: string): boolean {
+    return (this.expiryOf(objectId, token) ?? 0) > Date.now();
+  }
+
   /** The unexpired hashes of a user, for the ACL file. */
   validHashes(objectId: string): string[] {
     const now = Date.now();

@@ -1,7 +1,7 @@
 /**
- * What an application's Redis user may do: Azure Cache for Redis's built-in **Data Owner** access
- * policy, minus the commands Azure disables for every user. This module is the one place the
- * rules live; Data Contributor and Data Reader are listed for when they are modelled too.
+ * What an application's Redis user may do: one of Azure Cache for Redis's built-in access policies
+ * (Data Owner, Data Contributor, Data Reader), minus the commands Azure disables for every user.
+ * This module is the one place the rules live.
  */
 
 /**
@@ -13,6 +13,30 @@ export const builtInAccessPolicies = {
   dataContributor: '+@all -@dangerous +cluster|info +cluster|nodes +cluster|slots allkeys',
   dataReader: '+@read +@connection +cluster|info +cluster|nodes +cluster|slots allkeys',
 } as const;
+
+/** The name of a built-in access policy, as `az redis access-policy-assignment create --access-policy-name` takes it. */
+export type RedisAccessPolicyName = 'Data Owner' | 'Data Contributor' | 'Data Reader';
+
+export const redisAccessPolicyNames: readonly RedisAccessPolicyName[] = [
+  'Data Owner',
+  'Data Contributor',
+  'Data Reader',
+];
+
+const policyByName: Record<RedisAccessPolicyName, string> = {
+  'Data Owner': builtInAccessPolicies.dataOwner,
+  'Data Contributor': builtInAccessPolicies.dataContributor,
+  'Data Reader': builtInAccessPolicies.dataReader,
+};
+
+/** Refuses a name that is not a built-in policy, naming the three. */
+export function assertAccessPolicyName(name: unknown, option: string): asserts name is RedisAccessPolicyName {
+  if (!redisAccessPolicyNames.includes(name as RedisAccessPolicyName)) {
+    throw new RangeError(
+      `startRedis: \`${option}\` must be one of ${redisAccessPolicyNames.map((policy) => `'${policy}'`).join(', ')} (Azure's built-in access policies), got ${JSON.stringify(name)}`,
+    );
+  }
+}
 
 /**
  * "Configuration and management of Azure Cache for Redis instances is managed by Microsoft, which
@@ -86,9 +110,12 @@ export function accessPolicyRules(policy: string, version: RedisVersion): string
   ];
 }
 
-/** The rules of every application user, password and Entra alike. */
-export function applicationUserRules(version: RedisVersion): string[] {
-  return accessPolicyRules(builtInAccessPolicies.dataOwner, version);
+/** The rules of an application user (password or Entra) under a built-in policy; Data Owner by default. */
+export function applicationUserRules(
+  version: RedisVersion,
+  policy: RedisAccessPolicyName = 'Data Owner',
+): string[] {
+  return accessPolicyRules(policyByName[policy], version);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import type { IssuedTokenEvent } from '../identity/identity-types.js';
 import { findRedisServer } from '../processes/binary-lookup.js';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
@@ -10,8 +11,14 @@ import { randomSecret } from '../processes/random-secret.js';
 import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
+import type { PasswordJudge } from './authentication-tracker.js';
 import { EntraTokenPasswords } from './entra-token-passwords.js';
-import { adminUserRules, applicationUserRules } from './redis-access-policy.js';
+import {
+  adminUserRules,
+  applicationUserRules,
+  assertAccessPolicyName,
+  type RedisAccessPolicyName,
+} from './redis-access-policy.js';
 import {
   type AclUser,
   aclPasswordHash,
@@ -20,30 +27,45 @@ import {
   renderAclFile,
 } from './redis-acl.js';
 import { renderRedisConfiguration } from './redis-configuration.js';
-import type { RedisInstance, RedisLauncherOptions } from './redis-types.js';
+import type { RedisCounters, RedisInstance, RedisLauncherOptions } from './redis-types.js';
 import { redisEntraResources } from './redis-types.js';
 import { redisServerVersion } from './redis-version.js';
 import { RespConnection, RespError } from './resp-connection.js';
+import { TokenExpiryGateway } from './token-expiry-gateway.js';
 
 /**
- * A private redis-server: loopback only, `default` user off, ACL users with passwords, and in
- * Entra mode every token the identity endpoint mints for Redis added as a password of the
- * identity's ACL user until it expires.
+ * A private redis-server: loopback only, `default` user off, ACL users with passwords under a
+ * built-in access policy, and in Entra mode every token the identity endpoint mints for Redis
+ * added as a password of the identity's ACL user until it expires, with a gateway in front that
+ * closes connections whose token expired (see TokenExpiryGateway).
  */
 export async function startRedis(options: RedisLauncherOptions = {}): Promise<RedisInstance> {
   if (options.entraUsers?.length && !options.identity) {
     throw new Error('entraUsers need `identity`: the endpoint whose tokens become their passwords');
+  }
+  if (options.accessPolicy !== undefined) assertAccessPolicyName(options.accessPolicy, 'accessPolicy');
+  for (const user of options.users ?? [])
+    if (user.accessPolicy !== undefined) assertAccessPolicyName(user.accessPolicy, 'users[].accessPolicy');
+  for (const user of options.entraUsers ?? [])
+    if (user.accessPolicy !== undefined)
+      assertAccessPolicyName(user.accessPolicy, 'entraUsers[].accessPolicy');
+  const expired = options.expiredTokenConnections;
+  if (expired !== undefined && expired !== 'close' && expired !== 'keep') {
+    throw new RangeError("startRedis: `expiredTokenConnections` must be 'close' or 'keep'");
   }
   return startOrCleanUp(new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options));
 }
 
 class RedisServer implements RedisInstance {
   readonly host = loopbackHost;
+  /** redis-server's own ports: the client-facing ones, or private ones behind the gateway. */
   #port = 0;
   #tlsPort: number | undefined;
   readonly #binary: string;
-  /** Every application user's rules: Azure's Data Owner policy minus the commands Azure disables. */
-  readonly #applicationRules: readonly string[];
+  /** Each application user's rules: its access policy minus the commands Azure disables. */
+  readonly #rulesByUser = new Map<string, readonly string[]>();
+  /** In Entra mode (unless `expiredTokenConnections: 'keep'`): serves the client-facing ports. */
+  #gateway: TokenExpiryGateway | undefined;
   readonly #folder: string;
   readonly #options: RedisLauncherOptions;
   readonly #adminPassword = randomSecret();
@@ -61,12 +83,18 @@ class RedisServer implements RedisInstance {
 
   constructor(binary: string, folder: string, options: RedisLauncherOptions) {
     this.#binary = binary;
-    this.#applicationRules = applicationUserRules(redisServerVersion(binary));
     this.#folder = folder;
     this.#options = options;
+    const version = redisServerVersion(binary);
+    const rulesOf = (policy: RedisAccessPolicyName | undefined) =>
+      applicationUserRules(version, policy ?? options.accessPolicy ?? 'Data Owner');
     for (const user of options.users ?? []) {
       assertAclUserName(user.name);
       this.#passwordHashes.set(user.name, aclPasswordHash(user.password));
+      this.#rulesByUser.set(user.name, rulesOf(user.accessPolicy));
+    }
+    for (const user of options.entraUsers ?? []) {
+      this.#rulesByUser.set(user.objectId, rulesOf(user.accessPolicy));
     }
     this.#entraTokens = new EntraTokenPasswords(
       (options.entraUsers ?? []).map((user) => user.objectId),
@@ -82,19 +110,34 @@ class RedisServer implements RedisInstance {
   }
 
   get port(): number {
-    return this.#port;
+    return this.#gateway?.port ?? this.#port;
   }
 
   get tlsPort(): number | undefined {
-    return this.#tlsPort;
+    return this.#gateway ? this.#gateway.tlsPort : this.#tlsPort;
+  }
+
+  get counters(): RedisCounters {
+    const gateway = this.#gateway;
+    return {
+      get expiryDrops() {
+        return gateway?.expiryDrops ?? 0;
+      },
+    };
+  }
+
+  get #gatewayed(): boolean {
+    return this.#options.identity !== undefined && this.#options.expiredTokenConnections !== 'keep';
   }
 
   async start(): Promise<void> {
+    const gatewayed = this.#gatewayed;
     await startOnFreePort(
-      this.#options.port,
+      gatewayed ? undefined : this.#options.port,
       async (port) => {
         this.#port = port;
-        if (this.#options.tls) {
+        // Behind the gateway redis-server speaks plain TCP on loopback only; the gateway does TLS.
+        if (this.#options.tls && !gatewayed) {
           // Two look-ups in a row can hand out the same port.
           do this.#tlsPort = await findFreePort();
           while (this.#tlsPort === port);
@@ -104,10 +147,42 @@ class RedisServer implements RedisInstance {
       },
       () => /Address already in use/i.test(this.#process?.logTail() ?? ''),
     );
+    if (gatewayed) {
+      const tls = this.#options.tls;
+      this.#gateway = await TokenExpiryGateway.start({
+        upstreamPort: () => this.#port,
+        judge: this.#passwordJudge(),
+        port: this.#options.port ?? 0,
+        ...(tls ? { tls: { certPath: tls.certPath, keyPath: tls.keyPath, port: 0 } } : {}),
+      });
+    }
     if (this.#options.identity) {
       // Awaited by the endpoint before it answers: the token is a password before the client has it.
       this.#unsubscribe = this.#options.identity.onTokenIssued((event) => this.#acceptToken(event));
     }
+  }
+
+  /** What the gateway asks about a password a connection authenticated with. */
+  #passwordJudge(): PasswordJudge {
+    const tokens = this.#entraTokens;
+    return {
+      expiryOf: (user, password) => {
+        if (!tokens.isEntraUser(user)) return undefined;
+        const known = tokens.expiryOf(user, password);
+        if (known !== undefined) return known;
+        // Already removed because it just expired: its own `exp` says when.
+        try {
+          const exp = decodeJwt(password).exp;
+          return typeof exp === 'number' ? exp * 1000 : Date.now();
+        } catch {
+          return Date.now();
+        }
+      },
+      accepts: (user, password) =>
+        tokens.isEntraUser(user)
+          ? tokens.isValid(user, password)
+          : this.#passwordHashes.get(user) === aclPasswordHash(password),
+    };
   }
 
   async #acceptToken(event: IssuedTokenEvent): Promise<void> {
@@ -121,10 +196,11 @@ class RedisServer implements RedisInstance {
     const users = new Map<string, AclUser>([
       [adminUserName, { hashes: [aclPasswordHash(this.#adminPassword)], rules: adminUserRules }],
     ]);
-    const rules = this.#applicationRules;
-    for (const [name, hash] of this.#passwordHashes) users.set(name, { hashes: [hash], rules });
+    const rulesOf = (name: string) => this.#rulesByUser.get(name) ?? [];
+    for (const [name, hash] of this.#passwordHashes)
+      users.set(name, { hashes: [hash], rules: rulesOf(name) });
     for (const objectId of this.#entraTokens.objectIds) {
-      users.set(objectId, { hashes: this.#entraTokens.validHashes(objectId), rules });
+      users.set(objectId, { hashes: this.#entraTokens.validHashes(objectId), rules: rulesOf(objectId) });
     }
     return users;
   }
@@ -203,7 +279,14 @@ class RedisServer implements RedisInstance {
     const password = newPassword ?? randomSecret();
     const hash = aclPasswordHash(password);
     this.#passwordHashes.set(user, hash);
-    await this.#adminCommand('ACL', 'SETUSER', user, 'resetpass', `#${hash}`, ...this.#applicationRules);
+    await this.#adminCommand(
+      'ACL',
+      'SETUSER',
+      user,
+      'resetpass',
+      `#${hash}`,
+      ...(this.#rulesByUser.get(user) ?? []),
+    );
     return password;
   }
 
@@ -235,6 +318,7 @@ class RedisServer implements RedisInstance {
     this.#unsubscribe?.();
     this.#entraTokens.close();
     try {
+      await this.#gateway?.close();
       const admin = await this.#admin?.catch(() => undefined);
       admin?.close();
       await this.#process?.stop();
@@ -248,11 +332,11 @@ class RedisServer implements RedisInstance {
 
   /** What util.inspect and JSON.stringify show: where it runs, never a password. */
   toJSON(): Record<string, unknown> {
-    return { host: this.host, port: this.#port, tlsPort: this.#tlsPort };
+    return { host: this.host, port: this.port, tlsPort: this.tlsPort };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const tls = this.#tlsPort === undefined ? '' : `, tlsPort: ${this.#tlsPort}`;
-    return `RedisInstance { host: '${this.host}', port: ${this.#port}${tls} }`;
+    const tls = this.tlsPort === undefined ? '' : `, tlsPort: ${this.tlsPort}`;
+    return `RedisInstance { host: '${this.host}', port: ${this.port}${tls} }`;
   }
 }

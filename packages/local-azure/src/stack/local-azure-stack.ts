@@ -15,7 +15,7 @@ import { startPostgres } from '../postgres/postgres-launcher.js';
 import type { PostgresInstance } from '../postgres/postgres-types.js';
 import { randomSecret } from '../processes/random-secret.js';
 import { startRedis } from '../redis/redis-launcher.js';
-import type { RedisInstance } from '../redis/redis-types.js';
+import type { RedisAccessPolicyName, RedisInstance } from '../redis/redis-types.js';
 import { type SqlConnectionPolicy, type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
@@ -44,6 +44,13 @@ export interface LocalAzureOptions {
    * Azure. Default `'proxy'`.
    */
   sql?: { connectionPolicy?: SqlConnectionPolicy };
+  /**
+   * The built-in access policy of the app identity's Redis user (Entra mode). Default
+   * `'Data Contributor'`, the one docs/azure-setup.md assigns: no `@dangerous` command (INFO, KEYS,
+   * CLIENT LIST, FLUSHALL, …). The password user stands for an access key, which Azure gives every
+   * permission, and stays `'Data Owner'`.
+   */
+  redis?: { accessPolicy?: RedisAccessPolicyName };
 }
 
 /** The running local stack: the environment for an application, each service, and `stop()`. */
@@ -225,9 +232,16 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       redis = await startRedis({
         identity,
         tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath, caPath: ca.caCertificatePath },
-        users: [{ name: seedData.redis.user, password }],
-        // Entra mode: the user is the identity's object id, as in Azure Cache for Redis.
-        entraUsers: [{ objectId: appIdentity.objectId }],
+        // It stands for an access key, which authenticates as Redis's `default` user with every permission.
+        users: [{ name: seedData.redis.user, password, accessPolicy: 'Data Owner' }],
+        // Entra mode: the user is the identity's object id, as in Azure Cache for Redis, with the
+        // policy docs/azure-setup.md assigns to it.
+        entraUsers: [
+          {
+            objectId: appIdentity.objectId,
+            accessPolicy: options.redis?.accessPolicy ?? 'Data Contributor',
+          },
+        ],
       });
       const started = redis;
       running.push({ name: 'redis', stop: () => started.stop() });

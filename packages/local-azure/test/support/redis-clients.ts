@@ -63,11 +63,22 @@ export async function connectAs(port: number, username: string, password: string
 
 /**
  * The ACL user a connection is authenticated as. Not `ACL WHOAMI`: Azure disables ACL for every
- * user, and so does the local stack; `CLIENT LIST` names each connection's user (Redis 6.0+).
+ * user, and so does the local stack. `CLIENT INFO` (Redis 6.2+) is allowed under every built-in
+ * access policy; on Redis 6.0, `CLIENT LIST` names each connection's user (Data Owner only).
  */
 export async function userOf(client: Redis): Promise<string> {
-  const id = await client.client('ID');
-  const list = String(await client.client('LIST'));
-  const line = list.split('\n').find((entry) => entry.startsWith(`id=${id} `)) ?? '';
+  const info = await client.call('CLIENT', 'INFO').then(
+    (answer) => String(answer),
+    (error: Error) => {
+      if (/unknown subcommand/i.test(error.message)) return undefined;
+      throw error;
+    },
+  );
+  let line = info;
+  if (line === undefined) {
+    const id = await client.client('ID');
+    const list = String(await client.client('LIST'));
+    line = list.split('\n').find((entry) => entry.startsWith(`id=${id} `)) ?? '';
+  }
   return /(?:^| )user=(\S+)/.exec(line)?.[1] ?? '';
 }
