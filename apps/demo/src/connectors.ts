@@ -1,8 +1,8 @@
 import { type BlobConnector, createBlobConnector } from '@keyless/blob';
-import { createTokenProvider, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
+import { createTokenProvider, entraToken, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
 import { createKeyVaultConnector, type KeyVaultConnector } from '@keyless/keyvault';
 import { createPostgresConnector, type PostgresConnector, type PostgresPoolOptions } from '@keyless/postgres';
-import { createRedisConnector, type RedisConnector } from '@keyless/redis';
+import { createRedisConnector, type RedisConnector, type RedisConnectorOptions } from '@keyless/redis';
 import { createSqlConnector, type SqlConnector, type SqlConnectorOptions } from '@keyless/sql';
 import type { BackendName, ResourceConfig } from './config.js';
 
@@ -32,6 +32,24 @@ export interface ConnectorListeners {
 export interface ConnectorTuning {
   sql?: Pick<SqlConnectorOptions, 'pool' | 'connectTimeoutMs' | 'requestTimeoutMs'>;
   postgres?: { pool?: PostgresPoolOptions; passwordRefreshIntervalMs?: number };
+  /**
+   * `entraUser`: Redis in Entra mode instead of the Key Vault secret — this user (the identity's
+   * object id, from configuration as in Azure) and a token as the password, re-sent with AUTH on the
+   * live connection before each token expires. The fault suite lets tokens expire under load with it.
+   */
+  redis?: { entraUser?: string };
+}
+
+function redisCredentials(
+  resources: ResourceConfig,
+  keyVault: KeyVaultConnector,
+  entraUser: string | undefined,
+): Pick<RedisConnectorOptions, 'password' | 'user'> {
+  if (entraUser) return { password: entraToken(), user: entraUser };
+  return {
+    password: fromKeyVaultSecret({ connector: keyVault, secretName: resources.redis.passwordSecret }),
+    ...(resources.redis.user ? { user: resources.redis.user } : {}),
+  };
 }
 
 export async function createConnectorSet(
@@ -77,8 +95,7 @@ export async function createConnectorSet(
       host: resources.redis.host,
       port: resources.redis.port,
       tls: true,
-      password: fromKeyVaultSecret({ connector: keyVault, secretName: resources.redis.passwordSecret }),
-      ...(resources.redis.user ? { user: resources.redis.user } : {}),
+      ...redisCredentials(resources, keyVault, tuning.redis?.entraUser),
       tokenProvider,
       // Connect on first use: an unreachable cache shows on its card instead of stopping the app.
       redisOptions: { lazyConnect: true, maxRetriesPerRequest: 5 },

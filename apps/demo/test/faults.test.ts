@@ -180,6 +180,17 @@ describe("the demo's connectors under faults, both backends at once", () => {
     expect(result.evidence['PostgreSQL connect retries refused']).toBeGreaterThan(0);
   }, 150_000);
 
+  it('ride through Redis Entra tokens expiring under load: every connection re-AUTHs before the server would drop it', async () => {
+    const result = await run('Redis token-expiry drops');
+    expectNoFailures(result);
+    // The control connection (no re-AUTH) was dropped when its token expired; no other was.
+    expect(result.evidence['control connections dropped']).toBe(1);
+    expect(result.evidence['redis expiry drops (control included)']).toBe(1);
+    expect(result.evidence['redis re-AUTHs failed']).toBe(0);
+    // Several token generations reached each set's live connection.
+    expect(result.evidence['redis re-AUTHs accepted']).toBeGreaterThanOrEqual(2 * backends.length);
+  });
+
   it('ride through tokens expiring mid-load, several generations of each', async () => {
     const result = await run('tokens expiring mid-load');
     expectNoFailures(result);

@@ -34,8 +34,8 @@ export interface FaultScenario {
   readonly description: string;
   /** Lifetime of the tokens the identity endpoint mints during the scenario. */
   readonly tokenLifetimeSeconds: number;
-  /** Overrides the suite's connector tuning for this scenario. */
-  readonly tuning?: ConnectorTuning;
+  /** Overrides the suite's connector tuning for this scenario (a function when it needs the stack). */
+  readonly tuning?: ConnectorTuning | ((stack: LocalAzure) => ConnectorTuning);
   /**
    * Overrides the suite's operation timeout: for a fault the connectors are documented to wait out
    * (a server away for a minute), an operation may take that long, and only a longer wait is a hang.
@@ -124,7 +124,10 @@ export async function runScenario(
             connectorEvents.warnings += 1;
           },
         },
-        mergeTuning(settings.tuning, scenario.tuning),
+        mergeTuning(
+          settings.tuning,
+          typeof scenario.tuning === 'function' ? scenario.tuning(stack) : scenario.tuning,
+        ),
       );
       connectorSets.push(set);
       tokens.watch(set.tokenProvider);
@@ -225,6 +228,7 @@ function mergeTuning(base: ConnectorTuning, override: ConnectorTuning | undefine
       ...override.postgres,
       pool: { ...base.postgres?.pool, ...override.postgres?.pool },
     },
+    redis: { ...base.redis, ...override.redis },
   };
 }
 

@@ -7,6 +7,7 @@ import {
   sleep,
   waitUntil,
 } from './fault-scenario.ts';
+import { redisTokenExpiry } from './redis-token-expiry-scenario.ts';
 import { postgresAbsent, sqlReconfiguration } from './server-absence-scenarios.ts';
 
 /** How long a fault waits for its own effect to show (a login refused, a server back); a guard, not a speed bound. */
@@ -284,6 +285,7 @@ export const faultScenarios: readonly FaultScenario[] = [
   tokensExpiring(),
   sqlReconfiguration(),
   postgresAbsent(),
+  redisTokenExpiry(),
 ];
 
 function requireKeyVault(stack: LocalAzure) {
