@@ -22,8 +22,9 @@ describe('Entra mode under Data Contributor, with connections closed at token ex
     test.stack.identity.onTokenIssued((event) => {
       if (redisResources.has(event.resource)) redisTokens += 1;
     });
-    // 4-second tokens from the start: the process-wide token cache must never hold a 24-hour one.
-    test.stack.identity.setTokenLifetime(4);
+    // 6-second tokens from the start (the process-wide token cache must never hold a 24-hour one):
+    // short enough for several generations, long enough that a loaded CI machine still refreshes them.
+    test.stack.identity.setTokenLifetime(6);
     shortLived = createTokenProvider({ identity: { clientId: test.stack.appIdentity.clientId } });
   });
 
@@ -155,10 +156,10 @@ describe('Entra mode under Data Contributor, with connections closed at token ex
       }
     })();
 
-    // At least three token generations after the first, each outliving its 4 s.
+    // At least three token generations after the first, each outliving its 6 s.
     await until(() => redisTokens - tokensBefore >= 4, 20_000, 'four token generations');
     await until(() => reauthenticated.length >= 6, 20_000, 'three re-AUTH rounds per connector');
-    await new Promise((resolve) => setTimeout(resolve, 4500));
+    await new Promise((resolve) => setTimeout(resolve, 6500));
     running = false;
     await producer;
     await first.client.rpush('expiry:queue', 'last');
@@ -188,7 +189,7 @@ describe('Entra mode under Data Contributor, with connections closed at token ex
   }, 60_000);
 
   it('the counter is real: a connection whose token is never renewed is closed at expiry', async () => {
-    // A provider that hands out its first 4-second token forever: nothing newer to AUTH with.
+    // A provider that hands out its first 6-second token forever: nothing newer to AUTH with.
     const stale = shortLived.getToken('https://redis.azure.com/.default');
     const made = connector({ getToken: () => stale });
     const dropsBefore = expiryDrops();
