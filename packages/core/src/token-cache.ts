@@ -10,6 +10,12 @@ import type {
 } from './events.js';
 import { delayAfterFailure, imdsUpgradeRetryWindowMs, isRetryable, spreadEarlier } from './retry-policy.js';
 
+/**
+ * A token handed over with less than the refresh window left is still refreshed at least this long
+ * before it expires, when it has more than this left (see #install).
+ */
+export const latestRefreshBeforeExpiryMs = 3 * 60_000;
+
 export interface CachePolicy {
   refreshBeforeExpiryMs: number;
   expiryMarginMs: number;
@@ -233,8 +239,16 @@ export class TokenCacheEntry {
       fetched.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
       fetched.expiresOnTimestamp - this.#policy.refreshBeforeExpiryMs,
     );
-    // Tokens shorter-lived than the refresh window refresh halfway through their serving time.
-    if (refreshAt <= now) refreshAt = now + Math.max(0, (servingUntil - now) / 2);
+    // Tokens shorter-lived than the refresh window refresh halfway through their serving time —
+    // but no later than 3 minutes before expiry while the token has more than that left: a
+    // connection authenticated with a token (Redis) must re-authenticate that long before it
+    // expires, so the newer token has to be here first (Azure Cache for Redis's best practice:
+    // https://learn.microsoft.com/azure/azure-cache-for-redis/cache-azure-active-directory-for-authentication).
+    if (refreshAt <= now) {
+      refreshAt = now + Math.max(0, (servingUntil - now) / 2);
+      const latest = fetched.expiresOnTimestamp - latestRefreshBeforeExpiryMs;
+      if (latest > now) refreshAt = Math.min(refreshAt, latest);
+    }
     // Up to a tenth of the wait earlier, never later: processes that started together and got the
     // same token from IMDS (it hands one token to every process on the VM) would otherwise all
     // refresh in the same second, over the endpoint's 20 requests/s and 5 concurrent requests.

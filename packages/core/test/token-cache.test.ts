@@ -107,6 +107,18 @@ describe('background refresh', () => {
     expect(backend.calls).toHaveLength(2);
   });
 
+  it('refreshes a token handed over with little time left at least 3 minutes before it expires', async () => {
+    const { clock, backend, provider } = setup({ random: () => 0 });
+    backend.script({ kind: 'token', lifetimeMs: 4 * minute });
+    const token = await provider.getToken(scope);
+    // 4 min lifetime: halfway through its serving time (105 s) would leave 2 min 15 s, under the 3
+    // minutes a Redis connection needs to re-authenticate; so 60 s, which leaves 3 minutes.
+    expect(token.token.length).toBeGreaterThan(0);
+    expect(token.expiresOnTimestamp - token.refreshAfterTimestamp).toBeGreaterThanOrEqual(3 * minute);
+    await clock.advance(60_000);
+    expect(backend.calls).toHaveLength(2);
+  });
+
   it('emits acquired and refreshed events that never carry the token', async () => {
     const { clock, backend, provider } = setup();
     const seen: string[] = [];
