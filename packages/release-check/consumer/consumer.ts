@@ -78,14 +78,18 @@ import {
   type IdentityFaults,
   type IdentityProtocol,
   type IssuedTokenEvent,
+  type KeyVaultAccessPolicy,
+  type KeyVaultAccessPolicyPermissions,
   type KeyVaultCounters,
   type KeyVaultEmulator,
   type KeyVaultEmulatorOptions,
   type KeyVaultFailureOptions,
   type KeyVaultFaults,
   type KeyVaultOperation,
+  type KeyVaultPermissionModel,
   type KeyVaultRole,
   type KeyVaultRoleAssignment,
+  type KeyVaultSecretPermission,
   type LocalAzure,
   type LocalAzureOptions,
   type LocalCertificateAuthority,
@@ -97,6 +101,10 @@ import {
   type PostgresInstance,
   type PostgresLauncherOptions,
   type PostgresPasswordUser,
+  type PostgresRestartOptions,
+  type RedisAccessPolicyName,
+  type RedisCounters,
+  type RedisEntraUser,
   type RedisInstance,
   type RedisLauncherOptions,
   type RedisPasswordUser,
@@ -104,8 +112,12 @@ import {
   renderExportLines,
   type SeedSecretOptions,
   ServerStartError,
+  type ExistingSessionsDuringReconfiguration,
+  type ReconfigureOptions,
+  type SqlConnectionPolicy,
   type SqlEndpoint,
   type SqlEndpointCounters,
+  type SqlEndpointFaults,
   type SqlEndpointOptions,
   type SqlPrincipal,
   type StackProgressEvent,
@@ -120,9 +132,12 @@ import {
   startSqlEndpoint,
   type ThrottleOptions,
   type TokenIssuedListener,
+  type TokenRecheckErrorNumber,
+  type TokenRecheckOptions,
   type TokenVerificationCheck,
   TokenVerificationError,
   type TokenVerifier,
+  type TransientLoginErrorNumber,
   trustBundleFor,
   UnreadableExtraCertificatesError,
   type VerifiedTokenClaims,
@@ -152,6 +167,7 @@ import {
   type SqlConnector,
   type SqlConnectorOptions,
   type SqlDataType,
+  type SqlLoginRetryOptions,
   type SqlParameter,
   type SqlPoolOptions,
   type SqlPoolStatus,
@@ -303,7 +319,9 @@ export function createConnectors(tokenProvider: TokenProvider, redisObjectId?: s
   const keyVault = createKeyVaultConnector(keyVaultOptions);
 
   const pool: SqlPoolOptions = { max: 4, maxLifetimeMs: 30 * 60_000 };
-  const sqlOptions: SqlConnectorOptions = { tokenProvider, encrypt: 'strict', pool };
+  // Azure SQL reconfigurations last up to 60 s: retry a transient login 5 s later, for up to 60 s.
+  const loginRetry: SqlLoginRetryOptions = { firstDelayMs: 5_000, budgetMs: 60_000 };
+  const sqlOptions: SqlConnectorOptions = { tokenProvider, encrypt: 'strict', pool, loginRetry };
   const sql = createSqlConnector(sqlOptions);
 
   const postgresPool: PostgresPoolOptions = { max: 4, idleTimeoutMillis: 30_000 };
@@ -312,7 +330,7 @@ export function createConnectors(tokenProvider: TokenProvider, redisObjectId?: s
     user: 'orders',
     tokenProvider,
     pool: postgresPool,
-    connectRetryMs: 10_000,
+    connectRetryMs: 120_000,
   };
   const postgres = createPostgresConnector(postgresOptions);
 
@@ -506,6 +524,18 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
     roleAssignments,
   };
   const keyVault: KeyVaultEmulator = await startKeyVaultEmulator(keyVaultOptions);
+  // A second vault still on access policies, as older vaults are: it answers 403 AccessDenied.
+  const readOnly: KeyVaultSecretPermission[] = ['get', 'list'];
+  const appPermissions: KeyVaultAccessPolicyPermissions = { secrets: readOnly };
+  const accessPolicies: KeyVaultAccessPolicy[] = [{ objectId: app.objectId, secrets: readOnly }];
+  const permissionModel: KeyVaultPermissionModel = 'access-policy';
+  const legacyVault: KeyVaultEmulator = await startKeyVaultEmulator({
+    ...keyVaultOptions,
+    permissionModel,
+    accessPolicies,
+  });
+  legacyVault.setAccessPolicy(systemAssigned.objectId, appPermissions);
+  legacyVault.removeAccessPolicy(systemAssigned.objectId);
   const seed: SeedSecretOptions = { contentType: 'text/plain' };
   keyVault.setSecret('orders-db-password', 'seeded-in-a-test', seed);
   const failure: KeyVaultFailureOptions = { count: 1, retryAfterSeconds: 1 };
@@ -522,13 +552,25 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
 
   const tokenVerifier: TokenVerifier = identity;
   const principal: SqlPrincipal = { name: app.name, objectId: app.objectId };
+  const connectionPolicy: SqlConnectionPolicy = 'redirect';
   const sqlOptions: SqlEndpointOptions = {
+    connectionPolicy,
     tokenVerifier,
     tls: { cert: authority.serverCertificate, key: authority.serverKey },
     principals: [principal],
   };
   const sql: SqlEndpoint = await startSqlEndpoint(sqlOptions);
   const sqlCounters: SqlEndpointCounters = sql.counters;
+  // Azure's time and topology: a reconfiguration refusing logins, and tokens re-checked mid-session.
+  const sqlFaults: SqlEndpointFaults = sql.faults;
+  const transientError: TransientLoginErrorNumber = 40613;
+  const existingSessions: ExistingSessionsDuringReconfiguration = 'close-when-idle';
+  const reconfiguration: ReconfigureOptions = { durationMs: 0, errorNumber: transientError, existingSessions };
+  sqlFaults.reconfigure(reconfiguration);
+  const recheckError: TokenRecheckErrorNumber = 37396;
+  const recheck: TokenRecheckOptions = { errorNumber: recheckError };
+  sqlFaults.recheckTokenOnEveryStatement(true, recheck);
+  sqlFaults.clear();
 
   const postgresUser: PostgresPasswordUser = { name: 'orders', password: 'from-key-vault' };
   const entraRole: PostgresEntraRole = { roleName: app.name, objectId: app.objectId };
@@ -538,16 +580,21 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
     entraRoles: [entraRole],
   };
   const redisUser: RedisPasswordUser = { name: 'cache', password: 'from-key-vault' };
+  const accessPolicy: RedisAccessPolicyName = 'Data Contributor';
+  const redisEntraUser: RedisEntraUser = { objectId: app.objectId, accessPolicy };
   const redisOptions: RedisLauncherOptions = {
     users: [redisUser],
     identity,
-    entraUsers: [{ objectId: app.objectId }],
+    entraUsers: [redisEntraUser],
   };
   let postgres: PostgresInstance | undefined;
   let redis: RedisInstance | undefined;
   try {
     postgres = await startPostgres(postgresOptions);
     redis = await startRedis(redisOptions);
+    // A failover: nothing listens for a moment, then the same port again.
+    const failover: PostgresRestartOptions = { downtimeMs: 100 };
+    await postgres.restart(failover);
   } catch (error) {
     if (error instanceof MissingBinaryError) throw new Error(`install ${error.debianPackage}`);
     if (error instanceof ServerStartError) throw new Error(`server did not start: ${error.message}`);
@@ -555,10 +602,15 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
   }
 
   return async () => {
-    const requests = counters.tokenRequests + keyVaultCounters.byOperation(operation) + sqlCounters.logins;
+    const redisCounters: RedisCounters | undefined = redis?.counters;
+    const requests =
+      counters.tokenRequests +
+      keyVaultCounters.byOperation(operation) +
+      sqlCounters.logins +
+      (redisCounters?.expiryDrops ?? 0);
     if (requests < 0) throw new Error('counters never go negative');
     stopListening();
-    await Promise.all([redis?.stop(), postgres?.stop(), sql.stop(), azurite.stop(), keyVault.stop()]);
+    await Promise.all([redis?.stop(), postgres?.stop(), sql.stop(), azurite.stop(), keyVault.stop(), legacyVault.stop()]);
     await identity.stop();
   };
 }

@@ -8,11 +8,26 @@ import { randomUUID } from 'node:crypto';
  * ("Most reconfiguration events are short-lived and should be completed in less than 60 seconds at
  * most"). The `%` placeholders are filled with this endpoint's names and fresh ids.
  */
-export const transientLoginErrorNumbers = [
+export const transientLoginErrorNumbers: readonly TransientLoginErrorNumber[] = [
   40613, 40197, 40501, 49918, 49919, 49920, 4060, 4221, 615, 926,
-] as const;
+];
 
-export type TransientLoginErrorNumber = (typeof transientLoginErrorNumbers)[number];
+/**
+ * An error Azure SQL lists as transient, answered to a login during a reconfiguration: 40613,
+ * 40197, 40501, 49918, 49919, 49920, 4060, 4221, 615 or 926
+ * (https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-errors-issues).
+ */
+export type TransientLoginErrorNumber =
+  | 40613
+  | 40197
+  | 40501
+  | 49918
+  | 49919
+  | 49920
+  | 4060
+  | 4221
+  | 615
+  | 926;
 
 export interface TransientErrorContext {
   database: string;
