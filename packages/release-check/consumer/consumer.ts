@@ -70,6 +70,7 @@ import {
 import {
   type AzuriteInstance,
   type AzuriteOptions,
+  type ExistingSessionsDuringReconfiguration,
   ensureLocalCertificateAuthority,
   findFreePort,
   type IdentityCounters,
@@ -102,6 +103,7 @@ import {
   type PostgresLauncherOptions,
   type PostgresPasswordUser,
   type PostgresRestartOptions,
+  type ReconfigureOptions,
   type RedisAccessPolicyName,
   type RedisCounters,
   type RedisEntraUser,
@@ -112,8 +114,6 @@ import {
   renderExportLines,
   type SeedSecretOptions,
   ServerStartError,
-  type ExistingSessionsDuringReconfiguration,
-  type ReconfigureOptions,
   type SqlConnectionPolicy,
   type SqlEndpoint,
   type SqlEndpointCounters,
@@ -565,7 +565,11 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
   const sqlFaults: SqlEndpointFaults = sql.faults;
   const transientError: TransientLoginErrorNumber = 40613;
   const existingSessions: ExistingSessionsDuringReconfiguration = 'close-when-idle';
-  const reconfiguration: ReconfigureOptions = { durationMs: 0, errorNumber: transientError, existingSessions };
+  const reconfiguration: ReconfigureOptions = {
+    durationMs: 0,
+    errorNumber: transientError,
+    existingSessions,
+  };
   sqlFaults.reconfigure(reconfiguration);
   const recheckError: TokenRecheckErrorNumber = 37396;
   const recheck: TokenRecheckOptions = { errorNumber: recheckError };
@@ -610,7 +614,14 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
       (redisCounters?.expiryDrops ?? 0);
     if (requests < 0) throw new Error('counters never go negative');
     stopListening();
-    await Promise.all([redis?.stop(), postgres?.stop(), sql.stop(), azurite.stop(), keyVault.stop(), legacyVault.stop()]);
+    await Promise.all([
+      redis?.stop(),
+      postgres?.stop(),
+      sql.stop(),
+      azurite.stop(),
+      keyVault.stop(),
+      legacyVault.stop(),
+    ]);
     await identity.stop();
   };
 }
