@@ -49,7 +49,7 @@ export type {
 } from './postgres/postgres-types.js';
 // A free loopback port, for tests that need a port nothing listens on
 export { findFreePort } from './processes/free-port.js';
-export { MissingBinaryError, ServerStartError } from './processes/launcher-errors.js';
+export { MissingBinaryError, MissingPackageError, ServerStartError } from './processes/launcher-errors.js';
 export { startRedis } from './redis/redis-launcher.js';
 export type {
   RedisAccessPolicyName,

@@ -1,11 +1,10 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
 import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
 import { ServerStartError } from '../processes/launcher-errors.js';
 import { ManagedServerProcess } from '../processes/managed-server-process.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
+import { resolveAzuriteBlobMain } from './azurite-package.js';
 
 /** Options of `startAzurite()`. */
 export interface AzuriteOptions {
@@ -32,15 +31,15 @@ export interface AzuriteInstance {
   stop(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * Azurite's Blob service from npm, as a child process: HTTPS with the local CA, `--oauth basic`
  * so bearer tokens are required and their issuer, audience and lifetime are checked (Azurite does
  * not verify signatures — the Key Vault and SQL emulators do), telemetry off, data in memory.
+ * Azurite is an optional peer dependency: without it this throws `MissingPackageError`, naming the
+ * install command, before anything is started.
  */
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteInstance> {
-  const blobMain = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const blobMain = resolveAzuriteBlobMain();
   // In memory: the working folder only catches anything Azurite might still write.
   const workingFolder = createTemporaryFolder('azurite');
   const port = options.port ?? (await findFreePort());

@@ -14,6 +14,32 @@ export class MissingBinaryError extends Error {
   }
 }
 
+/**
+ * An optional npm package a service runs on is not installed (Azurite for Blob). The message names
+ * the service and the exact command that installs the supported range.
+ */
+export class MissingPackageError extends Error {
+  override readonly name = 'MissingPackageError';
+  readonly code = 'missing-package' as const;
+  /** e.g. `npm install --save-dev azurite@^3.37.0`. */
+  readonly installCommand: string;
+
+  constructor(
+    readonly packageName: string,
+    readonly range: string,
+    service: string,
+    options?: { cause?: unknown },
+  ) {
+    const installCommand = `npm install --save-dev ${packageName}@${range}`;
+    super(
+      `${service} needs the npm package ${packageName}, an optional peer dependency of @keyless/local-azure that is not installed. ` +
+        `Install it with: ${installCommand} (or pnpm add -D / yarn add -D), or start the stack without this service.`,
+      options,
+    );
+    this.installCommand = installCommand;
+  }
+}
+
 /** A server did not become ready; the message carries the tail of its own log. */
 export class ServerStartError extends Error {
   override readonly name = 'ServerStartError';

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type AzuriteInstance, startAzurite } from '../blob/azurite-launcher.js';
+import { resolveAzuriteBlobMain } from '../blob/azurite-package.js';
 import { seedBlob } from '../blob/seed-blob.js';
 import {
   ensureLocalCertificateAuthority,
@@ -101,6 +102,8 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const requested = new Set<LocalServiceName>(['identity', ...(options.services ?? localServiceNames)]);
   // The database passwords are Key Vault secrets, as they would be in Azure.
   if (requested.has('postgres') || requested.has('redis')) requested.add('keyvault');
+  // Azurite is an optional peer: a missing one fails here, before any service has started.
+  if (requested.has('blob')) resolveAzuriteBlobMain();
   const progress = options.onProgress ?? (() => {});
   const stateFolder = resolve(options.stateFolder ?? '.keyless-local');
   const seed = options.seed ?? true;
