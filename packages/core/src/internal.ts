@@ -35,8 +35,19 @@ export {
 } from './retry-policy.js';
 export { isLoopbackHost, resolveServiceUrl, type ServiceUrlSetting } from './service-url.js';
 export {
-  type MissingSettingDescription,
+  booleanSetting,
+  type InvalidSetting,
+  invalid,
+  matchingText,
+  oneOf,
   portSchema,
+  type SettingCheck,
+  type SettingSchema,
+  settingSchema,
+  wholeNumber,
+} from './setting-schema.js';
+export {
+  type MissingSettingDescription,
   type ResolvedSetting,
   requireSetting,
   resolveSetting,

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
 import type { ManagedIdentitySelector } from './identity.js';
+import { booleanSetting, matchingText, oneOf, type SettingSchema, wholeNumber } from './setting-schema.js';
 import { type Environment, resolveSetting } from './settings.js';
 
 /** The token backends keyless can use. */
@@ -46,18 +46,14 @@ export interface ResolvedProviderOptions {
   environment: Environment;
 }
 
-const guid = z
-  .string()
-  .regex(
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-    'expected a GUID such as 00000000-0000-0000-0000-000000000000',
-  );
-const armResourceId = z
-  .string()
-  .regex(
-    /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i,
-    'expected /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>',
-  );
+const guid = matchingText(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  'expected a GUID such as 00000000-0000-0000-0000-000000000000',
+);
+const armResourceId = matchingText(
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i,
+  'expected /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>',
+);
 const identityCandidates = [
   {
     by: 'client-id',
@@ -78,23 +74,9 @@ const identityCandidates = [
     variables: ['KEYLESS_MANAGED_IDENTITY_OBJECT_ID'],
   },
 ] as const;
-const backendSchema = z.enum(tokenBackendNames, {
-  error: () => `expected one of ${tokenBackendNames.join(', ')}`,
-});
-const booleanSchema = z.union([
-  z.boolean(),
-  z
-    .enum(['true', 'false', '1', '0'], { error: () => 'expected true or false' })
-    .transform((text) => text === 'true' || text === '1'),
-]);
-const positiveMilliseconds = z
-  .number({ error: () => 'expected a number of milliseconds' })
-  .int()
-  .nonnegative();
-const positiveCount = z
-  .number({ error: () => 'expected a whole number' })
-  .int()
-  .min(1);
+const backendSchema = oneOf(tokenBackendNames);
+const positiveMilliseconds = wholeNumber(0, 'expected a number of milliseconds');
+const positiveCount = wholeNumber(1, 'expected a whole number');
 
 export function resolveProviderOptions(options: TokenProviderOptions = {}): ResolvedProviderOptions {
   if (options === null || typeof options !== 'object') {
@@ -109,7 +91,7 @@ export function resolveProviderOptions(options: TokenProviderOptions = {}): Reso
       environment,
     }).value ?? 'azure-identity';
   const developerCredential =
-    resolveSetting(booleanSchema, {
+    resolveSetting(booleanSetting, {
       option: 'developerCredential',
       value: options.developerCredential,
       variables: ['KEYLESS_DEVELOPER_CREDENTIAL'],
@@ -124,7 +106,7 @@ export function resolveProviderOptions(options: TokenProviderOptions = {}): Reso
     );
   }
   const identity = resolveIdentity(options.identity, environment);
-  const number = (option: keyof TokenProviderOptions, schema: z.ZodType<number>, fallback: number) =>
+  const number = (option: keyof TokenProviderOptions, schema: SettingSchema<number>, fallback: number) =>
     resolveSetting(schema, { option, value: options[option] }).value ?? fallback;
   return {
     backend,

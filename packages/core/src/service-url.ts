@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import { invalid, settingSchema } from './setting-schema.js';
 import { type Environment, requireSetting } from './settings.js';
 
 // 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
@@ -43,11 +43,9 @@ export interface ServiceUrlSetting {
  */
 export function resolveServiceUrl(setting: ServiceUrlSetting): string {
   const { service, example } = setting;
-  const schema = z.string({ error: `expected a URL such as ${example}` }).transform((value, context) => {
-    const fail = (message: string) => {
-      context.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    };
+  const schema = settingSchema((value) => {
+    const fail = invalid;
+    if (typeof value !== 'string') return fail(`expected a URL such as ${example}`);
     let url: URL;
     try {
       url = new URL(value);

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
+import type { SettingSchema } from './setting-schema.js';
 
 /** Environment variables, as `process.env` holds them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -26,10 +26,7 @@ export interface ResolvedSetting<T> {
  * Options first, environment second — the one place that rule lives, so that every error about a
  * setting names both the option and the variables a user could have set.
  */
-export function resolveSetting<Schema extends z.ZodType>(
-  schema: Schema,
-  source: SettingSource,
-): ResolvedSetting<z.output<Schema>> {
+export function resolveSetting<T>(schema: SettingSchema<T>, source: SettingSource): ResolvedSetting<T> {
   const environment = source.environment ?? process.env;
   const variables = source.variables ?? [];
   let raw: unknown;
@@ -76,11 +73,11 @@ export interface MissingSettingDescription {
  * resolveSetting for a value the connector cannot work without: missing from both the option and
  * the environment fails at construction with a message that names both.
  */
-export function requireSetting<Schema extends z.ZodType>(
-  schema: Schema,
+export function requireSetting<T>(
+  schema: SettingSchema<T>,
   source: SettingSource,
   missing: MissingSettingDescription,
-): z.output<Schema> {
+): T {
   const resolved = resolveSetting(schema, source);
   if (resolved.value === undefined) {
     throw new ConfigurationError(`No ${missing.what} is configured`, {
@@ -89,10 +86,3 @@ export function requireSetting<Schema extends z.ZodType>(
   }
   return resolved.value;
 }
-
-/** A TCP port, from a number option or a text variable. */
-export const portSchema = z.coerce
-  .number({ error: 'expected a port number' })
-  .int('expected a whole port number')
-  .min(1, 'expected a port between 1 and 65535')
-  .max(65_535, 'expected a port between 1 and 65535');

@@ -1,7 +1,6 @@
 import type { GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { KeylessAccessToken } from './access-token.js';
-import { AzureIdentityBackend } from './backends/azure-identity-backend.js';
-import { MsalBackend } from './backends/msal-backend.js';
+import { LazyBackend } from './backends/lazy-backend.js';
 import type { TokenBackend } from './backends/token-backend.js';
 import { type Clock, systemClock } from './clock.js';
 import { warnAboutCredentialPrintingDebugOutput } from './debug-output.js';
@@ -186,6 +185,10 @@ class KeylessTokenProvider implements TokenProvider {
   }
 }
 
+/**
+ * Checks the configuration now (bad configuration fails at construction) but loads the backend's
+ * library only when the first token is asked for, and only the chosen one: see LazyBackend.
+ */
 function createBackend(
   options: ResolvedProviderOptions,
   clock: Clock,
@@ -201,19 +204,25 @@ function createBackend(
         },
       );
     }
-    return new MsalBackend({
+    return new LazyBackend('msal', options.identity, async () => {
+      const { MsalBackend } = await import('./backends/msal-backend.js');
+      return new MsalBackend({
+        identity: options.identity,
+        environment: options.environment,
+        requestTimeoutMs,
+        now,
+      });
+    });
+  }
+  return new LazyBackend('azure-identity', options.identity, async () => {
+    const { AzureIdentityBackend } = await import('./backends/azure-identity-backend.js');
+    return new AzureIdentityBackend({
       identity: options.identity,
+      developerCredential: options.developerCredential,
       environment: options.environment,
       requestTimeoutMs,
       now,
     });
-  }
-  return new AzureIdentityBackend({
-    identity: options.identity,
-    developerCredential: options.developerCredential,
-    environment: options.environment,
-    requestTimeoutMs,
-    now,
   });
 }
 
