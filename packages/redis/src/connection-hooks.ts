@@ -4,7 +4,7 @@ import {
   connectionEpochOf,
   handshakePasswordOf,
   isMaxRetriesPerRequestError,
-  mapCommandRejections,
+  mapErrorReplies,
   mapFlushedCommandErrors,
   overrideRecoverFromFatalError,
   rejectCommandsAwaitingResend,
@@ -119,7 +119,7 @@ export function installConnectionHooks(client: Redis, context: ConnectionHookCon
   );
 
   // A NOPERM says which access policy to change; the application's other errors are its own.
-  mapCommandRejections(client, (error) => mapCommandError(error, context.errorContext) as Error);
+  mapErrorReplies(client, (error) => mapCommandError(error, context.errorContext) as Error);
 
   let endedWith: Error | undefined;
   client.on('end', () => {

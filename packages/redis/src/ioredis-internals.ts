@@ -43,13 +43,13 @@ import type { Redis } from 'ioredis';
  *    credential that cannot be had ends the client with its typed error, or — throttled,
  *    unavailable — is reported through a destroyed socket, so ioredis reconnects and asks again).
  *    The `condition.auth` it then sets (3) is only read by the handshake, after `connect()` resolved.
- * 8. `sendCommand(command, stream?)` (public) receives every command — the application's, those of
- *    a pipeline or transaction, the handshake's — and `command.reject(error)` is how each one's
- *    promise (and callback) fails. keyless replaces `sendCommand` on the instance to wrap `reject`,
- *    so a NOPERM reply reaches the caller as AuthorizationError naming the access policy. In
- *    MONITOR mode ioredis puts its own `sendCommand` on the instance and deletes it on close, which
- *    removes keyless's too: a NOPERM then reaches the caller unmapped (MONITOR is @dangerous, which
- *    only Azure's Data Owner policy allows).
+ * 8. `handleReconnection(error, item)` is where every error reply lands: the decoder hands it to
+ *    `DataHandler#returnError`, which calls it on the client; it applies `reconnectOnError` and then
+ *    fails `item.command` with `error`. keyless replaces it on the instance so that a NOPERM reply
+ *    reaches the caller as AuthorizationError naming the access policy. It runs only for error
+ *    replies: the command path itself stays ioredis's own. (keyless once wrapped `sendCommand` to
+ *    wrap each command's `reject` instead; that cost 1–5 µs and a WeakSet entry per command, the
+ *    largest item of keyless's own time in a CPU profile of a pipelined INCR bench.)
  * 9. `condition.subscriber` and `condition.protocol`: a connection subscribed over RESP2 accepts
  *    only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET — ioredis refuses anything else
  *    before sending it, Redis would too — so it cannot re-send `AUTH`; keyless reconnects it instead.
@@ -61,7 +61,7 @@ type FlushQueue = (error: Error, flushOptions?: unknown) => void;
 interface RedisInternals {
   recoverFromFatalError: RecoverFromFatalError;
   flushQueue: FlushQueue;
-  sendCommand: (command: unknown, ...rest: unknown[]) => unknown;
+  handleReconnection: (error: Error, item: unknown) => void;
   condition?: { auth?: unknown; subscriber?: unknown; protocol?: unknown } | null;
   prevCommandQueue?: {
     length: number;
@@ -121,21 +121,11 @@ export function isMaxRetriesPerRequestError(error: unknown): boolean {
   return error instanceof Error && error.name === 'MaxRetriesPerRequestError';
 }
 
-/** (8) Lets `mapError` replace the error every command sent through this client fails with. */
-export function mapCommandRejections(client: Redis, mapError: (error: Error) => Error): void {
+/** (8) Lets `mapError` replace the error of every error reply, before its command fails with it. */
+export function mapErrorReplies(client: Redis, mapError: (error: Error) => Error): void {
   const target = internals(client);
-  const original = target.sendCommand;
-  const wrapped = new WeakSet<object>();
-  target.sendCommand = function (this: unknown, command: unknown, ...rest: unknown[]) {
-    const rejectable = command as { reject?: unknown } | null;
-    // A command is sent again after a reconnect: wrapped once.
-    if (rejectable && typeof rejectable.reject === 'function' && !wrapped.has(rejectable)) {
-      wrapped.add(rejectable);
-      const reject = rejectable.reject as (error: Error) => void;
-      rejectable.reject = (error: Error) => reject(mapError(error));
-    }
-    return original.call(this, command, ...rest);
-  };
+  const original = target.handleReconnection.bind(client);
+  target.handleReconnection = (error, item) => original(mapError(error), item);
 }
 
 /** (9) The connection is subscribed over RESP2: it cannot send `AUTH` until it unsubscribes. */

@@ -1,5 +1,5 @@
 import { AuthorizationError, createTokenProvider, entraToken, type TokenProvider } from '@keyless/core';
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisConnector, type RedisConnector, type RedisConnectorEvent } from '../src/index.ts';
 import { connection, startTestStack, startWriters, type TestStack, until } from './support.ts';
@@ -98,6 +98,33 @@ describe('Entra mode under Data Contributor, with connections closed at token ex
     } finally {
       warn.mockRestore();
     }
+  });
+
+  // The bench's pipelined INCR profile showed a per-command wrapper as keyless's largest cost (README,
+  // Performance): NOPERM is mapped where error replies land instead, so a command keeps what ioredis gave it.
+  it("sends commands through ioredis's own path, and still maps a NOPERM inside MULTI to AuthorizationError", async () => {
+    const made = connector();
+    await made.connect();
+    expect(Object.hasOwn(made.client, 'sendCommand')).toBe(false);
+    const command = new Command('incr', ['access-policy:counter']);
+    const reject = command.reject;
+    const sent = made.client.sendCommand(command);
+    expect(command.reject).toBe(reject);
+    expect(await sent).toBeTypeOf('number');
+
+    const transaction = await made.client
+      .multi()
+      .keys('*')
+      .exec()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    // EXEC is aborted (EXECABORT) because a queued command was refused; that refusal is named.
+    expect(String(transaction)).toMatch(/EXECABORT/);
+    const previous = (transaction as { previousErrors?: unknown[] }).previousErrors;
+    expect(previous?.[0]).toBeInstanceOf(AuthorizationError);
+    await made.close();
   });
 
   it('closes no connection for an expired token under load: main clients, duplicates, RESP3 and RESP2 subscribers, a blocked reader', async () => {
