@@ -1,5 +1,4 @@
 import { isKeylessError, ServiceUnavailableError } from '@keyless/core';
-import { Pool, TimeoutError } from 'tarn';
 import type { LoginProgress } from './connection-factory.js';
 import { tokenProviderSlowHint } from './login-error-mapping.js';
 import type { PooledConnection } from './pooled-connection.js';
@@ -27,7 +26,7 @@ export interface ConnectionPoolOptions {
   /** Describes the server in the acquire-timeout message. */
   describeServer: string;
   /**
-   * Longest a create (every login attempt and its backoff) may take before tarn gives up on it; a
+   * Longest a create (every login attempt and its backoff) may take before the pool gives up on it; a
    * query waiting for a login that rides out a transient error waits up to acquireTimeoutMs plus this.
    */
   createTimeoutMs: number;
@@ -39,88 +38,90 @@ export interface ConnectionPoolOptions {
 /** How often a query waiting for a login that rides out a transient error looks again. */
 const ridingOutCheckMs = 250;
 
-/**
- * tarn with one addition: an idle connection that died (server restart, failover, idle
- * disconnect) or outlived its maximum age leaves the pool at once, so `size` counts only
- * connections that are really open and nothing waits for the next acquire to notice.
- */
-class EvictingPool<T> extends Pool<T> {
-  /** Every connection open now: idle ones, and ones handed out. */
-  resources(): T[] {
-    return [...this.free, ...this.used].map((entry) => entry.resource);
-  }
+/** How soon after a failed login the pool tries again for the queries still waiting (tarn's figure). */
+const createRetryIntervalMs = 200;
 
-  evict(resource: T): boolean {
-    if (this.destroyed) return false;
-    const index = this.free.findIndex((entry) => entry.resource === resource);
-    if (index === -1) return false;
-    const [entry] = this.free.splice(index, 1);
-    entry?.settle();
-    void this._destroy(resource);
-    this._tryAcquireOrCreate();
-    return true;
-  }
+/** A query waiting for a connection. */
+interface Waiter {
+  resolve(connection: PooledConnection): void;
+  reject(error: unknown): void;
+}
+
+/** An idle connection and since when it has been idle (for idleTimeoutMs). */
+interface IdleEntry {
+  connection: PooledConnection;
+  idleSince: number;
 }
 
 /**
- * tarn (the pool `mssql` uses) around logged-in connections. A connection is handed out only if
- * it is still open, has seen no error and is younger than `maxLifetimeMs` (validated before every
- * reuse); one that fails this on release, or dies while idle, is closed and evicted at once.
+ * The pool, written for the query path (issue 11): a free connection is handed out synchronously
+ * (`takeIdle`) after a synchronous validation, with no timer, promise or event on the way — what a
+ * hand-made free list costs. tarn, which this replaces, armed two timers and about a dozen promise
+ * hops per acquire even when a connection was free; the CPU profile showed them as the largest part
+ * of keyless's own cost per `SELECT 1` (README, performance). Only a query that must wait gets a timer.
+ *
+ * A connection is handed out only if it is still open, has seen no error, is younger than
+ * `maxLifetimeMs` and its login token is not within its margin of expiring (validated before every
+ * reuse); one that fails this on release, or dies while idle, is closed and leaves the pool at once,
+ * so `size` counts only connections that are really open.
  */
 export class ConnectionPool {
-  readonly #pool: EvictingPool<PooledConnection>;
   readonly #settings: Required<SqlPoolOptions>;
+  readonly #open: () => Promise<PooledConnection>;
   readonly #describeServer: string;
   readonly #now: () => number;
   readonly #progress: LoginProgress | undefined;
   readonly #createTimeoutMs: number;
+  /** Most recently released last: reuse takes the warmest connection, idle ones age out from the front. */
+  #idle: IdleEntry[] = [];
+  readonly #inUse = new Set<PooledConnection>();
+  /** Logins under way: counted down synchronously when one ends, before its connection is handed over. */
+  #opening = 0;
+  /** The same logins as promises, for drain() to wait for. */
+  readonly #logins = new Set<Promise<void>>();
+  /** Queries waiting for a connection, longest first. */
+  readonly #waiters: Waiter[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  #reaper: NodeJS.Timeout | undefined;
+  #draining = false;
+  /** Called when the last connection in use comes back during drain(). */
+  #allReturned: (() => void) | undefined;
   /** The last login that failed, and when: a query that waited for logins is told why they failed. */
   #lastLoginFailure: { at: number; error: unknown } | undefined;
 
   constructor(options: ConnectionPoolOptions) {
     this.#settings = options.settings;
+    this.#open = options.open;
     this.#progress = options.progress;
     this.#describeServer = options.describeServer;
     this.#createTimeoutMs = options.createTimeoutMs;
     this.#now = options.now ?? Date.now;
-    const now = this.#now;
-    const { maxLifetimeMs } = options.settings;
-    this.#pool = new EvictingPool<PooledConnection>({
-      create: async () => {
-        let connection: PooledConnection;
-        try {
-          connection = await options.open();
-        } catch (error) {
-          this.#lastLoginFailure = { at: now(), error };
-          throw error;
-        }
-        connection.onLost(() => this.#pool.evict(connection));
-        return connection;
-      },
-      destroy: (connection) => connection.close(),
-      validate: (connection) => connection.isReusable(now(), maxLifetimeMs),
-      min: options.settings.min,
-      max: options.settings.max,
-      // The hard bound; acquire() ends the wait after acquireTimeoutMs unless a login rides out a
-      // transient error (tarn's timeout would not know the difference).
-      acquireTimeoutMillis: options.settings.acquireTimeoutMs + options.createTimeoutMs,
-      idleTimeoutMillis: options.settings.idleTimeoutMs,
-      reapIntervalMillis: Math.min(1_000, options.settings.idleTimeoutMs),
-      // A failed login rejects the query that waited for it with the mapped error, rather than
-      // being retried silently until the acquire times out (the factory already retried transient ones).
-      propagateCreateError: true,
-      createTimeoutMillis: options.createTimeoutMs,
-      createRetryIntervalMillis: 200,
-    });
   }
 
   /** A snapshot: later changes of the pool do not change it. */
   status(): SqlPoolStatus {
     return Object.freeze({
-      size: this.#pool.numUsed() + this.#pool.numFree() + this.#pool.numPendingCreates(),
-      idle: this.#pool.numFree(),
-      pendingAcquires: this.#pool.numPendingAcquires(),
+      size: this.#inUse.size + this.#idle.length + this.#opening,
+      idle: this.#idle.length,
+      pendingAcquires: this.#waiters.length,
     });
+  }
+
+  /**
+   * A free connection that passes validation, now, or undefined (then `acquire()` waits for one).
+   * Free connections that fail validation are closed on the way.
+   */
+  takeIdle(): PooledConnection | undefined {
+    if (this.#draining) return undefined;
+    for (let entry = this.#idle.pop(); entry !== undefined; entry = this.#idle.pop()) {
+      const { connection } = entry;
+      if (connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) {
+        this.#inUse.add(connection);
+        return connection;
+      }
+      void connection.close();
+    }
+    return undefined;
   }
 
   /**
@@ -129,41 +130,43 @@ export class ConnectionPool {
    * plus the longest a login may take, and fails at once with the login's error if it gives up.
    */
   acquire(): Promise<PooledConnection> {
-    const pending = this.#pool.acquire();
+    if (this.#draining) return Promise.reject(new Error('the pool is closed'));
+    const free = this.takeIdle();
+    if (free !== undefined) return Promise.resolve(free);
     const startedAt = this.#now();
     const hardDeadline = startedAt + this.#settings.acquireTimeoutMs + this.#createTimeoutMs;
     return new Promise<PooledConnection>((resolve, reject) => {
-      let settled = false;
       let timer: NodeJS.Timeout | undefined;
-      const settle = (outcome: () => void) => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(timer);
-        outcome();
-        return true;
+      const waiter: Waiter = {
+        resolve: (connection) => {
+          clearTimeout(timer);
+          resolve(connection);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       const endWait = () => {
         const now = this.#now();
         const failedLogin = this.#lastLoginFailure;
+        let error: unknown;
         if (failedLogin !== undefined && failedLogin.at >= startedAt && isKeylessError(failedLogin.error)) {
           // A login gave up (its whole budget) while this query waited: the next would fare no better now.
-          settle(() => reject(failedLogin.error));
+          error = failedLogin.error;
         } else if ((this.#progress?.loginsRidingOut ?? 0) > 0 && now < hardDeadline) {
           timer = setTimeout(endWait, Math.min(ridingOutCheckMs, hardDeadline - now));
           return;
         } else {
-          settle(() => reject(this.#timeoutError()));
+          error = this.#timeoutError();
         }
-        pending.abort();
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(error);
       };
       timer = setTimeout(endWait, this.#settings.acquireTimeoutMs);
-      pending.promise.then(
-        (connection) => {
-          // Handed over just as the wait ended: back to the pool, or it would be held forever.
-          if (!settle(() => resolve(connection))) this.release(connection);
-        },
-        (error: unknown) => settle(() => reject(this.#acquireError(error))),
-      );
+      this.#waiters.push(waiter);
+      this.#openIfNeeded();
     });
   }
 
@@ -173,54 +176,174 @@ export class ConnectionPool {
    * now, ones in use when they come back).
    */
   retireTokensExpiringBy(tokenExpiresOn: number | undefined): void {
-    for (const connection of this.#pool.resources()) {
+    for (const connection of [...this.#inUse, ...this.#idle.map((entry) => entry.connection)]) {
       const expiry = connection.tokenExpiresOn;
       if (tokenExpiresOn !== undefined && (expiry === undefined || expiry > tokenExpiresOn)) continue;
       connection.retire();
-      this.#pool.evict(connection);
+      this.#evict(connection);
     }
   }
 
-  /** Returns a connection; one that is broken or too old is closed now instead of waiting for reuse. */
+  /**
+   * Returns a connection: to the query waiting longest, else to the idle list; one that is broken
+   * or too old is closed now instead of waiting for reuse.
+   */
   release(connection: PooledConnection): void {
-    this.#pool.release(connection);
-    if (!connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) this.#pool.evict(connection);
+    if (!this.#inUse.delete(connection)) return;
+    if (!connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) {
+      void connection.close();
+      this.#openIfNeeded();
+    } else {
+      const waiter = this.#draining ? undefined : this.#waiters.shift();
+      if (waiter !== undefined) {
+        this.#inUse.add(connection);
+        waiter.resolve(connection);
+      } else {
+        this.#idle.push({ connection, idleSince: this.#now() });
+        this.#startReaping();
+      }
+    }
+    if (this.#inUse.size === 0) this.#allReturned?.();
   }
 
-  /** Waits for connections in use to come back, then closes every connection. */
+  /** Waits for logins under way and connections in use to come back, then closes every connection. */
   async drain(): Promise<void> {
-    await this.#pool.destroy();
+    this.#draining = true;
+    clearTimeout(this.#retryTimer);
+    this.#stopReaping();
+    await Promise.all([...this.#logins]);
+    if (this.#inUse.size > 0) await new Promise<void>((resolve) => (this.#allReturned = resolve));
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new Error('the pool is closed'));
+    const idle = this.#idle.splice(0);
+    await Promise.all(idle.map((entry) => entry.connection.close()));
   }
 
-  #acquireError(error: unknown): unknown {
-    if (isKeylessError(error)) return error;
-    if (error instanceof TimeoutError) return this.#timeoutError(error);
-    return error;
+  /** Logs in a connection when a query waits and the pool has room: one login per waiting query. */
+  #openIfNeeded(): void {
+    if (this.#draining) return;
+    const size = this.#inUse.size + this.#idle.length + this.#opening;
+    if (size >= this.#settings.max || this.#opening >= this.#waiters.length) return;
+    this.#opening += 1;
+    const login: Promise<void> = this.#openOne().finally(() => this.#logins.delete(login));
+    this.#logins.add(login);
+  }
+
+  async #openOne(): Promise<void> {
+    let connection: PooledConnection;
+    try {
+      connection = await this.#openWithinCreateTimeout();
+    } catch (error) {
+      this.#opening -= 1;
+      this.#lastLoginFailure = { at: this.#now(), error };
+      // The login's mapped error goes to the query that has waited longest, rather than the login
+      // being retried silently until the acquire times out (the factory already retried transient
+      // ones); the queries after it get another login a little later.
+      this.#waiters.shift()?.reject(isKeylessError(error) ? error : this.#timeoutError());
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => this.#openIfNeeded(), createRetryIntervalMs);
+      this.#retryTimer.unref();
+      return;
+    }
+    this.#opening -= 1;
+    connection.onLost(() => this.#evict(connection));
+    const waiter = this.#draining ? undefined : this.#waiters.shift();
+    if (waiter !== undefined) {
+      this.#inUse.add(connection);
+      waiter.resolve(connection);
+    } else {
+      this.#idle.push({ connection, idleSince: this.#now() });
+      this.#startReaping();
+    }
+  }
+
+  /**
+   * The factory bounds every attempt itself; this is the backstop for a login that never settles.
+   * A connection that arrives after the bound is closed.
+   */
+  #openWithinCreateTimeout(): Promise<PooledConnection> {
+    return new Promise<PooledConnection>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new Error(`the login did not finish within ${this.#createTimeoutMs} ms`));
+      }, this.#createTimeoutMs);
+      timer.unref();
+      this.#open().then(
+        (connection) => {
+          clearTimeout(timer);
+          if (timedOut) void connection.close();
+          else resolve(connection);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** An idle connection that died, or was retired, leaves the pool at once. */
+  #evict(connection: PooledConnection): void {
+    const index = this.#idle.findIndex((entry) => entry.connection === connection);
+    if (index === -1) return;
+    this.#idle.splice(index, 1);
+    void connection.close();
+    this.#openIfNeeded();
+  }
+
+  /**
+   * Closes idle connections above `min` after idleTimeoutMs, and idle ones no longer reusable (too
+   * old, token near expiry), checking once a second at most; the timer never keeps the process alive.
+   */
+  #startReaping(): void {
+    if (this.#reaper !== undefined || this.#draining) return;
+    this.#reaper = setInterval(() => this.#reap(), Math.min(1_000, this.#settings.idleTimeoutMs));
+    this.#reaper.unref();
+  }
+
+  #stopReaping(): void {
+    clearInterval(this.#reaper);
+    this.#reaper = undefined;
+  }
+
+  #reap(): void {
+    const now = this.#now();
+    let closable = this.#idle.length - Math.max(0, this.#settings.min - this.#inUse.size);
+    const kept: IdleEntry[] = [];
+    for (const entry of this.#idle) {
+      const expired = closable > 0 && now - entry.idleSince >= this.#settings.idleTimeoutMs;
+      if (expired || !entry.connection.isReusable(now, this.#settings.maxLifetimeMs)) {
+        closable -= 1;
+        void entry.connection.close();
+      } else {
+        kept.push(entry);
+      }
+    }
+    this.#idle = kept;
+    if (this.#idle.length === 0 && this.#inUse.size === 0 && this.#opening === 0) this.#stopReaping();
   }
 
   /** Why a query got no connection in time, from what the pool is doing now. */
-  #timeoutError(cause?: TimeoutError): ServiceUnavailableError {
-    if (this.#pool.numUsed() === 0 && this.#pool.numPendingCreates() > 0) return this.#loginTooSlow(cause);
+  #timeoutError(): ServiceUnavailableError {
+    if (this.#inUse.size === 0 && this.#opening > 0) return this.#loginTooSlow();
     return new ServiceUnavailableError(
       `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
       {
-        cause,
         hint: 'queries hold connections longer than expected, or more run at once than the pool allows: raise pool.max or pool.acquireTimeoutMs, or shorten transactions',
       },
     );
   }
 
   /** No connection was busy: the wait was for a login, and "raise pool.max" would mislead. */
-  #loginTooSlow(cause: TimeoutError | undefined): ServiceUnavailableError {
+  #loginTooSlow(): ServiceUnavailableError {
     const waited = `No Azure SQL connection to ${this.#describeServer} within pool.acquireTimeoutMs (${this.#settings.acquireTimeoutMs} ms)`;
     if ((this.#progress?.pendingTokenRequests ?? 0) > 0) {
       return new ServiceUnavailableError(
         `${waited}: the login is waiting for a token, and the token provider has not answered`,
-        { cause, hint: tokenProviderSlowHint },
+        { hint: tokenProviderSlowHint },
       );
     }
     return new ServiceUnavailableError(`${waited}: the login was still under way`, {
-      cause,
       hint: 'the server answers slowly or not at all: check that it resolves and is reachable from here (firewall rules, private endpoint); if it is only slow, raise pool.acquireTimeoutMs and connectTimeoutMs',
     });
   }

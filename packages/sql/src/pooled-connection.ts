@@ -48,7 +48,6 @@ export class PooledConnection {
   readonly #describeServer: string;
   #broken = false;
   #ended = false;
-  #usedBefore = false;
   #closing: Promise<void> | undefined;
   #onLost: (() => void) | undefined;
 
@@ -76,21 +75,6 @@ export class PooledConnection {
 
   get tokenExpiresOn(): number | undefined {
     return this.#tokenExpiresOn;
-  }
-
-  /**
-   * Resolves once the events already received on this session have been handled, before it is used
-   * again: a server that closes a session as soon as it has answered (as Azure SQL does to the
-   * sessions of a database being reconfigured) sends the close right behind the answer, and tedious
-   * may hand over the answer before it has read the close. One turn of the event loop lets the close
-   * be seen, so the next request is not sent into a closed session. The first use needs no wait.
-   */
-  catchUp(): Promise<void> {
-    if (!this.#usedBefore) {
-      this.#usedBefore = true;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Called once the connection has dropped (not when keyless closed it). */

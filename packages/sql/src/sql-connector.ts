@@ -47,8 +47,8 @@ export interface SqlConnectorInternals {
 
 /**
  * Azure SQL with the shared managed-identity provider: tedious logs in with `token-credential`
- * (the provider itself, one credential for every connection), TLS always on and verified, a tarn
- * pool with a maximum connection lifetime, and login errors that say what to grant.
+ * (the provider itself, one credential for every connection), TLS always on and verified, a
+ * connection pool with a maximum connection lifetime, and login errors that say what to grant.
  *
  * Synchronous and lazy: it checks the configuration and opens nothing; the first query (or
  * `connect()`) logs in.
@@ -79,8 +79,13 @@ class KeylessSqlConnector implements SqlConnector {
   readonly #pool: ConnectionPool;
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
-  /** Queries and transactions admitted before close(): close lets them finish, even those still waiting for a connection. */
-  readonly #admitted = new Set<Promise<unknown>>();
+  /**
+   * Queries and transactions admitted before close() and not finished: close lets them finish, even
+   * those still waiting for a connection. A count, not a set of promises: nothing extra per query.
+   */
+  #running = 0;
+  /** Called by the last of them to finish, once close() waits. */
+  #allFinished: (() => void) | undefined;
 
   constructor(
     resolved: ResolvedSqlOptions,
@@ -132,27 +137,34 @@ class KeylessSqlConnector implements SqlConnector {
     return this.#pool.status();
   }
 
-  connect(): Promise<void> {
-    return this.#admit(async () => {
+  async connect(): Promise<void> {
+    this.#admit();
+    try {
       this.#pool.release(await this.#acquire());
-    });
+    } finally {
+      this.#finish();
+    }
   }
 
   async query<Row = Record<string, unknown>>(
     sql: string,
     parameters?: Record<string, SqlParameter>,
   ): Promise<Row[]> {
-    return this.#admit(async () => {
+    this.#admit();
+    try {
       const { connection, result } = await this.#startOnFreshLoginIfRefused((pooled) =>
         pooled.execute<Row>(sql, parameters),
       );
       this.#pool.release(connection);
       return result;
-    });
+    } finally {
+      this.#finish();
+    }
   }
 
   async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
-    return this.#admit(async () => {
+    this.#admit();
+    try {
       // Only BEGIN may run again: once the work has started, a statement refused mid-transaction
       // ends it (the server closes the session), and whether to repeat it is the caller's call.
       const { connection } = await this.#startOnFreshLoginIfRefused((pooled) => pooled.beginTransaction());
@@ -161,14 +173,16 @@ class KeylessSqlConnector implements SqlConnector {
       } finally {
         this.#pool.release(connection);
       }
-    });
+    } finally {
+      this.#finish();
+    }
   }
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
       // Work admitted before close() ends on its own terms: acquireTimeoutMs bounds a wait for a
       // connection and tedious's request timeout bounds a query, so this wait is bounded too.
-      await Promise.allSettled(this.#admitted);
+      if (this.#running > 0) await new Promise<void>((resolve) => (this.#allFinished = resolve));
       this.#closing.abort();
       await this.#pool.drain();
       if (this.#ownsProvider) await this.#tokenProvider.close();
@@ -188,19 +202,24 @@ class KeylessSqlConnector implements SqlConnector {
   async #startOnFreshLoginIfRefused<T>(
     start: (connection: PooledConnection) => Promise<T>,
   ): Promise<{ connection: PooledConnection; result: T }> {
-    const retried = new Set<RunAgainReason>();
+    // Allocated only when a request is refused: the warm path allocates nothing here.
+    let retried: Set<RunAgainReason> | undefined;
     for (let attempt = 1; ; attempt += 1) {
       const connection = await this.#acquire();
       try {
-        await connection.catchUp();
+        // A session the server has closed is seen synchronously before the request is sent
+        // (session-end.ts), and the request goes to another connection as `not-sent`.
         return { connection, result: await start(connection) };
       } catch (error) {
         const reason = runAgainReason(error);
         const again =
           reason === 'not-sent'
             ? attempt <= this.#resolved.pool.max
-            : reason !== undefined && !retried.has(reason);
-        if (reason !== undefined) retried.add(reason);
+            : reason !== undefined && !retried?.has(reason);
+        if (reason !== undefined) {
+          retried ??= new Set();
+          retried.add(reason);
+        }
         if (again && reason === 'token-expired') this.#pool.retireTokensExpiringBy(connection.tokenExpiresOn);
         this.#pool.release(connection);
         if (!again) throw error;
@@ -208,19 +227,21 @@ class KeylessSqlConnector implements SqlConnector {
     }
   }
 
-  #admit<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new ClosedError('SqlConnector'));
-    const admitted = operation();
-    const settled = admitted.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#admitted.add(settled);
-    void settled.then(() => this.#admitted.delete(settled));
-    return admitted;
+  /** Counts an operation in, or refuses it (ClosedError) once close() has been called. */
+  #admit(): void {
+    if (this.#closed) throw new ClosedError('SqlConnector');
+    this.#running += 1;
   }
 
+  #finish(): void {
+    this.#running -= 1;
+    if (this.#running === 0) this.#allFinished?.();
+  }
+
+  /** A free connection synchronously when there is one (the warm path), else waits for the pool. */
   async #acquire(): Promise<PooledConnection> {
+    const free = this.#pool.takeIdle();
+    if (free !== undefined) return free;
     try {
       return await this.#pool.acquire();
     } catch (error) {

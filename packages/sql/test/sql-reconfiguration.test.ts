@@ -111,7 +111,11 @@ describe('under load through a 30 s reconfiguration', () => {
       }
     };
     const loops = Array.from({ length: 8 }, loop);
-    await vi.waitFor(() => expect(outcomes.succeeded).toBeGreaterThan(50));
+    // The pool's five logins come first; on a loaded CI machine they alone can take over a second.
+    await vi.waitFor(() => expect(outcomes.succeeded).toBeGreaterThan(50), {
+      timeout: 15_000,
+      interval: 100,
+    });
     const failedLoginsBefore = sql.counters.failedLogins;
     const loginsBefore = sql.counters.logins;
 
