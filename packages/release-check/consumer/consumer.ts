@@ -98,6 +98,7 @@ import {
   localServiceNames,
   type ManagedIdentityDefinition,
   MissingBinaryError,
+  MissingPackageError,
   type PostgresEntraRole,
   type PostgresInstance,
   type PostgresLauncherOptions,
@@ -548,7 +549,11 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
     tls: { certPath: authority.serverCertificatePath, keyPath: authority.serverKeyPath },
     port: await findFreePort(),
   };
-  const azurite: AzuriteInstance = await startAzurite(azuriteOptions);
+  // Azurite is an optional peer: an application that starts Blob without it is told what to install.
+  const azurite: AzuriteInstance = await startAzurite(azuriteOptions).catch((error: unknown) => {
+    if (error instanceof MissingPackageError) throw new Error(`run ${error.installCommand}`);
+    throw error;
+  });
 
   const tokenVerifier: TokenVerifier = identity;
   const principal: SqlPrincipal = { name: app.name, objectId: app.objectId };
