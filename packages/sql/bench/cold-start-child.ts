@@ -1,14 +1,21 @@
 // One cold process: create a client, log in, run `SELECT 1`, print how long that took, exit.
 // Started by sql.bench.ts with the stack's environment (NODE_EXTRA_CA_CERTS is read at start-up).
-// argv[2]: `keyless` (@keyless/sql from dist) or `raw` (tedious + ManagedIdentityCredential, as in
-// Microsoft's sample).
+// argv[2] — like for like, each keyless contender against the raw library doing the same work:
+// - `keyless` (@keyless/sql from dist, azure-identity backend) vs `raw`: tedious with
+//   ManagedIdentityCredential as `token-credential`, as in Microsoft's sample;
+// - `keyless-msal` (KEYLESS_TOKEN_PROVIDER=msal) vs `raw-msal`: MSAL's ManagedIdentityApplication
+//   (the copy @keyless/core installs) for the token, handed to tedious as an access token.
+import { createRequire } from 'node:module';
+
 const started = performance.now();
 const contender = process.argv[2];
 const server = process.env.KEYLESS_SQL_SERVER as string;
 const port = Number(process.env.KEYLESS_SQL_PORT);
 const database = process.env.KEYLESS_SQL_DATABASE as string;
+const clientId = process.env.AZURE_CLIENT_ID as string;
 
-if (contender === 'keyless') {
+if (contender === 'keyless' || contender === 'keyless-msal') {
+  if (contender === 'keyless-msal') process.env.KEYLESS_TOKEN_PROVIDER = 'msal';
   const { createSqlConnector } = await import('@keyless/sql');
   const sql = createSqlConnector();
   await sql.query('SELECT 1');
@@ -16,18 +23,28 @@ if (contender === 'keyless') {
   await sql.close();
   console.log(JSON.stringify({ milliseconds: elapsed }));
 } else {
-  const { ManagedIdentityCredential } = await import('@azure/identity');
   const { Connection, Request } = await import('tedious');
-  const connection = new Connection({
-    server,
-    authentication: {
+  let authentication: import('tedious').ConnectionAuthentication;
+  if (contender === 'raw-msal') {
+    const fromCore = createRequire(import.meta.resolve('@keyless/core'));
+    const msal = fromCore('@azure/msal-node') as {
+      ManagedIdentityApplication: new (configuration: {
+        managedIdentityIdParams: { userAssignedClientId: string };
+      }) => { acquireToken(request: { resource: string }): Promise<{ accessToken: string }> };
+    };
+    const application = new msal.ManagedIdentityApplication({
+      managedIdentityIdParams: { userAssignedClientId: clientId },
+    });
+    const result = await application.acquireToken({ resource: 'https://database.windows.net' });
+    authentication = { type: 'azure-active-directory-access-token', options: { token: result.accessToken } };
+  } else {
+    const { ManagedIdentityCredential } = await import('@azure/identity');
+    authentication = {
       type: 'token-credential',
-      options: {
-        credential: new ManagedIdentityCredential({ clientId: process.env.AZURE_CLIENT_ID as string }),
-      },
-    },
-    options: { port, database, encrypt: true },
-  });
+      options: { credential: new ManagedIdentityCredential({ clientId }) },
+    };
+  }
+  const connection = new Connection({ server, authentication, options: { port, database, encrypt: true } });
   await new Promise<void>((resolve, reject) =>
     connection.connect((error) => (error ? reject(error) : resolve())),
   );
