@@ -245,7 +245,7 @@ class KeylessSqlConnector implements SqlConnector {
     try {
       return await this.#pool.acquire();
     } catch (error) {
-      // tarn aborts waiting acquires with a plain Error when the pool is destroyed.
+      // The pool aborts waiting acquires with a plain Error when it is destroyed.
       if (this.#closed && !isKeylessError(error)) throw new ClosedError('SqlConnector');
       throw error;
     }
