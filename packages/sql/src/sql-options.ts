@@ -1,7 +1,13 @@
 import tls from 'node:tls';
 import { ConfigurationError, type TokenProvider } from '@keyless/core';
-import { portSchema, requireSetting, resolveSetting } from '@keyless/core/internal';
-import { z } from 'zod';
+import {
+  invalid,
+  portSchema,
+  requireSetting,
+  resolveSetting,
+  type SettingSchema,
+  settingSchema,
+} from '@keyless/core/internal';
 import { assertSafeSqlOptions } from './option-guard.js';
 
 /** Pool sizes and timeouts; every one has a default. */
@@ -78,58 +84,89 @@ export interface ResolvedSqlOptions {
   loginRetry: Required<SqlLoginRetryOptions>;
 }
 
-const serverSchema = z
-  .string({ error: 'expected a host name such as myserver.database.windows.net' })
-  .transform((value, context) => {
-    const host = value.trim().replace(/^tcp:/i, '');
-    if (/[;=]/.test(host) || /\s/.test(host)) {
-      context.addIssue({
-        code: 'custom',
-        message:
-          'expected a host name such as myserver.database.windows.net, not a connection string (keyless needs no password: the managed identity logs in)',
-      });
-      return z.NEVER;
-    }
-    if (host === '') {
-      context.addIssue({ code: 'custom', message: 'the server name is empty' });
-      return z.NEVER;
-    }
-    return host;
+const serverSchema: SettingSchema<string> = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a host name such as myserver.database.windows.net');
+  const host = raw.trim().replace(/^tcp:/i, '');
+  if (/[;=]/.test(host) || /\s/.test(host)) {
+    return invalid(
+      'expected a host name such as myserver.database.windows.net, not a connection string (keyless needs no password: the managed identity logs in)',
+    );
+  }
+  if (host === '') return invalid('the server name is empty');
+  return host;
+});
+
+const databaseSchema: SettingSchema<string> = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a database name');
+  const name = raw.trim();
+  return name === '' ? invalid('the database name is empty') : name;
+});
+
+/** The problem with a duration option, or undefined when it is a positive whole number of milliseconds. */
+function durationProblem(what: string, raw: unknown): string | undefined {
+  if (typeof raw !== 'number' || Number.isNaN(raw)) return `expected ${what} in milliseconds`;
+  if (!Number.isInteger(raw)) return `expected ${what} as a whole number of milliseconds`;
+  if (raw <= 0) return `${what} must be positive`;
+  return undefined;
+}
+
+const durationSchema = (what: string): SettingSchema<number> =>
+  settingSchema((raw) => {
+    const problem = durationProblem(what, raw);
+    return problem === undefined ? (raw as number) : invalid(problem);
   });
 
-const databaseSchema = z
-  .string({ error: 'expected a database name' })
-  .trim()
-  .min(1, 'the database name is empty');
+/**
+ * An object option whose every key is checked by `fields` (each answers a problem or undefined);
+ * a key keyless does not read is refused, as a typo would otherwise be ignored silently.
+ */
+function objectOption<T extends object>(
+  fields: Record<keyof T & string, (raw: unknown) => string | undefined>,
+  example: string,
+): SettingSchema<T> {
+  return settingSchema((raw) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      return invalid(`expected an object such as ${example}`);
+    }
+    const problems: string[] = [];
+    for (const [key, value] of Object.entries(raw)) {
+      const check = (fields as Record<string, (raw: unknown) => string | undefined>)[key];
+      if (check === undefined) problems.push(`unknown key \`${key}\``);
+      else if (value !== undefined) {
+        const problem = check(value);
+        if (problem !== undefined) problems.push(problem);
+      }
+    }
+    return problems.length > 0 ? invalid(problems.join('; ')) : (raw as T);
+  });
+}
 
-const durationSchema = (what: string) =>
-  z
-    .number({ error: `expected ${what} in milliseconds` })
-    .int(`expected ${what} as a whole number of milliseconds`)
-    .positive(`${what} must be positive`);
+function wholeAtLeast(what: string, minimum: number, tooSmall: string) {
+  return (raw: unknown): string | undefined => {
+    if (typeof raw !== 'number' || Number.isNaN(raw)) return `${what} must be a number`;
+    if (!Number.isInteger(raw)) return `${what} must be a whole number`;
+    return raw < minimum ? tooSmall : undefined;
+  };
+}
 
-const poolSchema = z
-  .object(
-    {
-      min: z.number().int('pool.min must be a whole number').min(0, 'pool.min cannot be negative').optional(),
-      max: z.number().int('pool.max must be a whole number').min(1, 'pool.max must be at least 1').optional(),
-      acquireTimeoutMs: durationSchema('pool.acquireTimeoutMs').optional(),
-      idleTimeoutMs: durationSchema('pool.idleTimeoutMs').optional(),
-      maxLifetimeMs: durationSchema('pool.maxLifetimeMs').optional(),
-    },
-    { error: 'expected an object such as { max: 10 }' },
-  )
-  .strict();
+const poolSchema = objectOption<SqlPoolOptions>(
+  {
+    min: wholeAtLeast('pool.min', 0, 'pool.min cannot be negative'),
+    max: wholeAtLeast('pool.max', 1, 'pool.max must be at least 1'),
+    acquireTimeoutMs: (raw) => durationProblem('pool.acquireTimeoutMs', raw),
+    idleTimeoutMs: (raw) => durationProblem('pool.idleTimeoutMs', raw),
+    maxLifetimeMs: (raw) => durationProblem('pool.maxLifetimeMs', raw),
+  },
+  '{ max: 10 }',
+);
 
-const loginRetrySchema = z
-  .object(
-    {
-      firstDelayMs: durationSchema('loginRetry.firstDelayMs').optional(),
-      budgetMs: durationSchema('loginRetry.budgetMs').optional(),
-    },
-    { error: 'expected an object such as { budgetMs: 60000 }' },
-  )
-  .strict();
+const loginRetrySchema = objectOption<SqlLoginRetryOptions>(
+  {
+    firstDelayMs: (raw) => durationProblem('loginRetry.firstDelayMs', raw),
+    budgetMs: (raw) => durationProblem('loginRetry.budgetMs', raw),
+  },
+  '{ budgetMs: 60000 }',
+);
 
 /** Microsoft's figures (see SqlLoginRetryOptions): 5 s before the first retry, 60 s in all. */
 export const loginRetryDefaults: Required<SqlLoginRetryOptions> = {

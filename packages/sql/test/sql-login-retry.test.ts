@@ -60,6 +60,28 @@ describe('the login retry schedule', () => {
     );
   });
 
+  it('refuses pool and loginRetry values it cannot use, naming each, and keys it does not read', () => {
+    const server = { server: 'myserver.database.windows.net', database: 'orders' };
+    const refusal = (options: object) => {
+      try {
+        resolveSqlOptions({ ...server, ...options }, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal({ pool: { max: 0 } })).toContain('pool.max must be at least 1');
+    expect(refusal({ pool: { min: 1.5 } })).toContain('pool.min must be a whole number');
+    expect(refusal({ pool: { idleTimeoutMs: '30s' } })).toContain('expected pool.idleTimeoutMs in milliseconds');
+    expect(refusal({ pool: { maxSize: 4 } })).toContain('unknown key `maxSize`');
+    expect(refusal({ pool: 4 })).toContain('expected an object such as { max: 10 }');
+    expect(refusal({ loginRetry: { budgetMs: 0 } })).toContain('loginRetry.budgetMs must be positive');
+    expect(refusal({ loginRetry: { retries: 3 } })).toContain('unknown key `retries`');
+    expect(refusal({ pool: { max: 4, idleTimeoutMs: undefined }, loginRetry: { budgetMs: 90_000 } })).toBe(
+      'accepted',
+    );
+  });
+
   it('takes a shorter first delay and budget from the options', () => {
     const schedule = new LoginRetrySchedule({ firstDelayMs: 100, budgetMs: 250 }, 0, () => 0);
     expect(schedule.nextDelay('server', 0)).toBe(100);
