@@ -72,7 +72,9 @@ describe('the login retry schedule', () => {
     };
     expect(refusal({ pool: { max: 0 } })).toContain('pool.max must be at least 1');
     expect(refusal({ pool: { min: 1.5 } })).toContain('pool.min must be a whole number');
-    expect(refusal({ pool: { idleTimeoutMs: '30s' } })).toContain('expected pool.idleTimeoutMs in milliseconds');
+    expect(refusal({ pool: { idleTimeoutMs: '30s' } })).toContain(
+      'expected pool.idleTimeoutMs in milliseconds',
+    );
     expect(refusal({ pool: { maxSize: 4 } })).toContain('unknown key `maxSize`');
     expect(refusal({ pool: 4 })).toContain('expected an object such as { max: 10 }');
     expect(refusal({ loginRetry: { budgetMs: 0 } })).toContain('loginRetry.budgetMs must be positive');
