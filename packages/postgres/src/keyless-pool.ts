@@ -102,9 +102,11 @@ export class PasswordForgettingClient extends pg.Client {
    * dropped) as keyless errors, like the connector's own query(); callback and Submittable forms,
    * and the application's own SQL errors, stay pg's.
    */
+  // pg's three parameters, fixed (pg-pool calls this once per query: a rest parameter and a spread
+  // call would cost an array each time); pg treats an undefined one as absent.
   // biome-ignore lint/suspicious/noExplicitAny: pg's query has a dozen overloads; this forwards them all.
-  override query(...args: any[]): any {
-    const result = (super.query as (...queryArgs: unknown[]) => unknown)(...args);
+  override query(config: any, values?: any, callback?: any): any {
+    const result = (super.query as (...queryArgs: unknown[]) => unknown)(config, values, callback);
     const mapError = this.#mapError;
     if (mapError === undefined || !(result instanceof Promise)) return result;
     return result.catch((error: unknown) => {
