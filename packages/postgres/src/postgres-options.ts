@@ -1,14 +1,16 @@
 import { isIP } from 'node:net';
 import { ConfigurationError, type Environment, type PasswordSource, type TokenProvider } from '@keyless/core';
 import {
+  invalid,
   isLoopbackHost,
   type MissingSettingDescription,
   portSchema,
   requireSetting,
   resolveSetting,
+  type SettingSchema,
+  settingSchema,
 } from '@keyless/core/internal';
 import type { PoolConfig } from 'pg';
-import { z } from 'zod';
 
 /** Pool settings keyless decides itself: where to connect, as whom, and how TLS is verified. */
 export type PostgresPoolOptions = Omit<
@@ -109,17 +111,19 @@ export const defaultConnectRetryMs = 120_000;
 /** Long enough for a login across a region, short enough that a silent server is reported. */
 export const defaultConnectTimeoutMs = 10_000;
 
-const connectRetrySchema = z
-  .number({ error: 'expected a number of milliseconds' })
-  .int('expected a whole number of milliseconds')
-  .min(0, 'expected 0 (no retry) or more milliseconds')
-  .max(600_000, 'expected at most 600000 (10 minutes)');
+const connectRetrySchema = millisecondsSchema(0, 'expected 0 (no retry) or more milliseconds');
+const connectTimeoutSchema = millisecondsSchema(100, 'expected at least 100 milliseconds');
 
-const connectTimeoutSchema = z
-  .number({ error: 'expected a number of milliseconds' })
-  .int('expected a whole number of milliseconds')
-  .min(100, 'expected at least 100 milliseconds')
-  .max(600_000, 'expected at most 600000 (10 minutes)');
+/** Whole milliseconds from `minimum` to 10 minutes (zod's messages, without zod on the import path). */
+function millisecondsSchema(minimum: number, tooSmall: string): SettingSchema<number> {
+  return settingSchema((raw) => {
+    if (typeof raw !== 'number' || !Number.isFinite(raw)) return invalid('expected a number of milliseconds');
+    if (!Number.isInteger(raw)) return invalid('expected a whole number of milliseconds');
+    if (raw < minimum) return invalid(tooSmall);
+    if (raw > 600_000) return invalid('expected at most 600000 (10 minutes)');
+    return raw;
+  });
+}
 
 /**
  * DNS labels (letters, digits, `-`, `_`) joined by dots. Each label's class excludes the dot, so
@@ -128,16 +132,24 @@ const connectTimeoutSchema = z
  */
 const hostNamePattern = /^[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?$/;
 
-const hostSchema = z
-  .string({ error: 'expected a host name such as <server>.postgres.database.azure.com' })
-  .trim()
-  .min(1, 'expected a host name such as <server>.postgres.database.azure.com')
-  .max(253, 'expected a host name of at most 253 characters')
-  .refine((value) => isIP(value) !== 0 || hostNamePattern.test(value), {
-    message:
+const hostSchema = settingSchema((raw) => {
+  const expected = 'expected a host name such as <server>.postgres.database.azure.com';
+  if (typeof raw !== 'string' || raw.trim() === '') return invalid(expected);
+  const value = raw.trim();
+  if (value.length > 253) return invalid('expected a host name of at most 253 characters');
+  if (isIP(value) === 0 && !hostNamePattern.test(value)) {
+    return invalid(
       'give the host name or IP address only (e.g. <server>.postgres.database.azure.com), not a connection string, URL or socket path',
-  });
-const nameSchema = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name');
+    );
+  }
+  return value;
+});
+
+const nameSchema = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a name');
+  const value = raw.trim();
+  return value === '' ? invalid('expected a non-empty name') : value;
+});
 
 /**
  * pg reads these from the pool options at run time whatever the types say (pg-pool hands its

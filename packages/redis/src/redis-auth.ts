@@ -1,7 +1,12 @@
 import type { Environment, TokenProvider } from '@keyless/core';
-import { isPasswordSource, requireSetting, resolveSetting } from '@keyless/core/internal';
+import {
+  invalid,
+  isPasswordSource,
+  requireSetting,
+  resolveSetting,
+  settingSchema,
+} from '@keyless/core/internal';
 import { bindPasswordSource, type PasswordBinding } from '@keyless/keyvault/internal';
-import { z } from 'zod';
 
 /** Azure Cache for Redis's Entra audience. */
 export const redisEntraScope = 'https://redis.azure.com/.default';
@@ -29,7 +34,11 @@ export function bindRedisPassword(
   });
 }
 
-const userSchema = z.string({ error: 'expected a user name' }).trim().min(1, 'must not be empty');
+const userSchema = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a user name');
+  const value = raw.trim();
+  return value === '' ? invalid('must not be empty') : value;
+});
 
 /**
  * The option `user`, options first. With a Key Vault secret: the ACL user, else KEYLESS_REDIS_USER,

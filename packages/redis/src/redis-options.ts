@@ -3,12 +3,13 @@ import { ConfigurationError, type Environment, type PasswordSource, type TokenPr
 import {
   assertNoWeakenedTls,
   assertSecretDestination,
+  invalid,
   portSchema,
   requireSetting,
   resolveSetting,
+  settingSchema,
 } from '@keyless/core/internal';
 import type { RedisOptions } from 'ioredis';
-import { z } from 'zod';
 import { assertNoRefusedRedisOptions, type RefusedRedisOption } from './redis-option-guard.js';
 
 /** ioredis options keyless passes through: everything but where to connect, as whom, and how. */
@@ -57,13 +58,13 @@ export const portVariable = 'KEYLESS_REDIS_PORT';
 export const tlsPortVariable = 'KEYLESS_REDIS_TLS_PORT';
 
 // An IPv6 address may come bare or in brackets; the socket wants it bare.
-const hostSchema = z
-  .string({ error: 'expected a host name such as <name>.redis.cache.windows.net' })
-  .trim()
-  .transform((value) => (/^\[.*\]$/.test(value) ? value.slice(1, -1) : value))
-  .refine((value) => isIP(value) === 6 || /^[^\s/:@]+$/.test(value), {
-    message: 'expected a bare host name, without scheme, port or credentials',
-  });
+const hostSchema = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a host name such as <name>.redis.cache.windows.net');
+  const trimmed = raw.trim();
+  const value = /^\[.*\]$/.test(trimmed) ? trimmed.slice(1, -1) : trimmed;
+  if (isIP(value) === 6 || /^[^\s/:@]+$/.test(value)) return value;
+  return invalid('expected a bare host name, without scheme, port or credentials');
+});
 
 export interface ResolvedConnection {
   host: string;
