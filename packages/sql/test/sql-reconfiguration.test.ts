@@ -59,9 +59,12 @@ describe('a new login during a reconfiguration', () => {
     'is retried while the server answers %i, and logs in when the reconfiguration ends',
     async (errorNumber) => {
       const sqlConnector = connector({ loginRetry: quickRetry });
-      const failedBefore = sql.counters.failedLogins;
-      sql.faults.reconfigure({ durationMs: 1_500, errorNumber });
+      // Warm first (token, TLS): on a busy machine a cold first login could outlast the fault.
       await sqlConnector.connect();
+      const failedBefore = sql.counters.failedLogins;
+      // 'kill' closes the warm session, so the query below needs a new login.
+      sql.faults.reconfigure({ durationMs: 1_500, errorNumber, existingSessions: 'kill' });
+      expect(await sqlConnector.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
       expect(sql.faults.reconfiguring).toBe(false);
       expect(sql.counters.failedLogins - failedBefore).toBeGreaterThanOrEqual(2);
       expect(await sqlConnector.query('SELECT DB_NAME() AS db')).toEqual([{ db: sql.database }]);
