@@ -1,26 +1,34 @@
-// PostgreSQL through keyless (secret mode and Entra mode) against a raw pg.Pool with a static
-// password, in the same run against the same local server, same pool size: `SELECT 1` sequential
-// and 16-way concurrent, the microseconds keyless adds per query, and the time to the first query
-// from a cold process. NODE_EXTRA_CA_CERTS is read only when Node starts, so the script re-runs
-// itself once with it set. Prints a table and merges its results under "postgres" into
-// bench-results/sql-postgres-redis.json at the repository root. Node strips the types: no build
-// step for this file, but @keyless/* are imported from their dist folders (run `pnpm build`).
+// PostgreSQL through keyless (Key Vault secret mode and Entra mode) against a raw pg.Pool, in the same
+// run against the same local server over TLS, same pool size:
+// - throughput of `SELECT 1`, sequential and 16-way, keyless's pools against a raw pg.Pool with a
+//   static password (a warm pool logs in no more: the password source is not on the query path);
+// - cold process → first query, each mode against the raw libraries doing the same work with the
+//   same backend (see cold-start.ts), for both token backends.
+// Rounds interleave the contenders (each round starts with the next one) and medians are reported,
+// so load from other processes on the machine spreads evenly; judge by the ratios. Writes
+// bench-results/postgres.json at the repository root (bench-results.ts has the format) and prints
+// the tables. NODE_EXTRA_CA_CERTS is read only when Node starts, so the script re-runs itself once
+// with it set. Node strips the types; @keyless/* load from their dist folders (run `pnpm build`).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type BenchRow, median, row, writeBenchResults } from './bench-results.ts';
 
 const settings = {
   poolSize: 16,
   concurrency: 16,
-  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 4000),
-  concurrentQueries: Number(process.env.BENCH_PG_CONCURRENT ?? 16_000),
-  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 5),
-  coldStarts: Number(process.env.BENCH_PG_COLD_STARTS ?? 3),
+  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 2000),
+  concurrentQueries: Number(process.env.BENCH_PG_CONCURRENT ?? 8000),
+  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 7),
+  coldStarts: Number(process.env.BENCH_PG_COLD_STARTS ?? 5),
 };
+const backends = ['azure-identity', 'msal'] as const;
+const coldContenders = ['raw-static', 'raw-secret', 'keyless-secret', 'raw-entra', 'keyless-entra'] as const;
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
   // Parent: make the CA, then run the measuring process with it trusted from its first instruction.
@@ -33,11 +41,7 @@ if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
     const code = await new Promise<number | null>((resolve, reject) => {
       spawn(process.execPath, [fileURLToPath(import.meta.url)], {
         stdio: 'inherit',
-        env: {
-          ...process.env,
-          NODE_EXTRA_CA_CERTS: trustBundle,
-          KEYLESS_BENCH_POSTGRES_CHILD: stateFolder,
-        },
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: trustBundle, KEYLESS_BENCH_POSTGRES_CHILD: stateFolder },
       })
         // A child that cannot start emits 'error' (and no 'exit'): unhandled, it would crash the parent.
         .on('error', reject)
@@ -51,15 +55,11 @@ if (process.env.KEYLESS_BENCH_POSTGRES_CHILD === undefined) {
   await measure(process.env.KEYLESS_BENCH_POSTGRES_CHILD);
 }
 
-interface Series {
-  queries: number;
-  queriesPerSecond: number;
-  meanMicroseconds: number;
-}
-
 interface Pool {
   query(text: string): Promise<unknown>;
 }
+
+type Contender = 'raw' | 'secret' | 'entra';
 
 async function measure(stateFolder: string): Promise<void> {
   const { default: pg } = await import('pg');
@@ -80,13 +80,10 @@ async function measure(stateFolder: string): Promise<void> {
   await stack.postgres?.rotatePassword(stack.env.KEYLESS_POSTGRES_USER as string, password);
   stack.keyVault?.setSecret(stack.env.KEYLESS_POSTGRES_PASSWORD_SECRET as string, password);
 
-  const server = {
+  const raw = new pg.Pool({
     host: stack.env.KEYLESS_POSTGRES_HOST,
     port: Number(stack.env.KEYLESS_POSTGRES_PORT),
     database: stack.env.KEYLESS_POSTGRES_DATABASE,
-  };
-  const raw = new pg.Pool({
-    ...server,
     user: stack.env.KEYLESS_POSTGRES_USER,
     password,
     ssl: true,
@@ -107,55 +104,49 @@ async function measure(stateFolder: string): Promise<void> {
     tokenProvider,
     pool: { max: settings.poolSize },
   });
-  const contenders: [string, Pool][] = [
-    ['raw pg.Pool, static password', raw],
-    ['keyless, Key Vault secret', secretMode],
-    ['keyless, Entra token', entraMode],
+  const pools: [Contender, Pool][] = [
+    ['raw', raw],
+    ['secret', secretMode],
+    ['entra', entraMode],
   ];
 
-  const results: Record<string, { sequential: Series; concurrent: Series }> = {};
-  const cold: Record<string, number> = {};
+  const sequential: Record<Contender, number[]> = { raw: [], secret: [], entra: [] };
+  const concurrent: Record<Contender, number[]> = { raw: [], secret: [], entra: [] };
+  const cold: Record<string, number[]> = {};
   try {
     // Warm-up: fill every pool to its size, so the timed runs measure queries, not logins.
-    for (const [, pool] of contenders) {
-      await Promise.all(Array.from({ length: settings.poolSize * 4 }, () => pool.query('SELECT 1')));
+    for (const [, pool] of pools) {
+      for (let pass = 0; pass < 3; pass += 1) {
+        await Promise.all(Array.from({ length: settings.poolSize * 4 }, () => pool.query('SELECT 1')));
+      }
     }
-    // Rounds interleave the contenders, each round starting with the next one, so drift (CPU
-    // frequency, GC, the server's caches) spreads evenly; the best round of each wins.
+    process.stderr.write('measuring throughput…\n');
     for (let round = 0; round < settings.rounds; round += 1) {
-      const order = [
-        ...contenders.slice(round % contenders.length),
-        ...contenders.slice(0, round % contenders.length),
-      ];
+      const order = [...pools.slice(round % pools.length), ...pools.slice(0, round % pools.length)];
+      for (const [name, pool] of order) sequential[name].push(await run(pool, settings.sequentialQueries, 1));
       for (const [name, pool] of order) {
-        const sequential = await run(pool, settings.sequentialQueries, 1);
-        const concurrent = await run(pool, settings.concurrentQueries, settings.concurrency);
-        const best = results[name];
-        results[name] = {
-          sequential:
-            best && best.sequential.queriesPerSecond > sequential.queriesPerSecond
-              ? best.sequential
-              : sequential,
-          concurrent:
-            best && best.concurrent.queriesPerSecond > concurrent.queriesPerSecond
-              ? best.concurrent
-              : concurrent,
-        };
+        concurrent[name].push(await run(pool, settings.concurrentQueries, settings.concurrency));
       }
     }
+    process.stderr.write('measuring cold starts…\n');
     const child = fileURLToPath(new URL('./cold-start.ts', import.meta.url));
-    for (const contender of ['raw', 'keyless-secret', 'keyless-entra']) {
-      const samples: number[] = [];
-      for (let attempt = 0; attempt < settings.coldStarts; attempt += 1) {
-        const { stdout } = await promisify(execFile)(process.execPath, [child, contender], {
-          env: { ...process.env, ...stack.env, BENCH_POSTGRES_PASSWORD: password },
-        });
-        samples.push(
-          (JSON.parse(stdout.trim().split('\n').at(-1) as string) as { milliseconds: number }).milliseconds,
-        );
+    for (let attempt = 0; attempt < settings.coldStarts; attempt += 1) {
+      for (const backend of backends) {
+        for (const contender of coldContenders) {
+          if (contender === 'raw-static' && backend === 'msal') continue;
+          const { stdout } = await promisify(execFile)(process.execPath, [child, contender], {
+            env: {
+              ...process.env,
+              ...stack.env,
+              KEYLESS_TOKEN_PROVIDER: backend,
+              BENCH_POSTGRES_PASSWORD: password,
+            },
+          });
+          const sample = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { milliseconds: number };
+          const key = `${contender}/${backend}`;
+          cold[key] = [...(cold[key] ?? []), sample.milliseconds];
+        }
       }
-      samples.sort((a, b) => a - b);
-      cold[contender] = samples[Math.floor(samples.length / 2)] as number;
     }
   } finally {
     // Every pool ends before the server stops, and each step runs even if one before it failed.
@@ -168,70 +159,83 @@ async function measure(stateFolder: string): Promise<void> {
   if (idleErrors.length > 0)
     process.stderr.write(`raw pool: ${idleErrors.length} idle connection error(s)\n`);
 
-  const rawResult = results['raw pg.Pool, static password'];
-  const addedMicroseconds = (name: string, kind: 'sequential' | 'concurrent') =>
-    Number(
-      ((results[name]?.[kind].meanMicroseconds ?? 0) - (rawResult?.[kind].meanMicroseconds ?? 0)).toFixed(2),
+  const rawLabel = `raw pg.Pool of ${settings.poolSize}, static password`;
+  const modeLabel = { secret: 'Key Vault secret', entra: 'Entra token' } as const;
+  const throughput = (
+    kind: 'sequential' | '16-way',
+    samples: Record<Contender, number[]>,
+    mode: 'secret' | 'entra',
+  ) =>
+    row({
+      measure: `${kind}, ${modeLabel[mode]} mode`,
+      unit: 'q/s',
+      raw: Math.round(median(samples.raw)),
+      keyless: Math.round(median(samples[mode])),
+      better: 'higher',
+      goal: 0.98,
+      rawLabel,
+      keylessLabel: `keyless pool of ${settings.poolSize}, ${modeLabel[mode]}`,
+      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries`,
+    });
+  const coldRows: BenchRow[] = [
+    row({
+      measure: 'static password (reference, no identity)',
+      unit: 'ms',
+      raw: Math.round(median(cold['raw-static/azure-identity'] ?? [])),
+      keyless: null,
+      better: 'lower',
+      goal: null,
+      rawLabel: 'pg.Pool with the password in hand',
+      keylessLabel: '—',
+      note: 'what an app with a stored password pays; keyless never holds one',
+    }),
+  ];
+  for (const backend of backends) {
+    const rawCredential =
+      backend === 'msal' ? 'MSAL ManagedIdentityApplication' : 'ManagedIdentityCredential';
+    coldRows.push(
+      row({
+        measure: `Key Vault secret, ${backend}`,
+        unit: 'ms',
+        raw: Math.round(median(cold[`raw-secret/${backend}`] ?? [])),
+        keyless: Math.round(median(cold[`keyless-secret/${backend}`] ?? [])),
+        better: 'lower',
+        goal: 1.1,
+        rawLabel: `${rawCredential} + SecretClient + pg.Pool`,
+        keylessLabel: `createPostgresConnector({ password: fromKeyVaultSecret() }), ${backend}`,
+        note: `median of ${settings.coldStarts} fresh processes each, interleaved`,
+      }),
+      row({
+        measure: `Entra token, ${backend}`,
+        unit: 'ms',
+        raw: Math.round(median(cold[`raw-entra/${backend}`] ?? [])),
+        keyless: Math.round(median(cold[`keyless-entra/${backend}`] ?? [])),
+        better: 'lower',
+        goal: 1.1,
+        rawLabel: `${rawCredential} token + pg.Pool`,
+        keylessLabel: `createPostgresConnector({ password: entraToken() }), ${backend}`,
+        note: `median of ${settings.coldStarts} fresh processes each, interleaved`,
+      }),
     );
-  const coldName: Record<string, string> = {
-    'raw pg.Pool, static password': 'raw',
-    'keyless, Key Vault secret': 'keyless-secret',
-    'keyless, Entra token': 'keyless-entra',
-  };
-
-  const rows = contenders.map(([name]) => {
-    const result = results[name] as { sequential: Series; concurrent: Series };
-    return {
-      contender: name,
-      'seq q/s': Math.round(result.sequential.queriesPerSecond),
-      'seq µs/query': result.sequential.meanMicroseconds.toFixed(1),
-      'seq µs added': addedMicroseconds(name, 'sequential'),
-      '16-way q/s': Math.round(result.concurrent.queriesPerSecond),
-      '16-way ratio': (
-        result.concurrent.queriesPerSecond / (rawResult?.concurrent.queriesPerSecond ?? 1)
-      ).toFixed(3),
-      'cold first query ms': Math.round(cold[coldName[name] as string] ?? 0),
-    };
-  });
-  console.log(
-    `\nPostgreSQL SELECT 1 over TLS, pool of ${settings.poolSize}, best of ${settings.rounds} rounds (Node ${process.version})\n`,
-  );
-  console.table(rows);
-
-  const report = {
-    node: process.version,
-    date: new Date().toISOString(),
-    settings,
-    contenders: Object.fromEntries(
-      contenders.map(([name]) => [
-        name,
-        {
-          ...results[name],
-          addedMicrosecondsPerQuery: {
-            sequential: addedMicroseconds(name, 'sequential'),
-            concurrent: addedMicroseconds(name, 'concurrent'),
-          },
-          concurrentThroughputRatio:
-            (results[name]?.concurrent.queriesPerSecond ?? 0) / (rawResult?.concurrent.queriesPerSecond ?? 1),
-          coldStartFirstQueryMilliseconds: cold[coldName[name] as string],
-        },
-      ]),
-    ),
-  };
-  // Read just before writing: the SQL and Redis benchmarks keep their own keys in the same file.
-  const folder = join(dirname(fileURLToPath(import.meta.url)), '../../../bench-results');
-  mkdirSync(folder, { recursive: true });
-  const file = join(folder, 'sql-postgres-redis.json');
-  const existing = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
-    : {};
-  writeFileSync(file, `${JSON.stringify({ ...existing, postgres: report }, null, 2)}\n`);
-  process.stderr.write(`wrote ${file}\n`);
+  }
+  writeBenchResults(repositoryRoot, 'postgres', 'PostgreSQL (@keyless/postgres vs pg)', [
+    {
+      title: `Throughput, SELECT 1 over TLS (pool of ${settings.poolSize})`,
+      rows: [
+        throughput('sequential', sequential, 'secret'),
+        throughput('sequential', sequential, 'entra'),
+        throughput('16-way', concurrent, 'secret'),
+        throughput('16-way', concurrent, 'entra'),
+      ],
+    },
+    { title: 'Cold process → first SELECT 1 (time since process start)', rows: coldRows },
+  ]);
 }
 
-async function run(pool: Pool, queries: number, concurrency: number): Promise<Series> {
+/** Queries per second over `queries` queries, `concurrency` at a time. */
+async function run(pool: Pool, queries: number, concurrency: number): Promise<number> {
   let next = 0;
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < queries) {
@@ -240,10 +244,5 @@ async function run(pool: Pool, queries: number, concurrency: number): Promise<Se
       }
     }),
   );
-  const elapsedMicroseconds = Number(process.hrtime.bigint() - started) / 1000;
-  return {
-    queries,
-    queriesPerSecond: (queries / elapsedMicroseconds) * 1_000_000,
-    meanMicroseconds: elapsedMicroseconds / queries,
-  };
+  return queries / ((performance.now() - started) / 1000);
 }

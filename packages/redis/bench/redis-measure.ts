@@ -1,7 +1,8 @@
 // The measuring half of redis.bench.ts, run in a child process started with the stack's environment
 // (NODE_EXTRA_CA_CERTS must be set before Node starts, for the Key Vault emulator's TLS). Prints one
-// JSON line. The raw contender uses the same password as a static string, as an app with a
-// connection string would.
+// JSON line: every contender's samples per round. The raw contender uses the same password as a
+// static string, as an app with a connection string would, over the same port (and so through the
+// same token-expiry gateway of the local stack) as keyless.
 import { entraToken, fromKeyVaultSecret } from '@keyless/core';
 import { createRedisConnector } from '@keyless/redis';
 import { Redis } from 'ioredis';
@@ -9,16 +10,16 @@ import { Redis } from 'ioredis';
 export interface MeasureSettings {
   rounds: number;
   sequentialOps: number;
+  concurrentOps: number;
+  concurrency: number;
   pipelines: number;
   pipelineSize: number;
 }
 
-export interface ContenderResult {
-  sequentialOpsPerSecond: number;
-  pipelinedOpsPerSecond: number;
-}
-
-export type MeasureReport = Record<'raw' | 'keylessSecret' | 'keylessEntra', ContenderResult>;
+export type Contender = 'raw' | 'secret' | 'entra';
+export type Kind = 'sequential' | 'concurrent' | 'pipelined';
+/** Operations per second, one sample per round, by contender and kind. */
+export type MeasureReport = Record<Contender, Record<Kind, number[]>>;
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as MeasureSettings;
 const host = process.env.KEYLESS_REDIS_HOST as string;
@@ -28,8 +29,8 @@ const secretConnector = createRedisConnector({
   host,
   port,
   tls: true,
-  password: fromKeyVaultSecret({ secretName: 'redis-password' }),
-  user: 'keyless-app',
+  password: fromKeyVaultSecret(),
+  user: process.env.KEYLESS_REDIS_USER,
 });
 const entraConnector = createRedisConnector({ host, port, tls: true, password: entraToken() });
 // Connected before the warm-up, as the raw client is by its first command.
@@ -38,21 +39,33 @@ const raw = new Redis({
   host,
   port,
   tls: {},
-  username: 'keyless-app',
+  username: process.env.KEYLESS_REDIS_USER,
   password: process.env.BENCH_REDIS_PASSWORD as string,
+  // As keyless: no INFO ready check.
+  enableReadyCheck: false,
 });
 
-const contenders = { raw, keylessSecret: secretConnector.client, keylessEntra: entraConnector.client };
-const samples: Record<keyof MeasureReport, { sequential: number[]; pipelined: number[] }> = {
-  raw: { sequential: [], pipelined: [] },
-  keylessSecret: { sequential: [], pipelined: [] },
-  keylessEntra: { sequential: [], pipelined: [] },
+const contenders: Record<Contender, Redis> = {
+  raw,
+  secret: secretConnector.client,
+  entra: entraConnector.client,
 };
+const names = Object.keys(contenders) as Contender[];
+const samples = (): Record<Kind, number[]> => ({ sequential: [], concurrent: [], pipelined: [] });
+const report: MeasureReport = { raw: samples(), secret: samples(), entra: samples() };
 
-async function sequential(client: Redis): Promise<number> {
+async function loops(client: Redis, operations: number, concurrency: number): Promise<number> {
+  let next = 0;
   const started = performance.now();
-  for (let index = 0; index < settings.sequentialOps; index += 1) await client.incr('bench:sequential');
-  return settings.sequentialOps / ((performance.now() - started) / 1000);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < operations) {
+        next += 1;
+        await client.incr('bench:incr');
+      }
+    }),
+  );
+  return operations / ((performance.now() - started) / 1000);
 }
 
 async function pipelined(client: Redis): Promise<number> {
@@ -65,33 +78,22 @@ async function pipelined(client: Redis): Promise<number> {
   return (settings.pipelines * settings.pipelineSize) / ((performance.now() - started) / 1000);
 }
 
-// Warm-up, then rounds in a rotating order so no contender always runs first.
+const measures: Record<Kind, (client: Redis) => Promise<number>> = {
+  sequential: (client) => loops(client, settings.sequentialOps, 1),
+  concurrent: (client) => loops(client, settings.concurrentOps, settings.concurrency),
+  pipelined,
+};
+
+// Warm-up, then rounds in a rotating order so that no contender always runs first.
 for (const client of Object.values(contenders)) {
-  await sequential(client);
-  await pipelined(client);
+  for (const measure of Object.values(measures)) await measure(client);
 }
-const names = Object.keys(contenders) as (keyof MeasureReport)[];
 for (let round = 0; round < settings.rounds; round += 1) {
-  const order = names.map((_, index) => names[(index + round) % names.length] as keyof MeasureReport);
-  for (const name of order) {
-    samples[name].sequential.push(await sequential(contenders[name]));
-    samples[name].pipelined.push(await pipelined(contenders[name]));
+  const order = names.map((_, index) => names[(index + round) % names.length] as Contender);
+  for (const kind of Object.keys(measures) as Kind[]) {
+    for (const name of order) report[name][kind].push(await measures[kind](contenders[name]));
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
-const report = Object.fromEntries(
-  names.map((name) => [
-    name,
-    {
-      sequentialOpsPerSecond: median(samples[name].sequential),
-      pipelinedOpsPerSecond: median(samples[name].pipelined),
-    },
-  ]),
-) as MeasureReport;
 
 raw.disconnect();
 await secretConnector.close();
