@@ -1,13 +1,15 @@
 // Token-path benchmark: keyless (both backends) against the raw libraries, in the same run against
-// the same local endpoint. Each contender runs in its own child process (see token-contenders.ts
-// for why). Prints a table and writes bench-results/tokens.json at the repository root.
-// `pnpm bench` runs it; Node strips the types, so there is no build step for this file.
+// the same local endpoint: the warm path (each contender in its own child process, see
+// token-contenders.ts for why), the import cost and cold process → first token (cold-start.ts).
+// Prints tables and writes bench-results/core.json at the repository root in the shared format.
+// `pnpm bench` runs it against dist (build first); Node strips the types, so this file needs no build.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startIdentityEndpoint } from '@keyless/local-azure';
+import { row, writeBenchResults } from './bench-results.ts';
+import { measureFirstTokens, measureImports } from './cold-start.ts';
 import { type ContenderReport, contenderNames } from './token-contenders.ts';
 
 const settings = {
@@ -15,6 +17,7 @@ const settings = {
   timeLimitMs: Number(process.env.BENCH_TIME_LIMIT_MS ?? 4_000),
   scopeCount: 1000,
   burstSize: 1000,
+  coldRounds: Number(process.env.BENCH_COLD_ROUNDS ?? 15),
 };
 
 const endpoint = await startIdentityEndpoint();
@@ -30,6 +33,10 @@ for (const name of contenderNames) {
   const report = JSON.parse(stdout.trim().split('\n').at(-1) as string) as ContenderReport;
   reports.push({ ...report, burstRequests: endpoint.counters.byResource(report.burstResource) });
 }
+process.stderr.write(`measuring import cost, ${settings.coldRounds} rounds…\n`);
+const importRows = await measureImports(settings.coldRounds);
+process.stderr.write(`measuring cold process → first token, ${settings.coldRounds} rounds…\n`);
+const firstTokenRows = await measureFirstTokens(settings.coldRounds, endpoint.appServiceEnvironment());
 await endpoint.stop();
 
 const format = (microseconds: number) => `${microseconds.toFixed(2)} µs`;
@@ -49,12 +56,10 @@ console.table(
   })),
 );
 
-const ratios: Record<string, number> = {};
 for (const keyless of reports.filter((report) => report.name.startsWith('keyless'))) {
   for (const raw of reports.filter((report) => report.name.startsWith('raw'))) {
     for (const size of ['oneScope', 'thousandScopes'] as const) {
       const ratio = raw[size].p50 / keyless[size].p50;
-      ratios[`${keyless.name} vs ${raw.name}, ${size}`] = Number(ratio.toFixed(1));
       console.log(
         `${keyless.name} is ${ratio.toFixed(1)}× faster at p50 than ${raw.name} (${size === 'oneScope' ? '1 scope' : '1,000 scopes'})`,
       );
@@ -62,8 +67,59 @@ for (const keyless of reports.filter((report) => report.name.startsWith('keyless
   }
 }
 
-const folder = join(dirname(fileURLToPath(import.meta.url)), '../../../bench-results');
-mkdirSync(folder, { recursive: true });
-const file = join(folder, 'tokens.json');
-writeFileSync(file, `${JSON.stringify({ node: process.version, settings, reports, ratios }, null, 2)}\n`);
-console.log(`\nwritten to ${file}`);
+const byName = (name: string) => reports.find((report) => report.name === name) as (typeof reports)[number];
+const warmRows = (
+  [
+    ['msal', 'keyless (msal)', 'raw ManagedIdentityApplication'],
+    ['azure-identity', 'keyless (azure-identity)', 'raw ManagedIdentityCredential'],
+  ] as const
+).flatMap(([backend, keylessName, rawName]) => {
+  const keyless = byName(keylessName);
+  const raw = byName(rawName);
+  return [
+    row({
+      measure: `warm getToken p50, 1 scope, ${backend}`,
+      unit: 'µs',
+      raw: Number(raw.oneScope.p50.toFixed(3)),
+      keyless: Number(keyless.oneScope.p50.toFixed(3)),
+      better: 'lower',
+      goal: null,
+      rawLabel: rawName,
+      keylessLabel: `keyless, ${backend} backend`,
+      note: `per call, from batches of 100; p99 ${raw.oneScope.p99.toFixed(2)} µs raw, ${keyless.oneScope.p99.toFixed(2)} µs keyless`,
+    }),
+    row({
+      measure: `warm getToken p50, 1,000 scopes, ${backend}`,
+      unit: 'µs',
+      raw: Number(raw.thousandScopes.p50.toFixed(3)),
+      keyless: Number(keyless.thousandScopes.p50.toFixed(3)),
+      better: 'lower',
+      goal: null,
+      rawLabel: rawName,
+      keylessLabel: `keyless, ${backend} backend`,
+    }),
+    row({
+      measure: `endpoint requests for ${settings.burstSize} concurrent cold callers, ${backend}`,
+      unit: 'requests',
+      raw: raw.burstRequests,
+      keyless: keyless.burstRequests,
+      better: 'lower',
+      goal: null,
+      rawLabel: rawName,
+      keylessLabel: `keyless, ${backend} backend`,
+      note: `failures: ${raw.burstFailures} raw, ${keyless.burstFailures} keyless`,
+    }),
+  ];
+});
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+writeBenchResults(
+  repositoryRoot,
+  'core',
+  'Token provider (@keyless/core vs @azure/identity and @azure/msal-node)',
+  [
+    { title: 'Import, fresh process', rows: importRows },
+    { title: 'Cold process → first token (local identity endpoint)', rows: firstTokenRows },
+    { title: 'Warm path', rows: warmRows },
+  ],
+);
