@@ -8,12 +8,13 @@ import {
 } from '@keyless/core';
 import {
   installRedactedViews,
+  invalid,
   isPasswordSource,
   registerSecretForRedaction,
   requireSetting,
+  settingSchema,
   TypedEmitter,
 } from '@keyless/core/internal';
-import { z } from 'zod';
 import type { KeyVaultConnector } from './keyvault-connector.js';
 import { createKeyVaultConnectorWithInternals, secretNamePattern } from './keyvault-connector.js';
 import type { SecretSource } from './secret-source.js';
@@ -88,11 +89,14 @@ export const renewDelaysMs: readonly number[] = [250, 500, 1000];
  * Checked here, where the option and the variable are known, so a name Key Vault would refuse is
  * reported with where it came from (`secretName`, or the connector's variable).
  */
-const secretNameSchema = z
-  .string({ error: 'expected a secret name' })
-  .trim()
-  .min(1, 'expected a non-empty secret name')
-  .regex(secretNamePattern, 'expected a Key Vault secret name: 1–127 letters, digits and dashes');
+const secretNameSchema = settingSchema((raw) => {
+  if (typeof raw !== 'string') return invalid('expected a secret name');
+  const name = raw.trim();
+  if (name === '') return invalid('expected a non-empty secret name');
+  return secretNamePattern.test(name)
+    ? name
+    : invalid('expected a Key Vault secret name: 1–127 letters, digits and dashes');
+});
 
 /**
  * Binds `source` (from `fromKeyVaultSecret()` / `entraToken()` of @keyless/core) for one connector:
