@@ -42,6 +42,8 @@ describe('what @keyless/redis loads before the first command', () => {
       await createRedisConnector({ ...common, user: '00000000-0000-0000-0000-000000000001', password: entraToken() }).close();
       await createRedisConnector({ ...common, password: fromKeyVaultSecret({ vaultUrl: 'https://vault.vault.azure.net', secretName: 'redis' }) }).close();
     `);
+    // And none at all: @keyless/keyvault's shared password binding dropped zod too.
+    expect(imports.filter(({ url }) => url.includes('/node_modules/zod/'))).toEqual([]);
     const ownModules = imports.filter(({ parent }) => parent.includes('/packages/redis/dist/'));
     expect(ownModules.some(({ url }) => url.endsWith('/redis/dist/redis-options.js'))).toBe(true);
     expect(
