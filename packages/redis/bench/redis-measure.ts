@@ -16,7 +16,8 @@ export interface MeasureSettings {
   pipelineSize: number;
 }
 
-export type Contender = 'raw' | 'secret' | 'entra';
+/** `control` is a second raw client: how far two identical clients differ in this run (the noise floor). */
+export type Contender = 'raw' | 'control' | 'secret' | 'entra';
 export type Kind = 'sequential' | 'concurrent' | 'pipelined';
 /** Operations per second, one sample per round, by contender and kind. */
 export type MeasureReport = Record<Contender, Record<Kind, number[]>>;
@@ -35,24 +36,28 @@ const secretConnector = createRedisConnector({
 const entraConnector = createRedisConnector({ host, port, tls: true, password: entraToken() });
 // Connected before the warm-up, as the raw client is by its first command.
 await Promise.all([secretConnector.connect(), entraConnector.connect()]);
-const raw = new Redis({
-  host,
-  port,
-  tls: {},
-  username: process.env.KEYLESS_REDIS_USER,
-  password: process.env.BENCH_REDIS_PASSWORD as string,
-  // As keyless: no INFO ready check.
-  enableReadyCheck: false,
-});
+const rawClient = () =>
+  new Redis({
+    host,
+    port,
+    tls: {},
+    username: process.env.KEYLESS_REDIS_USER,
+    password: process.env.BENCH_REDIS_PASSWORD as string,
+    // As keyless: no INFO ready check.
+    enableReadyCheck: false,
+  });
+const raw = rawClient();
+const control = rawClient();
 
 const contenders: Record<Contender, Redis> = {
   raw,
+  control,
   secret: secretConnector.client,
   entra: entraConnector.client,
 };
 const names = Object.keys(contenders) as Contender[];
 const samples = (): Record<Kind, number[]> => ({ sequential: [], concurrent: [], pipelined: [] });
-const report: MeasureReport = { raw: samples(), secret: samples(), entra: samples() };
+const report: MeasureReport = { raw: samples(), control: samples(), secret: samples(), entra: samples() };
 
 async function loops(client: Redis, operations: number, concurrency: number): Promise<number> {
   let next = 0;
@@ -96,6 +101,7 @@ for (let round = 0; round < settings.rounds; round += 1) {
 }
 
 raw.disconnect();
+control.disconnect();
 await secretConnector.close();
 await entraConnector.close();
 process.stdout.write(`${JSON.stringify(report)}\n`);

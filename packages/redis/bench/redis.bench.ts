@@ -81,6 +81,7 @@ const kindNote: Record<Kind, string> = {
   pipelined: `${settings.pipelines} pipelines of ${settings.pipelineSize} INCR`,
 };
 const modeLabel = { secret: 'Key Vault secret', entra: 'Entra token' } as const;
+const controlRatio = (kind: Kind) => (median(report.control[kind]) / median(report.raw[kind])).toFixed(3);
 const throughputRows: BenchRow[] = [];
 for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
   for (const mode of ['secret', 'entra'] as const) {
@@ -94,7 +95,7 @@ for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
         goal: 0.98,
         rawLabel: 'raw ioredis, static password',
         keylessLabel: `keyless client, ${modeLabel[mode]}`,
-        note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}`,
+        note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}; noise floor: a second raw client measured ${controlRatio(kind)}× the first`,
       }),
     );
   }
@@ -133,6 +134,13 @@ for (const backend of backends) {
     );
   }
 }
+console.log(
+  `noise floor this run (a second raw client ÷ the first): ${(
+    ['sequential', 'concurrent', 'pipelined'] as const
+  )
+    .map((kind) => `${kindLabel[kind]} ${controlRatio(kind)}`)
+    .join(', ')}`,
+);
 writeBenchResults(
   fileURLToPath(new URL('../../../', import.meta.url)),
   'redis',
