@@ -59,7 +59,7 @@ interface Pool {
   query(text: string): Promise<unknown>;
 }
 
-type Contender = 'raw' | 'secret' | 'entra';
+type Contender = 'raw' | 'control' | 'secret' | 'entra';
 
 async function measure(stateFolder: string): Promise<void> {
   const { default: pg } = await import('pg');
@@ -80,19 +80,23 @@ async function measure(stateFolder: string): Promise<void> {
   await stack.postgres?.rotatePassword(stack.env.KEYLESS_POSTGRES_USER as string, password);
   stack.keyVault?.setSecret(stack.env.KEYLESS_POSTGRES_PASSWORD_SECRET as string, password);
 
-  const raw = new pg.Pool({
-    host: stack.env.KEYLESS_POSTGRES_HOST,
-    port: Number(stack.env.KEYLESS_POSTGRES_PORT),
-    database: stack.env.KEYLESS_POSTGRES_DATABASE,
-    user: stack.env.KEYLESS_POSTGRES_USER,
-    password,
-    ssl: true,
-    max: settings.poolSize,
-  });
+  const rawPool = () =>
+    new pg.Pool({
+      host: stack.env.KEYLESS_POSTGRES_HOST,
+      port: Number(stack.env.KEYLESS_POSTGRES_PORT),
+      database: stack.env.KEYLESS_POSTGRES_DATABASE,
+      user: stack.env.KEYLESS_POSTGRES_USER,
+      password,
+      ssl: true,
+      max: settings.poolSize,
+    });
+  const raw = rawPool();
+  // A second raw pool in the same rounds: how far two identical pools differ in this run (the noise floor).
+  const control = rawPool();
   // pg-pool re-emits an idle client's error (57P01 when the server stops) on the pool: without a
   // listener that is an unhandled 'error' event and crashes the bench (keyless listens itself).
   const idleErrors: unknown[] = [];
-  raw.on('error', (error) => idleErrors.push(error));
+  for (const pool of [raw, control]) pool.on('error', (error) => idleErrors.push(error));
   const secretMode = createPostgresConnector({
     password: fromKeyVaultSecret(),
     tokenProvider,
@@ -106,12 +110,13 @@ async function measure(stateFolder: string): Promise<void> {
   });
   const pools: [Contender, Pool][] = [
     ['raw', raw],
+    ['control', control],
     ['secret', secretMode],
     ['entra', entraMode],
   ];
 
-  const sequential: Record<Contender, number[]> = { raw: [], secret: [], entra: [] };
-  const concurrent: Record<Contender, number[]> = { raw: [], secret: [], entra: [] };
+  const sequential: Record<Contender, number[]> = { raw: [], control: [], secret: [], entra: [] };
+  const concurrent: Record<Contender, number[]> = { raw: [], control: [], secret: [], entra: [] };
   const cold: Record<string, number[]> = {};
   try {
     // Warm-up: fill every pool to its size, so the timed runs measure queries, not logins.
@@ -151,6 +156,7 @@ async function measure(stateFolder: string): Promise<void> {
   } finally {
     // Every pool ends before the server stops, and each step runs even if one before it failed.
     await raw.end().catch((error: unknown) => idleErrors.push(error));
+    await control.end().catch((error: unknown) => idleErrors.push(error));
     await secretMode.close();
     await entraMode.close();
     await tokenProvider.close();
@@ -159,6 +165,11 @@ async function measure(stateFolder: string): Promise<void> {
   if (idleErrors.length > 0)
     process.stderr.write(`raw pool: ${idleErrors.length} idle connection error(s)\n`);
 
+  const controlRatio = (samples: Record<Contender, number[]>) =>
+    (median(samples.control) / median(samples.raw)).toFixed(3);
+  console.log(
+    `noise floor this run (a second raw pool ÷ the first): sequential ${controlRatio(sequential)}, 16-way ${controlRatio(concurrent)}`,
+  );
   const rawLabel = `raw pg.Pool of ${settings.poolSize}, static password`;
   const modeLabel = { secret: 'Key Vault secret', entra: 'Entra token' } as const;
   const throughput = (
@@ -175,7 +186,7 @@ async function measure(stateFolder: string): Promise<void> {
       goal: 0.98,
       rawLabel,
       keylessLabel: `keyless pool of ${settings.poolSize}, ${modeLabel[mode]}`,
-      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries`,
+      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries; noise floor: a second raw pool measured ${controlRatio(samples)}× the first`,
     });
   const coldRows: BenchRow[] = [
     row({
