@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BenchRow, median, row } from './bench-results.ts';
+import { type BenchRow, median, row } from '../../../scripts/bench-results.mjs';
 import { type ColdSample, firstTokenContenders, importContenders } from './cold-start-contenders.ts';
 
 const contenderScript = fileURLToPath(new URL('./cold-start-contenders.ts', import.meta.url));

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startIdentityEndpoint } from '@keyless/local-azure';
-import { row, writeBenchResults } from './bench-results.ts';
+import { row, writeBenchResults } from '../../../scripts/bench-results.mjs';
 import { measureFirstTokens, measureImports } from './cold-start.ts';
 import { type ContenderReport, contenderNames } from './token-contenders.ts';
 

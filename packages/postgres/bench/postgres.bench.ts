@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BenchRow, median, row, writeBenchResults } from './bench-results.ts';
+import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/bench-results.mjs';
 
 const settings = {
   poolSize: 16,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLocalAzure } from '@keyless/local-azure';
-import { type BenchRow, median, row, writeBenchResults } from './bench-results.ts';
+import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/bench-results.mjs';
 import type { Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
 
 const settings: MeasureSettings = {
