@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 
 /**
@@ -53,6 +54,14 @@ import type { Redis } from 'ioredis';
  * 9. `condition.subscriber` and `condition.protocol`: a connection subscribed over RESP2 accepts
  *    only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET — ioredis refuses anything else
  *    before sending it, Redis would too — so it cannot re-send `AUTH`; keyless reconnects it instead.
+ * 10. `_readyCheck(callback)` decides when a connection is ready (its offline queue then goes out).
+ *    ioredis 5 declares a connection ready as soon as it has *sent* AUTH when the ready check is
+ *    off, so commands queued during a reconnect go out behind an AUTH that may fail (a rotated
+ *    password, a restarted server) and come back NOAUTH. ioredis 6 waits for the handshake's
+ *    answers. On ioredis 5 keyless keeps the ready check on and replaces this check (which sends
+ *    INFO, @dangerous, refused by Data Contributor and Data Reader with a warning on every
+ *    reconnect) by `COMMAND COUNT` (named in lower case: ioredis 5 looks the name up as given): @connection, which every access policy allows, and flagged
+ *    `loading`, which ioredis 5 lets through before the connection is ready.
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
@@ -62,6 +71,7 @@ interface RedisInternals {
   recoverFromFatalError: RecoverFromFatalError;
   flushQueue: FlushQueue;
   handleReconnection: (error: Error, item: unknown) => void;
+  _readyCheck: (callback: (error: Error | null, info?: Record<string, string>) => void) => void;
   condition?: { auth?: unknown; subscriber?: unknown; protocol?: unknown } | null;
   prevCommandQueue?: {
     length: number;
@@ -132,4 +142,18 @@ export function mapErrorReplies(client: Redis, mapError: (error: Error) => Error
 export function isResp2Subscriber(client: Redis): boolean {
   const condition = internals(client).condition;
   return Boolean(condition?.subscriber) && condition?.protocol !== 3;
+}
+
+/** Whether the installed ioredis sends commands queued during a reconnect before AUTH was answered (10). */
+export const ioredisReadiesBeforeAuthAnswers: boolean =
+  Number.parseInt(createRequire(import.meta.url)('ioredis/package.json').version, 10) < 6;
+
+/** (10) The connection is ready once AUTH was answered: a `COMMAND COUNT` after it succeeded. */
+export function readyAfterAuthAnswered(client: Redis): void {
+  internals(client)._readyCheck = (callback) => {
+    client.call('command', 'count').then(
+      () => callback(null, {}),
+      (error: Error) => callback(error),
+    );
+  };
 }

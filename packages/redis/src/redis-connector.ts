@@ -20,7 +20,12 @@ import type { PasswordBinding } from '@keyless/keyvault/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
 import { type ReauthenticationOutcome, reauthenticateConnection } from './connection-reauthentication.js';
-import { handshakePasswordOf, setHandshakeAuth } from './ioredis-internals.js';
+import {
+  handshakePasswordOf,
+  ioredisReadiesBeforeAuthAnswers,
+  readyAfterAuthAnswered,
+  setHandshakeAuth,
+} from './ioredis-internals.js';
 import {
   reauthenticationAnswerTimeout,
   reauthenticationDelay,
@@ -314,7 +319,9 @@ class KeylessRedisConnector implements RedisConnector {
       // check anyway. It only waits for a server loading its dataset, and no command that every
       // policy allows both passes ioredis's handshake gate and reports loading. Off unless asked
       // for (with Data Owner or access keys it works as in ioredis).
-      enableReadyCheck: false,
+      // ioredis 5 needs a ready check to hold queued commands until AUTH is answered: keyless's
+      // own, which every policy allows (ioredis-internals.ts, 10).
+      enableReadyCheck: ioredisReadiesBeforeAuthAnswers,
       ...this.#redisOptions,
       ...override,
       // For ioredis's own descriptions (tracing); the socket is opened by keyless's connector.
@@ -331,6 +338,9 @@ class KeylessRedisConnector implements RedisConnector {
       }),
       lazyConnect: true,
     });
+    if (ioredisReadiesBeforeAuthAnswers && this.#redisOptions.enableReadyCheck === undefined) {
+      readyAfterAuthAnswered(client);
+    }
     hooks = installConnectionHooks(client, {
       credentials: this.#credentials,
       errorContext: this.#errorContext,
