@@ -106,7 +106,8 @@ describe('Entra re-AUTH: subscribers over RESP2, blocked connections, failures',
     );
     await made.client.rpush('reauthentication:queue', 'item');
     expect(await popped).toEqual(['reauthentication:queue', 'item']);
-  });
+    // A bound above the 20 s wait for the re-AUTH round (vitest's 30 s default was hit under CI load).
+  }, 60_000);
 
   it('surfaces a refused re-AUTH: reauthentication-failed with AuthenticationFailedError, and the client error', async () => {
     // The second token is a real one, for another identity: the cache refuses it for this user.
