@@ -57,7 +57,9 @@ const cases: Case[] = [
   },
   {
     name: 'identity endpoint down',
-    options: 'connectTimeoutMs: 5000',
+    // Room for the provider's own retries and, since backends load at the first token, its import
+    // of @azure/identity (over a second on a busy 2-core machine): its error must come first.
+    options: 'connectTimeoutMs: 20000',
     environment: (stack, ports) => ({ IDENTITY_ENDPOINT: identityEndpointAt(stack, ports.closed) }),
     // The provider's own error, passed through: it names the identity endpoint, not the SQL server.
     settled: 'rejected ServiceUnavailableError unavailable',
