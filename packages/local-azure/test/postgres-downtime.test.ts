@@ -83,7 +83,8 @@ describe('PostgreSQL restart({ downtimeMs })', () => {
     expect(await restarting).toMatch(/stopped during its restart/);
     expect(processIsGone(server?.pid ?? 0)).toBe(true);
     expect(await probe(instance.port)).toBe('refused');
-  });
+    // initdb, start and stop take most of vitest's 30 s default on a busy 2-core CI machine.
+  }, 90_000);
 
   it('refuses a negative or non-numeric downtime before stopping anything', async () => {
     const instance = await startPostgres();

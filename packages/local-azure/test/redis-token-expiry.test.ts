@@ -12,6 +12,7 @@ import { type FetchedToken, fetchToken, waitUntilExpired } from './support/ident
 import { createTestCertificateAuthority } from './support/local-certificates.js';
 import { authenticate, connectAs, openUnauthenticated } from './support/redis-clients.js';
 
+// Tokens live 3 s or more: a TLS connect and HELLO can take over a second on a busy CI machine.
 // "After a connection is established by using a Microsoft Entra token, client applications must
 // periodically refresh the Microsoft Entra token before expiry. Then the apps must send an AUTH
 // command to the Redis server to avoid disrupting connections."
@@ -74,7 +75,7 @@ describe('a connection authenticated with a token', () => {
     ['plain port, RESP2 (AUTH)', 2, false],
   ] as const)('is closed when the token expires without a new AUTH (%s)', async (_name, protocol, tls) => {
     const drops = instance.counters.expiryDrops;
-    const token = await tokenFor(1);
+    const token = await tokenFor(3);
     const port = tls ? (instance.tlsPort ?? 0) : instance.port;
     const client = await connectAs(port, objectId, token.token, {
       protocol,
@@ -91,8 +92,8 @@ describe('a connection authenticated with a token', () => {
 
   it('stays open past the expiry when it re-authenticated with a newer token, then closes at the newer one’s', async () => {
     const drops = instance.counters.expiryDrops;
-    const first = await tokenFor(1);
-    const second = await tokenFor(3);
+    const first = await tokenFor(3);
+    const second = await tokenFor(6);
     const client = await connectAs(instance.tlsPort ?? 0, objectId, first.token, tlsOptions());
     try {
       expect(await client.auth(objectId, second.token)).toBe('OK');
@@ -107,7 +108,7 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('is still closed at the first expiry when the re-AUTH was refused (a wrong token)', async () => {
-    const first = await tokenFor(1);
+    const first = await tokenFor(3);
     const storageToken = (await fetchToken(identity, 'https://storage.azure.com', { clientId })).token;
     const client = await connectAs(instance.port, objectId, first.token, { protocol: 2 });
     try {
@@ -119,8 +120,8 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('counts an AUTH pipelined between other commands', async () => {
-    const first = await tokenFor(1);
-    const second = await tokenFor(3);
+    const first = await tokenFor(3);
+    const second = await tokenFor(6);
     const client = await connectAs(instance.port, objectId, first.token, { protocol: 2 });
     try {
       const results = await client
@@ -142,8 +143,8 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('counts an AUTH that EXEC ran inside MULTI, not one that DISCARD dropped', async () => {
-    const first = await tokenFor(2);
-    const second = await tokenFor(4);
+    const first = await tokenFor(5);
+    const second = await tokenFor(8);
     const executed = await connectAs(instance.port, objectId, first.token, { protocol: 2 });
     const discarded = await connectAs(instance.port, objectId, first.token, { protocol: 2 });
     try {
@@ -164,8 +165,8 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('RESP3 pub/sub: a subscriber re-authenticates and keeps receiving past the first expiry', async () => {
-    const first = await tokenFor(1);
-    const second = await tokenFor(3);
+    const first = await tokenFor(3);
+    const second = await tokenFor(6);
     const subscriber = await connectAs(instance.port, objectId, first.token, { protocol: 3 });
     const publisher = await connectAs(instance.port, 'app', 'app-password');
     try {
@@ -183,8 +184,8 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('RESP2 pub/sub: Redis refuses AUTH in subscriber mode, so the subscriber is closed at expiry', async () => {
-    const first = await tokenFor(1);
-    const second = await tokenFor(3);
+    const first = await tokenFor(3);
+    const second = await tokenFor(6);
     // A raw socket: ioredis itself refuses to send AUTH on a RESP2 subscriber connection.
     const socket = connectTcp({ host: '127.0.0.1', port: instance.port });
     await once(socket, 'connect');
@@ -207,8 +208,8 @@ describe('a connection authenticated with a token', () => {
   });
 
   it('counts an inline AUTH too (a raw socket)', async () => {
-    const first = await tokenFor(1);
-    const second = await tokenFor(3);
+    const first = await tokenFor(3);
+    const second = await tokenFor(6);
     const socket = connectTcp({ host: '127.0.0.1', port: instance.port });
     await once(socket, 'connect');
     try {
@@ -228,7 +229,7 @@ describe('a connection authenticated with a token', () => {
 
   it('RESET ends the token’s hold: the connection is no longer authenticated, and not closed at expiry', async () => {
     const drops = instance.counters.expiryDrops;
-    const token = await tokenFor(1);
+    const token = await tokenFor(3);
     const client = await openUnauthenticated(instance.port);
     try {
       expect(await authenticate(client, objectId, token.token)).toBe('OK');
@@ -245,7 +246,7 @@ describe('a connection authenticated with a token', () => {
 describe('connections that never used a token', () => {
   it('a password user is never closed by the gateway', async () => {
     const drops = instance.counters.expiryDrops;
-    const token = await tokenFor(1);
+    const token = await tokenFor(3);
     const client = await connectAs(instance.tlsPort ?? 0, 'app', 'app-password', tlsOptions());
     try {
       await waitUntilExpired(token);
@@ -265,7 +266,7 @@ describe("expiredTokenConnections: 'keep'", () => {
       expiredTokenConnections: 'keep',
     });
     try {
-      const token = await tokenFor(1);
+      const token = await tokenFor(3);
       const client = await connectAs(keeping.port, objectId, token.token);
       try {
         await waitUntilExpired(token);
