@@ -100,7 +100,8 @@ describe('createSqlConnector', () => {
       expect(
         stack.identity.counters.byResource('https://database.windows.net') - tokensBefore,
       ).toBeGreaterThanOrEqual(2);
-    });
+      // A bound, not a speed claim: many logins on a 2-core CI machine running every package's tests.
+    }, 90_000);
   });
 
   // Which settings are read, from where, which are required, and which TLS-weakening options are
@@ -231,6 +232,8 @@ describe('createSqlConnector', () => {
 
     it('fails a query with `unavailable` when no connection frees up within acquireTimeoutMs', async () => {
       const sqlConnector = connector({ pool: { max: 1, acquireTimeoutMs: 200 } });
+      // Logged in first: the point is a pool whose only connection is busy, not a login still under way.
+      await sqlConnector.connect();
       const holding = sqlConnector.query("WAITFOR DELAY '00:00:01'");
       const error = await sqlConnector.query('SELECT 1').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ServiceUnavailableError);

@@ -35,7 +35,8 @@ function connector(options: { encrypt?: true | 'strict' } = {}, internals: SqlCo
       server: sql.host,
       port: sql.port,
       database: sql.database,
-      connectTimeoutMs: 3_000,
+      // Room for the first token (its backend library loads then) on a busy CI machine.
+      connectTimeoutMs: 20_000,
       tokenProvider: counting,
       ...options,
     },
