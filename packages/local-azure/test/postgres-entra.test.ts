@@ -62,7 +62,8 @@ describe('PostgreSQL Entra mode (tokens as passwords through LDAP simple bind)',
   });
 
   it('refuses an expired token; a session opened with it stays up', async () => {
-    identity.setTokenLifetime(1);
+    // 3 s: a login can take over a second on a busy CI machine, and the session must open before expiry.
+    identity.setTokenLifetime(3);
     const shortLived = await fetchToken(identity, postgresResource, { clientId });
     identity.setTokenLifetime(86_400);
     const session = await openSession(instance, roleName, shortLived.token);

@@ -44,7 +44,8 @@ describe('install size of each published package', () => {
     expect(findCeilingBreaches(measured, ceilings)).toEqual([]);
     // Every published package was measured and has a ceiling (a new package must get one).
     expect(measured.map((each) => each.name).sort()).toEqual(Object.keys(ceilings).sort());
-  });
+    // Seven npm installs with an empty cache, one after another, beside every other test on 2 cores.
+  }, 900_000);
 
   it('names the package that grew and by how much', () => {
     const grown: InstallSize = { name: '@keyless/core', bytes: 45_500_000, dependencies: 60, peers: [] };
