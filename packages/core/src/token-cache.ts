@@ -165,7 +165,7 @@ export class TokenCacheEntry {
   #noteFailure(failure: KeylessError, attempt: number): number {
     this.#lastError = failure;
     this.#failedAttempts = attempt;
-    const delay = delayAfterFailure(failure, attempt, {
+    let delay = delayAfterFailure(failure, attempt, {
       baseDelayMs:
         failure.status === 410
           ? Math.max(3000, this.#policy.baseRetryDelayMs)
@@ -173,7 +173,16 @@ export class TokenCacheEntry {
       maxDelayMs: this.#policy.maxRetryDelayMs,
       random: this.#policy.random,
     });
-    if (isRetryable(failure)) this.#notBefore = this.#clock.now() + delay;
+    const now = this.#clock.now();
+    if (failure.retryAfterMs === undefined && now < this.#servingUntil) {
+      // Backoff grown through an outage could put the next attempt after the cached token stops
+      // serving: callers would then find no token although the endpoint may be back. While a token
+      // serves, the next attempt comes at most halfway to the end of its serving time, so the last
+      // attempts crowd the end (a few more requests, once per outage) instead of missing it.
+      // A server's Retry-After is obeyed as given.
+      delay = Math.min(delay, Math.max(this.#policy.baseRetryDelayMs, (this.#servingUntil - now) / 2));
+    }
+    if (isRetryable(failure)) this.#notBefore = now + delay;
     if (failure.code === 'throttled') {
       for (const listener of this.#listeners) {
         listener.throttled({ ...this.#describe, retryAfterMs: delay, status: failure.status ?? 429 });

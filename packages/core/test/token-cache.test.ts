@@ -155,9 +155,13 @@ describe('failures', () => {
     const attemptsDuringOutage = backend.calls.length - 1;
     expect(attemptsDuringOutage).toBeGreaterThan(2);
     expect(attemptsDuringOutage).toBeLessThan(20); // backoff, not a hot loop
+    // Backoff: gaps never shrink while the token has long to serve (near its end they do, below).
+    const servingUntil = token.expiresOnTimestamp - 30_000;
     const gaps = backend.calls
       .slice(1)
+      .filter((call) => call.at < servingUntil - 60_000)
       .map((call, index, calls) => call.at - (calls[index - 1]?.at ?? call.at));
+    expect(gaps.length).toBeGreaterThan(3);
     expect(gaps.slice(2).every((gap, index) => gap >= (gaps[index + 1] ?? 0))).toBe(true); // non-decreasing
     expect(failures.length).toBe(attemptsDuringOutage);
 
@@ -167,6 +171,36 @@ describe('failures', () => {
     const expectation = expect(late).rejects.toMatchObject({ code: 'unavailable' });
     await clock.advance(10 * minute);
     await expectation;
+  });
+
+  it('retries before the cached token stops serving, however far the backoff has grown', async () => {
+    // The demo's fault suite shape: a 20 s token, refreshed around 7.5 s, served until 15 s, and an
+    // outage that ends after several failed attempts. Plain backoff (0.5, 1, 2, 4, 8 s…) would put
+    // the next attempt at or past 15 s, leaving callers without a token though the endpoint is back.
+    const { clock, backend, provider } = setup({ random: () => 1 }); // 1: the longest backoff
+    const outage = new ServiceUnavailableError('endpoint down');
+    backend.script(
+      { kind: 'token', lifetimeMs: 20_000 },
+      { kind: 'error', error: outage },
+      { kind: 'error', error: outage },
+      { kind: 'error', error: outage },
+      { kind: 'error', error: outage },
+      { kind: 'token', lifetimeMs: 20_000 },
+    );
+    const first = await provider.getToken(scope);
+    const servingUntil = first.expiresOnTimestamp - 5_000; // the margin is a quarter of 20 s
+    const refreshed: number[] = [];
+    provider.on('refreshed', () => refreshed.push(clock.now()));
+    while (clock.now() < servingUntil - 1) {
+      await clock.advance(250);
+      // No caller ever waits or fails: the old token serves until the new one is in.
+      const during = await Promise.race([provider.getToken(scope), settle().then(() => 'blocked')]);
+      expect(during).not.toBe('blocked');
+    }
+    expect(backend.calls).toHaveLength(6);
+    expect(refreshed).toHaveLength(1);
+    expect(refreshed[0]).toBeLessThan(servingUntil);
+    expect((await provider.getToken(scope)).token).not.toBe(first.token);
   });
 
   it('obeys Retry-After from a throttled refresh', async () => {
