@@ -1,4 +1,7 @@
 export { type AzuriteInstance, type AzuriteOptions, startAzurite } from './blob/azurite-launcher.js';
+export { type BlobEmulator, type BlobEmulatorOptions, startBlobEmulator } from './blob/blob-emulator.js';
+export type { BlobRoleAssignment } from './blob/blob-role-assignments.js';
+export type { BlobDataRole } from './blob/blob-roles.js';
 export {
   ensureLocalCertificateAuthority,
   type LocalCertificateAuthority,

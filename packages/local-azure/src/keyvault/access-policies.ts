@@ -1,5 +1,5 @@
+import { callerDescription } from '../authorization/bearer-token.js';
 import type { VerifiedTokenClaims } from '../identity/identity-types.js';
-import { callerDescription } from './bearer-authentication.js';
 import { KeyVaultError } from './key-vault-errors.js';
 import type {
   KeyVaultAccessPolicy,

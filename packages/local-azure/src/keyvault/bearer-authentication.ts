@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import { bearerToken } from '../authorization/bearer-token.js';
 import type { IdentityEndpoint, VerifiedTokenClaims } from '../identity/identity-types.js';
 import { TokenVerificationError } from '../identity/token-verifier.js';
 import { KeyVaultError } from './key-vault-errors.js';
@@ -42,11 +43,6 @@ export async function authenticateRequest(
   }
 }
 
-function bearerToken(authorization: string | undefined): string | undefined {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
-  return match?.[1];
-}
-
 function unauthorized(identity: TokenVerifier, message: string): KeyVaultError {
   return new KeyVaultError(401, 'Unauthorized', message, {
     headers: { 'WWW-Authenticate': challengeHeader(identity.tenantId) },
@@ -82,9 +78,4 @@ function claim(token: string, name: 'aud' | 'iss'): string {
   } catch {
     return '';
   }
-}
-
-/** For the 403 message: Azure names the caller by appid, oid and issuer. */
-export function callerDescription(claims: VerifiedTokenClaims): string {
-  return `appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}`;
 }

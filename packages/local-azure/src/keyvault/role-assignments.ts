@@ -1,5 +1,5 @@
+import { callerDescription, principalKey } from '../authorization/bearer-token.js';
 import type { VerifiedTokenClaims } from '../identity/identity-types.js';
-import { callerDescription } from './bearer-authentication.js';
 import { KeyVaultError } from './key-vault-errors.js';
 import type { KeyVaultOperation, KeyVaultRole, KeyVaultRoleAssignment } from './key-vault-types.js';
 
@@ -97,13 +97,6 @@ function forbiddenByRbac(
     '',
   ].join('\r\n');
   return new KeyVaultError(403, 'Forbidden', message, { innerCode: 'ForbiddenByRbac' });
-}
-
-export function principalKey(principalId: string, caller: string): string {
-  if (typeof principalId !== 'string' || principalId.trim() === '') {
-    throw new TypeError(`${caller}: principalId must be the caller's object id (the token's oid)`);
-  }
-  return principalId.trim().toLowerCase();
 }
 
 function assertRole(role: KeyVaultRole, caller: string): void {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { type AzuriteInstance, startAzurite } from '../blob/azurite-launcher.js';
 import { resolveAzuriteBlobMain } from '../blob/azurite-package.js';
+import { type BlobEmulator, startBlobEmulator } from '../blob/blob-emulator.js';
 import { seedBlob } from '../blob/seed-blob.js';
 import {
   ensureLocalCertificateAuthority,
@@ -66,8 +66,12 @@ export interface LocalAzure {
   readonly appIdentity: ManagedIdentityDefinition;
   /** The services that were started. */
   readonly services: readonly LocalServiceName[];
-  /** Azurite, when `blob` was started. */
-  readonly blob: AzuriteInstance | undefined;
+  /**
+   * Blob Storage, when `blob` was started: Azurite behind a front that verifies token signatures
+   * and role assignments. `blob.assignRole()` / `blob.removeRole()` change who may do what; the
+   * seed gives the app identity *Storage Blob Data Contributor* on the account.
+   */
+  readonly blob: BlobEmulator | undefined;
   /** The Key Vault emulator, when `keyvault` was started. */
   readonly keyVault: KeyVaultEmulator | undefined;
   /** The SQL endpoint, when `sql` was started. */
@@ -158,10 +162,22 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       progress({ service: 'keyvault', phase: 'ready', detail: keyVault.url });
     }
 
-    let blob: AzuriteInstance | undefined;
+    let blob: BlobEmulator | undefined;
     if (requested.has('blob')) {
       progress({ service: 'blob', phase: 'starting' });
-      blob = await startAzurite({ tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath } });
+      blob = await startBlobEmulator({
+        identity,
+        tls: {
+          certPath: ca.serverCertificatePath,
+          keyPath: ca.serverKeyPath,
+          cert: ca.serverCertificate,
+          key: ca.serverKey,
+          ca: ca.caCertificate,
+        },
+        // The role docs/azure-setup.md assigns (there on the demo container; here on the account, so
+        // a script may also create containers of its own).
+        roleAssignments: [{ principalId: appIdentity.objectId, role: 'Storage Blob Data Contributor' }],
+      });
       const started = blob;
       running.push({ name: 'blob', stop: () => started.stop() });
       environment.KEYLESS_BLOB_ACCOUNT_URL = blob.blobEndpoint;
