@@ -47,7 +47,7 @@ export function mapBlobError(error: unknown, context: BlobErrorContext = {}): un
           cause: error,
           status,
           hint:
-            'assign the identity *Storage Blob Data Reader* (read) or *Storage Blob Data Contributor* (write) on the storage account' +
+            roleHint(error) +
             (serviceCode === 'AuthorizationFailure'
               ? "; if it already has the role, check the account's firewall and private-endpoint rules"
               : '') +
@@ -88,13 +88,44 @@ function unavailable(error: unknown, context: BlobErrorContext): ServiceUnavaila
   });
 }
 
+/**
+ * The role to assign for the refused request, from its method and URL, as Azure's built-in roles
+ * split the data actions (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage):
+ * Reader reads and lists, Contributor also writes and deletes blobs and containers, and only Owner
+ * holds blob index tags and container ACLs. Without the request, both common roles are named.
+ */
+function roleHint(error: RestErrorShape): string {
+  const method = typeof error.request?.method === 'string' ? error.request.method.toUpperCase() : undefined;
+  const query = queryOf(error.request?.url);
+  const scope = 'on the storage account (or the container)';
+  if (query?.get('comp') === 'tags' || query?.get('comp') === 'acl') {
+    return `assign the identity *Storage Blob Data Owner* ${scope}: blob index tags and container ACLs need it (Contributor does not hold them)`;
+  }
+  if (method === 'GET' || method === 'HEAD') {
+    return `assign the identity *Storage Blob Data Reader* ${scope} to read and list (*Storage Blob Data Contributor* to write as well)`;
+  }
+  if (method !== undefined) {
+    return `assign the identity *Storage Blob Data Contributor* ${scope}: writing and deleting need it (*Storage Blob Data Reader* only reads)`;
+  }
+  return 'assign the identity *Storage Blob Data Reader* (read) or *Storage Blob Data Contributor* (write) on the storage account';
+}
+
+function queryOf(url: unknown): URLSearchParams | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).searchParams;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the Storage SDK's RestError looks like (the parts we read). */
 interface RestErrorShape extends Error {
   name: 'RestError';
   code?: unknown;
   statusCode?: unknown;
   details?: unknown;
-  request?: { url?: unknown };
+  request?: { url?: unknown; method?: unknown };
 }
 
 /**

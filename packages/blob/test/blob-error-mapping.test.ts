@@ -22,8 +22,8 @@ import { type BlobErrorContext, mapBlobError } from '../src/blob-error-mapping.j
  * group of the connector conformance suite runs it (class, code, retryability, message and hint
  * words; no view of a mapped error shows the canary token planted in the native one); the tests
  * below check what the group does not (status, the SDK's error kept as the cause, words a hint must
- * not have). Azurite does not emulate role assignments, so the 403s Azure sends to an identity
- * without a Storage Blob Data role are only ever seen here.
+ * not have). The same 401 and 403 answers, as the local stack's Blob front sends them to the real
+ * SDK, are mapped in blob-roles-against-the-stack.test.ts.
  */
 
 interface BlobRow extends ErrorMappingRow {
@@ -335,5 +335,30 @@ describe('Blob Storage error mapping, what the group does not check', () => {
     ]) {
       expect(mapBlobError(wrap(ours), onAccount) === ours).toBe(true);
     }
+  });
+});
+
+describe('the role a 403 hint names, from the refused request', () => {
+  const refused = (method: string, url: string) =>
+    mapBlobError(
+      new RestError(permissionMismatch, {
+        statusCode: 403,
+        code: 'AuthorizationPermissionMismatch',
+        request: { url, method } as never,
+      }),
+    ) as KeylessError;
+
+  it.each([
+    ['GET', `${accountUrl}/data/report.csv`, '*Storage Blob Data Reader*', 'writing and deleting'],
+    ['HEAD', `${accountUrl}/data/report.csv`, '*Storage Blob Data Reader*', 'Owner'],
+    ['PUT', `${accountUrl}/data/report.csv`, '*Storage Blob Data Contributor*', 'Owner'],
+    ['DELETE', `${accountUrl}/data?restype=container`, '*Storage Blob Data Contributor*', 'Owner'],
+    ['PUT', `${accountUrl}/data/report.csv?comp=tags`, '*Storage Blob Data Owner*', 'only reads'],
+    ['PUT', `${accountUrl}/data?restype=container&comp=acl`, '*Storage Blob Data Owner*', 'only reads'],
+  ])('%s %s: names %s', (method, url, role, notInHint) => {
+    const mapped = refused(method, url);
+    expect(mapped).toBeInstanceOf(AuthorizationError);
+    expect(mapped.hint).toContain(role);
+    expect(mapped.hint).not.toContain(notInHint);
   });
 });
