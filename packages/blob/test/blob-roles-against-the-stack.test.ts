@@ -1,5 +1,5 @@
 import { createSign, generateKeyPairSync } from 'node:crypto';
-import type { AccessToken } from '@azure/core-auth';
+
 import {
   AuthenticationFailedError,
   AuthorizationError,
@@ -137,7 +137,10 @@ describe('Blob roles and tokens, mapped to typed errors', () => {
     const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(privateKey, 'base64url');
     const forged = `${header}.${payload}.${signature}`;
     const fixed = (token: string) => ({
-      getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+      getToken: async (): Promise<{ token: string; expiresOnTimestamp: number }> => ({
+        token,
+        expiresOnTimestamp: Date.now() + 3_600_000,
+      }),
     });
     const vault = await tokens.getToken('https://vault.azure.net/.default');
     for (const token of [forged, vault.token]) {
