@@ -30,7 +30,8 @@ describe('Blob roles and tokens, mapped to typed errors', () => {
     if (!stack.blob) throw new Error('the stack has no Blob emulator');
     return stack.blob;
   };
-  const connector = (tokenProvider: Pick<TokenProvider, 'getToken'> = tokens) => {
+  // A fixed-token stand-in is TokenCredential-shaped only, which the connector accepts.
+  const connector = (tokenProvider: object = tokens) => {
     const created = createBlobConnector({
       accountUrl: stack.env.KEYLESS_BLOB_ACCOUNT_URL,
       tokenProvider: tokenProvider as TokenProvider,
