@@ -73,7 +73,7 @@ describe('createBlobConnector', () => {
     });
   });
 
-  describe('against Azurite', () => {
+  describe('against the local stack (Azurite behind its verifying front)', () => {
     it('reads the account URL from KEYLESS_BLOB_ACCOUNT_URL', async () => {
       process.env[accountVariable] = accountUrl;
       const connector = track(createBlobConnector({ tokenProvider: sharedProvider }));
@@ -126,15 +126,16 @@ describe('createBlobConnector', () => {
       }
     });
 
-    it('connect() fails at start-up when Storage refuses the token (wrong audience: Azurite answers 403 AuthenticationFailed)', async () => {
-      // Azurite checks the audience (not the signature).
+    it('connect() fails at start-up when Storage refuses the token (wrong audience: 401 InvalidAuthenticationInfo, as Azure answers)', async () => {
+      // The stack's Blob front checks the audience (and the signature) before Azurite sees the request.
       const connector = track(
         createBlobConnector({ accountUrl, tokenProvider: vaultAudienceProvider(sharedProvider) }),
       );
       const error = await connector.connect().catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(AuthenticationFailedError);
-      expect(error).toMatchObject({ code: 'authentication-failed', status: 403 });
-      expect((error as Error).message).toContain('https://storage.azure.com/.default');
+      expect(error).toMatchObject({ code: 'authentication-failed', status: 401 });
+      expect((error as Error).message).toContain('401 InvalidAuthenticationInfo');
+      expect((error as { hint?: string }).hint).toContain('https://storage.azure.com/.default');
       // The SDK's RestError (request, headers) is the cause: a count, never the tokens themselves.
       expect(findLeaks(renderEveryWay(error).join('\n'), stack.identity.issuedTokens()).length).toBe(0);
     });
