@@ -102,3 +102,34 @@ describe('runStatement: work is linear in the batch', () => {
     );
   });
 });
+
+describe('objects that do not exist', () => {
+  it.each([
+    ['SELECT * FROM dbo.missing', 'dbo.missing'],
+    ['select id from [Orders] where id = 1', 'Orders'],
+    ['INSERT INTO dbo.[Audit Log] (body) VALUES (@body)', 'dbo.Audit Log'],
+    ['UPDATE customers SET name = @name', 'customers'],
+    ['DELETE FROM #scratch', '#scratch'],
+    ['SELECT n.id FROM dbo.notes AS n JOIN dbo.tags AS t ON t.id = n.id', 'dbo.tags'],
+  ])('%s: error 208 naming %s, as Azure SQL answers', (statement, name) => {
+    expect(runStatement(statement, context({ '@body': 'x', '@name': 'y' }))).toEqual({
+      kind: 'error',
+      number: 208,
+      state: 1,
+      severity: 16,
+      message: `Invalid object name '${name}'.`,
+    });
+  });
+
+  it.each([
+    'UPDATE dbo.notes SET body = @body',
+    'SELECT name FROM sys.tables',
+    'SELECT * FROM INFORMATION_SCHEMA.TABLES',
+    'SELECT * FROM OPENJSON(@json)',
+    'SELECT * FROM otherdb.dbo.notes',
+  ])('%s: an object that exists (or is not judged) stays the emulator error 40515', (statement) => {
+    const outcome = runStatement(statement, context({ '@body': 'x', '@json': '[]' }));
+    expect(outcome).toMatchObject({ kind: 'error', number: 40515 });
+    expect((outcome as { message: string }).message).toContain('The endpoint is an emulator of Azure SQL.');
+  });
+});

@@ -134,3 +134,20 @@ describe('statements', () => {
     expect(stack.sql.counters.openConnections).toBe(1);
   });
 });
+
+describe('a statement about an object that does not exist', () => {
+  it('is error 208 "Invalid object name", as from Azure SQL, and the connection stays usable', async () => {
+    const error = await failure(query(connection, 'SELECT id, body FROM dbo.missing_table'));
+    expect(error.code).toBe('EREQUEST');
+    expect(error.number).toBe(208);
+    expect(error.class).toBe(16);
+    expect(error.message).toBe("Invalid object name 'dbo.missing_table'.");
+    const parameterised = await failure(
+      query(connection, 'INSERT INTO [Orders] (body) VALUES (@body)', [
+        { name: 'body', type: 'NVarChar', value: 'x' },
+      ]),
+    );
+    expect(parameterised).toMatchObject({ number: 208, message: "Invalid object name 'Orders'." });
+    expect(await query(connection, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+});

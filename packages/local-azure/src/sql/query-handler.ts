@@ -1,4 +1,5 @@
 import type { ParameterValue } from './client-requests.js';
+import { missingObjectName } from './object-names.js';
 import { type Token, tokenize } from './sql-tokens.js';
 import { TokenCursor } from './token-cursor.js';
 import { type CellValue, type ColumnDefinition, CurrentCommand } from './token-stream-writer.js';
@@ -108,8 +109,16 @@ function notSupported(statement: string): SqlErrorOutcome {
     number: 40515,
     state: 1,
     severity: 16,
-    message: `Statement not supported by the keyless local SQL endpoint: ${shown}. Supported: ${supportedStatements.join('; ')}; SET options; BEGIN/COMMIT/ROLLBACK TRANSACTION; WAITFOR DELAY 'hh:mm:ss'. It is a protocol peer for the authentication path, not a database.`,
+    message: `Statement not supported by the keyless local SQL endpoint: ${shown}. Supported: ${supportedStatements.join('; ')}; SET options; BEGIN/COMMIT/ROLLBACK TRANSACTION; WAITFOR DELAY 'hh:mm:ss'. The endpoint is an emulator of Azure SQL. It is a protocol peer for the authentication path, not a database.`,
   };
+}
+
+/**
+ * Azure SQL's answer to a statement about a table or view that does not exist: error 208, class
+ * 16, state 1 (https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-0-to-999).
+ */
+function invalidObjectName(name: string): SqlErrorOutcome {
+  return { kind: 'error', number: 208, state: 1, severity: 16, message: `Invalid object name '${name}'.` };
 }
 
 function undeclaredVariable(name: string): SqlErrorOutcome {
@@ -393,6 +402,13 @@ export function runStatement(
         selectNotes(body, context, work) ??
         deleteNotes(body, context, work) ??
         selectScalars(body, context, work))
-      : undefined) ?? notSupported(statement.trim())
+      : undefined) ??
+    missingObject(single ? body : [], work) ??
+    notSupported(statement.trim())
   );
+}
+
+function missingObject(tokens: readonly Token[], work: WorkCounter): SqlErrorOutcome | undefined {
+  const name = missingObjectName(tokens, work);
+  return name === undefined ? undefined : invalidObjectName(name);
 }
