@@ -47,12 +47,6 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** An idle connection and since when it has been idle (for idleTimeoutMs). */
-interface IdleEntry {
-  connection: PooledConnection;
-  idleSince: number;
-}
-
 /**
  * The pool, written for the query path (issue 11): a free connection is handed out synchronously
  * (`takeIdle`) after a synchronous validation, with no timer, promise or event on the way — what a
@@ -72,8 +66,11 @@ export class ConnectionPool {
   readonly #now: () => number;
   readonly #progress: LoginProgress | undefined;
   readonly #createTimeoutMs: number;
-  /** Most recently released last: reuse takes the warmest connection, idle ones age out from the front. */
-  #idle: IdleEntry[] = [];
+  /**
+   * Most recently released last: reuse takes the warmest connection, idle ones age out from the
+   * front. Each records since when it is idle itself (`idleSince`), so a release allocates nothing.
+   */
+  #idle: PooledConnection[] = [];
   readonly #inUse = new Set<PooledConnection>();
   /** Logins under way: counted down synchronously when one ends, before its connection is handed over. */
   #opening = 0;
@@ -113,8 +110,7 @@ export class ConnectionPool {
    */
   takeIdle(): PooledConnection | undefined {
     if (this.#draining) return undefined;
-    for (let entry = this.#idle.pop(); entry !== undefined; entry = this.#idle.pop()) {
-      const { connection } = entry;
+    for (let connection = this.#idle.pop(); connection !== undefined; connection = this.#idle.pop()) {
       if (connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) {
         this.#inUse.add(connection);
         return connection;
@@ -176,7 +172,7 @@ export class ConnectionPool {
    * now, ones in use when they come back).
    */
   retireTokensExpiringBy(tokenExpiresOn: number | undefined): void {
-    for (const connection of [...this.#inUse, ...this.#idle.map((entry) => entry.connection)]) {
+    for (const connection of [...this.#inUse, ...this.#idle]) {
       const expiry = connection.tokenExpiresOn;
       if (tokenExpiresOn !== undefined && (expiry === undefined || expiry > tokenExpiresOn)) continue;
       connection.retire();
@@ -199,7 +195,8 @@ export class ConnectionPool {
         this.#inUse.add(connection);
         waiter.resolve(connection);
       } else {
-        this.#idle.push({ connection, idleSince: this.#now() });
+        connection.idleSince = this.#now();
+        this.#idle.push(connection);
         this.#startReaping();
       }
     }
@@ -215,7 +212,7 @@ export class ConnectionPool {
     if (this.#inUse.size > 0) await new Promise<void>((resolve) => (this.#allReturned = resolve));
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new Error('the pool is closed'));
     const idle = this.#idle.splice(0);
-    await Promise.all(idle.map((entry) => entry.connection.close()));
+    await Promise.all(idle.map((connection) => connection.close()));
   }
 
   /** Logs in a connection when a query waits and the pool has room: one login per waiting query. */
@@ -251,7 +248,8 @@ export class ConnectionPool {
       this.#inUse.add(connection);
       waiter.resolve(connection);
     } else {
-      this.#idle.push({ connection, idleSince: this.#now() });
+      connection.idleSince = this.#now();
+      this.#idle.push(connection);
       this.#startReaping();
     }
   }
@@ -284,7 +282,7 @@ export class ConnectionPool {
 
   /** An idle connection that died, or was retired, leaves the pool at once. */
   #evict(connection: PooledConnection): void {
-    const index = this.#idle.findIndex((entry) => entry.connection === connection);
+    const index = this.#idle.indexOf(connection);
     if (index === -1) return;
     this.#idle.splice(index, 1);
     void connection.close();
@@ -309,14 +307,14 @@ export class ConnectionPool {
   #reap(): void {
     const now = this.#now();
     let closable = this.#idle.length - Math.max(0, this.#settings.min - this.#inUse.size);
-    const kept: IdleEntry[] = [];
-    for (const entry of this.#idle) {
-      const expired = closable > 0 && now - entry.idleSince >= this.#settings.idleTimeoutMs;
-      if (expired || !entry.connection.isReusable(now, this.#settings.maxLifetimeMs)) {
+    const kept: PooledConnection[] = [];
+    for (const connection of this.#idle) {
+      const expired = closable > 0 && now - connection.idleSince >= this.#settings.idleTimeoutMs;
+      if (expired || !connection.isReusable(now, this.#settings.maxLifetimeMs)) {
         closable -= 1;
-        void entry.connection.close();
+        void connection.close();
       } else {
-        kept.push(entry);
+        kept.push(connection);
       }
     }
     this.#idle = kept;

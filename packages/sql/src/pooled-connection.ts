@@ -41,6 +41,8 @@ interface ColumnValue {
 export class PooledConnection {
   readonly connection: Connection;
   readonly createdAt: number;
+  /** Since when the connection has been idle in the pool (set by the pool, for idleTimeoutMs). */
+  idleSince: number;
   /** When the token this session logged in with expires (undefined: the credential did not say). */
   #tokenExpiresOn: number | undefined;
   /** Not handed out after this: the token's expiry minus a margin (token-reuse-deadline.ts). */
@@ -54,6 +56,7 @@ export class PooledConnection {
   constructor(connection: Connection, describeServer: string, now: number) {
     this.connection = connection;
     this.createdAt = now;
+    this.idleSince = now;
     this.#describeServer = describeServer;
     // A dropped connection emits 'error'; without a listener Node would end the process.
     connection.on('error', () => {
@@ -121,9 +124,11 @@ export class PooledConnection {
       const onAnswer = () => {
         answered = true;
       };
+      const hasParameters = parameters !== undefined && Object.keys(parameters).length > 0;
       request.on('columnMetadata', onAnswer);
       request.on('doneInProc', onAnswer);
-      request.on('doneProc', onAnswer);
+      // Only sp_executesql (a procedure call) ends with DONEPROC; a batch never does, so it skips this listener.
+      if (hasParameters) request.on('doneProc', onAnswer);
       request.on('row', (columns: ColumnValue[]) => {
         answered = true;
         const row: Record<string, unknown> = {};
@@ -133,7 +138,6 @@ export class PooledConnection {
         }
         rows.push(row as Row);
       });
-      const hasParameters = parameters !== undefined && Object.keys(parameters).length > 0;
       if (hasParameters) {
         try {
           addParameters(request, parameters);

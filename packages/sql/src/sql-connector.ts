@@ -140,7 +140,7 @@ class KeylessSqlConnector implements SqlConnector {
   async connect(): Promise<void> {
     this.#admit();
     try {
-      this.#pool.release(await this.#acquire());
+      this.#pool.release(this.#pool.takeIdle() ?? (await this.#waitForConnection()));
     } finally {
       this.#finish();
     }
@@ -205,7 +205,9 @@ class KeylessSqlConnector implements SqlConnector {
     // Allocated only when a request is refused: the warm path allocates nothing here.
     let retried: Set<RunAgainReason> | undefined;
     for (let attempt = 1; ; attempt += 1) {
-      const connection = await this.#acquire();
+      // A free connection is taken synchronously (no async hop when one is free: the warm path);
+      // only a query that finds none awaits the pool.
+      const connection = this.#pool.takeIdle() ?? (await this.#waitForConnection());
       try {
         // A session the server has closed is seen synchronously before the request is sent
         // (session-end.ts), and the request goes to another connection as `not-sent`.
@@ -238,10 +240,8 @@ class KeylessSqlConnector implements SqlConnector {
     if (this.#running === 0) this.#allFinished?.();
   }
 
-  /** A free connection synchronously when there is one (the warm path), else waits for the pool. */
-  async #acquire(): Promise<PooledConnection> {
-    const free = this.#pool.takeIdle();
-    if (free !== undefined) return free;
+  /** Waits for the pool when no connection was free (`takeIdle()` is the warm path, tried first). */
+  async #waitForConnection(): Promise<PooledConnection> {
     try {
       return await this.#pool.acquire();
     } catch (error) {
