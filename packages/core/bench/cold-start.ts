@@ -53,7 +53,7 @@ export async function measureImports(rounds: number): Promise<BenchRow[]> {
       keyless,
       better: 'lower',
       goal: Number(((raw + 10) / raw).toFixed(3)),
-      rawLabel: `import('${rawName.slice(4)}')`,
+      rawLabel: `require('${rawName.slice(4)}') (its CommonJS build, as keyless loads it)`,
       keylessLabel: `import('@keyless/core') + createTokenProvider + the ${backend} backend module its first getToken loads`,
       note: `keyless − raw = ${difference.toFixed(1)} ms (goal ≤ +10 ms); median of ${rounds} fresh processes each, interleaved`,
     });
@@ -84,7 +84,7 @@ export async function measureFirstTokens(
       keyless,
       better: 'lower',
       goal: 1.1,
-      rawLabel: `${rawName} (import, construct, one token)`,
+      rawLabel: `${rawName} (load its CommonJS build, construct, one token)`,
       keylessLabel: `createTokenProvider({ backend: '${backend}' }).getToken`,
       note: `from process start (performance.now()) to the token in hand; CPU time by then ${medianOf(samples.get(rawName), 'cpuMs')} ms raw, ${medianOf(samples.get(keylessName), 'cpuMs')} ms keyless; imports took ${medianOf(samples.get(rawName), 'importMs')} ms raw, ${medianOf(samples.get(keylessName), 'importMs')} ms keyless (before its backend loads); median of ${rounds} fresh processes each, interleaved`,
     });

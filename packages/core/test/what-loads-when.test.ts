@@ -1,6 +1,6 @@
 // What a process loads, checked in child processes against the built package (dist): importing
 // @keyless/core and building a provider loads neither token library nor any schema library; the
-// first token loads the configured backend's library and never the other one's; a library that
+// first token loads the configured backend's library (its CommonJS build) and never the other one's; a library that
 // cannot be found is a ConfigurationError that names it and the install command (issue 11).
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,6 +51,8 @@ async function runRecordingLoads(body: string, environment: Record<string, strin
 
 const loadedPackage = (loaded: string[], name: string) =>
   loaded.some((url) => url.includes(`/node_modules/${name}/`));
+/** The file's path inside its package: `lib/msal-node.cjs`. */
+const libraryFile = (url: string) => url.replace(/^.*\/node_modules\/(@[^/]+\/)?[^/]+\//, '');
 const loadedKeylessFile = (loaded: string[], file: string) =>
   loaded.some((url) => url.startsWith('file:') && url.endsWith(`/core/dist/backends/${file}`));
 
@@ -98,6 +100,11 @@ describe('what the first token loads', () => {
     const { loaded, gotToken } = await firstToken('msal');
     expect(gotToken).toBe(true);
     expect(loadedPackage(loaded, '@azure/msal-node')).toBe(true);
+    // Its CommonJS build, one bundled file, not the ~120 modules of its ES build (commonjs-build.ts).
+    expect(loaded.filter((url) => url.includes('/node_modules/@azure/msal-node/')).map(libraryFile)).toEqual([
+      'lib/msal-node.cjs',
+    ]);
+    expect(loadedPackage(loaded, '@azure/msal-common')).toBe(false);
     expect(loadedPackage(loaded, '@azure/identity')).toBe(false);
     expect(loadedKeylessFile(loaded, 'azure-identity-backend.js')).toBe(false);
   });
@@ -108,6 +115,16 @@ describe('what the first token loads', () => {
     expect(gotToken).toBe(true);
     expect(loadedPackage(loaded, '@azure/identity')).toBe(true);
     expect(loadedKeylessFile(loaded, 'msal-backend.js')).toBe(false);
+    // The CommonJS builds, and one copy of the pipeline: no ES module of either library loads.
+    const esModules = loaded.filter(
+      (url) =>
+        /\/node_modules\/@azure\/(identity|core-rest-pipeline|msal-node)\//.test(url) &&
+        /\/(esm\/|index\.mjs$)/.test(url),
+    );
+    expect(esModules).toEqual([]);
+    expect(loaded.filter((url) => url.includes('/node_modules/@azure/msal-node/')).map(libraryFile)).toEqual([
+      'lib/msal-node.cjs',
+    ]);
   });
 });
 

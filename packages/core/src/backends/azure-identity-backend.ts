@@ -1,9 +1,11 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import type * as CoreRestPipeline from '@azure/core-rest-pipeline';
+import type { HttpClient } from '@azure/core-rest-pipeline';
+import type * as AzureIdentity from '@azure/identity';
 import type { FetchedToken } from '../access-token.js';
 import { InvalidTokenResponseError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
+import { requireCommonJsBuild } from './commonjs-build.js';
 import { type EndpointRequestContext, requestFromEndpoint } from './endpoint-request.js';
 import { activeExchange, readErrorBody } from './response-recorder.js';
 import { scopeToResource, type TokenBackend, type TokenRequest } from './token-backend.js';
@@ -13,6 +15,13 @@ export interface AzureIdentityBackendOptions extends Omit<EndpointRequestContext
   /** Per request to the endpoint: a hung endpoint fails instead of holding callers and the process. */
   requestTimeoutMs: number;
 }
+
+// CommonJS builds (see commonjs-build.ts), both: @azure/identity's CommonJS build requires
+// core-rest-pipeline's, so one copy of the pipeline serves the credential and our HTTP client.
+const { DefaultAzureCredential, ManagedIdentityCredential } =
+  requireCommonJsBuild<typeof AzureIdentity>('@azure/identity');
+const { createDefaultHttpClient } =
+  requireCommonJsBuild<typeof CoreRestPipeline>('@azure/core-rest-pipeline');
 
 /**
  * `ManagedIdentityCredential` from @azure/identity (which handles AKS workload identity too), or

@@ -1,7 +1,9 @@
-import { LogLevel, ManagedIdentityApplication, type ManagedIdentityIdParams } from '@azure/msal-node';
+import type * as MsalNode from '@azure/msal-node';
+import type { ManagedIdentityIdParams } from '@azure/msal-node';
 import type { FetchedToken } from '../access-token.js';
 import { InvalidTokenResponseError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
+import { requireCommonJsBuild } from './commonjs-build.js';
 import { type EndpointRequestContext, requestFromEndpoint } from './endpoint-request.js';
 import { RecordingNetworkClient } from './recording-network-client.js';
 import { scopeToResource, type TokenBackend, type TokenRequest } from './token-backend.js';
@@ -9,6 +11,9 @@ import { scopeToResource, type TokenBackend, type TokenRequest } from './token-b
 export interface MsalBackendOptions extends Omit<EndpointRequestContext, 'backend'> {
   requestTimeoutMs: number;
 }
+
+// The CommonJS build: one bundled file, the fastest way to load MSAL (see commonjs-build.ts).
+const { LogLevel, ManagedIdentityApplication } = requireCommonJsBuild<typeof MsalNode>('@azure/msal-node');
 
 /**
  * `ManagedIdentityApplication` from @azure/msal-node. Internal retries are off and every call
@@ -18,7 +23,7 @@ export interface MsalBackendOptions extends Omit<EndpointRequestContext, 'backen
 export class MsalBackend implements TokenBackend {
   readonly name = 'msal' as const;
   readonly identity: ManagedIdentitySelector;
-  readonly #application: ManagedIdentityApplication;
+  readonly #application: MsalNode.ManagedIdentityApplication;
   readonly #context: EndpointRequestContext;
 
   constructor(options: MsalBackendOptions) {
