@@ -1,4 +1,4 @@
-import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import {
   ClosedError,
   ConfigurationError,
@@ -33,6 +33,7 @@ import {
   type SecretSource,
   type SecretSourceOptions,
 } from './secret-source.js';
+import { secretsLibrary } from './secrets-library.js';
 
 /** Options of `connector.connect()`. */
 export interface KeyVaultConnectOptions {
@@ -71,7 +72,8 @@ export interface KeyVaultConnector {
  * Key Vault secrets with the shared managed-identity provider. Bad configuration (a missing or
  * non-https vault URL, turning off the challenge check for a real vault, an option that weakens TLS
  * verification, NODE_TLS_REJECT_UNAUTHORIZED=0 with a vault that is not loopback) throws
- * ConfigurationError here, not at the first request.
+ * ConfigurationError here, not at the first request. The SDK loads when a client is first needed
+ * (secrets-library.ts).
  */
 export function createKeyVaultConnector(options: KeyVaultConnectorOptions = {}): KeyVaultConnector {
   return createKeyVaultConnectorWithInternals(options, {});
@@ -148,7 +150,12 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
 
   get client(): SecretClient {
     if (this.#closed) throw new ClosedError('KeyVaultConnector');
-    this.#client ??= new SecretClient(this.#vaultUrl, this.#tokenProvider, this.#clientOptions);
+    // The SDK loads here, the first time a client is needed (secrets-library.ts says why).
+    this.#client ??= new (secretsLibrary().SecretClient)(
+      this.#vaultUrl,
+      this.#tokenProvider,
+      this.#clientOptions,
+    );
     return this.#client;
   }
 
@@ -215,7 +222,15 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     // Sources first: a bad name is a ConfigurationError before any request.
     const sources = names.map((name: string) => this.secret(name));
     // The scope the SecretClient will ask for, so this token is the one its requests use.
-    await this.#untilClosed(this.#tokenProvider.getToken(keyVaultScope(this.#vaultUrl)));
+    const token = this.#tokenProvider.getToken(keyVaultScope(this.#vaultUrl));
+    // Meanwhile the SDK loads, so a missing one fails the start-up and the first read finds it.
+    try {
+      this.client;
+    } catch (error) {
+      token.catch(() => {});
+      throw error;
+    }
+    await this.#untilClosed(token);
     await Promise.all(sources.map((source) => source.get()));
   }
 
@@ -234,26 +249,44 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
   }
 
   /** The SDK's read, ended by close() or, when Key Vault does not answer in time, by the timeout. */
-  #clientGetSecret(timeout: AbortSignal): SecretGetter {
-    const client = this.client;
+  #clientGetSecret(client: SecretClient, timeout: AbortSignal): SecretGetter {
     const abortSignal = AbortSignal.any([this.#closing.signal, timeout]);
     return (name, options) => client.getSecret(name, { ...options, abortSignal });
   }
 
+  /**
+   * The first read through the SDK: ask the provider for the token now, without waiting for it. The
+   * SDK's first request goes to the vault without one, to learn the vault's challenge, and only then
+   * asks for the token; started here, the token (and the token library loading before it) overlaps
+   * that round trip, and the SDK's own request joins it (the provider is single flight). Its failure
+   * reaches the caller through the SDK's request, as before; this promise is only a head start.
+   */
+  #startTokenEarly(): void {
+    if (this.#client !== undefined) return;
+    this.#tokenProvider.getToken(keyVaultScope(this.#vaultUrl)).catch(() => {});
+  }
+
   async #fetchSecret(name: string, version: string | undefined): Promise<FetchedSecret> {
     if (this.#closed) throw new ClosedError('KeyVaultConnector');
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-    const getSecret = this.#internals.getSecret ?? this.#clientGetSecret(timeout);
+    // Started after the SDK has loaded: loading is local work, not a slow vault.
+    let timeout: AbortSignal | undefined;
     let secret: Awaited<ReturnType<SecretGetter>>;
     try {
       // The client's pipeline policy checks every request, but only SDKs on the Core v2 pipeline
       // (@azure/keyvault-secrets 4.5 and later) take additional policies; this check holds for the
       // secret sources with every 4.x. A refusal is a ConfigurationError, never retried early.
       assertVaultDestination(this.#vaultUrl, this.#internals.environment ?? process.env);
+      let client: SecretClient | undefined;
+      if (this.#internals.getSecret === undefined) {
+        this.#startTokenEarly();
+        client = this.client;
+      }
+      timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+      const getSecret = this.#internals.getSecret ?? this.#clientGetSecret(client as SecretClient, timeout);
       secret = await this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
     } catch (error) {
       if (this.#closed) throw new ClosedError('KeyVaultConnector');
-      if (timeout.aborted) {
+      if (timeout?.aborted) {
         throw new ServiceUnavailableError(
           `Key Vault at ${this.#vaultUrl} did not answer the read of secret '${name}' within requestTimeoutMs (${this.#requestTimeoutMs} ms)`,
           {
