@@ -1,6 +1,7 @@
 import { ClosedError, type TokenProvider } from '@keyless/core';
 import { assertSecretDestination } from '@keyless/core/internal';
-import { Connection, type ConnectionConfiguration } from 'tedious';
+import { Connection, type ConnectionConfiguration, ConnectionError } from 'tedious';
+import { EarlyToken, knownTokenScope } from './early-token.js';
 import {
   type LoginContext,
   type LoginFailure,
@@ -9,6 +10,7 @@ import {
   transientLoginFailureKind,
 } from './login-error-mapping.js';
 import { LoginRetrySchedule } from './login-retry-schedule.js';
+import { LoginTimeouts } from './login-timeouts.js';
 import { sqlService } from './option-guard.js';
 import { PooledConnection } from './pooled-connection.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
@@ -17,6 +19,11 @@ export interface ConnectionFactoryOptions {
   resolved: ResolvedSqlOptions;
   /** The one credential every connection logs in with: the shared provider. */
   credential: TokenProvider;
+  /**
+   * Whether the credential is a keyless TokenProvider (cached, one request for concurrent callers):
+   * then a login asks for its token as it starts (early-token.ts).
+   */
+  askTokenEarly?: boolean;
   identity: string;
   /** Stops retries and a login under way when the connector closes. */
   signal: AbortSignal;
@@ -84,18 +91,22 @@ function guardedCredential(
   credential: TokenProvider,
   attempt: LoginAttempt,
   progress: LoginProgress | undefined,
+  timeouts: LoginTimeouts,
+  early: { token?: EarlyToken },
 ): Pick<TokenProvider, 'getToken'> {
   return {
     getToken: async (scopes, getTokenOptions) => {
       assertSqlDestination(attempt.destination);
       attempt.tokenPending = true;
+      timeouts.tokenWaitBegins();
       if (progress) progress.pendingTokenRequests += 1;
       try {
-        const token = await credential.getToken(scopes, getTokenOptions);
+        const token = await (early.token?.take(scopes) ?? credential.getToken(scopes, getTokenOptions));
         attempt.tokenExpiresOn = token?.expiresOnTimestamp;
         return token;
       } finally {
         attempt.tokenPending = false;
+        timeouts.tokenWaitEnds();
         if (progress) progress.pendingTokenRequests -= 1;
       }
     },
@@ -108,9 +119,10 @@ function guardedCredential(
  * token goes to it. A node we cannot name is checked as a host that is not this machine:
  * NODE_TLS_REJECT_UNAUTHORIZED=0 is then refused even when `server` is loopback.
  */
-function followRedirects(connection: Connection, attempt: LoginAttempt): void {
+function followRedirects(connection: Connection, attempt: LoginAttempt, timeouts: LoginTimeouts): void {
   // tedious emits 'rerouting' (connection.d.ts declares the emit) but types no listener for it.
   (connection as unknown as NodeJS.EventEmitter).on('rerouting', () => {
+    timeouts.rerouted();
     const routed: unknown = (connection as unknown as { routingData?: { server?: unknown } }).routingData
       ?.server;
     attempt.destination = typeof routed === 'string' && routed !== '' ? routed : 'the redirect target';
@@ -130,7 +142,8 @@ function tediousConfiguration(
       encrypt: resolved.encrypt,
       trustServerCertificate: false,
       ...(resolved.ca === undefined ? {} : { cryptoCredentialsDetails: { ca: resolved.ca } }),
-      connectTimeout: resolved.connectTimeoutMs,
+      // A backstop only: login-timeouts.ts bounds the server and the token wait apart, each by connectTimeoutMs.
+      connectTimeout: LoginTimeouts.backstopMs(resolved.connectTimeoutMs),
       requestTimeout: resolved.requestTimeoutMs,
       // keyless retries with Azure SQL's whole transient list and backoff (tedious knows six numbers).
       maxRetriesOnTransientErrors: 0,
@@ -213,9 +226,13 @@ function connectOnce(options: ConnectionFactoryOptions) {
     destination: options.resolved.server,
     tokenExpiresOn: undefined,
   };
-  const credential = guardedCredential(options.credential, attempt, options.progress);
+  const timeouts = new LoginTimeouts(options.resolved.connectTimeoutMs, () => connection.close());
+  // Asked right after the connect starts (below): the provider's first call does synchronous work
+  // (its backend's set-up), which then runs while the TCP handshake is in flight, not before it.
+  const early: { token?: EarlyToken } = {};
+  const credential = guardedCredential(options.credential, attempt, options.progress, timeouts, early);
   const connection = new Connection(tediousConfiguration(options.resolved, credential));
-  followRedirects(connection, attempt);
+  followRedirects(connection, attempt, timeouts);
   const pooled = new PooledConnection(
     connection,
     `${options.resolved.server}:${options.resolved.port}/${options.resolved.database}`,
@@ -236,9 +253,22 @@ function connectOnce(options: ConnectionFactoryOptions) {
   return new Promise<PooledConnection>((resolve, reject) => {
     const onAbort = () => connection.close();
     options.signal.addEventListener('abort', onAbort, { once: true });
+    timeouts.start();
     connection.connect((error) => {
+      timeouts.stop();
       options.signal.removeEventListener('abort', onAbort);
       connection.off('errorMessage', onErrorMessage);
+      const timedOut = timeouts.expired;
+      if (timedOut !== undefined) {
+        // Our bound closed the connection; tedious reports that as a close, this says which bound it was.
+        void pooled.close();
+        reject({
+          error: loginTimeoutError(options.resolved, attempt.destination, timedOut),
+          serverErrors,
+          tokenPending: timedOut === 'token',
+        } satisfies LoginFailure);
+        return;
+      }
       if (error) {
         void pooled.close();
         reject({ error, serverErrors, tokenPending: attempt.tokenPending } satisfies LoginFailure);
@@ -247,7 +277,24 @@ function connectOnce(options: ConnectionFactoryOptions) {
       pooled.loggedIn(now(), attempt.tokenExpiresOn);
       resolve(pooled);
     });
+    const scope = options.askTokenEarly ? knownTokenScope(options.resolved.server) : undefined;
+    if (scope !== undefined) early.token = new EarlyToken(options.credential, scope);
   });
+}
+
+/** tedious's own timeout error (code ETIMEOUT), for one of the two bounds of login-timeouts.ts. */
+function loginTimeoutError(
+  resolved: ResolvedSqlOptions,
+  destination: string,
+  kind: 'server' | 'token',
+): ConnectionError {
+  const limit = `${resolved.connectTimeoutMs}ms`;
+  return new ConnectionError(
+    kind === 'token'
+      ? `No token from the credential within ${limit} (connecting to ${destination}:${resolved.port})`
+      : `Failed to connect to ${destination}:${resolved.port} in ${limit}`,
+    'ETIMEOUT',
+  );
 }
 
 function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {

@@ -151,7 +151,7 @@ export function mapLoginFailure(
   }
   const code = clientCode(failure.error);
   if (code === 'ETIMEOUT' && failure.tokenPending) {
-    // tedious's connect timeout covers the token request: the server was reached, the provider was not.
+    // The token wait's own bound ran out (login-timeouts.ts): the server was reached, the provider was not.
     return new ServiceUnavailableError(
       `No token for Azure SQL at ${where} within connectTimeoutMs (${context.connectTimeoutMs} ms): the token provider (${context.identity}) has not answered`,
       { cause: failure.error, hint: tokenProviderSlowHint },

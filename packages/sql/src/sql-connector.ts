@@ -104,13 +104,15 @@ class KeylessSqlConnector implements SqlConnector {
       settings: resolved.pool,
       describeServer: this.#describeServer(),
       // Room for every login attempt and the waits between them: no retry starts after the budget,
-      // and the last attempt may take connectTimeoutMs (twice: gateway and node, when redirected).
-      createTimeoutMs: resolved.loginRetry.budgetMs + 2 * resolved.connectTimeoutMs + 10_000,
+      // and the last attempt may take connectTimeoutMs for the server and as much for the token
+      // (login-timeouts.ts), twice when the gateway redirects it to the node.
+      createTimeoutMs: resolved.loginRetry.budgetMs + 4 * resolved.connectTimeoutMs + 10_000,
       now: internals.now,
       open: () =>
         openConnection({
           resolved,
           credential: tokenProvider,
+          askTokenEarly: ownsProvider || isKeylessTokenProvider(tokenProvider),
           identity,
           signal,
           onConnection: internals.onConnection,
@@ -266,4 +268,13 @@ class KeylessSqlConnector implements SqlConnector {
       .identityDescription;
     return typeof description === 'string' ? description : 'the custom credential';
   }
+}
+
+/**
+ * A provider from @keyless/core (it names its backend): it caches tokens and answers concurrent
+ * callers with one request, so asking it early costs no extra request (early-token.ts).
+ */
+function isKeylessTokenProvider(provider: TokenProvider): boolean {
+  const backend: unknown = (provider as { backend?: unknown }).backend;
+  return backend === 'azure-identity' || backend === 'msal';
 }
