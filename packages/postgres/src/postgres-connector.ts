@@ -18,6 +18,7 @@ import {
 } from '@keyless/core/internal';
 import type { PasswordBinding } from '@keyless/keyvault/internal';
 import type pg from 'pg';
+import { EarlyPassword } from './early-password.js';
 import { KeylessPool, refusedPasswordOf } from './keyless-pool.js';
 import { bindPostgresPassword } from './password-source.js';
 import {
@@ -274,6 +275,7 @@ class KeylessPostgresConnector implements PostgresConnector {
     const destination = secretDestination(this.#options);
     // Node reads NODE_TLS_REJECT_UNAUTHORIZED at every TLS connect, so the guard runs per connection.
     const assertDestination = () => assertSecretDestination(destination, process.env);
+    const earlyPassword = new EarlyPassword(password);
     const config: pg.PoolConfig = {
       ...poolOptions,
       host,
@@ -284,7 +286,7 @@ class KeylessPostgresConnector implements PostgresConnector {
       // Called by pg for each new connection, never for a pooled one: where the password is handed over.
       password: async () => {
         assertDestination();
-        return password.get();
+        return earlyPassword.get();
       },
     };
     if (password.kind === 'entra-token' && poolOptions.maxLifetimeSeconds === undefined) {
@@ -331,6 +333,19 @@ class KeylessPostgresConnector implements PostgresConnector {
         error: mapPostgresError(error, this.#errorContext) as KeylessError,
       });
     });
+    // The pool is made at its first use, which is about to connect: the password (or token) is
+    // fetched meanwhile (early-password.ts). Not for a destination the guard refuses: that connect
+    // fails before any socket, and nothing should be fetched for it.
+    if (isAllowed(assertDestination)) earlyPassword.start();
     return pool;
+  }
+}
+
+function isAllowed(assertDestination: () => void): boolean {
+  try {
+    assertDestination();
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,8 @@
 // What a process loads before its first query, checked in a child process against the built package
 // (dist, as an application gets it): importing @keyless/postgres and building a connector (which does
 // no I/O) must not make this package load a schema library — validation is a few lines of our own
-// (core's settingSchema), as core's own settings are (issue 11; README, "What loads when").
+// (core's settingSchema), as core's own settings are — nor the Key Vault SDK or a token library
+// (issue 11; README, "What loads when").
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -44,6 +45,14 @@ describe('what @keyless/postgres loads before the first query', () => {
     `);
     // And none at all: @keyless/keyvault's shared password binding dropped zod too.
     expect(imports.filter(({ url }) => url.includes('/node_modules/zod/'))).toEqual([]);
+    // Nor the Key Vault SDK or a token library: they load at the first login that needs them (the
+    // secret's first read, the first token), and in Entra mode the SDK never does.
+    for (const library of ['@azure/keyvault-secrets', '@azure/identity', '@azure/msal-node']) {
+      expect(
+        imports.filter(({ url }) => url.includes(`/node_modules/${library}/`)).map(({ url }) => url),
+        library,
+      ).toEqual([]);
+    }
     const ownModules = imports.filter(({ parent }) => parent.includes('/packages/postgres/dist/'));
     expect(ownModules.some(({ url }) => url.endsWith('/postgres/dist/postgres-options.js'))).toBe(true);
     expect(
