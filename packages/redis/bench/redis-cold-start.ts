@@ -8,7 +8,6 @@
 // - raw-entra: the managed identity's token for Azure Cache for Redis → ioredis as the object id.
 // - keyless-secret / keyless-entra: createRedisConnector with fromKeyVaultSecret() / entraToken().
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 
 const contender = process.argv[2] as string;
 const environment = process.env;
@@ -21,10 +20,14 @@ interface Credential {
   getToken(scopes: string | string[]): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
-/** The raw library keyless's backend wraps, loaded from where @keyless/core finds it (same copy). */
+/**
+ * The raw library keyless's backend wraps, from where @keyless/core finds it (same copy), and in the
+ * build keyless loads: the CommonJS one (core's src/backends/commonjs-build.ts says why), so both
+ * contenders pay the same library load and the ratio is keyless's own cost.
+ */
 async function rawCredential(): Promise<Credential> {
   const fromCore = createRequire(new URL(import.meta.resolve('@keyless/core')));
-  const load = (name: string) => import(pathToFileURL(fromCore.resolve(name)).href);
+  const load = async (name: string) => fromCore(name);
   const clientId = environment.AZURE_CLIENT_ID;
   if (backend === 'msal') {
     const { ManagedIdentityApplication } = await load('@azure/msal-node');
@@ -49,9 +52,12 @@ if (contender.startsWith('raw-')) {
   let username = environment.KEYLESS_REDIS_USER;
   let password = environment.BENCH_REDIS_PASSWORD as string;
   if (contender === 'raw-secret') {
+    // SecretClient's CommonJS build from where @keyless/keyvault finds it, as keyless loads it
+    // (which shares the Azure pipeline packages with @azure/identity's CommonJS build).
+    const fromKeyVault = createRequire(new URL(import.meta.resolve('@keyless/keyvault')));
     const [credential, { SecretClient }] = await Promise.all([
       rawCredential(),
-      import('@azure/keyvault-secrets'),
+      fromKeyVault('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets'),
     ]);
     // The local vault is on loopback, whose name no challenge resource matches (keyless does the
     // same, for loopback vault URLs only).
