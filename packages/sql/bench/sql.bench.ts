@@ -17,13 +17,16 @@ import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnector } from '@keyless/sql';
 import { Connection, Request } from 'tedious';
 
+// A round of 1,500 queries lasted about 0.15 s, short enough for one scheduler hiccup of a loaded
+// 2-core machine to move a ratio by 0.3 (0.58 one run, 0.955 the next, same code): more queries per
+// round, more rounds, and a control (below) that shows how far two identical raw contenders differ.
 const settings = {
-  sequentialQueries: Number(process.env.BENCH_SQL_SEQUENTIAL ?? 1_500),
+  sequentialQueries: Number(process.env.BENCH_SQL_SEQUENTIAL ?? 4_000),
   concurrency: 16,
-  concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 250),
+  concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 400),
   warmupQueries: 1_000,
-  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 3),
-  coldStartRuns: Number(process.env.BENCH_SQL_COLD_RUNS ?? 3),
+  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 7),
+  coldStartRuns: Number(process.env.BENCH_SQL_COLD_RUNS ?? 9),
   statement: 'SELECT 1',
 };
 
@@ -51,6 +54,8 @@ const database = stack.env.KEYLESS_SQL_DATABASE as string;
 
 const report: Record<string, Series> = {};
 const cold: Record<string, number> = {};
+/** Each cold contender's median CPU time to its first row (the child's own figure). */
+const coldCpuMedian: Record<string, number> = {};
 try {
   const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
   const staticToken = (await tokens.getToken('https://database.windows.net/.default')).token;
@@ -71,28 +76,48 @@ try {
   const rawPool = await openRawPool(staticToken, settings.concurrency);
   const rawPoolQuery: RunQuery = () => rawPool.run((connection) => rawQuery(connection, settings.statement));
 
+  // The control: a second raw connection and a second raw pool, identical to the first ones and
+  // measured in the same rounds. Their ratio to the first is this run's noise floor; a keyless ratio
+  // within it is not a cost of keyless.
+  const controlSingle = await openRaw(staticToken);
+  const controlSingleQuery = serialised(
+    (connection) => rawQuery(connection, settings.statement),
+    controlSingle,
+  );
+  const controlPool = await openRawPool(staticToken, settings.concurrency);
+  const controlPoolQuery: RunQuery = () =>
+    controlPool.run((connection) => rawQuery(connection, settings.statement));
+
   process.stderr.write('measuring…\n');
   const contenders = [
     ['keyless', keylessQuery],
     ['rawSingleConnection', singleQuery],
     ['rawPool', rawPoolQuery],
+    ['controlSingleConnection', controlSingleQuery],
+    ['controlPool', controlPoolQuery],
   ] as const;
   // The endpoint runs in this process too: warm every path (and the endpoint's) before measuring.
   for (const [, run] of contenders) {
     await sequential(run, settings.warmupQueries);
     await concurrent(run, settings.concurrency, settings.warmupQueries / 4);
   }
-  // Rounds interleaved, so drift in the machine's load hits every contender alike; the median round counts.
+  // Rounds interleaved, so drift in the machine's load hits every contender alike, and the order
+  // rotates each round, so no contender always follows the same one (and its garbage); the median
+  // round counts.
   const rounds: Record<string, Series[]> = {};
   for (let round = 0; round < settings.rounds; round += 1) {
-    for (const [name, run] of contenders) {
+    const shift = round % contenders.length;
+    const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
+    for (const [name, run] of order) {
       const sequentialRound = await sequential(run, settings.sequentialQueries);
+      rounds[`${name}Sequential`] = [...(rounds[`${name}Sequential`] ?? []), sequentialRound];
+    }
+    for (const [name, run] of order) {
       const concurrentRound = await concurrent(
         run,
         settings.concurrency,
         settings.concurrentQueriesPerWorker,
       );
-      rounds[`${name}Sequential`] = [...(rounds[`${name}Sequential`] ?? []), sequentialRound];
       rounds[`${name}Concurrent`] = [...(rounds[`${name}Concurrent`] ?? []), concurrentRound];
     }
   }
@@ -101,24 +126,32 @@ try {
   await keyless.close();
   await tokens.close();
   close(single);
+  close(controlSingle);
   rawPool.close();
+  controlPool.close();
 
   process.stderr.write('cold starts…\n');
   const child = fileURLToPath(new URL('./cold-start-child.ts', import.meta.url));
   const coldContenders = ['keyless', 'raw', 'keyless-msal', 'raw-msal'];
   const coldRuns: Record<string, number[]> = {};
+  const coldCpu: Record<string, number[]> = {};
   // Interleaved too: one process of each contender per round, the median round per contender counts.
   for (let run = 0; run < settings.coldStartRuns; run += 1) {
     for (const contender of coldContenders) {
       const started = performance.now();
-      await promisify(execFile)(process.execPath, [child, contender], {
+      const { stdout } = await promisify(execFile)(process.execPath, [child, contender], {
         env: { ...process.env, ...stack.env },
         timeout: 20_000,
       });
       coldRuns[contender] = [...(coldRuns[contender] ?? []), performance.now() - started];
+      const sample = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { cpuMilliseconds: number };
+      coldCpu[contender] = [...(coldCpu[contender] ?? []), sample.cpuMilliseconds];
     }
   }
-  for (const contender of coldContenders) cold[contender] = median(coldRuns[contender] ?? []);
+  for (const contender of coldContenders) {
+    cold[contender] = median(coldRuns[contender] ?? []);
+    coldCpuMedian[contender] = median(coldCpu[contender] ?? []);
+  }
 } finally {
   await stack.stop();
   rmSync(stateFolder, { recursive: true, force: true });
@@ -143,7 +176,16 @@ console.table([
   row('16-way: keyless pool of 16', series('keylessConcurrent')),
   row('16-way: raw tedious, one connection', series('rawSingleConnectionConcurrent')),
   row('16-way: raw tedious, pool of 16', series('rawPoolConcurrent')),
+  row('control, sequential: a second raw connection', series('controlSingleConnectionSequential')),
+  row('control, 16-way: a second raw pool of 16', series('controlPoolConcurrent')),
 ]);
+const noiseFloor = {
+  sequential: ratioOf('controlSingleConnectionSequential', 'rawSingleConnectionSequential'),
+  concurrent: ratioOf('controlPoolConcurrent', 'rawPoolConcurrent'),
+};
+console.log(
+  `noise floor this run (the second raw contender ÷ the first): sequential ${noiseFloor.sequential}, 16-way ${noiseFloor.concurrent}`,
+);
 console.table({
   'cold process → first row, keyless azure-identity (ms)': Math.round(cold.keyless ?? 0),
   'cold process → first row, raw tedious + ManagedIdentityCredential (ms)': Math.round(cold.raw ?? 0),
@@ -153,6 +195,9 @@ console.table({
   ),
 });
 
+function ratioOf(name: string, reference: string): number {
+  return Number((series(name).queriesPerSecond / series(reference).queriesPerSecond).toFixed(3));
+}
 const ratio = (keyless: number, raw: number) => Number((keyless / raw).toFixed(3));
 const throughputRow = (
   measure: string,
@@ -161,10 +206,12 @@ const throughputRow = (
   goal: number | null,
   rawLabel: string,
   keylessLabel: string,
+  note: string,
 ) => {
   const keyless = series(keylessName).queriesPerSecond;
   const raw = series(rawName).queriesPerSecond;
   return {
+    note,
     measure,
     unit: 'q/s',
     raw: Math.round(raw),
@@ -195,7 +242,7 @@ const coldRow = (
     goal: 1.1,
     rawLabel,
     keylessLabel,
-    note: `median of ${settings.coldStartRuns} processes each, interleaved; process start to exit, measured by the parent`,
+    note: `median of ${settings.coldStartRuns} processes each, interleaved; process start to exit, measured by the parent; CPU time to the first row (load disturbs it less): raw ${Math.round(coldCpuMedian[rawName] ?? 0)} ms, keyless ${Math.round(coldCpuMedian[keylessName] ?? 0)} ms`,
   };
 };
 const results = {
@@ -214,6 +261,7 @@ const results = {
           0.95,
           'one tedious connection',
           'keyless pool',
+          `median of ${settings.rounds} interleaved rounds of ${settings.sequentialQueries} queries; noise floor: a second raw connection measured ${noiseFloor.sequential}× the first`,
         ),
         throughputRow(
           '16-way',
@@ -222,6 +270,7 @@ const results = {
           0.98,
           'hand-made pool of 16 tedious connections',
           'keyless pool of 16',
+          `median of ${settings.rounds} interleaved rounds of ${settings.concurrency} × ${settings.concurrentQueriesPerWorker} queries; noise floor: a second raw pool measured ${noiseFloor.concurrent}× the first`,
         ),
         throughputRow(
           '16-way vs one connection',
@@ -230,6 +279,7 @@ const results = {
           null,
           'one tedious connection, queued',
           'keyless pool of 16',
+          'the endpoint runs in the bench process: 16 connections cost more CPU per query than one',
         ),
       ],
     },
