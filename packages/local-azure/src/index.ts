@@ -10,6 +10,7 @@ export { trustBundleFor } from './certificates/trust-bundle.js';
 export { UnreadableExtraCertificatesError } from './certificates/unreadable-extra-certificates-error.js';
 export { startIdentityEndpoint } from './identity/identity-endpoint.js';
 export type {
+  FederatedIdentityCredential,
   IdentityCounters,
   IdentityEndpoint,
   IdentityEndpointOptions,
@@ -17,11 +18,14 @@ export type {
   IdentityProtocol,
   IssuedTokenEvent,
   ManagedIdentityDefinition,
+  ServiceAccountTokenOptions,
   SystemAssignedIdentityDefinition,
   ThrottleOptions,
   TokenIssuedListener,
   VerifiedTokenClaims,
   VerifyTokenExpectations,
+  WorkloadIdentityEmulation,
+  WorkloadIdentityOptions,
 } from './identity/identity-types.js';
 export { type TokenVerificationCheck, TokenVerificationError } from './identity/token-verifier.js';
 // Key Vault emulator

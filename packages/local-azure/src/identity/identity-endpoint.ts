@@ -8,6 +8,10 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { JWK } from 'jose';
+import {
+  type LocalWorkloadIdentity,
+  startWorkloadIdentityEmulation,
+} from '../entra/workload-identity-emulation.js';
 import { InjectedLatency } from '../http/injected-latency.js';
 import { listenOn } from '../http/listen-on.js';
 import { appServiceTokenPath, createAppServiceProtocol } from './app-service-protocol.js';
@@ -19,12 +23,15 @@ import type {
   IdentityEndpoint,
   IdentityEndpointOptions,
   IdentityFaults,
+  IdentityProtocol,
   IssuedTokenEvent,
   ManagedIdentityDefinition,
   SystemAssignedIdentityDefinition,
   TokenIssuedListener,
   VerifiedTokenClaims,
   VerifyTokenExpectations,
+  WorkloadIdentityEmulation,
+  WorkloadIdentityOptions,
 } from './identity-types.js';
 import { createImdsProtocol, imdsTokenPath } from './imds-protocol.js';
 import { urlHost } from './loopback-host.js';
@@ -37,7 +44,7 @@ import {
   resolveEndpointOptions,
 } from './resolve-endpoint-options.js';
 import type { TokenProtocol } from './token-protocol.js';
-import { TokenSigner } from './token-signer.js';
+import { type MintedToken, TokenSigner } from './token-signer.js';
 import { verifyIssuedToken } from './token-verifier.js';
 
 /** Starts a local managed-identity endpoint that speaks both the App Service and the IMDS protocol. */
@@ -49,6 +56,14 @@ export async function startIdentityEndpoint(
   const signer = await TokenSigner.create(resolved.tenantId, resolved.signingKey);
   const endpoint = new LocalIdentityEndpoint(resolved, registry, signer);
   await endpoint.listen(resolved.host, resolved.port);
+  if (resolved.workloadIdentity) {
+    try {
+      await endpoint.startWorkloadIdentity(resolved.workloadIdentity, resolved.host);
+    } catch (error) {
+      await endpoint.stop();
+      throw error;
+    }
+  }
   return endpoint;
 }
 
@@ -67,6 +82,7 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
   readonly #listeners = new Set<TokenIssuedListener>();
   readonly #latency = new InjectedLatency();
   #tokenLifetimeSeconds: number;
+  #workloadIdentity: LocalWorkloadIdentity | undefined;
   #url = '';
   #boundAddress = '';
   #stopping: Promise<void> | undefined;
@@ -88,8 +104,35 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
     this.#url = `http://${urlHost(this.#boundAddress)}:${boundPort}`;
   }
 
+  async startWorkloadIdentity(options: WorkloadIdentityOptions, host: string): Promise<void> {
+    this.#workloadIdentity = await startWorkloadIdentityEmulation(
+      options,
+      {
+        tenantId: this.#options.tenantId,
+        registry: this.#registry,
+        faults: this.#faults,
+        counters: this.#counters,
+        now: () => this.#options.now(),
+        publicKeys: () => this.jwks(),
+        waitLatency: async () => {
+          await this.#latency.wait(this.#faults.latencyMilliseconds);
+          return !this.#stopping;
+        },
+        issue: (identity, resource) => this.#issue(identity, resource, 'workload-identity'),
+        remember: (secret) => {
+          this.#issuedTokens.push(secret);
+        },
+      },
+      host,
+    );
+  }
+
   get url(): string {
     return this.#url;
+  }
+
+  get workloadIdentity(): WorkloadIdentityEmulation | undefined {
+    return this.#workloadIdentity;
   }
 
   get tenantId(): string {
@@ -167,7 +210,8 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
   stop(): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
       this.#latency.releaseAll();
-      this.#server.close(() => resolve());
+      const workloadIdentityStopped = this.#workloadIdentity?.stop() ?? Promise.resolve();
+      this.#server.close(() => void workloadIdentityStopped.then(() => resolve()));
       // Keep-alive sockets would otherwise hold the server, and the process, open.
       this.#server.closeAllConnections();
     });
@@ -262,18 +306,28 @@ class LocalIdentityEndpoint implements IdentityEndpoint {
       this.#sendTokenAnswer(response, outcome.status, outcome.body, outcome.headers);
       return;
     }
+    const minted = await this.#issue(outcome.identity, outcome.resource, protocol.name);
+    if (!minted) return;
+    this.#sendTokenAnswer(response, 200, protocol.successBody(minted, outcome.resource, outcome.identity));
+  }
+
+  /** One home for issuing: mint, remember for canary scans, tell listeners (Redis, PostgreSQL) before the client has it. */
+  async #issue(
+    identity: ManagedIdentityDefinition,
+    resource: string,
+    protocol: IdentityProtocol,
+  ): Promise<MintedToken | undefined> {
     const minted = await this.#signer.mint({
-      identity: outcome.identity,
-      resource: outcome.resource,
+      identity,
+      resource,
       lifetimeSeconds: this.#tokenLifetimeSeconds,
       nowMilliseconds: this.#options.now(),
     });
     this.#issuedTokens.push(minted.token);
     await this.#notifyListeners(
-      issuedTokenEvent(minted.token, outcome.resource, outcome.identity, protocol, minted.expiresOnSeconds),
+      issuedTokenEvent(minted.token, resource, identity, protocol, minted.expiresOnSeconds),
     );
-    if (this.#stopping) return;
-    this.#sendTokenAnswer(response, 200, protocol.successBody(minted, outcome.resource, outcome.identity));
+    return this.#stopping ? undefined : minted;
   }
 
   #sendTokenAnswer(
@@ -304,10 +358,10 @@ function issuedTokenEvent(
   token: string,
   resource: string,
   identity: ManagedIdentityDefinition,
-  protocol: TokenProtocol,
+  protocol: IdentityProtocol,
   expiresOnSeconds: number,
 ): IssuedTokenEvent {
-  const event = { resource, identity, protocol: protocol.name, expiresOnSeconds };
+  const event = { resource, identity, protocol, expiresOnSeconds };
   // Not enumerable, so logging or serialising the event cannot leak the token.
   Object.defineProperty(event, 'token', { value: token, enumerable: false });
   return Object.freeze(event) as IssuedTokenEvent;

@@ -18,8 +18,80 @@ export interface ManagedIdentityDefinition {
 /** The system-assigned identity: like a user-assigned one, but without an ARM resource id. */
 export type SystemAssignedIdentityDefinition = Omit<ManagedIdentityDefinition, 'resourceId'>;
 
-/** The two managed-identity protocols: App Service (`IDENTITY_ENDPOINT`) and IMDS. */
-export type IdentityProtocol = 'app-service' | 'imds';
+/**
+ * How a token was asked for: the two managed-identity protocols, App Service (`IDENTITY_ENDPOINT`)
+ * and IMDS, or AKS workload identity (a federated client assertion at the Entra token endpoint).
+ */
+export type IdentityProtocol = 'app-service' | 'imds' | 'workload-identity';
+
+/** A federated identity credential on an identity: which external tokens Entra exchanges for its tokens. */
+export interface FederatedIdentityCredential {
+  /** Unique per identity, as in Azure. */
+  name: string;
+  /** The OIDC issuer URL, compared exactly (e.g. the cluster issuer, with its trailing slash). */
+  issuer: string;
+  /** e.g. `system:serviceaccount:<namespace>:<service account>`, compared exactly. */
+  subject: string;
+  /** Exactly one. Default `['api://AzureADTokenExchange']`. */
+  audiences?: string[];
+}
+
+/** Options of the workload-identity emulation (`IdentityEndpointOptions.workloadIdentity`). */
+export interface WorkloadIdentityOptions {
+  /** PEM certificate and key for the Entra endpoint, which is HTTPS as MSAL requires of an authority. */
+  tls: { cert: string; key: string };
+  /** Where the projected service-account token is written (and rewritten on rotation). */
+  tokenFilePath: string;
+  /** The pod's namespace. Default `default`. */
+  namespace?: string;
+  /** The pod's service account. Default `keyless-app`. */
+  serviceAccount?: string;
+  /**
+   * Lifetime of the projected token, seconds. Default 3600, the workload-identity webhook's default
+   * `expirationSeconds` (Kubernetes requires at least 600; shorter ones are for tests). The file is
+   * rewritten at 80% of it, as the kubelet does.
+   */
+  serviceAccountTokenLifetimeSeconds?: number;
+  /**
+   * Federated credentials by identity client id. Default: one on the first user-assigned identity
+   * for the cluster issuer, this namespace and service account, and `api://AzureADTokenExchange`.
+   */
+  federatedCredentials?: Array<FederatedIdentityCredential & { clientId: string }>;
+}
+
+/** Options of `workloadIdentity.serviceAccountToken()`: a token as the cluster issuer would sign it. */
+export interface ServiceAccountTokenOptions {
+  namespace?: string;
+  serviceAccount?: string;
+  audience?: string | string[];
+  lifetimeSeconds?: number;
+  /** Default now. */
+  issuedAtMilliseconds?: number;
+}
+
+/** The emulated AKS side (cluster issuer, projected token file) and the Entra token endpoint. */
+export interface WorkloadIdentityEmulation {
+  /** `https://127.0.0.1:<port>`: the `AZURE_AUTHORITY_HOST`, serving `/{tenant}/oauth2/v2.0/token` and OIDC discovery. */
+  readonly authorityHost: string;
+  /** The local cluster's OIDC issuer URL (ends with a slash, like AKS's). */
+  readonly clusterIssuer: string;
+  /** The projected service-account token file (`AZURE_FEDERATED_TOKEN_FILE`). */
+  readonly tokenFilePath: string;
+  /** `system:serviceaccount:<namespace>:<service account>` of the token file. */
+  readonly subject: string;
+  /** How many times the token file was written (rotations plus the first). */
+  readonly tokenFileWrites: number;
+  /** `{ AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE }`, as the AKS webhook injects them. */
+  environment(clientId?: string): Record<string, string>;
+  addFederatedCredential(clientId: string, credential: FederatedIdentityCredential): void;
+  /** False when the identity had no credential of that name. */
+  removeFederatedCredential(clientId: string, name: string): boolean;
+  federatedCredentials(clientId: string): readonly FederatedIdentityCredential[];
+  /** A service-account token signed by the cluster issuer, for tests (wrong subject, audience, lifetime). */
+  serviceAccountToken(options?: ServiceAccountTokenOptions): Promise<string>;
+  /** Rewrites the token file now, as the kubelet does at 80% of the token's lifetime. */
+  rotateTokenFile(): Promise<void>;
+}
 
 /** Options of `startIdentityEndpoint()`; every one has a default. */
 export interface IdentityEndpointOptions {
@@ -41,6 +113,8 @@ export interface IdentityEndpointOptions {
   now?: () => number;
   /** A private RSA JWK to sign with, so tokens stay verifiable across restarts. Default a new key. */
   signingKey?: JWK;
+  /** Also emulate AKS workload identity: a cluster issuer, its projected token file and an Entra token endpoint. */
+  workloadIdentity?: WorkloadIdentityOptions;
 }
 
 /** One token the endpoint issued, told to `onTokenIssued` listeners before the client receives it. */
@@ -145,6 +219,8 @@ export interface IdentityEndpoint {
   appServiceEnvironment(): Record<string, string>;
   /** `{ AZURE_POD_IDENTITY_AUTHORITY_HOST }` */
   imdsEnvironment(): Record<string, string>;
+  /** The AKS workload-identity emulation, when `workloadIdentity` was given. */
+  readonly workloadIdentity: WorkloadIdentityEmulation | undefined;
   /** The public signing keys, as served at `jwksUrl`. */
   jwks(): { keys: JWK[] };
   /** Throws `TokenVerificationError` naming the failed check. */
@@ -157,7 +233,7 @@ export interface IdentityEndpoint {
   readonly faults: IdentityFaults;
   /** Counters of token requests and answers. */
   readonly counters: IdentityCounters;
-  /** Every token issued so far, for canary scans of test output. */
+  /** Every token issued so far (service-account tokens included), for canary scans of test output. */
   issuedTokens(): readonly string[];
   /** Listeners are awaited before the token is sent, so a consumer can accept it before the client uses it. */
   onTokenIssued(listener: TokenIssuedListener): () => void;

@@ -9,6 +9,7 @@ import type {
   IdentityEndpointOptions,
   ManagedIdentityDefinition,
   SystemAssignedIdentityDefinition,
+  WorkloadIdentityOptions,
 } from './identity-types.js';
 import { assertLoopbackHost } from './loopback-host.js';
 
@@ -22,6 +23,7 @@ export interface ResolvedEndpointOptions {
   identityHeader: string;
   now: () => number;
   signingKey: JWK | undefined;
+  workloadIdentity: WorkloadIdentityOptions | undefined;
 }
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,6 +63,7 @@ export function resolveEndpointOptions(options: IdentityEndpointOptions): Resolv
     identityHeader,
     now: options.now ?? Date.now,
     signingKey: options.signingKey,
+    workloadIdentity: options.workloadIdentity,
   };
 }
 

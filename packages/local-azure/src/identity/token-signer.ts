@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type CryptoKey,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import type { JWK } from 'jose';
 import type { ManagedIdentityDefinition } from './identity-types.js';
-
-const algorithm = 'RS256';
+import { RsaSigningKey } from './rsa-signing-key.js';
 
 export interface MintedToken {
   token: string;
@@ -26,26 +17,20 @@ export interface MintRequest {
   nowMilliseconds: number;
 }
 
+/** Mints the tenant's access tokens: the same ones whichever way (managed identity or workload identity) they were asked for. */
 export class TokenSigner {
-  readonly #privateKey: CryptoKey;
-  readonly #publicJwk: JWK;
+  readonly #key: RsaSigningKey;
   readonly #tenantId: string;
   readonly #issuer: string;
 
-  private constructor(privateKey: CryptoKey, publicJwk: JWK, tenantId: string) {
-    this.#privateKey = privateKey;
-    this.#publicJwk = publicJwk;
+  private constructor(key: RsaSigningKey, tenantId: string) {
+    this.#key = key;
     this.#tenantId = tenantId;
     this.#issuer = issuerFor(tenantId);
   }
 
   static async create(tenantId: string, signingKey?: JWK): Promise<TokenSigner> {
-    const privateKey = signingKey ? await importPrivateKey(signingKey) : await generatePrivateKey();
-    const exported = await exportJWK(privateKey);
-    // Only the public members go into the JWKS.
-    const publicMembers: JWK = { kty: exported.kty, n: exported.n, e: exported.e };
-    const kid = await calculateJwkThumbprint(publicMembers);
-    return new TokenSigner(privateKey, { ...publicMembers, kid, alg: algorithm, use: 'sig' }, tenantId);
+    return new TokenSigner(await RsaSigningKey.create(signingKey), tenantId);
   }
 
   get issuer(): string {
@@ -53,11 +38,11 @@ export class TokenSigner {
   }
 
   get keyId(): string {
-    return this.#publicJwk.kid ?? '';
+    return this.#key.keyId;
   }
 
   publicKeys(): { keys: JWK[] } {
-    return { keys: [{ ...this.#publicJwk }] };
+    return this.#key.publicKeys();
   }
 
   async mint(request: MintRequest): Promise<MintedToken> {
@@ -82,27 +67,11 @@ export class TokenSigner {
       ver: '1.0',
     };
     if (identity.resourceId !== undefined) claims.xms_mirid = identity.resourceId;
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: algorithm, typ: 'JWT', kid: this.keyId })
-      .sign(this.#privateKey);
+    const token = await this.#key.sign(claims);
     return { token, issuedAtSeconds, notBeforeSeconds: issuedAtSeconds, expiresOnSeconds };
   }
 }
 
 export function issuerFor(tenantId: string): string {
   return `https://sts.windows.net/${tenantId}/`;
-}
-
-async function generatePrivateKey(): Promise<CryptoKey> {
-  const { privateKey } = await generateKeyPair(algorithm, { extractable: true, modulusLength: 2048 });
-  return privateKey;
-}
-
-async function importPrivateKey(signingKey: JWK): Promise<CryptoKey> {
-  if (signingKey.kty !== 'RSA' || typeof signingKey.d !== 'string') {
-    throw new TypeError('signingKey must be a private RSA JWK (kty "RSA" with "d")');
-  }
-  const imported = await importJWK({ ...signingKey, alg: algorithm, ext: true }, algorithm);
-  if (imported instanceof Uint8Array) throw new TypeError('signingKey must be a private RSA JWK');
-  return imported;
 }

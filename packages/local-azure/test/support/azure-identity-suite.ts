@@ -1,14 +1,18 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
-import type { IdentityProtocol } from '../../src/index.js';
-import { type ProtocolCase, protocolCases, useEndpointForProtocol } from './protocol-cases.js';
+import {
+  type ManagedIdentityProtocol,
+  type ProtocolCase,
+  protocolCases,
+  useEndpointForProtocol,
+} from './protocol-cases.js';
 
 /**
  * @azure/identity ManagedIdentityCredential against the endpoint, unchanged.
  * MSAL picks the managed-identity source once per process from the environment at the first
  * request, so each protocol is its own test file.
  */
-export function describeAzureIdentityAgainstEndpoint(protocol: IdentityProtocol): void {
+export function describeAzureIdentityAgainstEndpoint(protocol: ManagedIdentityProtocol): void {
   const facts: ProtocolCase = protocolCases[protocol];
   const endpoint = useEndpointForProtocol(facts);
 

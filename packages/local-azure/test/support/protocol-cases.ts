@@ -2,6 +2,9 @@ import { afterAll, beforeAll } from 'vitest';
 import { type IdentityEndpoint, type IdentityProtocol, startIdentityEndpoint } from '../../src/index.js';
 import { useManagedIdentityEnvironment } from './token-requests.js';
 
+/** The managed-identity protocols; workload identity is tested on its own (it is not a managed-identity source). */
+export type ManagedIdentityProtocol = Exclude<IdentityProtocol, 'workload-identity'>;
+
 /** What each protocol answers differently, as the real services do. */
 export interface ProtocolCase {
   protocol: IdentityProtocol;
@@ -12,7 +15,7 @@ export interface ProtocolCase {
   unknownIdentity: { message: string; errorCode: string };
 }
 
-export const protocolCases: Record<IdentityProtocol, ProtocolCase> = {
+export const protocolCases: Record<ManagedIdentityProtocol, ProtocolCase> = {
   'app-service': {
     protocol: 'app-service',
     title: 'App Service',
