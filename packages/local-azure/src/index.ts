@@ -82,7 +82,13 @@ export {
   type TokenVerifier,
   type TransientLoginErrorNumber,
 } from './sql/sql-endpoint.js';
-export { type LocalAzure, type LocalAzureOptions, startLocalAzure } from './stack/local-azure-stack.js';
+export {
+  type LocalAzure,
+  type LocalAzureHost,
+  type LocalAzureOptions,
+  localAzureHosts,
+  startLocalAzure,
+} from './stack/local-azure-stack.js';
 export { renderDotEnv, renderExportLines } from './stack/stack-environment.js';
 export {
   type LocalServiceName,

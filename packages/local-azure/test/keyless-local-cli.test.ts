@@ -9,6 +9,7 @@ import { createTestCertificateAuthority } from './support/local-certificates.js'
 
 const cli = fileURLToPath(new URL('../bin/keyless-local.js', import.meta.url));
 const seedStyleApp = fileURLToPath(new URL('./fixtures/seed-style-app.mjs', import.meta.url));
+const aksStyleApp = fileURLToPath(new URL('./fixtures/aks-style-app.mjs', import.meta.url));
 const workFolder = mkdtempSync(join(tmpdir(), 'keyless-cli-test-'));
 
 afterAll(() => rmSync(workFolder, { recursive: true, force: true }));
@@ -104,6 +105,61 @@ describe('keyless-local CLI', () => {
       proxyAuthority.remove();
     }
     expect(await exited).toBe(0);
+  });
+
+  it('up --host aks prints the workload-identity environment, keeps the token file in the state folder, and unchanged SDK code reads a secret with it', {
+    timeout: 120_000,
+  }, async () => {
+    const stateFolder = join(workFolder, 'state-aks');
+    const envFile = join(workFolder, 'aks.env');
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', 'keyvault', '--host', 'aks', '--state', stateFolder, '--write-env', envFile],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+    try {
+      const startup = await waitForOutput(up, [
+        /keyless-local: ready/,
+        /^export AZURE_FEDERATED_TOKEN_FILE=/m,
+      ]);
+      expect(startup).toMatch(/AKS workload identity/);
+      const environment = parseDotEnv(readFileSync(envFile, 'utf8'));
+      expect(Object.keys(environment)).toEqual(
+        expect.arrayContaining([
+          'AZURE_AUTHORITY_HOST',
+          'AZURE_TENANT_ID',
+          'AZURE_CLIENT_ID',
+          'AZURE_FEDERATED_TOKEN_FILE',
+          'NODE_EXTRA_CA_CERTS',
+        ]),
+      );
+      expect(environment).not.toHaveProperty('IDENTITY_ENDPOINT');
+      expect(environment.AZURE_AUTHORITY_HOST).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(environment.AZURE_FEDERATED_TOKEN_FILE).toBe(
+        join(stateFolder, 'workload-identity', 'azure-identity-token'),
+      );
+      const { stdout } = await promisify(execFile)(process.execPath, [aksStyleApp], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      });
+      expect(stdout).toMatch(/keyvault over workload identity: demo-message version [0-9a-f]{32}/);
+    } finally {
+      up.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('rejects an unknown host with the list of valid ones', async () => {
+    const result = await promisify(execFile)(process.execPath, [cli, 'up', '--host', 'cloud-run']).catch(
+      (error: { stderr: string; code: number }) => error,
+    );
+    expect(result).toMatchObject({ code: 1 });
+    expect((result as { stderr: string }).stderr).toContain(
+      'unknown host "cloud-run"; choose from app-service, imds, aks',
+    );
   });
 
   it('rejects an unknown service with the list of valid ones', async () => {

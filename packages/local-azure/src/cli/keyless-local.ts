@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { startLocalAzure } from '../stack/local-azure-stack.js';
+import { type LocalAzureHost, localAzureHosts, startLocalAzure } from '../stack/local-azure-stack.js';
 import { renderDotEnv, renderExportLines } from '../stack/stack-environment.js';
 import {
   type LocalServiceName,
@@ -23,10 +23,16 @@ program
   // Not --env-file: Node itself claims that flag even after the script name.
   .option('--write-env <path>', 'where to write the environment as a .env file', '.env')
   .option('--no-seed', 'start empty: no sample container, secrets or users')
+  .option(
+    '--host <kind>',
+    `the Azure host to emulate, i.e. how the app finds its identity: app-service (IDENTITY_ENDPOINT), imds (a VM: AZURE_POD_IDENTITY_AUTHORITY_HOST) or aks (workload identity: AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, with a local Entra endpoint and a rotated token file in the state folder)`,
+    parseHost,
+    'app-service',
+  )
   .action(
     async (
       services: LocalServiceName[] | undefined,
-      options: { state: string; writeEnv: string; seed: boolean },
+      options: { state: string; writeEnv: string; seed: boolean; host: LocalAzureHost },
     ) => {
       const stateFolder = resolve(options.state);
       mkdirSync(stateFolder, { recursive: true });
@@ -39,6 +45,7 @@ program
       const stack = await startLocalAzure({
         stateFolder,
         seed: options.seed,
+        host: options.host,
         onProgress: printProgress,
         ...(services && services.length > 0 ? { services } : {}),
       });
@@ -91,6 +98,13 @@ function parseServices(value: string, previous: LocalServiceName[] = []): LocalS
     throw new InvalidArgumentError(`unknown service "${value}"; choose from ${localServiceNames.join(', ')}`);
   }
   return [...previous, value as LocalServiceName];
+}
+
+function parseHost(value: string): LocalAzureHost {
+  if (!(localAzureHosts as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`unknown host "${value}"; choose from ${localAzureHosts.join(', ')}`);
+  }
+  return value as LocalAzureHost;
 }
 
 function printProgress(event: StackProgressEvent): void {

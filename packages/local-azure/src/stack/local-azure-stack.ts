@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { resolveAzuriteBlobMain } from '../blob/azurite-package.js';
 import { type BlobEmulator, startBlobEmulator } from '../blob/blob-emulator.js';
 import { seedBlob } from '../blob/seed-blob.js';
@@ -21,8 +21,20 @@ import { type SqlConnectionPolicy, type SqlEndpoint, startSqlEndpoint } from '..
 import { seedData } from './seed-data.js';
 import { type LocalServiceName, localServiceNames, type StackProgressListener } from './stack-progress.js';
 
+/**
+ * Which Azure host the application pretends to run on, i.e. how it finds its identity:
+ * - `app-service`: App Service / Functions / Container Apps (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`);
+ * - `imds`: a VM or VM scale set, IMDS at `AZURE_POD_IDENTITY_AUTHORITY_HOST`;
+ * - `aks`: AKS workload identity (`AZURE_AUTHORITY_HOST`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+ *   `AZURE_FEDERATED_TOKEN_FILE`): a projected service-account token exchanged at the local Entra endpoint.
+ */
+export type LocalAzureHost = 'app-service' | 'imds' | 'aks';
+export const localAzureHosts: readonly LocalAzureHost[] = ['app-service', 'imds', 'aks'];
+
 /** Options of `startLocalAzure()`; every one has a default. */
 export interface LocalAzureOptions {
+  /** The host kind whose environment `env` holds. Default `app-service`. */
+  host?: LocalAzureHost;
   /** Which services to start (default: all). The identity endpoint always runs. */
   services?: readonly LocalServiceName[];
   /** Where the CA and other state live. Default `.keyless-local` in the working folder. */
@@ -60,7 +72,9 @@ export interface LocalAzure {
   readonly env: Readonly<Record<string, string>>;
   /** The CA every TLS service's certificate is signed by. */
   readonly ca: LocalCertificateAuthority;
-  /** The managed-identity endpoint (always running). */
+  /** The host kind `env` is for. */
+  readonly host: LocalAzureHost;
+  /** The managed-identity endpoint (always running); with host `aks`, also `identity.workloadIdentity`. */
   readonly identity: IdentityEndpoint;
   /** The user-assigned identity the application runs as (AZURE_CLIENT_ID), granted on every service. */
   readonly appIdentity: ManagedIdentityDefinition;
@@ -111,6 +125,12 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
   const progress = options.onProgress ?? (() => {});
   const stateFolder = resolve(options.stateFolder ?? '.keyless-local');
   const seed = options.seed ?? true;
+  const host = options.host ?? 'app-service';
+  if (!localAzureHosts.includes(host)) {
+    throw new TypeError(
+      `startLocalAzure: host must be one of ${localAzureHosts.join(', ')}, got '${String(host)}'`,
+    );
+  }
   const running: RunningService[] = [];
   const environment: Record<string, string> = {};
 
@@ -128,13 +148,28 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     environment.NODE_EXTRA_CA_CERTS = await trustBundleFor(ca);
 
     progress({ service: 'identity', phase: 'starting' });
-    const identity = await startIdentityEndpoint(
-      options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {},
-    );
+    const identity = await startIdentityEndpoint({
+      ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+      ...(host === 'aks'
+        ? {
+            workloadIdentity: {
+              tls: { cert: ca.serverCertificate, key: ca.serverKey },
+              // In the state folder, like the kubelet's projected volume under the pod's.
+              tokenFilePath: join(stateFolder, 'workload-identity', 'azure-identity-token'),
+            },
+          }
+        : {}),
+    });
     running.push({ name: 'identity', stop: () => identity.stop() });
     const appIdentity = identity.userAssigned[0] as ManagedIdentityDefinition;
-    Object.assign(environment, identity.appServiceEnvironment(), { AZURE_CLIENT_ID: appIdentity.clientId });
-    progress({ service: 'identity', phase: 'ready', detail: identity.url });
+    Object.assign(environment, hostEnvironment(host, identity, appIdentity));
+    progress({
+      service: 'identity',
+      phase: 'ready',
+      detail: identity.workloadIdentity
+        ? `${identity.url}, Entra ${identity.workloadIdentity.authorityHost} (AKS workload identity)`
+        : identity.url,
+    });
 
     // Key Vault first: the database launchers store their passwords in it.
     let keyVault: KeyVaultEmulator | undefined;
@@ -294,6 +329,7 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     let stopped: Promise<void> | undefined;
     return {
       env: Object.freeze({ ...environment }),
+      host,
       ca,
       identity,
       appIdentity,
@@ -320,5 +356,22 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     });
     await stopAll();
     throw error;
+  }
+}
+
+/** What the host kind's platform injects into the application's environment. */
+function hostEnvironment(
+  host: LocalAzureHost,
+  identity: IdentityEndpoint,
+  appIdentity: ManagedIdentityDefinition,
+): Record<string, string> {
+  switch (host) {
+    case 'aks':
+      // Exactly what the AKS workload-identity webhook injects (https://learn.microsoft.com/azure/aks/workload-identity-overview#service-account-labels-and-annotations).
+      return identity.workloadIdentity?.environment(appIdentity.clientId) ?? {};
+    case 'imds':
+      return { ...identity.imdsEnvironment(), AZURE_CLIENT_ID: appIdentity.clientId };
+    default:
+      return { ...identity.appServiceEnvironment(), AZURE_CLIENT_ID: appIdentity.clientId };
   }
 }
