@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TokenBackendName, TokenProvider, TokenProviderOptions } from '@keyless/core';
 import { createTokenProviderWithInternals } from '@keyless/core/testing';
 import {
@@ -12,8 +16,18 @@ import { findLeaks, renderEveryWay } from './output-capture.js';
 
 export interface TokenProviderConformanceOptions {
   backend: TokenBackendName;
+  /**
+   * The host kind, by how it hands out tokens: `app-service` (App Service, Functions, Container
+   * Apps), `imds` (VMs, scale sets) or `workload-identity` (AKS: a projected token exchanged at Entra).
+   */
   protocol: IdentityProtocol;
 }
+
+const hostTitles: Record<IdentityProtocol, string> = {
+  'app-service': 'App Service (the App Service protocol)',
+  imds: 'a VM (the IMDS protocol)',
+  'workload-identity': 'AKS (workload identity at the Entra endpoint)',
+};
 
 const storageScope = 'https://storage.azure.com/.default';
 const storageResource = 'https://storage.azure.com';
@@ -23,7 +37,12 @@ type IdentityCase = {
   label: string;
   identity: (endpoint: IdentityEndpoint) => TokenProviderOptions['identity'];
   expected: (endpoint: IdentityEndpoint) => ManagedIdentityDefinition;
+  /** Where the case exists: workload identity names its identity by client id only, and has no system-assigned one. */
+  protocols: readonly IdentityProtocol[];
 };
+
+const managedIdentityProtocols: readonly IdentityProtocol[] = ['app-service', 'imds'];
+const everyProtocol: readonly IdentityProtocol[] = ['app-service', 'imds', 'workload-identity'];
 
 const userAssigned = (endpoint: IdentityEndpoint) => endpoint.userAssigned[0] as ManagedIdentityDefinition;
 
@@ -32,23 +51,59 @@ const identityCases: IdentityCase[] = [
     label: 'system-assigned',
     identity: () => 'system-assigned',
     expected: (endpoint) => endpoint.systemAssigned as ManagedIdentityDefinition,
+    protocols: managedIdentityProtocols,
   },
   {
     label: 'user-assigned by client id',
     identity: (endpoint) => ({ clientId: userAssigned(endpoint).clientId }),
     expected: userAssigned,
+    protocols: everyProtocol,
   },
   {
     label: 'user-assigned by resource id',
     identity: (endpoint) => ({ resourceId: userAssigned(endpoint).resourceId as string }),
     expected: userAssigned,
+    protocols: managedIdentityProtocols,
   },
   {
     label: 'user-assigned by object id',
     identity: (endpoint) => ({ objectId: userAssigned(endpoint).objectId }),
     expected: userAssigned,
+    protocols: managedIdentityProtocols,
+  },
+  {
+    label: 'AZURE_CLIENT_ID (no identity option)',
+    identity: () => undefined,
+    expected: userAssigned,
+    protocols: ['workload-identity'],
   },
 ];
+
+/**
+ * The endpoint for one host kind. AKS needs the Entra endpoint over HTTPS with the certificate the
+ * test CA signed (global-setup.ts exports its paths; this worker trusts the CA), and a token file.
+ */
+async function startEndpointFor(
+  protocol: IdentityProtocol,
+): Promise<{ endpoint: IdentityEndpoint; cleanUp: () => Promise<void> }> {
+  if (protocol !== 'workload-identity')
+    return { endpoint: await startIdentityEndpoint(), cleanUp: async () => {} };
+  const certificatePath = process.env.KEYLESS_TEST_SERVER_CERT;
+  const keyPath = process.env.KEYLESS_TEST_SERVER_KEY;
+  if (!certificatePath || !keyPath) {
+    throw new Error(
+      'KEYLESS_TEST_SERVER_CERT / KEYLESS_TEST_SERVER_KEY are not set: run through a vitest config with @keyless/testing/global-setup',
+    );
+  }
+  const folder = await mkdtemp(join(tmpdir(), 'keyless-conformance-aks-'));
+  const endpoint = await startIdentityEndpoint({
+    workloadIdentity: {
+      tls: { cert: readFileSync(certificatePath, 'utf8'), key: readFileSync(keyPath, 'utf8') },
+      tokenFilePath: join(folder, 'azure-identity-token'),
+    },
+  });
+  return { endpoint, cleanUp: () => rm(folder, { recursive: true, force: true }) };
+}
 
 /**
  * What every token backend must do against a real managed-identity endpoint over HTTP. One call
@@ -58,9 +113,10 @@ export function describeTokenProviderConformance({
   backend,
   protocol,
 }: TokenProviderConformanceOptions): void {
-  describe(`TokenProvider conformance: ${backend} over the ${protocol} protocol`, () => {
+  describe(`TokenProvider conformance: ${backend} on ${hostTitles[protocol]}`, () => {
     let endpoint: IdentityEndpoint;
     let restoreEnvironment: () => void;
+    let cleanUp: () => Promise<void> = async () => {};
     const providers: TokenProvider[] = [];
 
     const provider = (options: TokenProviderOptions = {}, fast = false) => {
@@ -74,7 +130,7 @@ export function describeTokenProviderConformance({
     };
 
     beforeAll(async () => {
-      endpoint = await startIdentityEndpoint();
+      ({ endpoint, cleanUp } = await startEndpointFor(protocol));
       restoreEnvironment = useManagedIdentityEnvironment(endpoint, protocol);
     });
 
@@ -86,11 +142,13 @@ export function describeTokenProviderConformance({
     afterAll(async () => {
       restoreEnvironment?.();
       await endpoint?.stop();
+      await cleanUp();
     });
 
-    for (const identityCase of identityCases) {
+    for (const identityCase of identityCases.filter((candidate) => candidate.protocols.includes(protocol))) {
       it(`gets a verifiable token for the ${identityCase.label} identity`, async () => {
-        const tokens = provider({ identity: identityCase.identity(endpoint) });
+        const identity = identityCase.identity(endpoint);
+        const tokens = provider(identity === undefined ? {} : { identity });
         expect(tokens.backend).toBe(backend);
         const token = await tokens.getToken(storageScope);
         const claims = await endpoint.verifyToken(token.token, { audience: storageResource });
@@ -198,6 +256,63 @@ export function describeTokenProviderConformance({
       expect(token.tokenType).toBe('Bearer');
       expect(failures).toEqual(['unavailable', 'unavailable']);
     });
+
+    if (protocol === 'workload-identity') {
+      it('picks up a rotated token file at the next token request, without a restart', async () => {
+        const workload = endpoint.workloadIdentity;
+        if (!workload) throw new Error('the endpoint has no workload identity');
+        const clientId = userAssigned(endpoint).clientId;
+        const tokens = provider();
+        await tokens.getToken('https://before-rotation.example/.default');
+        // The rotated file holds a token only a new federated credential accepts: a backend still
+        // sending the old file's content would be refused with AADSTS70021.
+        const [original] = workload.federatedCredentials(clientId);
+        if (!original) throw new Error('the app identity has no federated credential');
+        workload.removeFederatedCredential(clientId, original.name);
+        workload.addFederatedCredential(clientId, {
+          name: 'rotated',
+          issuer: workload.clusterIssuer,
+          subject: 'system:serviceaccount:default:rotated',
+        });
+        try {
+          await writeFile(
+            workload.tokenFilePath,
+            await workload.serviceAccountToken({ serviceAccount: 'rotated' }),
+          );
+          const after = await tokens.getToken('https://after-rotation.example/.default');
+          const claims = await endpoint.verifyToken(after.token, {
+            audience: 'https://after-rotation.example',
+          });
+          expect(claims.appid).toBe(clientId);
+        } finally {
+          workload.removeFederatedCredential(clientId, 'rotated');
+          workload.addFederatedCredential(clientId, original);
+          await workload.rotateTokenFile();
+        }
+      });
+
+      it('reports a wrong subject as authentication-failed with the AADSTS code and the fix, never the assertion', async () => {
+        const workload = endpoint.workloadIdentity;
+        if (!workload) throw new Error('the endpoint has no workload identity');
+        const assertion = await workload.serviceAccountToken({ namespace: 'elsewhere' });
+        await writeFile(workload.tokenFilePath, assertion);
+        try {
+          const tokens = provider({}, true);
+          const before = endpoint.counters.tokenRequests;
+          const error = await tokens
+            .getToken('https://wrong-subject.example/.default')
+            .catch((caught: unknown) => caught);
+          expect(error).toMatchObject({ code: 'authentication-failed', retryable: false });
+          const text = renderEveryWay(error).join('\n');
+          expect(text).toContain('AADSTS70021');
+          expect(text).toContain('system:serviceaccount:elsewhere:keyless-app');
+          expect(findLeaks(text, [assertion])).toEqual([]);
+          expect(endpoint.counters.tokenRequests - before).toBe(1);
+        } finally {
+          await workload.rotateTokenFile();
+        }
+      });
+    }
 
     it('never shows a token in errors, events or inspected objects', async () => {
       const tokens = provider({}, true);
