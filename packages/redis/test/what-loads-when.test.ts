@@ -44,6 +44,14 @@ describe('what @keyless/redis loads before the first command', () => {
     `);
     // And none at all: @keyless/keyvault's shared password binding dropped zod too.
     expect(imports.filter(({ url }) => url.includes('/node_modules/zod/'))).toEqual([]);
+    // Nor the Key Vault SDK or a token library: they load at the first connect that needs them (the
+    // secret's first read, the first token), and in Entra mode the SDK never does.
+    for (const library of ['@azure/keyvault-secrets', '@azure/identity', '@azure/msal-node']) {
+      expect(
+        imports.filter(({ url }) => url.includes(`/node_modules/${library}/`)).map(({ url }) => url),
+        library,
+      ).toEqual([]);
+    }
     const ownModules = imports.filter(({ parent }) => parent.includes('/packages/redis/dist/'));
     expect(ownModules.some(({ url }) => url.endsWith('/redis/dist/redis-options.js'))).toBe(true);
     expect(
