@@ -10,7 +10,7 @@ import {
   transientLoginFailureKind,
 } from './login-error-mapping.js';
 import { LoginRetrySchedule } from './login-retry-schedule.js';
-import { LoginTimeouts } from './login-timeouts.js';
+import { type LoginTimeoutKind, LoginTimeouts } from './login-timeouts.js';
 import { sqlService } from './option-guard.js';
 import { PooledConnection } from './pooled-connection.js';
 import type { ResolvedSqlOptions } from './sql-options.js';
@@ -226,7 +226,9 @@ function connectOnce(options: ConnectionFactoryOptions) {
     destination: options.resolved.server,
     tokenExpiresOn: undefined,
   };
-  const timeouts = new LoginTimeouts(options.resolved.connectTimeoutMs, () => connection.close());
+  // Set once the login's promise exists (below); the bounds start with the connect.
+  let onTimeout: (kind: LoginTimeoutKind) => void = () => undefined;
+  const timeouts = new LoginTimeouts(options.resolved.connectTimeoutMs, (kind) => onTimeout(kind));
   // Asked right after the connect starts (below): the provider's first call does synchronous work
   // (its backend's set-up), which then runs while the TCP handshake is in flight, not before it.
   const early: { token?: EarlyToken } = {};
@@ -252,23 +254,30 @@ function connectOnce(options: ConnectionFactoryOptions) {
   options.onConnection?.(connection);
   return new Promise<PooledConnection>((resolve, reject) => {
     const onAbort = () => connection.close();
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    timeouts.start();
-    connection.connect((error) => {
+    let settled = false;
+    const settle = () => {
+      settled = true;
       timeouts.stop();
       options.signal.removeEventListener('abort', onAbort);
       connection.off('errorMessage', onErrorMessage);
-      const timedOut = timeouts.expired;
-      if (timedOut !== undefined) {
-        // Our bound closed the connection; tedious reports that as a close, this says which bound it was.
-        void pooled.close();
-        reject({
-          error: loginTimeoutError(options.resolved, attempt.destination, timedOut),
-          serverErrors,
-          tokenPending: timedOut === 'token',
-        } satisfies LoginFailure);
-        return;
-      }
+    };
+    onTimeout = (kind) => {
+      if (settled) return;
+      settle();
+      // Failed now, not when tedious notices the close (how and when it reports a close during a
+      // login differs between its versions): the bound holds, and the error says which one ran out.
+      void pooled.close();
+      reject({
+        error: loginTimeoutError(options.resolved, attempt.destination, kind),
+        serverErrors,
+        tokenPending: kind === 'token',
+      } satisfies LoginFailure);
+    };
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    timeouts.start();
+    connection.connect((error) => {
+      if (settled) return;
+      settle();
       if (error) {
         void pooled.close();
         reject({ error, serverErrors, tokenPending: attempt.tokenPending } satisfies LoginFailure);
@@ -286,7 +295,7 @@ function connectOnce(options: ConnectionFactoryOptions) {
 function loginTimeoutError(
   resolved: ResolvedSqlOptions,
   destination: string,
-  kind: 'server' | 'token',
+  kind: LoginTimeoutKind,
 ): ConnectionError {
   const limit = `${resolved.connectTimeoutMs}ms`;
   return new ConnectionError(
