@@ -59,7 +59,10 @@ export interface SqlConnectorOptions {
   ca?: string | Buffer;
   /** Pool sizes and timeouts. */
   pool?: SqlPoolOptions;
-  /** Per login attempt. Default 15 000. */
+  /**
+   * Per login attempt, for the server's part (TCP, TLS, the login) and, apart, for the wait for the
+   * token: a slow first token does not time out a server that answered. Default 15 000.
+   */
   connectTimeoutMs?: number;
   /** Per query; a query that takes longer is cancelled and fails. Default 15 000. */
   requestTimeoutMs?: number;
