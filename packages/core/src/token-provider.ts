@@ -107,11 +107,15 @@ class KeylessTokenProvider implements TokenProvider {
     if (this.#closed) return Promise.reject(new ClosedError('TokenProvider'));
     const scope = typeof scopes === 'string' ? scopes : scopes.length === 1 ? scopes[0] : undefined;
     if (typeof scope !== 'string' || scope === '') return Promise.reject(scopeError(scopes));
-    if (options === undefined || (!options.tenantId && !options.claims && !options.abortSignal)) {
+    // The tenant a caller names (Key Vault's challenge names the vault's) does not key the cache: a
+    // managed identity's token always comes from the identity's own tenant, and both backends ignore
+    // it (ManagedIdentityCredential, MSAL's ManagedIdentityApplication). Keyed on it, a Key Vault
+    // client asking with the tenant and a warm-up asking without it made two identical tokens.
+    if (options === undefined || (!options.claims && !options.abortSignal)) {
       const entry = this.#entriesByScope.get(scope) ?? this.#attach(scope, undefined, undefined);
       return entry.get();
     }
-    const entry = this.#attach(scope, options.tenantId, options.claims);
+    const entry = this.#attach(scope, undefined, options.claims);
     const flight = entry.get();
     return options.abortSignal ? abortable(flight, options.abortSignal) : flight;
   }

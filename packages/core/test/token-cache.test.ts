@@ -51,6 +51,16 @@ describe('single flight', () => {
     ]);
   });
 
+  it("shares one token between callers that name a tenant (Key Vault's challenge) and callers that don't", async () => {
+    const { backend, provider } = setup();
+    const [plain, withTenant] = await Promise.all([
+      provider.getToken(scope),
+      provider.getToken(scope, { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' }),
+    ]);
+    expect(withTenant.token).toBe(plain.token);
+    expect(backend.calls).toHaveLength(1);
+  });
+
   it('shares the cache between providers with the same configuration', async () => {
     const { clock, backend, provider } = setup();
     const twin = createTokenProviderWithInternals({ environment: {} }, { clock, backend });
