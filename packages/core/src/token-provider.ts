@@ -2,6 +2,10 @@ import type { GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { KeylessAccessToken } from './access-token.js';
 import { LazyBackend } from './backends/lazy-backend.js';
 import type { TokenBackend } from './backends/token-backend.js';
+import {
+  resolveWorkloadIdentity,
+  type WorkloadIdentitySettings,
+} from './backends/workload-identity-settings.js';
 import { type Clock, systemClock } from './clock.js';
 import { warnAboutCredentialPrintingDebugOutput } from './debug-output.js';
 import { ClosedError, ConfigurationError } from './errors.js';
@@ -199,14 +203,24 @@ function createBackend(
   requestTimeoutMs: number,
 ): TokenBackend {
   const now = () => clock.now();
+  // AKS workload identity when AZURE_FEDERATED_TOKEN_FILE is set; its configuration is checked now.
+  // Developer mode leaves the choice to DefaultAzureCredential's chain, which tries it too.
+  const workloadIdentity = options.developerCredential
+    ? resolveDeveloperWorkloadIdentity(options)
+    : resolveWorkloadIdentity(options.environment, options.identity);
   if (options.backend === 'msal') {
-    if (options.environment.AZURE_FEDERATED_TOKEN_FILE) {
-      throw new ConfigurationError(
-        'The msal backend does not implement AKS workload identity (AZURE_FEDERATED_TOKEN_FILE is set)',
-        {
-          hint: 'set option `backend` or KEYLESS_TOKEN_PROVIDER to azure-identity',
-        },
-      );
+    if (workloadIdentity) {
+      const settings = workloadIdentity;
+      return new LazyBackend('msal', options.identity, async () => {
+        const { MsalWorkloadIdentityBackend } = await import('./backends/msal-workload-identity-backend.js');
+        return new MsalWorkloadIdentityBackend({
+          identity: options.identity,
+          environment: options.environment,
+          requestTimeoutMs,
+          now,
+          workloadIdentity: settings,
+        });
+      });
     }
     return new LazyBackend('msal', options.identity, async () => {
       const { MsalBackend } = await import('./backends/msal-backend.js');
@@ -226,8 +240,20 @@ function createBackend(
       environment: options.environment,
       requestTimeoutMs,
       now,
+      ...(workloadIdentity ? { workloadIdentity } : {}),
     });
   });
+}
+
+/** In developer mode a half-set AKS environment is not an error: the chain moves on to other credentials. */
+function resolveDeveloperWorkloadIdentity(
+  options: ResolvedProviderOptions,
+): WorkloadIdentitySettings | undefined {
+  try {
+    return resolveWorkloadIdentity(options.environment, options.identity);
+  } catch {
+    return undefined;
+  }
 }
 
 function scopeError(scopes: unknown): ConfigurationError {

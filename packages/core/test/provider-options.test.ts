@@ -109,7 +109,7 @@ describe('provider configuration', () => {
     ).toContain('KEYLESS_DEVELOPER_CREDENTIAL');
   });
 
-  it('refuses the msal backend where only workload identity is available', () => {
+  it('refuses a half-configured AKS workload identity at construction, naming what is missing', () => {
     expect(
       configurationError(() =>
         createTokenProvider({
@@ -117,7 +117,7 @@ describe('provider configuration', () => {
           environment: { AZURE_FEDERATED_TOKEN_FILE: '/var/run/token' },
         }),
       ).message,
-    ).toContain('workload identity');
+    ).toContain('workload identity (AZURE_FEDERATED_TOKEN_FILE is set) needs AZURE_TENANT_ID');
   });
 
   it('validates numeric tuning options', () => {

@@ -10,8 +10,10 @@ import { describeIdentity, type ManagedIdentitySelector } from '../identity.js';
 import type { TokenBackendName } from '../provider-options.js';
 import { parseRetryAfter } from '../retry-policy.js';
 import type { Environment } from '../settings.js';
+import { entraCodeOf, hintForEntraCode } from './entra-error-hints.js';
 import { describeIdentityEndpoint, managedIdentityVariables } from './managed-identity-environment.js';
 import type { EndpointExchange } from './response-recorder.js';
+import type { WorkloadIdentitySettings } from './workload-identity-settings.js';
 
 export interface FailureContext {
   backend: TokenBackendName;
@@ -19,6 +21,7 @@ export interface FailureContext {
   resource: string;
   environment: Environment;
   now: number;
+  workloadIdentity?: WorkloadIdentitySettings | undefined;
 }
 
 /**
@@ -33,7 +36,12 @@ export function mapEndpointFailure(
   if (error instanceof KeylessError) return error;
   const exchange =
     recorded.status === undefined ? { ...recorded, ...exchangeFromErrorChain(error) } : recorded;
-  const endpoint = describeIdentityEndpoint(context.environment);
+  const endpoint = context.workloadIdentity
+    ? {
+        configured: true,
+        description: `Entra at ${context.workloadIdentity.authorityHost} (AKS workload identity, token file ${context.workloadIdentity.tokenFilePath})`,
+      }
+    : describeIdentityEndpoint(context.environment);
   const who = `${describeIdentity(context.identity)} identity`;
   const what = `${context.backend}: token for ${context.resource} from ${endpoint.description}`;
   const detail = exchange.errorDescription ?? exchange.errorCode;
@@ -71,12 +79,21 @@ export function mapEndpointFailure(
     });
   }
   if (status === 400 || status === 401 || status === 403) {
+    const entraCode = context.workloadIdentity ? entraCodeOf(exchange.errorDescription) : undefined;
+    const entraHint =
+      entraCode !== undefined && context.workloadIdentity
+        ? hintForEntraCode(entraCode, context.workloadIdentity)
+        : undefined;
     return new AuthenticationFailedError(`${what} was refused (${status})${said}`, {
       status,
       hint:
-        context.identity.kind === 'user-assigned'
+        entraHint ??
+        (context.workloadIdentity
+          ? `check the federated credential of identity ${context.workloadIdentity.clientId} (issuer, subject system:serviceaccount:<namespace>:<service account>, audience api://AzureADTokenExchange)`
+          : undefined) ??
+        (context.identity.kind === 'user-assigned'
           ? `check that the ${who} is attached to this app (and that the id is right)`
-          : 'check that the system-assigned identity is enabled for this app, or select a user-assigned one',
+          : 'check that the system-assigned identity is enabled for this app, or select a user-assigned one'),
       cause: error,
     });
   }

@@ -4,12 +4,15 @@ import type { TokenBackendName } from '../provider-options.js';
 import type { Environment } from '../settings.js';
 import { mapEndpointFailure } from './endpoint-failure.js';
 import { type EndpointExchange, recordExchange } from './response-recorder.js';
+import type { WorkloadIdentitySettings } from './workload-identity-settings.js';
 
 export interface EndpointRequestContext {
   backend: TokenBackendName;
   identity: ManagedIdentitySelector;
   environment: Environment;
   now: () => number;
+  /** Set when the token comes from Entra by AKS workload identity, not from a managed-identity endpoint. */
+  workloadIdentity?: WorkloadIdentitySettings | undefined;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function requestFromEndpoint(
       resource,
       environment: context.environment,
       now: context.now(),
+      workloadIdentity: context.workloadIdentity,
     });
   }
 }
