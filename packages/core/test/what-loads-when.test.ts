@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type IdentityEndpoint, startIdentityEndpoint } from '@keyless/local-azure';
+import {
+  ensureLocalCertificateAuthority,
+  type IdentityEndpoint,
+  startIdentityEndpoint,
+} from '@keyless/local-azure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const builtFolder = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -166,4 +170,59 @@ describe('a backend library that cannot be found', () => {
       expect(result.hint).toContain(`npm install ${library}`);
     },
   );
+});
+
+describe('what the first token loads on AKS (workload identity)', () => {
+  let endpoint: IdentityEndpoint;
+  let stateFolder: string;
+  let caPath: string;
+
+  beforeAll(async () => {
+    stateFolder = mkdtempSync(join(tmpdir(), 'keyless-loads-aks-'));
+    const authority = await ensureLocalCertificateAuthority(stateFolder);
+    caPath = authority.caCertificatePath;
+    endpoint = await startIdentityEndpoint({
+      workloadIdentity: {
+        tls: { cert: authority.serverCertificate, key: authority.serverKey },
+        tokenFilePath: join(stateFolder, 'azure-identity-token'),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await endpoint?.stop();
+    rmSync(stateFolder, { recursive: true, force: true });
+  });
+
+  const firstToken = (backend: string) =>
+    runRecordingLoads(
+      `
+      const { createTokenProvider } = await import(${JSON.stringify(builtEntry)});
+      const provider = createTokenProvider({ backend: ${JSON.stringify(backend)} });
+      const token = await provider.getToken(${JSON.stringify(storageScope)});
+      await provider.close();
+      return { gotToken: token.token.length > 0 };
+    `,
+      // The child trusts the local CA from its first instruction, as an app started by keyless-local does.
+      { ...endpoint.workloadIdentity?.environment(), NODE_EXTRA_CA_CERTS: caPath },
+    );
+
+  it('msal: the workload-identity backend over @azure/msal-node, and never @azure/identity', async () => {
+    const { loaded, gotToken } = await firstToken('msal');
+    expect(gotToken).toBe(true);
+    expect(loadedKeylessFile(loaded, 'msal-workload-identity-backend.js')).toBe(true);
+    expect(loadedKeylessFile(loaded, 'msal-backend.js')).toBe(false);
+    expect(loaded.filter((url) => url.includes('/node_modules/@azure/msal-node/')).map(libraryFile)).toEqual([
+      'lib/msal-node.cjs',
+    ]);
+    expect(loadedPackage(loaded, '@azure/identity')).toBe(false);
+  });
+
+  it('azure-identity: @azure/identity, and neither of keyless’s msal backends', async () => {
+    const { loaded, gotToken } = await firstToken('azure-identity');
+    expect(gotToken).toBe(true);
+    expect(loadedPackage(loaded, '@azure/identity')).toBe(true);
+    expect(loadedKeylessFile(loaded, 'msal-backend.js')).toBe(false);
+    expect(loadedKeylessFile(loaded, 'msal-workload-identity-backend.js')).toBe(false);
+  });
 });
