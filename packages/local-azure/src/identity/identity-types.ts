@@ -83,9 +83,11 @@ export interface WorkloadIdentityEmulation {
   readonly tokenFileWrites: number;
   /** `{ AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE }`, as the AKS webhook injects them. */
   environment(clientId?: string): Record<string, string>;
+  /** Adds a federated credential to the identity with this client id (names unique per identity, at most 20). */
   addFederatedCredential(clientId: string, credential: FederatedIdentityCredential): void;
   /** False when the identity had no credential of that name. */
   removeFederatedCredential(clientId: string, name: string): boolean;
+  /** The federated credentials of the identity with this client id. */
   federatedCredentials(clientId: string): readonly FederatedIdentityCredential[];
   /** A service-account token signed by the cluster issuer, for tests (wrong subject, audience, lifetime). */
   serviceAccountToken(options?: ServiceAccountTokenOptions): Promise<string>;

@@ -29,6 +29,7 @@ import { type LocalServiceName, localServiceNames, type StackProgressListener } 
  *   `AZURE_FEDERATED_TOKEN_FILE`): a projected service-account token exchanged at the local Entra endpoint.
  */
 export type LocalAzureHost = 'app-service' | 'imds' | 'aks';
+/** Every `LocalAzureHost`, as `keyless-local up --host` accepts them. */
 export const localAzureHosts: readonly LocalAzureHost[] = ['app-service', 'imds', 'aks'];
 
 /** Options of `startLocalAzure()`; every one has a default. */
