@@ -1,0 +1,42 @@
+import { createRequire } from 'node:module';
+import { ConfigurationError } from '@keyless/core';
+import type * as NodeRedis from 'redis';
+
+/** The part of node-redis (the npm package `redis`, v5) keyless uses. */
+export type NodeRedisLibrary = Pick<typeof NodeRedis, 'createClient'>;
+
+const libraryName = 'redis';
+const requireFromHere = createRequire(import.meta.url);
+let loaded: NodeRedisLibrary | undefined;
+
+/**
+ * node-redis, loaded when the first node-redis client is made — never at import, so that an
+ * application using ioredis never loads it (both are optional peers). Through require(): the
+ * factory stays synchronous and lazy like every keyless factory, and `redis` ships CommonJS.
+ */
+export function nodeRedisLibrary(): NodeRedisLibrary {
+  if (loaded === undefined) {
+    try {
+      loaded = requireFromHere(libraryName) as NodeRedisLibrary;
+    } catch (error) {
+      throw missingNodeRedisError(error);
+    }
+  }
+  return loaded;
+}
+
+/** The optional peer cannot be loaded: say what to install. */
+export function missingNodeRedisError(error: unknown): ConfigurationError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+  const reason = error instanceof Error && error.message ? ` (${error.message.split('\n')[0]})` : '';
+  return new ConfigurationError(
+    notFound
+      ? `createNodeRedisConnector() needs node-redis (the npm package \`${libraryName}\`, v5), which could not be found${reason}`
+      : `createNodeRedisConnector() could not load node-redis (the npm package \`${libraryName}\`)${reason}`,
+    {
+      hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for @keyless/redis/node-redis — ioredis users import @keyless/redis instead`,
+      cause: error,
+    },
+  );
+}
