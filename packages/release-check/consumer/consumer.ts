@@ -70,8 +70,13 @@ import {
 import {
   type AzuriteInstance,
   type AzuriteOptions,
+  type BlobDataRole,
+  type BlobEmulator,
+  type BlobEmulatorOptions,
+  type BlobRoleAssignment,
   type ExistingSessionsDuringReconfiguration,
   ensureLocalCertificateAuthority,
+  type FederatedIdentityCredential,
   findFreePort,
   type IdentityCounters,
   type IdentityEndpoint,
@@ -92,9 +97,11 @@ import {
   type KeyVaultRoleAssignment,
   type KeyVaultSecretPermission,
   type LocalAzure,
+  type LocalAzureHost,
   type LocalAzureOptions,
   type LocalCertificateAuthority,
   type LocalServiceName,
+  localAzureHosts,
   localServiceNames,
   type ManagedIdentityDefinition,
   MissingBinaryError,
@@ -115,6 +122,7 @@ import {
   renderExportLines,
   type SeedSecretOptions,
   ServerStartError,
+  type ServiceAccountTokenOptions,
   type SqlConnectionPolicy,
   type SqlEndpoint,
   type SqlEndpointCounters,
@@ -125,6 +133,7 @@ import {
   type StackProgressListener,
   type SystemAssignedIdentityDefinition,
   startAzurite,
+  startBlobEmulator,
   startIdentityEndpoint,
   startKeyVaultEmulator,
   startLocalAzure,
@@ -143,6 +152,8 @@ import {
   UnreadableExtraCertificatesError,
   type VerifiedTokenClaims,
   type VerifyTokenExpectations,
+  type WorkloadIdentityEmulation,
+  type WorkloadIdentityOptions,
 } from '@keyless/local-azure';
 import {
   type ConnectRetryEvent,
@@ -461,8 +472,19 @@ export async function startStackForTests(onLine: (line: string) => void): Promis
   const services: LocalServiceName[] = localServiceNames.filter((name) => name !== 'redis');
   const onProgress: StackProgressListener = (event: StackProgressEvent) =>
     onLine(`${event.service} ${event.phase}`);
-  const options: LocalAzureOptions = { services, seed: true, tokenLifetimeSeconds: 3_600, onProgress };
+  // The host kind whose environment the stack writes: App Service (the default), IMDS or AKS.
+  const host: LocalAzureHost = localAzureHosts.includes('app-service') ? 'app-service' : 'imds';
+  const options: LocalAzureOptions = { host, services, seed: true, tokenLifetimeSeconds: 3_600, onProgress };
   const stack = await startLocalAzure(options);
+  // Blob checks data roles: the seed grants the app identity Contributor; a test can narrow it.
+  const blob: BlobEmulator | undefined = stack.blob;
+  if (blob) {
+    const reader: BlobDataRole = 'Storage Blob Data Reader';
+    blob.assignRole(stack.appIdentity.objectId, reader, { container: 'reports' });
+    const grants: readonly BlobRoleAssignment[] = blob.roleAssignments();
+    onLine(`blob grants ${grants.map((grant) => grant.role).join(', ')}`);
+    blob.removeRole(stack.appIdentity.objectId, reader, { container: 'reports' });
+  }
   onLine(renderExportLines(stack.env));
   onLine(renderDotEnv(stack.env));
   const authority: LocalCertificateAuthority = stack.ca;
@@ -629,4 +651,32 @@ export async function startEachEmulator(stateFolder: string): Promise<() => Prom
     ]);
     await identity.stop();
   };
+}
+
+/** AKS workload identity: what a test of a federated-credential mistake uses (not run by the smoke). */
+export async function workloadIdentityMistakes(
+  workloadIdentity: WorkloadIdentityEmulation,
+  clientId: string,
+): Promise<string> {
+  const wrongSubject: FederatedIdentityCredential = {
+    name: 'other-namespace',
+    issuer: workloadIdentity.clusterIssuer,
+    subject: 'system:serviceaccount:other:keyless-app',
+  };
+  workloadIdentity.addFederatedCredential(clientId, wrongSubject);
+  const tokenOptions: ServiceAccountTokenOptions = { namespace: 'other', lifetimeSeconds: 600 };
+  return workloadIdentity.serviceAccountToken(tokenOptions);
+}
+
+/** Blob alone, behind its verifying front (not run by the smoke: the stack above starts it). */
+export function startBlobAlone(options: BlobEmulatorOptions): Promise<BlobEmulator> {
+  return startBlobEmulator(options);
+}
+
+/** The AKS emulation's own options, as startIdentityEndpoint({ workloadIdentity }) takes them. */
+export function aksOptions(
+  tls: { cert: string; key: string },
+  tokenFilePath: string,
+): WorkloadIdentityOptions {
+  return { tls, tokenFilePath, namespace: 'default', serviceAccount: 'keyless-app' };
 }
