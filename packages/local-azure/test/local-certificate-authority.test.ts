@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,24 @@ describe('local certificate authority', () => {
     expect(await handshake(repaired, '127.0.0.1', first.caCertificate)).toBe('authorized');
   });
 
+  it('makes the server certificate usable as a client certificate too, re-issuing one an older version made without', async () => {
+    const clientAuthentication = '1.3.6.1.5.5.7.3.2';
+    const folder = stateFolder();
+    const first = await ensureLocalCertificateAuthority(folder);
+    // Redis Cluster nodes present it to each other on the cluster bus, which requires clientAuth.
+    expect(new X509Certificate(first.serverCertificate).keyUsage).toContain(clientAuthentication);
+    const serverOnly = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      ca: { key: readFileSync(join(folder, 'ca', 'ca-key.pem'), 'utf8'), cert: first.caCertificate },
+      extensions: [{ name: 'extKeyUsage', serverAuth: true }],
+    });
+    writeFileSync(first.serverCertificatePath, serverOnly.cert);
+    const reissued = await ensureLocalCertificateAuthority(folder);
+    expect(reissued.caCertificate).toBe(first.caCertificate);
+    expect(reissued.serverCertificate).not.toBe(serverOnly.cert);
+    expect(new X509Certificate(reissued.serverCertificate).keyUsage).toContain(clientAuthentication);
+  });
+
   it('gives each state folder its own CA', async () => {
     const one = await ensureLocalCertificateAuthority(stateFolder());
     const other = await ensureLocalCertificateAuthority(stateFolder());
@@ -103,7 +122,6 @@ describe('local certificate authority', () => {
     const authority = await ensureLocalCertificateAuthority(folder);
     expect(authority.caCertificate).not.toBe(legacy.cert);
     expect(await handshake(authority, '127.0.0.1', authority.caCertificate)).toBe('authorized');
-    const { X509Certificate } = await import('node:crypto');
     expect(new X509Certificate(authority.caCertificate).subject).toMatch(
       /^CN=keyless local CA [0-9a-f]{12}$/,
     );

@@ -23,6 +23,8 @@ const caValidityDays = 3650;
 const serverValidityDays = 365;
 // Renew the server certificate well before it expires, so a long-lived state folder keeps working.
 const renewWithinDays = 30;
+/** The extended key usage `clientAuth` (RFC 5280 §4.2.1.12). */
+const clientAuthenticationUsage = '1.3.6.1.5.5.7.3.2';
 /**
  * What every CA was called before each got a name of its own. Two CAs with one name in a trust
  * store shadow each other: OpenSSL looks an issuer up by name, tries the other CA's key and fails
@@ -35,7 +37,8 @@ const sharedLegacyName = 'CN=keyless local CA';
  * One CA per state folder, kept across runs so an exported NODE_EXTRA_CA_CERTS stays valid, with a
  * name of its own so several can be trusted at once; it is re-created when missing, damaged,
  * expired or made by an older version (which gave every CA the same name). The server certificate
- * is re-issued when missing, not signed by the CA, or close to expiry.
+ * is re-issued when missing, not signed by the CA, close to expiry, or made by an older version
+ * (which did not let it serve as a client certificate).
  */
 export async function ensureLocalCertificateAuthority(
   stateFolder: string,
@@ -72,7 +75,9 @@ export async function ensureLocalCertificateAuthority(
       extensions: [
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true },
+        // clientAuth too: Redis Cluster nodes present this certificate to each other on the
+        // cluster bus and for replication, and the accepting node requires a client certificate there.
+        { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
         {
           name: 'subjectAltName',
           altNames: [
@@ -115,7 +120,10 @@ function serverCertificateIsUsable(path: string, caCertificate: string): boolean
     const authority = new X509Certificate(caCertificate);
     const renewAt = new Date(certificate.validTo).getTime() - renewWithinDays * 86_400_000;
     return (
-      certificate.checkIssued(authority) && certificate.verify(authority.publicKey) && Date.now() < renewAt
+      certificate.checkIssued(authority) &&
+      certificate.verify(authority.publicKey) &&
+      Date.now() < renewAt &&
+      (certificate.keyUsage ?? []).includes(clientAuthenticationUsage)
     );
   } catch {
     return false;

@@ -1,6 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
 import type { IssuedTokenEvent } from '../identity/identity-types.js';
 import { findRedisServer } from '../processes/binary-lookup.js';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
@@ -11,24 +10,11 @@ import { randomSecret } from '../processes/random-secret.js';
 import { startOnFreePort, startOrCleanUp } from '../processes/server-start.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
 import { waitUntil } from '../processes/wait-until.js';
-import type { PasswordJudge } from './authentication-tracker.js';
-import { EntraTokenPasswords } from './entra-token-passwords.js';
-import {
-  adminUserRules,
-  applicationUserRules,
-  assertAccessPolicyName,
-  type RedisAccessPolicyName,
-} from './redis-access-policy.js';
-import {
-  type AclUser,
-  aclPasswordHash,
-  adminUserName,
-  assertAclUserName,
-  renderAclFile,
-} from './redis-acl.js';
+import { assertAccessPolicyName } from './redis-access-policy.js';
+import { adminUserName, renderAclFile } from './redis-acl.js';
 import { renderRedisConfiguration } from './redis-configuration.js';
 import type { RedisCounters, RedisInstance, RedisLauncherOptions } from './redis-types.js';
-import { redisEntraResources } from './redis-types.js';
+import { RedisUsers } from './redis-users.js';
 import { redisServerVersion } from './redis-version.js';
 import { RespConnection, RespError } from './resp-connection.js';
 import { TokenExpiryGateway } from './token-expiry-gateway.js';
@@ -62,16 +48,11 @@ class RedisServer implements RedisInstance {
   #port = 0;
   #tlsPort: number | undefined;
   readonly #binary: string;
-  /** Each application user's rules: its access policy minus the commands Azure disables. */
-  readonly #rulesByUser = new Map<string, readonly string[]>();
   /** In Entra mode (unless `expiredTokenConnections: 'keep'`): serves the client-facing ports. */
   #gateway: TokenExpiryGateway | undefined;
   readonly #folder: string;
   readonly #options: RedisLauncherOptions;
-  readonly #adminPassword = randomSecret();
-  /** Password users by name → the hash of their one current password. */
-  readonly #passwordHashes = new Map<string, string>();
-  readonly #entraTokens: EntraTokenPasswords;
+  readonly #users: RedisUsers;
   #process: ManagedServerProcess | undefined;
   /** The admin connection of the running server; replaced by restart(), so commands wait for it. */
   #admin: Promise<RespConnection> | undefined;
@@ -85,24 +66,10 @@ class RedisServer implements RedisInstance {
     this.#binary = binary;
     this.#folder = folder;
     this.#options = options;
-    const version = redisServerVersion(binary);
-    const rulesOf = (policy: RedisAccessPolicyName | undefined) =>
-      applicationUserRules(version, policy ?? options.accessPolicy ?? 'Data Owner');
-    for (const user of options.users ?? []) {
-      assertAclUserName(user.name);
-      this.#passwordHashes.set(user.name, aclPasswordHash(user.password));
-      this.#rulesByUser.set(user.name, rulesOf(user.accessPolicy));
-    }
-    for (const user of options.entraUsers ?? []) {
-      this.#rulesByUser.set(user.objectId, rulesOf(user.accessPolicy));
-    }
-    this.#entraTokens = new EntraTokenPasswords(
-      (options.entraUsers ?? []).map((user) => user.objectId),
-      (objectId, hash) => {
-        // Already gone from the state the next start renders; a failure here (server restarting) is harmless.
-        this.#adminCommand('ACL', 'SETUSER', objectId, `!${hash}`).catch(() => {});
-      },
-    );
+    this.#users = new RedisUsers(options, redisServerVersion(binary), (removal) => {
+      // Already gone from the state the next start renders; a failure here (server restarting) is harmless.
+      this.#adminCommand(...removal).catch(() => {});
+    });
     this.#unregisterExitCleanup = registerExitCleanup(() => {
       this.#process?.killSynchronously();
       removeFolder(folder);
@@ -151,7 +118,7 @@ class RedisServer implements RedisInstance {
       const tls = this.#options.tls;
       this.#gateway = await TokenExpiryGateway.start({
         upstreamPort: () => this.#port,
-        judge: this.#passwordJudge(),
+        judge: this.#users.passwordJudge(),
         port: this.#options.port ?? 0,
         ...(tls ? { tls: { certPath: tls.certPath, keyPath: tls.keyPath, port: 0 } } : {}),
       });
@@ -162,53 +129,15 @@ class RedisServer implements RedisInstance {
     }
   }
 
-  /** What the gateway asks about a password a connection authenticated with. */
-  #passwordJudge(): PasswordJudge {
-    const tokens = this.#entraTokens;
-    return {
-      expiryOf: (user, password) => {
-        if (!tokens.isEntraUser(user)) return undefined;
-        const known = tokens.expiryOf(user, password);
-        if (known !== undefined) return known;
-        // Already removed because it just expired: its own `exp` says when.
-        try {
-          const exp = decodeJwt(password).exp;
-          return typeof exp === 'number' ? exp * 1000 : Date.now();
-        } catch {
-          return Date.now();
-        }
-      },
-      accepts: (user, password) =>
-        tokens.isEntraUser(user)
-          ? tokens.isValid(user, password)
-          : this.#passwordHashes.get(user) === aclPasswordHash(password),
-    };
-  }
-
   async #acceptToken(event: IssuedTokenEvent): Promise<void> {
-    if (!redisEntraResources.includes(event.resource)) return;
-    const objectId = event.identity.objectId;
-    const hash = this.#entraTokens.accept(objectId, event.token, event.expiresOnSeconds * 1000);
-    if (hash) await this.#adminCommand('ACL', 'SETUSER', objectId, `#${hash}`);
-  }
-
-  #aclUsers(): Map<string, AclUser> {
-    const users = new Map<string, AclUser>([
-      [adminUserName, { hashes: [aclPasswordHash(this.#adminPassword)], rules: adminUserRules }],
-    ]);
-    const rulesOf = (name: string) => this.#rulesByUser.get(name) ?? [];
-    for (const [name, hash] of this.#passwordHashes)
-      users.set(name, { hashes: [hash], rules: rulesOf(name) });
-    for (const objectId of this.#entraTokens.objectIds) {
-      users.set(objectId, { hashes: this.#entraTokens.validHashes(objectId), rules: rulesOf(objectId) });
-    }
-    return users;
+    const addition = this.#users.acceptToken(event);
+    if (addition) await this.#adminCommand(...addition);
   }
 
   async #startProcess(): Promise<RespConnection> {
     const aclFile = join(this.#folder, 'users.acl');
     const configurationFile = join(this.#folder, 'redis.conf');
-    writeFileSync(aclFile, renderAclFile(this.#aclUsers()), { mode: 0o600 });
+    writeFileSync(aclFile, renderAclFile(this.#users.aclUsers()), { mode: 0o600 });
     const tls = this.#options.tls;
     writeFileSync(
       configurationFile,
@@ -246,7 +175,7 @@ class RedisServer implements RedisInstance {
   async #connectAdmin(): Promise<RespConnection> {
     const connection = await RespConnection.open(loopbackHost, this.#port);
     try {
-      await connection.command('AUTH', adminUserName, this.#adminPassword);
+      await connection.command('AUTH', adminUserName, this.#users.adminPassword);
       await connection.command('PING');
       return connection;
     } catch (error) {
@@ -255,7 +184,7 @@ class RedisServer implements RedisInstance {
     }
   }
 
-  async #adminCommand(...args: string[]): Promise<void> {
+  async #adminCommand(...args: readonly string[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       if (!this.#admin || this.#stopping) throw new Error('the Redis instance is stopped');
       const current = this.#admin;
@@ -274,19 +203,8 @@ class RedisServer implements RedisInstance {
   }
 
   async rotatePassword(user: string, newPassword?: string): Promise<string> {
-    if (!this.#passwordHashes.has(user))
-      throw new Error(`no Redis password user named ${JSON.stringify(user)}`);
     const password = newPassword ?? randomSecret();
-    const hash = aclPasswordHash(password);
-    this.#passwordHashes.set(user, hash);
-    await this.#adminCommand(
-      'ACL',
-      'SETUSER',
-      user,
-      'resetpass',
-      `#${hash}`,
-      ...(this.#rulesByUser.get(user) ?? []),
-    );
+    await this.#adminCommand(...this.#users.rotatePassword(user, password));
     return password;
   }
 
@@ -316,7 +234,7 @@ class RedisServer implements RedisInstance {
 
   async #stopEverything(): Promise<void> {
     this.#unsubscribe?.();
-    this.#entraTokens.close();
+    this.#users.close();
     try {
       await this.#gateway?.close();
       const admin = await this.#admin?.catch(() => undefined);

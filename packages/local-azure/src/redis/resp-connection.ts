@@ -54,7 +54,7 @@ export class RespConnection {
   }
 
   /** Sends one command; an error reply rejects with a RespError. */
-  async command(...args: string[]): Promise<RespValue> {
+  async command(...args: readonly string[]): Promise<RespValue> {
     if (this.#closedError) throw this.#closedError;
     const parts = [`*${args.length}\r\n`];
     for (const argument of args) parts.push(`$${Buffer.byteLength(argument)}\r\n${argument}\r\n`);
