@@ -57,6 +57,14 @@ export type {
 // A free loopback port, for tests that need a port nothing listens on
 export { findFreePort } from './processes/free-port.js';
 export { MissingBinaryError, MissingPackageError, ServerStartError } from './processes/launcher-errors.js';
+export { startRedisCluster } from './redis/redis-cluster-launcher.js';
+export type {
+  AddRedisClusterNodeOptions,
+  RedisClusterInstance,
+  RedisClusterNode,
+  RedisClusterNodeState,
+  RedisClusterOptions,
+} from './redis/redis-cluster-types.js';
 export { startRedis } from './redis/redis-launcher.js';
 export type {
   RedisAccessPolicyName,
