@@ -181,6 +181,20 @@ export class ConnectionPool {
   }
 
   /**
+   * Closes every idle connection. Called when a session ended under a request: the server has most
+   * likely dropped all of them (a reconfiguration or failover closes every session of the database),
+   * and this process may not have read their end yet — a re-run taken from them would be sent into a
+   * closed session too. Idle sessions that were in fact alive cost one login each, once.
+   */
+  retireIdle(): void {
+    for (const connection of this.#idle.splice(0)) {
+      connection.retire();
+      void connection.close();
+    }
+    this.#openIfNeeded();
+  }
+
+  /**
    * Returns a connection: to the query waiting longest, else to the idle list; one that is broken
    * or too old is closed now instead of waiting for reuse.
    */

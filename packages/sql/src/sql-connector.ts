@@ -197,7 +197,8 @@ class KeylessSqlConnector implements SqlConnector {
    * It runs `start` again on another connection only for the reasons pooled-connection.ts gives
    * (RunAgainReason): once after a refusal for the session's expired token — the connections logged
    * in with that token or an older one are retired first, so the next try gets a fresh login rather
-   * than the same answer — and once after a session closed with the request unanswered; and for
+   * than the same answer — and once after a session closed with the request unanswered (the idle
+   * connections are retired first: the server dropped them too, unread here yet); and for
    * every pooled connection found closed before the request was sent (a reconfiguration closes all
    * of them), so pool.max + 1 tries at most.
    */
@@ -225,6 +226,7 @@ class KeylessSqlConnector implements SqlConnector {
           retried.add(reason);
         }
         if (again && reason === 'token-expired') this.#pool.retireTokensExpiringBy(connection.tokenExpiresOn);
+        if (again && reason === 'closed-unanswered') this.#pool.retireIdle();
         this.#pool.release(connection);
         if (!again) throw error;
       }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { createTokenProvider, ServiceUnavailableError, type TokenProvider } from '@keyless/core';
 import { type LocalAzure, type SqlEndpoint, startLocalAzure } from '@keyless/local-azure';
 import { useManagedIdentityEnvironment } from '@keyless/testing';
@@ -93,6 +94,69 @@ describe('a new login during a reconfiguration', () => {
       expect((error as ServiceUnavailableError).hint).toContain('KEYLESS_SQL_DATABASE');
     }
     expect(sqlConnector.poolStatus().size).toBe(0);
+  });
+});
+
+/**
+ * A TCP relay to the SQL endpoint whose `dropSessions()` makes every connection open at that moment
+ * end as soon as the client sends anything, without a byte of answer — a session the server dropped
+ * whose end this process has not read yet (a reconfiguration closes every session of the database;
+ * under load the FINs are read late). Connections opened afterwards are relayed normally.
+ */
+async function startSessionDroppingRelay(target: { host: string; port: number }) {
+  const live = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    const pair = { client, upstream, dropped: false };
+    live.add(pair);
+    client.on('data', (chunk: Buffer) => {
+      if (pair.dropped) {
+        client.end();
+        upstream.destroy();
+      } else upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      live.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    dropSessions: () => {
+      for (const pair of live) pair.dropped = true;
+    },
+    stop: async () => {
+      for (const pair of live) pair.client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('sessions the server dropped, their end not yet read', () => {
+  it('runs the query once more on a fresh login, not on another dropped session', async () => {
+    const relay = await startSessionDroppingRelay({ host: sql.host, port: sql.port });
+    try {
+      const sqlConnector = connector({ port: relay.port, pool: { min: 3, max: 3 } });
+      await sqlConnector.connect();
+      // Three idle sessions, all about to be found dropped.
+      await Promise.all([1, 2, 3].map((one) => sqlConnector.query(`SELECT ${one} AS one`)));
+      await vi.waitFor(() => expect(sqlConnector.poolStatus().idle).toBe(3), { timeout: 20_000 });
+      const loginsBefore = sql.counters.logins;
+      relay.dropSessions();
+      // The first idle session takes the query and ends unanswered; the re-run must not go to the
+      // next dropped one (it would end the same way, and the query would fail).
+      expect(await sqlConnector.query('SELECT SUSER_SNAME() AS name')).toEqual([
+        { name: stack.appIdentity.name },
+      ]);
+      expect(sql.counters.logins - loginsBefore).toBeGreaterThan(0);
+    } finally {
+      await relay.stop();
+    }
   });
 });
 
