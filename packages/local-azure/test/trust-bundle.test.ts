@@ -156,9 +156,10 @@ describe('trustBundleFor / stack.env.NODE_EXTRA_CA_CERTS', () => {
   });
 
   it('never shows a concurrent reader half a bundle', async () => {
-    // A large user file, as system bundles are, so writing it takes more than one chunk.
+    // A user file larger than a system bundle (Debian's is ~220 KB), so writing it takes several
+    // 64 KB chunks; 5 MB (4000 copies) made two busy readers outlast 30 s on a loaded CI machine.
     const large = join(workFolder, 'large-bundle.pem');
-    writeFileSync(large, `${proxyAuthority.caCertificate}\n`.repeat(4000));
+    writeFileSync(large, `${proxyAuthority.caCertificate}\n`.repeat(400));
     const fresh = await ensureLocalCertificateAuthority(join(workFolder, 'concurrent-state'));
     const environment = { NODE_EXTRA_CA_CERTS: large };
     const bundlePath = await trustBundleFor(fresh, environment);
@@ -189,5 +190,5 @@ describe('trustBundleFor / stack.env.NODE_EXTRA_CA_CERTS', () => {
     expect(
       readdirSync(join(workFolder, 'concurrent-state', 'ca')).filter((name) => name.endsWith('.tmp')),
     ).toEqual([]);
-  });
+  }, 90_000);
 });
