@@ -29,10 +29,20 @@ program
     parseHost,
     'app-service',
   )
+  .option(
+    '--redis-cluster',
+    'run Redis as a cluster (3 masters + 3 replicas, TLS only, like Azure Managed Redis with the OSS cluster policy): the environment has KEYLESS_REDIS_CLUSTER_NODES, the seed list, instead of KEYLESS_REDIS_HOST and its ports',
+  )
   .action(
     async (
       services: LocalServiceName[] | undefined,
-      options: { state: string; writeEnv: string; seed: boolean; host: LocalAzureHost },
+      options: {
+        state: string;
+        writeEnv: string;
+        seed: boolean;
+        host: LocalAzureHost;
+        redisCluster?: boolean;
+      },
     ) => {
       const stateFolder = resolve(options.state);
       mkdirSync(stateFolder, { recursive: true });
@@ -46,6 +56,7 @@ program
         stateFolder,
         seed: options.seed,
         host: options.host,
+        ...(options.redisCluster ? { redis: { cluster: true } } : {}),
         onProgress: printProgress,
         ...(services && services.length > 0 ? { services } : {}),
       });

@@ -15,6 +15,8 @@ import type { KeyVaultEmulator, KeyVaultPermissionModel } from '../keyvault/key-
 import { startPostgres } from '../postgres/postgres-launcher.js';
 import type { PostgresInstance } from '../postgres/postgres-types.js';
 import { randomSecret } from '../processes/random-secret.js';
+import { startRedisCluster } from '../redis/redis-cluster-launcher.js';
+import type { RedisClusterInstance } from '../redis/redis-cluster-types.js';
 import { startRedis } from '../redis/redis-launcher.js';
 import type { RedisAccessPolicyName, RedisInstance } from '../redis/redis-types.js';
 import { type SqlConnectionPolicy, type SqlEndpoint, startSqlEndpoint } from '../sql/sql-endpoint.js';
@@ -63,8 +65,12 @@ export interface LocalAzureOptions {
    * `'Data Contributor'`, the one docs/azure-setup.md assigns: no `@dangerous` command (INFO, KEYS,
    * CLIENT LIST, FLUSHALL, …). The password user stands for an access key, which Azure gives every
    * permission, and stays `'Data Owner'`.
+   *
+   * `cluster: true` starts a Redis Cluster instead of the standalone server (3 masters + 3 replicas,
+   * TLS only, as Azure Managed Redis's OSS cluster policy presents it): `redisCluster` is set,
+   * `redis` is not, and `env` has `KEYLESS_REDIS_CLUSTER_NODES` instead of the host and ports.
    */
-  redis?: { accessPolicy?: RedisAccessPolicyName };
+  redis?: { accessPolicy?: RedisAccessPolicyName; cluster?: boolean };
 }
 
 /** The running local stack: the environment for an application, each service, and `stop()`. */
@@ -93,14 +99,16 @@ export interface LocalAzure {
   readonly sql: SqlEndpoint | undefined;
   /** PostgreSQL, when `postgres` was started. */
   readonly postgres: PostgresInstance | undefined;
-  /** Redis, when `redis` was started. */
+  /** Redis, when `redis` was started without `redis.cluster`. */
   readonly redis: RedisInstance | undefined;
+  /** The Redis Cluster, when `redis` was started with `redis: { cluster: true }`: `failover()`, `restartNode()`, `addNode()`. */
+  readonly redisCluster: RedisClusterInstance | undefined;
   /**
    * Rotates the password user's password on the server and stores it as a new version of its
    * Key Vault secret — what a rotation job does in Azure. Sessions already open stay up.
    */
   rotatePostgresPassword(): Promise<void>;
-  /** The same for the Redis password user: a new password on the server and a new secret version. */
+  /** The same for the Redis password user: a new password on the server (every node of a cluster) and a new secret version. */
   rotateRedisPassword(): Promise<void>;
   /** Stops every service, in reverse order of starting; idempotent. */
   stop(): Promise<void>;
@@ -281,14 +289,15 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
     }
 
     let redis: RedisInstance | undefined;
+    let redisCluster: RedisClusterInstance | undefined;
     if (requested.has('redis') && keyVault) {
       progress({ service: 'redis', phase: 'starting' });
       const password = randomSecret();
-      redis = await startRedis({
+      const redisOptions = {
         identity,
         tls: { certPath: ca.serverCertificatePath, keyPath: ca.serverKeyPath, caPath: ca.caCertificatePath },
         // It stands for an access key, which authenticates as Redis's `default` user with every permission.
-        users: [{ name: seedData.redis.user, password, accessPolicy: 'Data Owner' }],
+        users: [{ name: seedData.redis.user, password, accessPolicy: 'Data Owner' as const }],
         // Entra mode: the user is the identity's object id, as in Azure Cache for Redis, with the
         // policy docs/azure-setup.md assigns to it.
         entraUsers: [
@@ -297,23 +306,40 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
             accessPolicy: options.redis?.accessPolicy ?? 'Data Contributor',
           },
         ],
-      });
-      const started = redis;
-      running.push({ name: 'redis', stop: () => started.stop() });
-      keyVault.setSecret(seedData.redis.passwordSecretName, password);
-      Object.assign(environment, {
-        KEYLESS_REDIS_HOST: redis.host,
-        KEYLESS_REDIS_PORT: String(redis.port),
-        ...(redis.tlsPort === undefined ? {} : { KEYLESS_REDIS_TLS_PORT: String(redis.tlsPort) }),
+      };
+      const userEnvironment = {
         KEYLESS_REDIS_USER: seedData.redis.user,
         KEYLESS_REDIS_PASSWORD_SECRET: seedData.redis.passwordSecretName,
         KEYLESS_REDIS_ENTRA_USER: appIdentity.objectId,
-      });
-      progress({
-        service: 'redis',
-        phase: 'ready',
-        detail: `${redis.host}:${redis.port} (TLS ${redis.tlsPort})`,
-      });
+      };
+      if (options.redis?.cluster) {
+        redisCluster = await startRedisCluster(redisOptions);
+        const started = redisCluster;
+        running.push({ name: 'redis', stop: () => started.stop() });
+        keyVault.setSecret(seedData.redis.passwordSecretName, password);
+        Object.assign(environment, {
+          // The seed list: TLS ports (the nodes serve clients over TLS only, as Azure Managed Redis's port 10000).
+          KEYLESS_REDIS_CLUSTER_NODES: redisCluster.seedList,
+          ...userEnvironment,
+        });
+        progress({ service: 'redis', phase: 'ready', detail: `cluster (TLS) ${redisCluster.seedList}` });
+      } else {
+        redis = await startRedis(redisOptions);
+        const started = redis;
+        running.push({ name: 'redis', stop: () => started.stop() });
+        keyVault.setSecret(seedData.redis.passwordSecretName, password);
+        Object.assign(environment, {
+          KEYLESS_REDIS_HOST: redis.host,
+          KEYLESS_REDIS_PORT: String(redis.port),
+          ...(redis.tlsPort === undefined ? {} : { KEYLESS_REDIS_TLS_PORT: String(redis.tlsPort) }),
+          ...userEnvironment,
+        });
+        progress({
+          service: 'redis',
+          phase: 'ready',
+          detail: `${redis.host}:${redis.port} (TLS ${redis.tlsPort})`,
+        });
+      }
     }
 
     const rotate = async (
@@ -340,10 +366,11 @@ export async function startLocalAzure(options: LocalAzureOptions = {}): Promise<
       sql,
       postgres,
       redis,
+      redisCluster,
       rotatePostgresPassword: () =>
         rotate(postgres, seedData.postgres.user, seedData.postgres.passwordSecretName, 'postgres'),
       rotateRedisPassword: () =>
-        rotate(redis, seedData.redis.user, seedData.redis.passwordSecretName, 'redis'),
+        rotate(redis ?? redisCluster, seedData.redis.user, seedData.redis.passwordSecretName, 'redis'),
       stop() {
         stopped ??= stopAll();
         return stopped;
