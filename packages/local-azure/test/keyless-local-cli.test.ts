@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestCertificateAuthority } from './support/local-certificates.js';
 
@@ -146,6 +147,61 @@ describe('keyless-local CLI', () => {
         cwd: fileURLToPath(new URL('..', import.meta.url)),
       });
       expect(stdout).toMatch(/keyvault over workload identity: demo-message version [0-9a-f]{32}/);
+    } finally {
+      up.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('up redis --redis-cluster prints the seed list, and a cluster client logs in on it with an Entra token', {
+    timeout: 120_000,
+  }, async () => {
+    const stateFolder = join(workFolder, 'state-redis-cluster');
+    const envFile = join(workFolder, 'redis-cluster.env');
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', 'redis', '--redis-cluster', '--state', stateFolder, '--write-env', envFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+    try {
+      const startup = await waitForOutput(up, [
+        /keyless-local: ready/,
+        /^export KEYLESS_REDIS_CLUSTER_NODES=/m,
+      ]);
+      expect(startup).toMatch(/✓ redis\s+ready\s+cluster \(TLS\)/);
+      const environment = parseDotEnv(readFileSync(envFile, 'utf8'));
+      expect(environment).not.toHaveProperty('KEYLESS_REDIS_HOST');
+      const seeds = (environment.KEYLESS_REDIS_CLUSTER_NODES ?? '').split(',').map((seed) => {
+        const [host = '', port = ''] = seed.split(':');
+        return { host, port: Number(port) };
+      });
+      expect(seeds).toHaveLength(6);
+      // The App Service protocol, as the identity library of an app would ask.
+      const tokenUrl = new URL(environment.IDENTITY_ENDPOINT as string);
+      tokenUrl.searchParams.set('api-version', '2019-08-01');
+      tokenUrl.searchParams.set('resource', 'https://redis.azure.com');
+      tokenUrl.searchParams.set('client_id', environment.AZURE_CLIENT_ID as string);
+      const answer = await fetch(tokenUrl, {
+        headers: { 'X-IDENTITY-HEADER': environment.IDENTITY_HEADER as string },
+      });
+      const { access_token: token } = (await answer.json()) as { access_token: string };
+      const client = new Cluster(seeds, {
+        redisOptions: {
+          // This state folder's CA, which the test worker does not trust by itself.
+          tls: { ca: readFileSync(environment.NODE_EXTRA_CA_CERTS as string, 'utf8') },
+          username: environment.KEYLESS_REDIS_ENTRA_USER as string,
+          password: token,
+        },
+      });
+      client.on('error', () => {});
+      try {
+        const keys = Array.from({ length: 20 }, (_, index) => `cli:${index}`);
+        await Promise.all(keys.map((key) => client.set(key, key)));
+        expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+      } finally {
+        client.disconnect();
+      }
     } finally {
       up.kill('SIGINT');
     }
