@@ -425,13 +425,16 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
    * `reauthentication-failed`. Without it (another node-redis), AUTH is still sent; only the counts go.
    */
   #observeReauthentication(tracked: TrackedClient): void {
-    const internal = tracked.client as unknown as {
+    // createClient() returns Object.create(instance); node-redis calls `this.reAuthenticate` on the
+    // instance itself (`_self`), so the wrapper goes there.
+    const proxy = tracked.client as unknown as { _self?: object };
+    const internal = (proxy._self ?? proxy) as {
       reAuthenticate?: (credentials: BasicAuth) => Promise<void>;
     };
     const original = internal.reAuthenticate;
     if (typeof original !== 'function') return;
     internal.reAuthenticate = (credentials: BasicAuth) => {
-      const sent = original.call(tracked.client, credentials);
+      const sent = original.call(internal, credentials);
       tracked.reauthentication = sent;
       return sent;
     };
