@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const builtEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const builtNodeRedisEntry = fileURLToPath(new URL('../dist/node-redis.js', import.meta.url));
 
 /** Every module the child resolves, with the module that imported it. */
 async function importsOf(body: string): Promise<{ url: string; parent: string }[]> {
@@ -57,5 +58,20 @@ describe('what @keyless/redis loads before the first command', () => {
     expect(
       ownModules.filter(({ url }) => url.includes('/node_modules/zod/')).map(({ parent }) => parent),
     ).toEqual([]);
+  });
+
+  it('the node-redis subpath loads neither ioredis nor, before its first client, node-redis', async () => {
+    const imports = await importsOf(`
+      const { entraToken } = await import('@keyless/core');
+      const { createNodeRedisConnector } = await import(${JSON.stringify(builtNodeRedisEntry)});
+      await createNodeRedisConnector({ host: 'cache.redis.cache.windows.net', tokenProvider: { getToken: async () => null }, user: '00000000-0000-0000-0000-000000000001', password: entraToken() }).close();
+    `);
+    for (const library of ['ioredis', 'redis', '@redis/client']) {
+      expect(
+        imports.filter(({ url }) => url.includes(`/node_modules/${library}/`)).map(({ url }) => url),
+        library,
+      ).toEqual([]);
+    }
+    expect(imports.some(({ url }) => url.endsWith('/redis/dist/node-redis-connector.js'))).toBe(true);
   });
 });
