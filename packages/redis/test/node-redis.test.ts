@@ -1,5 +1,5 @@
 import { createTokenProvider, entraToken, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   createNodeRedisConnector,
   type NodeRedisClient,
@@ -100,8 +100,10 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
       const tokensBefore = new Set(redisTokens.map((entry) => entry.token)).size;
 
       const writers = startWriters(client, key);
-      await until(() => reauthenticated.length >= 3, 30_000, 'three re-authentications');
-      const result = await writers.stop();
+      // Stopped whatever happens: a failed wait must not leave the writers spinning (the run would hang).
+      const result = await until(() => reauthenticated.length >= 3, 30_000, 'three re-authentications')
+        .finally(() => writers.stop())
+        .then(() => writers.state);
 
       expect(result.failures).toEqual([]);
       expect(result.successes).toBeGreaterThan(0);
@@ -132,6 +134,7 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
     const firstId = await client.clientId();
 
     const writers = startWriters(client, key);
+    onTestFinished(() => writers.stop().then(() => undefined));
     await until(() => writers.state.successes >= 100, 20_000, 'writes before rotating');
     await test.stack.rotateRedisPassword();
     // Redis keeps authenticated connections after a rotation; the dropped one must log in afresh.
