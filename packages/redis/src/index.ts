@@ -1,8 +1,22 @@
 /**
- * `@keyless/redis`: the factory and its types. The password sources, `fromKeyVaultSecret()` and
+ * `@keyless/redis`: the factories and their types — `createRedisConnector()` for ioredis,
+ * `createNodeRedisConnector()` for node-redis v5. Each client library is an optional peer that loads
+ * with its factory's first client, so importing this package loads neither. The password sources, `fromKeyVaultSecret()` and
  * `entraToken()`, come from `@keyless/core` (one concept for every connector that logs in with a
  * password).
  */
+
+export {
+  createNodeRedisConnector,
+  type NodeRedisClient,
+  type NodeRedisConnector,
+} from './node-redis-connector.js';
+export type {
+  NodeRedisConnectorOptions,
+  PassedNodeRedisOptions,
+  PassedNodeRedisSocketOptions,
+  RefusedNodeRedisOption,
+} from './node-redis-options.js';
 export {
   createRedisConnector,
   type RedisConnector,

@@ -144,9 +144,17 @@ export function isResp2Subscriber(client: Redis): boolean {
   return Boolean(condition?.subscriber) && condition?.protocol !== 3;
 }
 
-/** Whether the installed ioredis sends commands queued during a reconnect before AUTH was answered (10). */
-export const ioredisReadiesBeforeAuthAnswers: boolean =
-  Number.parseInt(createRequire(import.meta.url)('ioredis/package.json').version, 10) < 6;
+let readiesBeforeAuthAnswers: boolean | undefined;
+
+/**
+ * Whether the installed ioredis sends commands queued during a reconnect before AUTH was answered
+ * (10). Read when the first ioredis client is made, not at import: node-redis users have no ioredis.
+ */
+export function ioredisReadiesBeforeAuthAnswers(): boolean {
+  readiesBeforeAuthAnswers ??=
+    Number.parseInt(createRequire(import.meta.url)('ioredis/package.json').version, 10) < 6;
+  return readiesBeforeAuthAnswers;
+}
 
 /** (10) The connection is ready once AUTH was answered: a `COMMAND COUNT` after it succeeded. */
 export function readyAfterAuthAnswered(client: Redis): void {

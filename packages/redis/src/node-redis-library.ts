@@ -35,7 +35,7 @@ export function missingNodeRedisError(error: unknown): ConfigurationError {
       ? `createNodeRedisConnector() needs node-redis (the npm package \`${libraryName}\`, v5), which could not be found${reason}`
       : `createNodeRedisConnector() could not load node-redis (the npm package \`${libraryName}\`)${reason}`,
     {
-      hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for @keyless/redis/node-redis — ioredis users import @keyless/redis instead`,
+      hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for createNodeRedisConnector() — ioredis users call createRedisConnector() instead`,
       cause: error,
     },
   );

@@ -17,7 +17,7 @@ import {
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
 import type { PasswordBinding } from '@keyless/keyvault/internal';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
 import { type ReauthenticationOutcome, reauthenticateConnection } from './connection-reauthentication.js';
 import {
@@ -26,6 +26,7 @@ import {
   readyAfterAuthAnswered,
   setHandshakeAuth,
 } from './ioredis-internals.js';
+import { ioredisLibrary } from './ioredis-library.js';
 import {
   reauthenticationAnswerTimeout,
   reauthenticationDelay,
@@ -313,7 +314,7 @@ class KeylessRedisConnector implements RedisConnector {
     const { host, port, tls } = this.#connection;
     let hooks: ConnectionHooks | undefined;
     let handshakeDone: (() => void) | undefined;
-    const client: Redis = new Redis({
+    const client: Redis = new (ioredisLibrary().Redis)({
       // ioredis's ready check sends INFO, which is @dangerous: Azure's Data Contributor and Data
       // Reader access policies refuse it, and ioredis then warns on every (re)connect and skips the
       // check anyway. It only waits for a server loading its dataset, and no command that every
@@ -321,7 +322,7 @@ class KeylessRedisConnector implements RedisConnector {
       // for (with Data Owner or access keys it works as in ioredis).
       // ioredis 5 needs a ready check to hold queued commands until AUTH is answered: keyless's
       // own, which every policy allows (ioredis-internals.ts, 10).
-      enableReadyCheck: ioredisReadiesBeforeAuthAnswers,
+      enableReadyCheck: ioredisReadiesBeforeAuthAnswers(),
       ...this.#redisOptions,
       ...override,
       // For ioredis's own descriptions (tracing); the socket is opened by keyless's connector.
@@ -338,7 +339,7 @@ class KeylessRedisConnector implements RedisConnector {
       }),
       lazyConnect: true,
     });
-    if (ioredisReadiesBeforeAuthAnswers && this.#redisOptions.enableReadyCheck === undefined) {
+    if (ioredisReadiesBeforeAuthAnswers() && this.#redisOptions.enableReadyCheck === undefined) {
       readyAfterAuthAnswered(client);
     }
     hooks = installConnectionHooks(client, {

@@ -2,7 +2,8 @@ import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { findKeylessError } from '@keyless/core';
 import { untrustedCertificateError } from '@keyless/core/internal';
-import { AbstractConnector, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { ioredisLibrary } from './ioredis-library.js';
 import { assertConnectionDestination, type ResolvedConnection } from './redis-options.js';
 
 /** What one client's socket connector needs from the connector that owns the client. */
@@ -42,6 +43,8 @@ const connectionClosedMessage = 'Connection is closed.';
  */
 export function socketConnectorFor(context: SocketConnectorContext): NonNullable<RedisOptions['Connector']> {
   const { connection } = context;
+  // ioredis loads here, with the first client (ioredis-library.ts says why).
+  const { AbstractConnector } = ioredisLibrary();
   return class KeylessSocketConnector extends AbstractConnector {
     readonly #connectTimeoutMs: number;
     readonly #disconnectTimeoutMs: number;

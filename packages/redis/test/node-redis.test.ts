@@ -5,7 +5,7 @@ import {
   type NodeRedisClient,
   type NodeRedisConnector,
   type RedisConnectorEvent,
-} from '../src/node-redis.ts';
+} from '../src/index.ts';
 import { connection, startTestStack, type TestStack, until } from './support.ts';
 
 const redisResources = new Set(['https://redis.azure.com', 'https://redis.azure.com/']);
