@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isPortFree } from '../src/processes/free-port.js';
 import { findListeningProcess, processIsGone } from './support/listening-process.js';
@@ -62,4 +63,16 @@ describe('no orphan servers when the process ends without stop()', () => {
       );
     });
   }
+});
+
+describe('a script that only awaits the launchers', () => {
+  it('is kept alive through start, helpers and stop, standalone Redis and Redis Cluster', {
+    timeout: 180_000,
+  }, async () => {
+    // The launchers unref their processes and sockets; the built package, as an application loads it.
+    const fixture = join(import.meta.dirname, 'fixtures', 'redis-awaits-only.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [fixture], { timeout: 170_000 });
+    expect(stdout).toContain('standalone: done');
+    expect(stdout).toContain('cluster: done');
+  });
 });

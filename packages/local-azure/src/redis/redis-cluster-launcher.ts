@@ -4,6 +4,7 @@ import type { IssuedTokenEvent } from '../identity/identity-types.js';
 import { findRedisServer } from '../processes/binary-lookup.js';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
 import { loopbackHost } from '../processes/free-port.js';
+import { keepingAlive } from '../processes/keep-alive.js';
 import { randomSecret } from '../processes/random-secret.js';
 import { startOrCleanUp } from '../processes/server-start.js';
 import { createTemporaryFolder, removeFolder } from '../processes/temporary-folder.js';
@@ -76,8 +77,10 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   for (const user of options.entraUsers ?? [])
     if (user.accessPolicy !== undefined)
       assertAccessPolicyName(user.accessPolicy, 'entraUsers[].accessPolicy');
-  return startOrCleanUp(
-    new RedisCluster(findRedisServer(), createTemporaryFolder('redis-cluster'), options, masters, replicas),
+  return keepingAlive(() =>
+    startOrCleanUp(
+      new RedisCluster(findRedisServer(), createTemporaryFolder('redis-cluster'), options, masters, replicas),
+    ),
   );
 }
 
@@ -196,14 +199,22 @@ class RedisCluster implements RedisClusterInstance {
     await Promise.all(this.#nodes.filter((node) => node.running).map((node) => node.command(...command)));
   }
 
-  async rotatePassword(user: string, newPassword?: string): Promise<string> {
+  rotatePassword(user: string, newPassword?: string): Promise<string> {
+    return keepingAlive(() => this.#rotatePassword(user, newPassword));
+  }
+
+  async #rotatePassword(user: string, newPassword?: string): Promise<string> {
     this.#assertRunning();
     const password = newPassword ?? randomSecret();
     await this.#onEveryNode(this.#users.rotatePassword(user, password));
     return password;
   }
 
-  async topology(): Promise<RedisClusterNodeState[]> {
+  topology(): Promise<RedisClusterNodeState[]> {
+    return keepingAlive(() => this.#topology());
+  }
+
+  async #topology(): Promise<RedisClusterNodeState[]> {
     this.#assertRunning();
     const lines = await this.#viewOf(this.#nodes[0] as ClusterNodeProcess);
     return lines.map((line) => ({
@@ -214,7 +225,11 @@ class RedisCluster implements RedisClusterInstance {
     }));
   }
 
-  async failover(node: RedisClusterNode): Promise<RedisClusterNode> {
+  failover(node: RedisClusterNode): Promise<RedisClusterNode> {
+    return keepingAlive(() => this.#failover(node));
+  }
+
+  async #failover(node: RedisClusterNode): Promise<RedisClusterNode> {
     this.#assertRunning();
     const target = this.#own(node);
     const lines = await this.#viewOf(target);
@@ -235,14 +250,22 @@ class RedisCluster implements RedisClusterInstance {
     return replica;
   }
 
-  async restartNode(node: RedisClusterNode): Promise<void> {
+  restartNode(node: RedisClusterNode): Promise<void> {
+    return keepingAlive(() => this.#restartNode(node));
+  }
+
+  async #restartNode(node: RedisClusterNode): Promise<void> {
     this.#assertRunning();
     const target = this.#own(node);
     await target.restart();
     await this.#waitUntilSettled(`node ${target.id} to rejoin after its restart`);
   }
 
-  async addNode(options: AddRedisClusterNodeOptions = {}): Promise<RedisClusterNode> {
+  addNode(options: AddRedisClusterNodeOptions = {}): Promise<RedisClusterNode> {
+    return keepingAlive(() => this.#addNode(options));
+  }
+
+  async #addNode(options: AddRedisClusterNodeOptions): Promise<RedisClusterNode> {
     this.#assertRunning();
     const slots = options.slots;
     if (
@@ -373,7 +396,7 @@ class RedisCluster implements RedisClusterInstance {
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopEverything();
+    this.#stopping ??= keepingAlive(() => this.#stopEverything());
     return this.#stopping;
   }
 

@@ -62,6 +62,9 @@ export function renderRedisConfiguration(settings: RedisServerSettings): string 
       // A replica takes over a failed master however long it was cut off: throwaway data, and a
       // shard without a master would leave its slots uncovered.
       'cluster-replica-validity-factor 0',
+      // Redis waits 5 s by default for more replicas before a diskless full sync; with one replica
+      // per master that is 5 s of every start, failover and restart spent waiting for nobody.
+      'repl-diskless-sync-delay 0',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,7 @@ import type { IssuedTokenEvent } from '../identity/identity-types.js';
 import { findRedisServer } from '../processes/binary-lookup.js';
 import { registerExitCleanup } from '../processes/exit-cleanup.js';
 import { findFreePort, loopbackHost, waitForPortToBeFree } from '../processes/free-port.js';
+import { keepingAlive } from '../processes/keep-alive.js';
 import { ServerStartError } from '../processes/launcher-errors.js';
 import { ManagedServerProcess } from '../processes/managed-server-process.js';
 import { randomSecret } from '../processes/random-secret.js';
@@ -39,7 +40,9 @@ export async function startRedis(options: RedisLauncherOptions = {}): Promise<Re
   if (expired !== undefined && expired !== 'close' && expired !== 'keep') {
     throw new RangeError("startRedis: `expiredTokenConnections` must be 'close' or 'keep'");
   }
-  return startOrCleanUp(new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options));
+  return keepingAlive(() =>
+    startOrCleanUp(new RedisServer(findRedisServer(), createTemporaryFolder('redis'), options)),
+  );
 }
 
 class RedisServer implements RedisInstance {
@@ -202,13 +205,19 @@ class RedisServer implements RedisInstance {
     }
   }
 
-  async rotatePassword(user: string, newPassword?: string): Promise<string> {
-    const password = newPassword ?? randomSecret();
-    await this.#adminCommand(...this.#users.rotatePassword(user, password));
-    return password;
+  rotatePassword(user: string, newPassword?: string): Promise<string> {
+    return keepingAlive(async () => {
+      const password = newPassword ?? randomSecret();
+      await this.#adminCommand(...this.#users.rotatePassword(user, password));
+      return password;
+    });
   }
 
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    return keepingAlive(() => this.#restart());
+  }
+
+  async #restart(): Promise<void> {
     if (this.#stopping) throw new Error('the Redis instance is stopped');
     const previous = this.#admin;
     // Commands issued meanwhile (a token minted, a timer expiring one) wait for the new server.
@@ -228,7 +237,7 @@ class RedisServer implements RedisInstance {
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopEverything();
+    this.#stopping ??= keepingAlive(() => this.#stopEverything());
     return this.#stopping;
   }
 
