@@ -166,12 +166,19 @@ import {
   type PostgresPoolOptions,
 } from '@keyless/postgres';
 import {
+  createNodeRedisConnector,
   createRedisConnector,
+  type NodeRedisClient,
+  type NodeRedisConnector,
+  type NodeRedisConnectorOptions,
+  type PassedNodeRedisOptions,
+  type PassedNodeRedisSocketOptions,
   type PassedRedisOptions,
   type RedisConnector,
   type RedisConnectorEvent,
   type RedisConnectorEventName,
   type RedisConnectorOptions,
+  type RefusedNodeRedisOption,
   type RefusedRedisOption,
 } from '@keyless/redis';
 import {
@@ -679,4 +686,23 @@ export function aksOptions(
   tokenFilePath: string,
 ): WorkloadIdentityOptions {
   return { tls, tokenFilePath, namespace: 'default', serviceAccount: 'keyless-app' };
+}
+
+/** The cache client type an application on node-redis v5 holds. */
+export type OrdersCache = NodeRedisClient;
+
+/** node-redis v5 instead of ioredis (not run by the smoke): the same password sources, node-redis's own client. */
+export function nodeRedisInstead(tokenProvider: TokenProvider, objectId: string): NodeRedisConnector {
+  const socket: PassedNodeRedisSocketOptions = { connectTimeout: 10_000, keepAlive: true };
+  const clientOptions: PassedNodeRedisOptions = { name: 'orders', socket };
+  // keyless decides where and as whom; those keys are refused in clientOptions.
+  const decidedByKeyless: RefusedNodeRedisOption[] = ['url', 'username', 'password', 'credentialsProvider'];
+  if (decidedByKeyless.some((key) => key in clientOptions)) throw new Error('unreachable');
+  const options: NodeRedisConnectorOptions = {
+    password: passwordFromEntra(),
+    user: objectId,
+    tokenProvider,
+    clientOptions,
+  };
+  return createNodeRedisConnector(options);
 }
