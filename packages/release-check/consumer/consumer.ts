@@ -68,6 +68,7 @@ import {
   type SecretSourceOptions,
 } from '@keyless/keyvault';
 import {
+  type AddRedisClusterNodeOptions,
   type AzuriteInstance,
   type AzuriteOptions,
   type BlobDataRole,
@@ -113,6 +114,10 @@ import {
   type PostgresRestartOptions,
   type ReconfigureOptions,
   type RedisAccessPolicyName,
+  type RedisClusterInstance,
+  type RedisClusterNode,
+  type RedisClusterNodeState,
+  type RedisClusterOptions,
   type RedisCounters,
   type RedisEntraUser,
   type RedisInstance,
@@ -139,6 +144,7 @@ import {
   startLocalAzure,
   startPostgres,
   startRedis,
+  startRedisCluster,
   startSqlEndpoint,
   type ThrottleOptions,
   type TokenIssuedListener,
@@ -705,4 +711,18 @@ export function nodeRedisInstead(tokenProvider: TokenProvider, objectId: string)
     clientOptions,
   };
   return createNodeRedisConnector(options);
+}
+
+/** A local Redis Cluster for a test of a clustered cache (not run by the smoke: it needs redis-server). */
+export async function clusterDrill(tls: RedisClusterOptions['tls']): Promise<RedisClusterNodeState[]> {
+  const options: RedisClusterOptions = { tls, users: [{ name: 'orders', password: 'rotated-in-a-test' }] };
+  const cluster: RedisClusterInstance = await startRedisCluster(options);
+  try {
+    const grow: AddRedisClusterNodeOptions = { slots: { from: 0, to: 99 } };
+    const added: RedisClusterNode = await cluster.addNode(grow);
+    await cluster.restartNode(added);
+    return await cluster.topology();
+  } finally {
+    await cluster.stop();
+  }
 }
