@@ -283,7 +283,14 @@ class RedisCluster implements RedisClusterInstance {
       );
     }
     const node = this.#newNode();
-    await node.start();
+    try {
+      await node.start();
+    } catch (error) {
+      // Not a member: the settle checks and token updates must not wait for it.
+      this.#nodes.splice(this.#nodes.indexOf(node), 1);
+      await node.stop().catch(() => {});
+      throw error;
+    }
     await this.#meet([node]);
     await this.#waitUntilSettled(`node ${node.id} to join`);
     if (slots) {
