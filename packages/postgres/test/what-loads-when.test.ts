@@ -3,40 +3,15 @@
 // no I/O) must not make this package load a schema library — validation is a few lines of our own
 // (core's settingSchema), as core's own settings are — nor the Key Vault SDK or a token library
 // (issue 11; README, "What loads when").
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { modulesResolvedBy } from '@keyless/testing';
 import { describe, expect, it } from 'vitest';
 
 const builtEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
-/** Every module the child resolves, with the module that imported it. */
-async function importsOf(body: string): Promise<{ url: string; parent: string }[]> {
-  const script = `
-    import { registerHooks } from 'node:module';
-    const imports = [];
-    registerHooks({
-      resolve(specifier, context, nextResolve) {
-        const result = nextResolve(specifier, context);
-        imports.push({ url: result.url, parent: context.parentURL ?? '' });
-        return result;
-      },
-    });
-    ${body}
-    console.log(JSON.stringify(imports));
-  `;
-  const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { PATH: process.env.PATH ?? '' },
-  });
-  expect(child.stderr).toBe('');
-  return JSON.parse(child.stdout.trim().split('\n').at(-1) as string);
-}
-
 describe('what @keyless/postgres loads before the first query', () => {
   it('no schema library from its own modules, in either mode', async () => {
-    const imports = await importsOf(`
+    const imports = await modulesResolvedBy(`
       const { entraToken, fromKeyVaultSecret } = await import('@keyless/core');
       const { createPostgresConnector } = await import(${JSON.stringify(builtEntry)});
       const common = { host: 'db.postgres.database.azure.com', database: 'app', tokenProvider: { getToken: async () => null } };

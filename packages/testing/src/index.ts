@@ -49,6 +49,7 @@ export {
 } from './connector-conformance.js';
 export { type LeakRecorder, leaksIn, startPlaintextRecorder } from './leak-recorder.js';
 export { useManagedIdentityEnvironment } from './managed-identity-environment.js';
+export { modulesResolvedBy, type ResolvedModule } from './module-imports.js';
 export { type OneOffScriptResult, runOneOffScript } from './one-off-script.js';
 export { findLeaks, OutputCapture, renderEveryWay } from './output-capture.js';
 export { remoteLookingHost, resolveTestHostsToLoopback } from './test-host-names.js';
