@@ -49,7 +49,7 @@ const childProcessStarters = [
 const childProcessStackFiles: Record<string, string> = {
   'packages/local-azure/test/keyless-local-cli.test.ts': 'runs `keyless-local up` in a child process',
   'packages/local-azure/test/processes-exit-cleanup.test.ts':
-    'its child (fixtures/abandoned-servers.mjs) starts PostgreSQL and Redis',
+    'its children (fixtures/abandoned-servers.mjs, fixtures/redis-awaits-only.mjs) start PostgreSQL, Redis and a Redis Cluster',
   'packages/testing/test/conformance-wiring.test.ts':
     'a child vitest runs a conformance fixture whose against-the-stack group starts the stack',
   'apps/demo/test/shutdown.test.ts': 'runs dist/main.js, which starts the local stack in local mode',
