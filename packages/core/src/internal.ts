@@ -11,6 +11,7 @@ export {
 } from './debug-output.js';
 export { TypedEmitter } from './events.js';
 export { describeIdentity } from './identity.js';
+export { type LibraryUse, missingLibraryError } from './missing-library.js';
 export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export { isPasswordSource } from './password-source.js';
 export {

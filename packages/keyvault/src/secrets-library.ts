@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as KeyVaultSecrets from '@azure/keyvault-secrets';
-import { ConfigurationError } from '@keyless/core';
+import type { ConfigurationError } from '@keyless/core';
+import { missingLibraryError } from '@keyless/core/internal';
 
 /** The part of `@azure/keyvault-secrets` keyless uses. */
 export type SecretsLibrary = Pick<typeof KeyVaultSecrets, 'SecretClient'>;
@@ -34,16 +35,9 @@ export function secretsLibrary(): SecretsLibrary {
 
 /** The peer dependency cannot be loaded: say what to install, and that Entra mode does not need it. */
 export function missingSecretsLibraryError(error: unknown): ConfigurationError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-  const reason = error instanceof Error && error.message ? ` (${error.message.split('\n')[0]})` : '';
-  return new ConfigurationError(
-    notFound
-      ? `Reading a Key Vault secret needs ${libraryName}, which could not be found${reason}`
-      : `Reading a Key Vault secret could not load ${libraryName}${reason}`,
-    {
-      hint: `install it next to your keyless connectors (npm install ${libraryName}); it is a peer dependency, needed for Key Vault secrets (createKeyVaultConnector(), fromKeyVaultSecret()), not for entraToken()`,
-      cause: error,
-    },
-  );
+  return missingLibraryError(error, {
+    library: libraryName,
+    neededBy: 'Reading a Key Vault secret',
+    hint: `install it next to your keyless connectors (npm install ${libraryName}); it is a peer dependency, needed for Key Vault secrets (createKeyVaultConnector(), fromKeyVaultSecret()), not for entraToken()`,
+  });
 }

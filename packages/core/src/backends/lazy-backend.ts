@@ -1,6 +1,7 @@
 import type { FetchedToken } from '../access-token.js';
-import { ConfigurationError, KeylessError } from '../errors.js';
+import { type ConfigurationError, KeylessError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
+import { missingLibraryError } from '../missing-library.js';
 import type { TokenBackendName } from '../provider-options.js';
 import type { TokenBackend, TokenRequest } from './token-backend.js';
 
@@ -39,26 +40,19 @@ export class LazyBackend implements TokenBackend {
       (error: unknown) => {
         // A later call tries again: a failed load is not cached as if it were the library's answer.
         this.#loading = undefined;
-        throw error instanceof KeylessError ? error : missingLibraryError(this.name, error);
+        throw error instanceof KeylessError ? error : missingBackendLibraryError(this.name, error);
       },
     );
     return this.#loading.then((backend) => backend.fetchToken(request));
   }
 }
 
-/** A library that cannot be imported becomes a ConfigurationError that says what to install. */
-export function missingLibraryError(backend: TokenBackendName, error: unknown): ConfigurationError {
+/** A backend library that cannot be loaded becomes a ConfigurationError that says what to install. */
+export function missingBackendLibraryError(backend: TokenBackendName, error: unknown): ConfigurationError {
   const library = backendLibraries[backend];
-  const code = (error as { code?: unknown } | null)?.code;
-  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-  const reason = error instanceof Error && error.message ? ` (${error.message})` : '';
-  return new ConfigurationError(
-    notFound
-      ? `The ${backend} backend needs ${library}, which could not be found from @keyless/core${reason}`
-      : `The ${backend} backend could not load ${library}${reason}`,
-    {
-      hint: `install it next to @keyless/core (npm install ${library}); it is a dependency of @keyless/core, so a pruned or bundled install may have left it out. Or choose the other backend with option \`backend\` / KEYLESS_TOKEN_PROVIDER`,
-      cause: error,
-    },
-  );
+  return missingLibraryError(error, {
+    library,
+    neededBy: `The ${backend} backend`,
+    hint: `install it next to @keyless/core (npm install ${library}); it is a dependency of @keyless/core, so a pruned or bundled install may have left it out. Or choose the other backend with option \`backend\` / KEYLESS_TOKEN_PROVIDER`,
+  });
 }
