@@ -19,6 +19,14 @@ const connectorNames: Record<string, string> = {
   redis: 'Redis',
 };
 
+/**
+ * Factories a connector's root may export besides `create<Name>Connector`: one per further client
+ * library it supports, each an optional peer loaded by its own factory (docs/contributing.md).
+ */
+const otherClientFactories: Record<string, readonly string[]> = {
+  redis: ['createNodeRedisConnector'],
+};
+
 function stemOf(packageName: string): string {
   return packageName.replace(/^@keyless\//, '');
 }
@@ -80,14 +88,15 @@ describe('conventions (docs/contributing.md)', () => {
     expect(offenders).toEqual([]);
   });
 
-  it("a connector's root exports its factory and types only; core's root at most 30 runtime exports", async () => {
+  it("a connector's root exports its factory (one per supported client) and types only; core's root at most 30 runtime exports", async () => {
     const offenders: string[] = [];
     for (const each of published) {
       const stem = stemOf(each.name);
       const root = await import(pathToFileURL(join(each.folder, 'dist', 'index.js')).href);
       const names = Object.keys(root).sort();
       const name = connectorNames[stem];
-      if (name !== undefined && names.join() !== `create${name}Connector`)
+      const expected = [`create${name}Connector`, ...(otherClientFactories[stem] ?? [])].sort();
+      if (name !== undefined && names.join() !== expected.join())
         offenders.push(`${each.name} exports ${names.join(', ')}`);
       if (stem === 'core' && names.length > 30)
         offenders.push(`@keyless/core exports ${names.length} values`);
