@@ -18,6 +18,11 @@ export type {
   RefusedNodeRedisOption,
 } from './node-redis-options.js';
 export {
+  createRedisClusterConnector,
+  type RedisClusterConnector,
+} from './redis-cluster-connector.js';
+export type { PassedClusterOptions, RedisClusterConnectorOptions } from './redis-cluster-options.js';
+export {
   createRedisConnector,
   type RedisConnector,
   type RedisConnectorEvent,

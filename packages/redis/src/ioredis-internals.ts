@@ -62,6 +62,20 @@ import type { Redis } from 'ioredis';
  *    INFO, @dangerous, refused by Data Contributor and Data Reader with a warning on every
  *    reconnect) by `COMMAND COUNT` (named in lower case: ioredis 5 looks the name up as given): @connection, which every access policy allows, and flagged
  *    `loading`, which ioredis 5 lets through before the connection is ready.
+ * 11. Cluster: `cluster.subscriber.getInstance()` is the connection ioredis opens for (P)SUBSCRIBE
+ *    (ClusterSubscriber). It is made with `new Redis({ host, port, username, password, tls, … })`
+ *    from a sampled node's options — not with `redisOptions`, so not through keyless's `Connector` —
+ *    and `retryStrategy: null`: once it ends, ioredis picks a node again, reads that node's
+ *    `password` (keyless's accessor: the newest token) and resubscribes. keyless re-AUTHs it with the
+ *    node connections (over RESP2: by ending it, so that its successor logs in with the new token).
+ *    Cluster commands reach it through `getInstance()`, which keyless wraps on the instance to adopt
+ *    each new subscriber before its first command: keyless's hooks, and `connector` — the
+ *    `StandaloneConnector` ioredis made in the constructor — replaced by keyless's while the
+ *    connection is still `wait`. (A subscriber ioredis resubscribes at once when it replaces one
+ *    connects before that; it uses the `tls` keyless put in `redisOptions`: verified, with the
+ *    newest credentials read when it was made.)
+ * 12. Cluster: ioredis fetches `CLUSTER SLOTS` over `node.duplicate(…)` of a node connection
+ *    (`getInfoFromNode`); keyless adopts each duplicate as it adopts the node.
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
@@ -164,4 +178,33 @@ export function readyAfterAuthAnswered(client: Redis): void {
       (error: Error) => callback(error),
     );
   };
+}
+
+/** (11) Calls `adopt` with each new subscriber connection the cluster hands a command to. */
+export function adoptClusterSubscribers(cluster: unknown, adopt: (subscriber: Redis) => void): void {
+  const subscriber = (cluster as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
+  if (typeof subscriber?.getInstance !== 'function') return;
+  const original = subscriber.getInstance.bind(subscriber);
+  const adopted = new WeakSet<Redis>();
+  subscriber.getInstance = () => {
+    const instance = original();
+    if (instance && !adopted.has(instance)) {
+      adopted.add(instance);
+      adopt(instance);
+    }
+    return instance;
+  };
+}
+
+/** (11) Replaces the connector of a connection that has not connected yet; false when it has. */
+export function replaceConnector(client: Redis, Connector: new (options: unknown) => unknown): boolean {
+  if (client.status !== 'wait') return false;
+  (client as unknown as { connector: unknown }).connector = new Connector(client.options);
+  return true;
+}
+
+/** (11) The cluster's subscriber connection, when it has one. */
+export function clusterSubscriberOf(cluster: unknown): Redis | undefined {
+  const subscriber = (cluster as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
+  return typeof subscriber?.getInstance === 'function' ? (subscriber.getInstance() ?? undefined) : undefined;
 }

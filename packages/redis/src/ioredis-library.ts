@@ -3,7 +3,7 @@ import { ConfigurationError } from '@keyless/core';
 import type * as IORedis from 'ioredis';
 
 /** The part of ioredis keyless uses. */
-export type IORedisLibrary = Pick<typeof IORedis, 'Redis' | 'AbstractConnector'>;
+export type IORedisLibrary = Pick<typeof IORedis, 'Redis' | 'AbstractConnector' | 'Cluster'>;
 
 const libraryName = 'ioredis';
 const requireFromHere = createRequire(import.meta.url);

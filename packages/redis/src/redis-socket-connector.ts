@@ -9,6 +9,12 @@ import { assertConnectionDestination, type ResolvedConnection } from './redis-op
 /** What one client's socket connector needs from the connector that owns the client. */
 export interface SocketConnectorContext {
   connection: ResolvedConnection;
+  /**
+   * Cluster: each node's connector is made with that node's ioredis options (the address the
+   * cluster announced, after `natMap`); this answers where its socket goes. Without it, every
+   * socket goes to `connection`.
+   */
+  connectionFor?(nodeOptions: { host?: unknown; port?: unknown }): ResolvedConnection;
   /** A connection was refused for good (destination, certificate): the client ends with `error`. */
   onFatal(error: Error): void;
   /**
@@ -23,7 +29,7 @@ export interface SocketConnectorContext {
    * at the first connect, not when the connector is created). Rejects with the typed error when it
    * cannot be had.
    */
-  beforeConnect(): Promise<void>;
+  beforeConnect(nodeOptions: unknown): Promise<void>;
 }
 
 /** ioredis's message for a connection closed on purpose; its error handler stays quiet about it. */
@@ -42,13 +48,14 @@ const connectionClosedMessage = 'Connection is closed.';
  * certificate failure is known before anything — the password included — is written.
  */
 export function socketConnectorFor(context: SocketConnectorContext): NonNullable<RedisOptions['Connector']> {
-  const { connection } = context;
   // ioredis loads here, with the first client (ioredis-library.ts says why).
   const { AbstractConnector } = ioredisLibrary();
   return class KeylessSocketConnector extends AbstractConnector {
     readonly #connectTimeoutMs: number;
     readonly #disconnectTimeoutMs: number;
     readonly #family: number | undefined;
+    readonly #connection: ResolvedConnection;
+    readonly #nodeOptions: unknown;
 
     constructor(options: unknown) {
       const settings = (options ?? {}) as {
@@ -62,6 +69,11 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
       this.#connectTimeoutMs = positiveNumber(settings.connectTimeout) ?? 0;
       this.#family =
         typeof settings.family === 'number' && settings.family !== 0 ? settings.family : undefined;
+      this.#nodeOptions = options;
+      this.#connection =
+        context.connectionFor === undefined
+          ? context.connection
+          : context.connectionFor((options ?? {}) as { host?: unknown; port?: unknown });
     }
 
     connect(): Promise<Socket> {
@@ -74,13 +86,13 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
             return;
           }
           try {
-            assertConnectionDestination(connection, process.env);
+            assertConnectionDestination(this.#connection, process.env);
           } catch (error) {
             context.onFatal(error as Error);
             reject(error);
             return;
           }
-          context.beforeConnect().then(
+          context.beforeConnect(this.#nodeOptions).then(
             () => {
               if (this.connecting) this.#open(resolve, reject);
               else reject(new Error(connectionClosedMessage));
@@ -122,6 +134,7 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
     }
 
     #open(resolve: (socket: Socket) => void, reject: (error: Error) => void): void {
+      const connection = this.#connection;
       const { host, port } = connection;
       const family = this.#family === undefined ? {} : { family: this.#family };
       const socket =
@@ -132,6 +145,8 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
               port,
               ...family,
               ...(connection.tls.ca === undefined ? {} : { ca: connection.tls.ca }),
+              // Cluster nodes announced by address: the certificate is checked against this name.
+              ...(connection.tls.servername === undefined ? {} : { servername: connection.tls.servername }),
               // Explicit, so that NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off either.
               rejectUnauthorized: true,
             });

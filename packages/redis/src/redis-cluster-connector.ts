@@ -1,0 +1,496 @@
+import {
+  ClosedError,
+  createTokenProvider,
+  isKeylessError,
+  type KeylessError,
+  type PasswordSource,
+  ServiceUnavailableError,
+  type TokenProvider,
+} from '@keyless/core';
+import {
+  backoffDelay,
+  installRedactedViews,
+  resolveTokenProviderOption,
+  systemClock,
+  type TimerHandle,
+  TypedEmitter,
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
+import type { Cluster, Redis } from 'ioredis';
+import { installConnectionHooks } from './connection-hooks.js';
+import { reauthenticateConnection } from './connection-reauthentication.js';
+import {
+  adoptClusterSubscribers,
+  clusterSubscriberOf,
+  handshakePasswordOf,
+  ioredisReadiesBeforeAuthAnswers,
+  readyAfterAuthAnswered,
+  replaceConnector,
+  setHandshakeAuth,
+} from './ioredis-internals.js';
+import { ioredisLibrary } from './ioredis-library.js';
+import {
+  reauthenticationAnswerTimeout,
+  reauthenticationDelay,
+  retryDelay,
+} from './reauthentication-schedule.js';
+import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
+import {
+  type PassedClusterOptions,
+  type RedisClusterConnectorOptions,
+  resolveClusterTls,
+  resolvePassedClusterOptions,
+  resolveSeedNodes,
+  type SeedNode,
+} from './redis-cluster-options.js';
+import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
+import { RedisCredentials } from './redis-credentials.js';
+import { mapRedisError, type RedisErrorContext, sanitizedCause } from './redis-error-mapping.js';
+import {
+  assertConnectionDestination,
+  type PassedRedisOptions,
+  type ResolvedConnection,
+  resolvePassedRedisOptions,
+} from './redis-options.js';
+import { socketConnectorFor } from './redis-socket-connector.js';
+
+/** What `createRedisClusterConnector()` returns: an ioredis Cluster whose node connections keep fresh credentials. */
+export interface RedisClusterConnector {
+  /** The ioredis `Cluster`, made on first use; it starts connecting then unless `clusterOptions.lazyConnect`. Throws ClosedError after close(). */
+  readonly client: Cluster;
+  readonly mode: PasswordSource['kind'];
+  /** Fail-fast start-up: resolves once the cluster is ready; rejects with the typed error (a refused login: AuthenticationFailedError). */
+  connect(): Promise<void>;
+  /** Idempotent: quits the cluster, stops timers, closes what the connector built. */
+  close(): Promise<void>;
+  /** The events of `createRedisConnector()`; `connections` counts node (and subscriber) connections. */
+  on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void;
+}
+
+/**
+ * ioredis `Cluster` with a password from Key Vault or an Entra token. Every node connection — seeds,
+ * nodes discovered later, replicas — is opened by keyless's socket connector (TLS verified against
+ * the node's address or `tls.servername`; plaintext only to loopback) with the newest credentials;
+ * Entra tokens are re-sent with `AUTH` on every live node connection before they expire.
+ */
+export function createRedisClusterConnector(options: RedisClusterConnectorOptions): RedisClusterConnector {
+  warnAboutCredentialPrintingDebugOutput();
+  const given = options ?? ({} as RedisClusterConnectorOptions);
+  const redisOptions = resolvePassedRedisOptions(given.redisOptions);
+  const clusterOptions = resolvePassedClusterOptions(given.clusterOptions);
+  const seeds = resolveSeedNodes(given.nodes);
+  const tls = resolveClusterTls(given.tls);
+  // Seeds are checked now; announced nodes before each of their connects.
+  for (const seed of seeds) assertConnectionDestination(nodeConnection(seed, tls));
+  const user = resolveRedisUser(given.user, given.password, process.env);
+  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
+  let ownedProvider: TokenProvider | undefined;
+  const provider = () => {
+    if (givenProvider) return givenProvider;
+    ownedProvider ??= createTokenProvider();
+    return ownedProvider;
+  };
+  let credentials: RedisCredentials;
+  try {
+    credentials = new RedisCredentials(bindRedisPassword(given.password, provider, process.env), user);
+  } catch (error) {
+    void ownedProvider?.close();
+    throw error;
+  }
+  return new KeylessRedisClusterConnector({
+    seeds,
+    tls,
+    credentials,
+    redisOptions,
+    clusterOptions,
+    natMap: given.natMap,
+    ownedProvider,
+  });
+}
+
+function nodeConnection(
+  node: { host?: unknown; port?: unknown },
+  tls: ResolvedConnection['tls'],
+): ResolvedConnection {
+  // Anything but a host name fails the transport rule (never loopback, never a TLS name).
+  const host = typeof node.host === 'string' ? node.host : '';
+  const port = typeof node.port === 'number' ? node.port : Number(node.port);
+  return tls === false
+    ? { host, port, tls, plaintextBecause: 'the option `tls: false`' }
+    : { host, port, tls };
+}
+
+interface ClusterSettings {
+  seeds: SeedNode[];
+  tls: ResolvedConnection['tls'];
+  credentials: RedisCredentials;
+  redisOptions: PassedRedisOptions;
+  clusterOptions: PassedClusterOptions;
+  natMap: RedisClusterConnectorOptions['natMap'];
+  ownedProvider: TokenProvider | undefined;
+}
+
+class KeylessRedisClusterConnector implements RedisClusterConnector {
+  readonly mode: PasswordSource['kind'];
+  readonly #settings: ClusterSettings;
+  readonly #credentials: RedisCredentials;
+  readonly #errorContext: RedisErrorContext;
+  readonly #emitter = new TypedEmitter<Record<RedisConnectorEventName, RedisConnectorEvent>>();
+  /** Node connections by their ioredis options object (what the socket connector is made with). */
+  readonly #nodesByOptions = new WeakMap<object, Redis>();
+  #cluster: Cluster | undefined;
+  #connecting: Promise<void> | undefined;
+  #firstCredentials: Promise<void> | undefined;
+  #lastNodeError: unknown;
+  #timer: TimerHandle | undefined;
+  #failedRenewals = 0;
+  #previousExpiresOnTimestamp: number | undefined;
+  #newestExpiresOnTimestamp: number | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(settings: ClusterSettings) {
+    this.#settings = settings;
+    this.#credentials = settings.credentials;
+    this.mode = settings.credentials.kind;
+    const [first] = settings.seeds;
+    const { description } = settings.credentials;
+    this.#errorContext = {
+      mode: settings.credentials.kind,
+      host: first?.host ?? '',
+      port: first?.port ?? 0,
+      user: settings.credentials.user,
+      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
+    };
+    settings.credentials.onChange(() => this.#credentialsChanged());
+    installRedactedViews(this, () => this.#describe(), 'RedisClusterConnector');
+  }
+
+  get client(): Cluster {
+    if (this.#closed) throw new ClosedError('RedisClusterConnector');
+    if (this.#cluster === undefined) {
+      this.#cluster = this.#createCluster();
+      if (this.#settings.clusterOptions.lazyConnect !== true) this.#cluster.connect().catch(() => {});
+    }
+    return this.#cluster;
+  }
+
+  on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('RedisClusterConnector'));
+    const cluster = this.client;
+    if (cluster.status === 'ready') return Promise.resolve();
+    this.#connecting ??= this.#untilReady(cluster).finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  #untilReady(cluster: Cluster): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => {
+        cluster.off('ready', onReady);
+        cluster.off('error', onFailure);
+        cluster.off('end', onFailure);
+      };
+      const onReady = () => {
+        stop();
+        resolve();
+      };
+      // ioredis reports a cluster it could not reach with a generic error; the node's own says why.
+      const onFailure = (error?: unknown) => {
+        stop();
+        if (cluster.status !== 'end') cluster.disconnect();
+        if (this.#closed) {
+          reject(new ClosedError('RedisClusterConnector'));
+          return;
+        }
+        const cause = this.#lastNodeError ?? error;
+        const mapped = mapRedisError(cause, this.#errorContext);
+        if (mapped !== cause || isKeylessError(cause)) reject(mapped);
+        else
+          reject(
+            new ServiceUnavailableError('the Redis Cluster did not become ready', {
+              cause: cause === undefined ? undefined : sanitizedCause(cause),
+            }),
+          );
+      };
+      cluster.once('ready', onReady);
+      cluster.on('error', onFailure);
+      cluster.once('end', onFailure);
+      if (cluster.status === 'wait' || cluster.status === 'end') cluster.connect().catch(() => {});
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    const cluster = this.#cluster;
+    if (cluster !== undefined && cluster.status !== 'end') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        cluster.quit().catch(() => {}),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 2000);
+          timer.unref();
+        }),
+      ]);
+      if (timer) clearTimeout(timer);
+      if ((cluster.status as string) !== 'end') cluster.disconnect();
+    }
+    this.#emitter.removeAll();
+    await this.#credentials.close();
+    await this.#settings.ownedProvider?.close();
+  }
+
+  #describe(): Record<string, unknown> {
+    return {
+      nodes: this.#settings.seeds.map((seed) => `${seed.host}:${seed.port}`),
+      tls: this.#settings.tls !== false,
+      ...this.#credentials.description,
+      user: this.#credentials.user ?? 'default',
+      connections: this.#liveConnections().length,
+      closed: this.#closed,
+    };
+  }
+
+  #createCluster(): Cluster {
+    const { seeds, tls, redisOptions, clusterOptions, natMap } = this.#settings;
+    const Connector = socketConnectorFor({
+      connection: nodeConnection(seeds[0] ?? {}, tls),
+      connectionFor: (nodeOptions) => nodeConnection(nodeOptions, tls),
+      onFatal: () => {},
+      onHandshake: () => {},
+      onConnectionError: () => {},
+      beforeConnect: (nodeOptions) => this.#beforeConnect(nodeOptions),
+    });
+    const cluster = new (ioredisLibrary().Cluster)(seeds, {
+      // A node whose handshake was refused is reconnected with fresh credentials (connection-hooks.ts):
+      // that needs a retry strategy, which ioredis leaves off for cluster nodes.
+      clusterNodeRetryStrategy: (times: number) => (times > 10 ? null : Math.min(times * 100, 2000)),
+      ...clusterOptions,
+      ...(natMap === undefined ? {} : { natMap }),
+      lazyConnect: true,
+      redisOptions: {
+        // As in createRedisConnector() (redis-connector.ts says why).
+        enableReadyCheck: ioredisReadiesBeforeAuthAnswers(),
+        ...redisOptions,
+        Connector,
+        // Only ioredis's cluster subscriber reads this (ioredis-internals.ts, 11): it opens its own
+        // socket, so it gets the same verification keyless applies — never switched off.
+        ...(tls === false ? {} : { tls: { ...tls, rejectUnauthorized: true } }),
+      },
+    });
+    cluster.on('+node', (node: Redis) => this.#adoptNode(node));
+    adoptClusterSubscribers(cluster, (subscriber) => {
+      replaceConnector(subscriber, Connector as unknown as new (options: unknown) => unknown);
+      this.#adoptNode(subscriber);
+      // ioredis turns the subscriber's ready check on; its INFO is refused by Azure's Data
+      // Contributor and Data Reader policies (redis-connector.ts): keyless's check on ioredis 5,
+      // none on ioredis 6, which waits for the handshake's answers (ioredis-internals.ts, 10).
+      if (ioredisReadiesBeforeAuthAnswers()) readyAfterAuthAnswered(subscriber);
+      else subscriber.options.enableReadyCheck = false;
+    });
+    cluster.on('node error', (error: unknown) => {
+      this.#lastNodeError = error;
+    });
+    cluster.on('ready', () => {
+      this.#lastNodeError = undefined;
+    });
+    // A `duplicate()` would be a cluster without keyless's hooks.
+    cluster.duplicate = () => {
+      throw new ServiceUnavailableError(
+        'duplicate() of a keyless Redis Cluster is not supported: subscribe on the cluster itself (ioredis keeps one subscriber connection, re-authenticated by keyless), or create another connector',
+      );
+    };
+    installRedactedViews(cluster, () => this.#describe(), 'Cluster');
+    return cluster;
+  }
+
+  #adoptNode(node: Redis): void {
+    this.#nodesByOptions.set(node.options, node);
+    // ioredis's own, which copies the options (the Connector included): see ioredis-internals.ts, 12.
+    const duplicate = node.duplicate.bind(node);
+    if (ioredisReadiesBeforeAuthAnswers() && this.#settings.redisOptions.enableReadyCheck === undefined) {
+      readyAfterAuthAnswered(node);
+    }
+    installConnectionHooks(node, {
+      credentials: this.#credentials,
+      errorContext: {
+        ...this.#errorContext,
+        host: String(node.options.host),
+        port: Number(node.options.port),
+      },
+      isClosed: () => this.#closed,
+      onReady: (ready) => this.#connectionReady(ready),
+      duplicate: (override) => {
+        // ioredis asks for no reconnect (a dead node should fail fast); a refused handshake needs
+        // exactly one, with credentials fetched afresh, to tell a rotation from a refusal.
+        const copy = duplicate(
+          override?.retryStrategy === null
+            ? { ...override, retryStrategy: (times: number) => (times > 1 ? null : 100) }
+            : override,
+        );
+        this.#adoptNode(copy);
+        return copy;
+      },
+      describe: (described) => ({
+        host: described.options.host,
+        port: described.options.port,
+        tls: this.#settings.tls !== false,
+        user: this.#credentials.user ?? 'default',
+        status: described.status,
+      }),
+    });
+  }
+
+  /** Before each connect of any node: the first credentials once for all, then into this handshake. */
+  async #beforeConnect(nodeOptions: unknown): Promise<void> {
+    if (this.#credentials.password === undefined) {
+      this.#firstCredentials ??= this.#credentials.ready().then(
+        () => {
+          this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+          this.#scheduleReauthentication();
+        },
+        (error: unknown) => {
+          this.#firstCredentials = undefined;
+          throw error;
+        },
+      );
+      await this.#firstCredentials;
+    }
+    const node =
+      typeof nodeOptions === 'object' && nodeOptions !== null
+        ? this.#nodesByOptions.get(nodeOptions)
+        : undefined;
+    const password = this.#credentials.password;
+    if (node !== undefined && password !== undefined)
+      setHandshakeAuth(node, this.#credentials.user, password);
+  }
+
+  /** Every live connection of the cluster: each node's, and the subscriber's. */
+  #liveConnections(): Redis[] {
+    const cluster = this.#cluster;
+    if (cluster === undefined) return [];
+    const connections = [...cluster.nodes('all')];
+    const subscriber = clusterSubscriberOf(cluster);
+    if (subscriber !== undefined && !connections.includes(subscriber)) connections.push(subscriber);
+    return connections;
+  }
+
+  #connectionReady(node: Redis): void {
+    if (this.#credentials.kind !== 'entra-token' || this.#closed) return;
+    if (handshakePasswordOf(node) === this.#credentials.password) return;
+    void this.#reauthenticateAll([node]);
+  }
+
+  #credentialsChanged(): void {
+    if (this.#closed) return;
+    this.#emitter.emit('password-refreshed', this.#event());
+    if (this.#credentials.kind !== 'entra-token') return;
+    this.#previousExpiresOnTimestamp = this.#newestExpiresOnTimestamp;
+    this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+    void this.#reauthenticateAll(this.#liveConnections());
+    this.#scheduleReauthentication();
+  }
+
+  async #reauthenticateAll(connections: Redis[]): Promise<void> {
+    const password = this.#credentials.password;
+    if (password === undefined) return;
+    const login = { user: this.#credentials.user, password };
+    const now = systemClock.now();
+    const answerTimeoutMs = reauthenticationAnswerTimeout(
+      (this.#previousExpiresOnTimestamp ?? this.#credentials.expiresOnTimestamp ?? now) - now,
+    );
+    const outcomes = await Promise.all(
+      connections.map((connection) =>
+        reauthenticateConnection(connection, login, answerTimeoutMs).catch(
+          (error: unknown) => ({ kind: 'failed', error }) as const,
+        ),
+      ),
+    );
+    if (this.#closed) return;
+    let accepted = 0;
+    let reconnected = 0;
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'accepted') accepted += 1;
+      else if (outcome.kind === 'reconnected') reconnected += 1;
+      else if (outcome.kind === 'refused' || outcome.kind === 'failed') {
+        this.#reauthenticationFailed(this.#typedError(outcome.error));
+      }
+    }
+    if (accepted + reconnected > 0) {
+      const event = this.#event(accepted);
+      if (reconnected > 0) event.reconnected = reconnected;
+      this.#emitter.emit('reauthenticated', event);
+    }
+  }
+
+  #typedError(error: unknown): KeylessError {
+    const cause = sanitizedCause(error);
+    const mapped = mapRedisError(cause, this.#errorContext);
+    if (isKeylessError(mapped)) return mapped as KeylessError;
+    return new ServiceUnavailableError(
+      'a Redis Cluster node did not accept the re-AUTH with a new token; the connection was reconnected to log in with it',
+      { cause },
+    );
+  }
+
+  #reauthenticationFailed(error: KeylessError): void {
+    if (this.#closed) return;
+    const event = this.#event();
+    event.error = error;
+    this.#emitter.emit('reauthentication-failed', event);
+  }
+
+  #scheduleReauthentication(delayMs?: number): void {
+    if (this.#closed || this.#credentials.kind !== 'entra-token') return;
+    const expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+    if (expiresOnTimestamp === undefined) return;
+    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
+    const delay = delayMs ?? reauthenticationDelay(expiresOnTimestamp - systemClock.now());
+    this.#timer = systemClock.setTimer(() => {
+      this.#timer = undefined;
+      void this.#reauthenticationDue();
+    }, delay);
+  }
+
+  /** The same schedule and jitter as the standalone connector (reauthentication-schedule.ts). */
+  async #reauthenticationDue(): Promise<void> {
+    if (this.#closed) return;
+    const credentials = this.#credentials;
+    try {
+      const changed = await credentials.refresh();
+      this.#failedRenewals = 0;
+      if (!changed) {
+        const now = systemClock.now();
+        this.#scheduleReauthentication(
+          retryDelay(now, credentials.refreshAfterTimestamp ?? now, credentials.expiresOnTimestamp ?? now),
+        );
+      }
+    } catch (error) {
+      this.#failedRenewals += 1;
+      this.#reauthenticationFailed(isKeylessError(error) ? (error as KeylessError) : this.#typedError(error));
+      this.#scheduleReauthentication(
+        backoffDelay(this.#failedRenewals, { baseDelayMs: 1000, maxDelayMs: 30_000 }),
+      );
+    }
+  }
+
+  #event(connections?: number): RedisConnectorEvent {
+    const event: RedisConnectorEvent = { at: systemClock.now() };
+    if (this.#credentials.expiresOnTimestamp !== undefined)
+      event.expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+    if (connections !== undefined) event.connections = connections;
+    return event;
+  }
+}

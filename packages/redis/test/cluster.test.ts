@@ -1,0 +1,243 @@
+import { createTokenProvider, entraToken, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { useManagedIdentityEnvironment } from '@keyless/testing';
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createRedisClusterConnector,
+  type RedisClusterConnector,
+  type RedisConnectorEvent,
+} from '../src/index.ts';
+import { until } from './support.ts';
+
+/** Concurrent SET writers over keys of every slot range; count what succeeded and what failed. */
+function startClusterWriters(client: Cluster, prefix: string, writers = 4) {
+  const state = { running: true, successes: 0, failures: [] as string[] };
+  const loops = Array.from({ length: writers }, async (_, writer) => {
+    let index = 0;
+    while (state.running) {
+      try {
+        await client.set(`${prefix}:${writer}:${index % 200}`, String(index));
+        state.successes += 1;
+      } catch (error) {
+        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+      }
+      index += 1;
+    }
+  });
+  return {
+    state,
+    async stop() {
+      state.running = false;
+      await Promise.all(loops);
+      return state;
+    },
+  };
+}
+
+/** Drops one node connection as a network blip would (the server kills it at the connection's own request). */
+async function dropNodeConnection(node: Redis): Promise<void> {
+  const id = await node.client('ID');
+  await node.call('CLIENT', 'KILL', 'ID', String(id), 'SKIPME', 'no').catch(() => {});
+}
+
+describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 replicas, TLS)', () => {
+  let stack: LocalAzure;
+  let restoreEnvironment: () => void;
+  let tokenProvider: TokenProvider;
+  const connectors: RedisClusterConnector[] = [];
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({
+      services: ['redis'],
+      redis: { cluster: true },
+      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER as string,
+    });
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const connector of connectors) await connector.close();
+    await tokenProvider?.close();
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  function secretConnector(): RedisClusterConnector {
+    const connector = createRedisClusterConnector({
+      nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
+      password: fromKeyVaultSecret({
+        vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+        secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+      }),
+      user: stack.env.KEYLESS_REDIS_USER,
+      tokenProvider,
+    });
+    connectors.push(connector);
+    return connector;
+  }
+
+  it('secret mode: writes across all slots, and a rotated password reaches every node reconnect', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const keys = Array.from({ length: 300 }, (_, index) => `secret:key-${index}`);
+    await Promise.all(keys.map((key) => client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    const masters = client.nodes('master');
+    expect(masters).toHaveLength(3);
+    expect((await Promise.all(masters.map((master) => master.dbsize()))).every((size) => size > 0)).toBe(
+      true,
+    );
+
+    const refreshed: RedisConnectorEvent[] = [];
+    connector.on('password-refreshed', (event) => refreshed.push(event));
+    const writers = startClusterWriters(client, 'secret:rotation');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the rotation');
+    await stack.rotateRedisPassword();
+    // Live connections stay authenticated (as in Redis): drop every node connection so that each
+    // reconnects — with the old secret first (refused), then with the one fetched afresh.
+    const connected = client.nodes('all').filter((node) => node.status === 'ready');
+    expect(connected.length).toBeGreaterThanOrEqual(3);
+    await Promise.all(connected.map((node) => dropNodeConnection(node)));
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 300, 40_000, 'writes after the rotation');
+    const result = await writers.stop();
+    expect(result.failures).toEqual([]);
+    expect(refreshed.length).toBeGreaterThanOrEqual(1);
+    // Every master's connection is back, logged in with the new password.
+    await until(
+      () => client.nodes('master').every((node) => node.status === 'ready'),
+      20_000,
+      'every master connection to be ready',
+    );
+    expect(await Promise.all(client.nodes('master').map((node) => node.ping()))).toEqual([
+      'PONG',
+      'PONG',
+      'PONG',
+    ]);
+  }, 90_000);
+
+  it('Entra mode: every live node connection and the subscriber are re-authenticated across three token generations, no command fails', async () => {
+    stack.identity.setTokenLifetime(4);
+    const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    try {
+      const connector = createRedisClusterConnector({
+        nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
+        password: entraToken(),
+        user: stack.appIdentity.objectId,
+        tokenProvider: shortLived,
+      });
+      connectors.push(connector);
+      await connector.connect();
+      const { client } = connector;
+      const reauthenticated: (RedisConnectorEvent & { ready: number })[] = [];
+      connector.on('reauthenticated', (event) =>
+        reauthenticated.push({
+          ...event,
+          ready: client.nodes('all').filter((node) => node.status === 'ready').length,
+        }),
+      );
+      const failed: RedisConnectorEvent[] = [];
+      connector.on('reauthentication-failed', (event) => failed.push(event));
+
+      // AUTH commands each node connection sends after its handshake, counted on the connection.
+      const authsByNode = new Map<Redis, number>();
+      for (const node of client.nodes('all')) {
+        authsByNode.set(node, 0);
+        const send = node.sendCommand.bind(node);
+        node.sendCommand = (command, stream) => {
+          if (command.name.toLowerCase() === 'auth') authsByNode.set(node, (authsByNode.get(node) ?? 0) + 1);
+          return send(command, stream);
+        };
+      }
+      const minted = new Set<string>();
+      stack.identity.onTokenIssued((event) => {
+        if (event.resource.startsWith('https://redis.azure.com')) minted.add(event.token);
+      });
+
+      const received: string[] = [];
+      client.on('message', (_channel: string, message: string) => received.push(message));
+      await client.subscribe('cluster:news');
+
+      const writers = startClusterWriters(client, 'entra:counter');
+      let published = 0;
+      let running = true;
+      const publisher = (async () => {
+        while (running) {
+          await client.publish('cluster:news', String(published));
+          published += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await until(() => reauthenticated.length >= 3, 40_000, 'three re-authentications');
+      running = false;
+      await publisher;
+      const result = await writers.stop();
+
+      expect(result.failures).toEqual([]);
+      expect(failed).toEqual([]);
+      expect(minted.size).toBeGreaterThanOrEqual(3);
+      for (const event of reauthenticated.slice(0, 3)) {
+        // Every live connection — the three masters' and the subscriber's — took the new token:
+        // with AUTH on the live connection, or (a subscriber over RESP2 only) by being replaced.
+        expect(event.ready).toBeGreaterThanOrEqual(3);
+        expect((event.connections ?? 0) + (event.reconnected ?? 0)).toBe(event.ready + 1);
+        expect(event.connections).toBeGreaterThanOrEqual(event.ready);
+      }
+      // Each master connection sent AUTH once per new token, on the same live connection.
+      const masters = client.nodes('master');
+      expect(masters).toHaveLength(3);
+      for (const master of masters) {
+        expect(authsByNode.get(master)).toBeGreaterThanOrEqual(3);
+        expect(master.status).toBe('ready');
+      }
+      await until(() => received.length > 0, 20_000, 'a published message');
+      expect(new Set(received).size).toBeGreaterThan(0);
+    } finally {
+      stack.identity.setTokenLifetime(86_400);
+      await shortLived.close();
+    }
+  }, 90_000);
+
+  it('a master failover fails no command', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const cluster = stack.redisCluster;
+    if (!cluster) throw new Error('the stack has no Redis Cluster');
+    const master = (await cluster.topology()).find((node) => node.role === 'master');
+    if (!master) throw new Error('no master');
+    const writers = startClusterWriters(client, 'failover');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the failover');
+    await cluster.failover(master.node);
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 300, 40_000, 'writes after the failover');
+    const result = await writers.stop();
+    expect(result.failures).toEqual([]);
+  }, 90_000);
+
+  it('a refused login on the nodes is AuthenticationFailedError', async () => {
+    const systemIdentity = stack.identity.systemAssigned;
+    if (!systemIdentity) throw new Error('the stack has no system-assigned identity');
+    const systemProvider = createTokenProvider({ identity: 'system-assigned' });
+    try {
+      const connector = createRedisClusterConnector({
+        nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
+        password: entraToken(),
+        user: systemIdentity.objectId,
+        tokenProvider: systemProvider,
+        clusterOptions: { clusterRetryStrategy: () => null },
+      });
+      connectors.push(connector);
+      const failure = await connector.connect().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({ name: 'AuthenticationFailedError', code: 'authentication-failed' });
+    } finally {
+      await systemProvider.close();
+    }
+  }, 60_000);
+});
