@@ -16,11 +16,12 @@ export interface RedisClusterConnectorOptions {
   nodes?: readonly (string | { host: string; port: number })[];
   /**
    * TLS for every node, seeds and the nodes the cluster announces alike. Default on. `{ ca }` trusts
-   * an extra CA; `{ servername }` checks every node's certificate against that name, for caches
-   * whose nodes announce addresses their certificate does not name. `false` only for a cluster on
-   * this machine (loopback): every node address is checked before each connect.
+   * an extra CA. Each certificate is verified against the address keyless connects to: when nodes
+   * announce addresses their certificate does not name, map them to names it does with `natMap`
+   * (a `servername` that differs from the address is refused, as everywhere in keyless). `false`
+   * only for a cluster on this machine (loopback): every node address is checked before each connect.
    */
-  tls?: boolean | { ca?: string | Buffer; servername?: string };
+  tls?: boolean | { ca?: string | Buffer };
   /** As for `createRedisConnector()`: `fromKeyVaultSecret(…)` or `entraToken()`. */
   password: PasswordSource;
   /** As for `createRedisConnector()` (Entra: the identity's object id, else KEYLESS_REDIS_ENTRA_USER). */
@@ -87,26 +88,20 @@ export function resolveClusterTls(value: unknown): ResolvedConnection['tls'] {
   if (value === false) return false;
   if (value === undefined || value === true) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigurationError('Invalid option `tls`', { hint: 'give true, false or { ca, servername }' });
+    throw new ConfigurationError('Invalid option `tls`', { hint: 'give true, false or { ca }' });
   }
   assertNoWeakenedTls(value, 'tls', { service: 'Redis' });
-  const { ca, servername, ...rest } = value as { ca?: unknown; servername?: unknown };
+  const { ca, ...rest } = value as { ca?: unknown };
   const unknown = Object.keys(rest);
   if (unknown.length > 0) {
     throw new ConfigurationError(`Invalid option \`tls.${unknown[0]}\` for a Redis Cluster`, {
-      hint: 'only `tls: { ca, servername }` is supported: keyless connects to each node and verifies its certificate',
+      hint: 'only `tls: { ca }` is supported: keyless connects to each node and verifies its certificate against that address (map announced addresses to certificate names with `natMap`)',
     });
   }
   if (ca !== undefined && typeof ca !== 'string' && !Buffer.isBuffer(ca)) {
     throw new ConfigurationError('Invalid option `tls.ca` for Redis: expected PEM text or a Buffer');
   }
-  if (servername !== undefined && (typeof servername !== 'string' || !/^[^\s/:@]+$/.test(servername))) {
-    throw new ConfigurationError('Invalid option `tls.servername` for Redis: expected a host name');
-  }
-  return {
-    ...(ca === undefined ? {} : { ca: ca as string | Buffer }),
-    ...(servername === undefined ? {} : { servername: servername as string }),
-  };
+  return ca === undefined ? {} : { ca: ca as string | Buffer };
 }
 
 /** `clusterOptions`, copied; the keys that are keyless's are refused, never silently dropped. */

@@ -69,7 +69,7 @@ const hostSchema = settingSchema((raw) => {
 export interface ResolvedConnection {
   host: string;
   port: number;
-  tls: false | { ca?: string | Buffer; servername?: string };
+  tls: false | { ca?: string | Buffer };
   /** Without TLS: which setting made it plaintext, for the message that refuses a remote host. */
   plaintextBecause?: string;
 }

@@ -145,8 +145,6 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
               port,
               ...family,
               ...(connection.tls.ca === undefined ? {} : { ca: connection.tls.ca }),
-              // Cluster nodes announced by address: the certificate is checked against this name.
-              ...(connection.tls.servername === undefined ? {} : { servername: connection.tls.servername }),
               // Explicit, so that NODE_TLS_REJECT_UNAUTHORIZED=0 cannot switch it off either.
               rejectUnauthorized: true,
             });
