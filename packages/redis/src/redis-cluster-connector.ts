@@ -70,7 +70,7 @@ export interface RedisClusterConnector {
 /**
  * ioredis `Cluster` with a password from Key Vault or an Entra token. Every node connection — seeds,
  * nodes discovered later, replicas — is opened by keyless's socket connector (TLS verified against
- * the node's address or `tls.servername`; plaintext only to loopback) with the newest credentials;
+ * the node's address, after `natMap`; plaintext only to loopback) with the newest credentials;
  * Entra tokens are re-sent with `AUTH` on every live node connection before they expire.
  */
 export function createRedisClusterConnector(options: RedisClusterConnectorOptions): RedisClusterConnector {
