@@ -73,9 +73,16 @@ describe('a new login during a reconfiguration', () => {
   );
 
   it('keeps a query waiting past pool.acquireTimeoutMs while its login rides out the reconfiguration', async () => {
-    const sqlConnector = connector({ loginRetry: quickRetry, pool: { acquireTimeoutMs: 300 } });
-    sql.faults.reconfigure({ durationMs: 1_500 });
+    const sqlConnector = connector({ loginRetry: quickRetry, pool: { acquireTimeoutMs: 1_000 } });
+    // Warm first (token, TLS): a cold first login on a loaded CI machine took over 300 ms before
+    // the server's first refusal, and a login still under way at acquireTimeoutMs is "too slow" —
+    // not the case under test. 'kill' closes the warm session, so the query needs a new login.
+    await sqlConnector.connect();
+    const failedBefore = sql.counters.failedLogins;
+    sql.faults.reconfigure({ durationMs: 3_000, existingSessions: 'kill' });
     expect(await sqlConnector.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    // The query waited through refused logins, well past acquireTimeoutMs.
+    expect(sql.counters.failedLogins - failedBefore).toBeGreaterThanOrEqual(2);
   });
 
   it('gives up after loginRetry.budgetMs with `unavailable`, saying how long it tried and what to check', async () => {
