@@ -104,6 +104,16 @@ describe('Entra re-AUTH: subscribers over RESP2, blocked connections, failures',
       20_000,
       'a re-AUTH round that reconnected the blocked connection',
     );
+    // Push right after a round that reconnected it, so the answer travels well before the next
+    // round: a reconnect at the instant BLPOP's answer is in flight loses that answer (and the item
+    // it popped), as any connection drop under a blocking pop does — the README says so and
+    // recommends a finite timeout. That race is not what this test is about.
+    const roundsSoFar = reauthenticated.length;
+    await until(
+      () => reauthenticated.slice(roundsSoFar).some((event) => (event.reconnected ?? 0) >= 1),
+      20_000,
+      'the next re-AUTH round that reconnected the blocked connection',
+    );
     await made.client.rpush('reauthentication:queue', 'item');
     expect(await popped).toEqual(['reauthentication:queue', 'item']);
     // A bound above the 20 s wait for the re-AUTH round (vitest's 30 s default was hit under CI load).
