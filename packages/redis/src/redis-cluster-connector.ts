@@ -236,9 +236,12 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
     this.#timer = undefined;
     const cluster = this.#cluster;
     if (cluster !== undefined && cluster.status !== 'end') {
+      // QUIT lets pending replies arrive; the cluster ends once every node has closed. Calling
+      // disconnect() before that leaves ioredis's Cluster in `close` for good, so it is the fallback.
+      const ended = new Promise<void>((resolve) => cluster.once('end', () => resolve()));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        cluster.quit().catch(() => {}),
+        Promise.all([cluster.quit().catch(() => {}), ended]),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, 2000);
           timer.unref();

@@ -194,6 +194,15 @@ describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 re
         expect(master.status).toBe('ready');
       }
       await until(() => received.length > 0, 20_000, 'a published message');
+      // Nothing prints a token: the connector, the cluster, its node connections.
+      const { inspect } = await import('node:util');
+      const printed = [connector, client, ...client.nodes('all')]
+        .flatMap((value) => [inspect(value, { depth: 6, showHidden: true }), JSON.stringify(value)])
+        .join('\n');
+      expect(printed).toContain(stack.appIdentity.objectId);
+      expect([...minted].some((token) => printed.includes(token))).toBe(false);
+      await connector.close();
+      await until(() => client.status === 'end', 10_000, 'the cluster to end');
       expect(new Set(received).size).toBeGreaterThan(0);
     } finally {
       stack.identity.setTokenLifetime(86_400);
