@@ -318,4 +318,27 @@ describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 re
       await systemProvider.close();
     }
   }, 60_000);
+
+  // Last: it changes the topology (a fourth master) for whatever would run after it.
+  it('a node added later gets the credentials: keys moved to it are written and read through it', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const cluster = stack.redisCluster;
+    if (!cluster) throw new Error('the stack has no Redis Cluster');
+    const writers = startClusterWriters(client, 'added');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the node is added');
+    const added = await cluster.addNode({ slots: { from: 0, to: 1999 } });
+    // Keys of the moved slots: ioredis follows MOVED to the new node and opens a connection to it.
+    const keys = Array.from({ length: 200 }, (_, index) => `added:key-${index}`);
+    await Promise.all(keys.map((key) => client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 200, 40_000, 'writes after the node is added');
+    const result = await writers.stop();
+    expect(result.failures).toEqual([]);
+    const onAdded = client.nodes('all').find((node) => node.options.port === added.tlsPort);
+    expect(onAdded?.status).toBe('ready');
+    expect(await onAdded?.dbsize()).toBeGreaterThan(0);
+  }, 90_000);
 });
