@@ -119,96 +119,114 @@ describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 re
     ]);
   }, 90_000);
 
-  it('Entra mode: every live node connection and the subscriber are re-authenticated across three token generations, no command fails', async () => {
-    stack.identity.setTokenLifetime(4);
-    const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-    try {
-      const connector = createRedisClusterConnector({
-        nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
-        password: entraToken(),
-        user: stack.appIdentity.objectId,
-        tokenProvider: shortLived,
-      });
-      connectors.push(connector);
-      await connector.connect();
-      const { client } = connector;
-      const reauthenticated: (RedisConnectorEvent & { ready: number })[] = [];
-      connector.on('reauthenticated', (event) =>
-        reauthenticated.push({
-          ...event,
-          ready: client.nodes('all').filter((node) => node.status === 'ready').length,
-        }),
-      );
-      const failed: RedisConnectorEvent[] = [];
-      connector.on('reauthentication-failed', (event) => failed.push(event));
+  // RESP3 (ioredis 6's default): the subscriber takes AUTH too. RESP2 (ioredis 5's): it cannot, and
+  // is ended so that ioredis replaces it, logged in with the new token, and resubscribes.
+  it.each([3, 2] as const)(
+    'Entra mode (RESP%i): every live node connection and the subscriber are re-authenticated across three token generations, no command fails',
+    async (protocol) => {
+      stack.identity.setTokenLifetime(4);
+      const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+      try {
+        const connector = createRedisClusterConnector({
+          nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
+          password: entraToken(),
+          user: stack.appIdentity.objectId,
+          tokenProvider: shortLived,
+          redisOptions: { protocol },
+        });
+        connectors.push(connector);
+        await connector.connect();
+        const { client } = connector;
+        const reauthenticated: (RedisConnectorEvent & { ready: number })[] = [];
+        connector.on('reauthenticated', (event) =>
+          reauthenticated.push({
+            ...event,
+            ready: client.nodes('all').filter((node) => node.status === 'ready').length,
+          }),
+        );
+        const failed: RedisConnectorEvent[] = [];
+        connector.on('reauthentication-failed', (event) => failed.push(event));
 
-      // AUTH commands each node connection sends after its handshake, counted on the connection.
-      const authsByNode = new Map<Redis, number>();
-      for (const node of client.nodes('all')) {
-        authsByNode.set(node, 0);
-        const send = node.sendCommand.bind(node);
-        node.sendCommand = (command, stream) => {
-          if (command.name.toLowerCase() === 'auth') authsByNode.set(node, (authsByNode.get(node) ?? 0) + 1);
-          return send(command, stream);
-        };
-      }
-      const minted = new Set<string>();
-      stack.identity.onTokenIssued((event) => {
-        if (event.resource.startsWith('https://redis.azure.com')) minted.add(event.token);
-      });
-
-      const received: string[] = [];
-      client.on('message', (_channel: string, message: string) => received.push(message));
-      await client.subscribe('cluster:news');
-
-      const writers = startClusterWriters(client, 'entra:counter');
-      let published = 0;
-      let running = true;
-      const publisher = (async () => {
-        while (running) {
-          await client.publish('cluster:news', String(published));
-          published += 1;
-          await new Promise((resolve) => setTimeout(resolve, 20));
+        // AUTH commands each node connection sends after its handshake, counted on the connection.
+        const authsByNode = new Map<Redis, number>();
+        for (const node of client.nodes('all')) {
+          authsByNode.set(node, 0);
+          const send = node.sendCommand.bind(node);
+          node.sendCommand = (command, stream) => {
+            if (command.name.toLowerCase() === 'auth')
+              authsByNode.set(node, (authsByNode.get(node) ?? 0) + 1);
+            return send(command, stream);
+          };
         }
-      })();
-      await until(() => reauthenticated.length >= 3, 40_000, 'three re-authentications');
-      running = false;
-      await publisher;
-      const result = await writers.stop();
+        const minted = new Set<string>();
+        stack.identity.onTokenIssued((event) => {
+          if (event.resource.startsWith('https://redis.azure.com')) minted.add(event.token);
+        });
 
-      expect(result.failures).toEqual([]);
-      expect(failed).toEqual([]);
-      expect(minted.size).toBeGreaterThanOrEqual(3);
-      for (const event of reauthenticated.slice(0, 3)) {
-        // Every live connection — the three masters' and the subscriber's — took the new token:
-        // with AUTH on the live connection, or (a subscriber over RESP2 only) by being replaced.
-        expect(event.ready).toBeGreaterThanOrEqual(3);
-        expect((event.connections ?? 0) + (event.reconnected ?? 0)).toBe(event.ready + 1);
-        expect(event.connections).toBeGreaterThanOrEqual(event.ready);
+        const received: string[] = [];
+        client.on('message', (_channel: string, message: string) => received.push(message));
+        await client.subscribe('cluster:news');
+
+        const writers = startClusterWriters(client, 'entra:counter');
+        let published = 0;
+        let running = true;
+        const publisher = (async () => {
+          while (running) {
+            await client.publish('cluster:news', String(published));
+            published += 1;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+        await until(() => reauthenticated.length >= 3, 40_000, 'three re-authentications');
+        running = false;
+        await publisher;
+        const result = await writers.stop();
+
+        expect(result.failures).toEqual([]);
+        expect(failed).toEqual([]);
+        expect(minted.size).toBeGreaterThanOrEqual(3);
+        for (const event of reauthenticated.slice(0, 3)) {
+          // Every live connection — the three masters' and the subscriber's — took the new token:
+          // with AUTH on the live connection, or (a subscriber over RESP2 only) by being replaced.
+          expect(event.ready).toBeGreaterThanOrEqual(3);
+          expect((event.connections ?? 0) + (event.reconnected ?? 0)).toBe(event.ready + 1);
+          expect(event.connections).toBe(protocol === 3 ? event.ready + 1 : event.ready);
+        }
+        // Each master connection sent AUTH once per new token, on the same live connection.
+        const masters = client.nodes('master');
+        expect(masters).toHaveLength(3);
+        for (const master of masters) {
+          expect(authsByNode.get(master)).toBeGreaterThanOrEqual(3);
+          expect(master.status).toBe('ready');
+        }
+        // The subscriber (replaced, over RESP2) still receives what is published now.
+        const last = published;
+        let next = last;
+        await until(
+          () => {
+            void client.publish('cluster:news', String(next++));
+            return received.some((message) => Number(message) >= last);
+          },
+          20_000,
+          'a message published after the re-authentications',
+        );
+        // Nothing prints a token: the connector, the cluster, its node connections.
+        const { inspect } = await import('node:util');
+        const printed = [connector, client, ...client.nodes('all')]
+          .flatMap((value) => [inspect(value, { depth: 6, showHidden: true }), JSON.stringify(value)])
+          .join('\n');
+        expect(printed).toContain(stack.appIdentity.objectId);
+        expect([...minted].some((token) => printed.includes(token))).toBe(false);
+        await connector.close();
+        await until(() => client.status === 'end', 10_000, 'the cluster to end');
+        expect(new Set(received).size).toBeGreaterThan(0);
+      } finally {
+        stack.identity.setTokenLifetime(86_400);
+        await shortLived.close();
       }
-      // Each master connection sent AUTH once per new token, on the same live connection.
-      const masters = client.nodes('master');
-      expect(masters).toHaveLength(3);
-      for (const master of masters) {
-        expect(authsByNode.get(master)).toBeGreaterThanOrEqual(3);
-        expect(master.status).toBe('ready');
-      }
-      await until(() => received.length > 0, 20_000, 'a published message');
-      // Nothing prints a token: the connector, the cluster, its node connections.
-      const { inspect } = await import('node:util');
-      const printed = [connector, client, ...client.nodes('all')]
-        .flatMap((value) => [inspect(value, { depth: 6, showHidden: true }), JSON.stringify(value)])
-        .join('\n');
-      expect(printed).toContain(stack.appIdentity.objectId);
-      expect([...minted].some((token) => printed.includes(token))).toBe(false);
-      await connector.close();
-      await until(() => client.status === 'end', 10_000, 'the cluster to end');
-      expect(new Set(received).size).toBeGreaterThan(0);
-    } finally {
-      stack.identity.setTokenLifetime(86_400);
-      await shortLived.close();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 
   it('a master failover fails no command', async () => {
     const connector = secretConnector();
