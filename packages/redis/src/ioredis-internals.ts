@@ -68,12 +68,15 @@ import type { Redis } from 'ioredis';
  *    and `retryStrategy: null`: once it ends, ioredis picks a node again, reads that node's
  *    `password` (keyless's accessor: the newest token) and resubscribes. keyless re-AUTHs it with the
  *    node connections (over RESP2: by ending it, so that its successor logs in with the new token).
- *    Cluster commands reach it through `getInstance()`, which keyless wraps on the instance to adopt
- *    each new subscriber before its first command: keyless's hooks, and `connector` — the
- *    `StandaloneConnector` ioredis made in the constructor — replaced by keyless's while the
- *    connection is still `wait`. (A subscriber ioredis resubscribes at once when it replaces one
- *    connects before that; it uses the `tls` keyless put in `redisOptions`: verified, with the
- *    newest credentials read when it was made.)
+ *    keyless adopts each new subscriber before it connects — keyless's hooks, and `connector` (the
+ *    `StandaloneConnector` ioredis made in the constructor) replaced by keyless's while the
+ *    connection is still `wait` — by wrapping, on the instance, `getInstance()` (how cluster
+ *    commands reach it) and `selectSubscriber()`, which makes a replacement and resubscribes it at
+ *    once: keyless has it made without the channels (`lastActiveSubscriber` cleared for the call,
+ *    its channels read from `condition`/`prevCondition` as ioredis does), adopts it, resubscribes,
+ *    and sets `lastActiveSubscriber` once that succeeded, as ioredis does. Should a subscriber still
+ *    connect with ioredis's own connector, it uses the `tls` keyless puts in `redisOptions`:
+ *    verified, never switched off.
  * 12. Cluster: ioredis fetches `CLUSTER SLOTS` over `node.duplicate(…)` of a node connection
  *    (`getInfoFromNode`); keyless adopts each duplicate as it adopts the node.
  */
@@ -180,19 +183,91 @@ export function readyAfterAuthAnswered(client: Redis): void {
   };
 }
 
-/** (11) Calls `adopt` with each new subscriber connection the cluster hands a command to. */
+interface ClusterSubscriberInternals {
+  getInstance(): Redis | null;
+  selectSubscriber(): void;
+  subscriber: Redis | null;
+  lastActiveSubscriber?: Redis;
+  onSubscriberEnd?: () => void;
+}
+
+type SubscriptionKind = 'subscribe' | 'psubscribe' | 'ssubscribe';
+
+/** (11) The channels a subscriber connection had, as ioredis reads them to resubscribe. */
+function subscribedChannels(client: Redis | undefined): Record<SubscriptionKind, string[]> | undefined {
+  const state = client as unknown as
+    | {
+        condition?: { subscriber?: { channels(kind: string): string[] } | false } | null;
+        prevCondition?: { subscriber?: { channels(kind: string): string[] } | false } | null;
+      }
+    | undefined;
+  const tracker = (state?.condition || state?.prevCondition)?.subscriber;
+  if (!tracker) return undefined;
+  const channels = {
+    subscribe: tracker.channels('subscribe'),
+    psubscribe: tracker.channels('psubscribe'),
+    ssubscribe: tracker.channels('ssubscribe'),
+  };
+  return Object.values(channels).some((list) => list.length > 0) ? channels : undefined;
+}
+
+/**
+ * (11) Calls `adopt` with each subscriber connection the cluster makes, before it connects. ioredis
+ * resubscribes a replacement at once, inside `selectSubscriber()` (so before keyless could see it):
+ * keyless has it made without the channels, adopts it, then resubscribes them itself as ioredis
+ * would, keeping `lastActiveSubscriber` on the old one until that succeeded.
+ */
 export function adoptClusterSubscribers(cluster: unknown, adopt: (subscriber: Redis) => void): void {
-  const subscriber = (cluster as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
-  if (typeof subscriber?.getInstance !== 'function') return;
-  const original = subscriber.getInstance.bind(subscriber);
+  const target = (cluster as { subscriber?: ClusterSubscriberInternals }).subscriber;
+  if (typeof target?.getInstance !== 'function' || typeof target.selectSubscriber !== 'function') return;
   const adopted = new WeakSet<Redis>();
-  subscriber.getInstance = () => {
-    const instance = original();
+  const adoptOnce = (instance: Redis | null | undefined) => {
     if (instance && !adopted.has(instance)) {
       adopted.add(instance);
       adopt(instance);
     }
+  };
+  const getInstance = target.getInstance.bind(target);
+  target.getInstance = () => {
+    const instance = getInstance();
+    adoptOnce(instance);
     return instance;
+  };
+  const selectSubscriber = target.selectSubscriber.bind(target);
+  target.selectSubscriber = () => {
+    const previous = target.lastActiveSubscriber;
+    const channels = subscribedChannels(previous);
+    if (previous === undefined || channels === undefined) {
+      selectSubscriber();
+      adoptOnce(target.subscriber);
+      return;
+    }
+    if (target.onSubscriberEnd) previous.off('end', target.onSubscriberEnd);
+    previous.disconnect();
+    target.lastActiveSubscriber = undefined;
+    selectSubscriber();
+    target.lastActiveSubscriber = previous;
+    const created = target.subscriber;
+    if (!created) return;
+    adoptOnce(created);
+    let pending = 0;
+    const resubscribed = () => {
+      pending -= 1;
+      if (pending === 0 && target.subscriber === created) target.lastActiveSubscriber = created;
+    };
+    const client = created as unknown as Record<
+      SubscriptionKind,
+      (...channels: string[]) => Promise<unknown>
+    >;
+    for (const kind of ['subscribe', 'psubscribe'] as const) {
+      if (channels[kind].length === 0) continue;
+      pending += 1;
+      client[kind](...channels[kind]).then(resubscribed, () => {});
+    }
+    for (const channel of channels.ssubscribe) {
+      pending += 1;
+      client.ssubscribe(channel).then(resubscribed, () => {});
+    }
   };
 }
 

@@ -288,8 +288,8 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
         enableReadyCheck: ioredisReadiesBeforeAuthAnswers(),
         ...redisOptions,
         Connector,
-        // Only ioredis's cluster subscriber reads this (ioredis-internals.ts, 11): it opens its own
-        // socket, so it gets the same verification keyless applies — never switched off.
+        // keyless's connector ignores this. It is the fallback for a cluster subscriber that would
+        // connect with ioredis's own connector (ioredis-internals.ts, 11): verified, as keyless's.
         ...(tls === false ? {} : { tls: { ...tls, rejectUnauthorized: true } }),
       },
     });
