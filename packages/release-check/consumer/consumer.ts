@@ -173,13 +173,17 @@ import {
 } from '@keyless/postgres';
 import {
   createNodeRedisConnector,
+  createRedisClusterConnector,
   createRedisConnector,
   type NodeRedisClient,
   type NodeRedisConnector,
   type NodeRedisConnectorOptions,
+  type PassedClusterOptions,
   type PassedNodeRedisOptions,
   type PassedNodeRedisSocketOptions,
   type PassedRedisOptions,
+  type RedisClusterConnector,
+  type RedisClusterConnectorOptions,
   type RedisConnector,
   type RedisConnectorEvent,
   type RedisConnectorEventName,
@@ -725,4 +729,17 @@ export async function clusterDrill(tls: RedisClusterOptions['tls']): Promise<Red
   } finally {
     await cluster.stop();
   }
+}
+
+/** Azure Managed Redis with the OSS cluster policy (not run by the smoke): every node logged in, re-AUTH on each. */
+export function clusteredCache(tokenProvider: TokenProvider, objectId: string): RedisClusterConnector {
+  const clusterOptions: PassedClusterOptions = { scaleReads: 'master' };
+  const options: RedisClusterConnectorOptions = {
+    nodes: ['orders.westeurope.redis.azure.net:10000'],
+    password: passwordFromEntra(),
+    user: objectId,
+    tokenProvider,
+    clusterOptions,
+  };
+  return createRedisClusterConnector(options);
 }
