@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { ConfigurationError } from '@keyless/core';
+import type { ConfigurationError } from '@keyless/core';
+import { missingLibraryError } from '@keyless/core/internal';
 import type * as IORedis from 'ioredis';
 
 /** The part of ioredis keyless uses. */
@@ -28,16 +29,9 @@ export function ioredisLibrary(): IORedisLibrary {
 
 /** The optional peer cannot be loaded: say what to install, and that node-redis users need not. */
 export function missingIORedisError(error: unknown): ConfigurationError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-  const reason = error instanceof Error && error.message ? ` (${error.message.split('\n')[0]})` : '';
-  return new ConfigurationError(
-    notFound
-      ? `createRedisConnector() needs ${libraryName}, which could not be found${reason}`
-      : `createRedisConnector() could not load ${libraryName}${reason}`,
-    {
-      hint: `install it next to @keyless/redis (npm install ${libraryName}); it is an optional peer dependency, needed only for createRedisConnector() — node-redis users call createNodeRedisConnector() instead`,
-      cause: error,
-    },
-  );
+  return missingLibraryError(error, {
+    library: libraryName,
+    neededBy: 'createRedisConnector() and createRedisClusterConnector()',
+    hint: `install it next to @keyless/redis (npm install ${libraryName}); it is an optional peer dependency, needed only for createRedisConnector() and createRedisClusterConnector() — node-redis users call createNodeRedisConnector() instead`,
+  });
 }

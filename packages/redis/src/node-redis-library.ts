@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { ConfigurationError } from '@keyless/core';
+import type { ConfigurationError } from '@keyless/core';
+import { missingLibraryError } from '@keyless/core/internal';
 import type * as NodeRedis from 'redis';
 
 /** The part of node-redis (the npm package `redis`, v5) keyless uses. */
@@ -27,16 +28,9 @@ export function nodeRedisLibrary(): NodeRedisLibrary {
 
 /** The optional peer cannot be loaded: say what to install. */
 export function missingNodeRedisError(error: unknown): ConfigurationError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-  const reason = error instanceof Error && error.message ? ` (${error.message.split('\n')[0]})` : '';
-  return new ConfigurationError(
-    notFound
-      ? `createNodeRedisConnector() needs node-redis (the npm package \`${libraryName}\`, v5), which could not be found${reason}`
-      : `createNodeRedisConnector() could not load node-redis (the npm package \`${libraryName}\`)${reason}`,
-    {
-      hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for createNodeRedisConnector() — ioredis users call createRedisConnector() instead`,
-      cause: error,
-    },
-  );
+  return missingLibraryError(error, {
+    library: libraryName,
+    neededBy: 'createNodeRedisConnector()',
+    hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for createNodeRedisConnector() — ioredis users call createRedisConnector() instead`,
+  });
 }
