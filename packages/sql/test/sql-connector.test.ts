@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AuthorizationError,
   ClosedError,
@@ -231,7 +232,20 @@ describe('createSqlConnector', () => {
     });
 
     it('fails a query with `unavailable` when no connection frees up within acquireTimeoutMs', async () => {
-      const sqlConnector = connector({ pool: { max: 1, acquireTimeoutMs: 200 } });
+      // An identity of its own: the token cache is per process, and the 3-second token the load test
+      // cached for the app identity could make this pool retire its only connection (token near
+      // expiry) and log in again — a login under way, not the busy connection this test is about.
+      const identity = {
+        name: `acquire-timeout-${randomUUID()}`,
+        clientId: randomUUID(),
+        objectId: randomUUID(),
+      };
+      stack.identity.addUserAssignedIdentity(identity);
+      sql.addPrincipal({ name: identity.name, objectId: identity.objectId });
+      const sqlConnector = connector({
+        pool: { max: 1, acquireTimeoutMs: 200 },
+        tokenProvider: provider({ identity: { clientId: identity.clientId } }),
+      });
       // Logged in first: the point is a pool whose only connection is busy, not a login still under way.
       await sqlConnector.connect();
       const holding = sqlConnector.query("WAITFOR DELAY '00:00:01'");
