@@ -15,7 +15,6 @@ import {
   installRedactedViews,
   resolveTokenProviderOption,
   systemClock,
-  type TimerHandle,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
@@ -29,11 +28,7 @@ import {
   type PassedNodeRedisSocketOptions,
   resolvePassedNodeRedisOptions,
 } from './node-redis-options.js';
-import {
-  reauthenticationAnswerTimeout,
-  reauthenticationDelay,
-  retryDelay,
-} from './reauthentication-schedule.js';
+import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
 import { RedisCredentials } from './redis-credentials.js';
@@ -44,6 +39,7 @@ import {
   sanitizedCause,
 } from './redis-error-mapping.js';
 import { assertConnectionDestination, type ResolvedConnection, resolveConnection } from './redis-options.js';
+import { TokenRenewalTimer } from './token-renewal-timer.js';
 
 /** A node-redis v5 client (`createClient()` of the npm package `redis`). */
 export type NodeRedisClient = RedisClientType;
@@ -140,8 +136,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   #connecting: Promise<void> | undefined;
   #firstCredentials: Promise<void> | undefined;
   #recovering: Promise<unknown> | undefined;
-  #timer: TimerHandle | undefined;
-  #failedRenewals = 0;
+  readonly #renewal: TokenRenewalTimer;
   #newestExpiresOnTimestamp: number | undefined;
   #previousExpiresOnTimestamp: number | undefined;
   #closed = false;
@@ -155,6 +150,11 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   ) {
     this.#connection = connection;
     this.#credentials = credentials;
+    this.#renewal = new TokenRenewalTimer(credentials, (error) =>
+      this.#reauthenticationFailed(
+        isKeylessError(error) ? (error as KeylessError) : this.#typedReauthenticationError(error),
+      ),
+    );
     this.#clientOptions = clientOptions;
     this.#ownedProvider = ownedProvider;
     this.mode = credentials.kind;
@@ -254,8 +254,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#renewal.stop();
     await Promise.all([...this.#clients.values()].map((tracked) => closeClient(tracked)));
     this.#clients.clear();
     this.#emitter.removeAll();
@@ -363,7 +362,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
       this.#firstCredentials ??= this.#credentials.ready().then(
         () => {
           this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-          this.#scheduleReauthentication();
+          this.#renewal.schedule();
         },
         (error: unknown) => {
           this.#firstCredentials = undefined;
@@ -453,7 +452,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
     this.#previousExpiresOnTimestamp = this.#newestExpiresOnTimestamp;
     this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     void this.#reauthenticateAll([...this.#clients.values()]);
-    this.#scheduleReauthentication();
+    this.#renewal.schedule();
   }
 
   async #reauthenticateAll(clients: TrackedClient[]): Promise<void> {
@@ -557,42 +556,6 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
     // The connector's own listener is one; emit only when the application listens too.
     if (tracked !== undefined && tracked.client.listenerCount('error') > 1)
       tracked.client.emit('error', error);
-  }
-
-  #scheduleReauthentication(delayMs?: number): void {
-    if (this.#closed || this.#credentials.kind !== 'entra-token') return;
-    const expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-    if (expiresOnTimestamp === undefined) return;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    // The same schedule and jitter as the ioredis path (reauthentication-schedule.ts).
-    const delay = delayMs ?? reauthenticationDelay(expiresOnTimestamp - systemClock.now());
-    this.#timer = systemClock.setTimer(() => {
-      this.#timer = undefined;
-      void this.#reauthenticationDue();
-    }, delay);
-  }
-
-  async #reauthenticationDue(): Promise<void> {
-    if (this.#closed) return;
-    const credentials = this.#credentials;
-    try {
-      const changed = await credentials.refresh();
-      this.#failedRenewals = 0;
-      if (!changed) {
-        const now = systemClock.now();
-        this.#scheduleReauthentication(
-          retryDelay(now, credentials.refreshAfterTimestamp ?? now, credentials.expiresOnTimestamp ?? now),
-        );
-      }
-    } catch (error) {
-      this.#failedRenewals += 1;
-      this.#reauthenticationFailed(
-        isKeylessError(error) ? (error as KeylessError) : this.#typedReauthenticationError(error),
-      );
-      this.#scheduleReauthentication(
-        backoffDelay(this.#failedRenewals, { baseDelayMs: 1000, maxDelayMs: 30_000 }),
-      );
-    }
   }
 
   #event(connections?: number): RedisConnectorEvent {

@@ -8,11 +8,9 @@ import {
   type TokenProvider,
 } from '@keyless/core';
 import {
-  backoffDelay,
   installRedactedViews,
   resolveTokenProviderOption,
   systemClock,
-  type TimerHandle,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
@@ -29,11 +27,7 @@ import {
   setHandshakeAuth,
 } from './ioredis-internals.js';
 import { ioredisLibrary } from './ioredis-library.js';
-import {
-  reauthenticationAnswerTimeout,
-  reauthenticationDelay,
-  retryDelay,
-} from './reauthentication-schedule.js';
+import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import {
   type PassedClusterOptions,
@@ -53,6 +47,7 @@ import {
   resolvePassedRedisOptions,
 } from './redis-options.js';
 import { socketConnectorFor } from './redis-socket-connector.js';
+import { TokenRenewalTimer } from './token-renewal-timer.js';
 
 /** What `createRedisClusterConnector()` returns: an ioredis Cluster whose node connections keep fresh credentials. */
 export interface RedisClusterConnector {
@@ -142,8 +137,7 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
   #connecting: Promise<void> | undefined;
   #firstCredentials: Promise<void> | undefined;
   #lastNodeError: unknown;
-  #timer: TimerHandle | undefined;
-  #failedRenewals = 0;
+  readonly #renewal: TokenRenewalTimer;
   #previousExpiresOnTimestamp: number | undefined;
   #newestExpiresOnTimestamp: number | undefined;
   #closed = false;
@@ -152,6 +146,9 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
   constructor(settings: ClusterSettings) {
     this.#settings = settings;
     this.#credentials = settings.credentials;
+    this.#renewal = new TokenRenewalTimer(settings.credentials, (error) =>
+      this.#reauthenticationFailed(isKeylessError(error) ? (error as KeylessError) : this.#typedError(error)),
+    );
     this.mode = settings.credentials.kind;
     const [first] = settings.seeds;
     const { description } = settings.credentials;
@@ -232,8 +229,7 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#renewal.stop();
     const cluster = this.#cluster;
     if (cluster !== undefined && cluster.status !== 'end') {
       // QUIT lets pending replies arrive; the cluster ends once every node has closed. Calling
@@ -362,7 +358,7 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
       this.#firstCredentials ??= this.#credentials.ready().then(
         () => {
           this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-          this.#scheduleReauthentication();
+          this.#renewal.schedule();
         },
         (error: unknown) => {
           this.#firstCredentials = undefined;
@@ -403,7 +399,7 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
     this.#previousExpiresOnTimestamp = this.#newestExpiresOnTimestamp;
     this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     void this.#reauthenticateAll(this.#liveConnections());
-    this.#scheduleReauthentication();
+    this.#renewal.schedule();
   }
 
   async #reauthenticateAll(connections: Redis[]): Promise<void> {
@@ -453,40 +449,6 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
     const event = this.#event();
     event.error = error;
     this.#emitter.emit('reauthentication-failed', event);
-  }
-
-  #scheduleReauthentication(delayMs?: number): void {
-    if (this.#closed || this.#credentials.kind !== 'entra-token') return;
-    const expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-    if (expiresOnTimestamp === undefined) return;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    const delay = delayMs ?? reauthenticationDelay(expiresOnTimestamp - systemClock.now());
-    this.#timer = systemClock.setTimer(() => {
-      this.#timer = undefined;
-      void this.#reauthenticationDue();
-    }, delay);
-  }
-
-  /** The same schedule and jitter as the standalone connector (reauthentication-schedule.ts). */
-  async #reauthenticationDue(): Promise<void> {
-    if (this.#closed) return;
-    const credentials = this.#credentials;
-    try {
-      const changed = await credentials.refresh();
-      this.#failedRenewals = 0;
-      if (!changed) {
-        const now = systemClock.now();
-        this.#scheduleReauthentication(
-          retryDelay(now, credentials.refreshAfterTimestamp ?? now, credentials.expiresOnTimestamp ?? now),
-        );
-      }
-    } catch (error) {
-      this.#failedRenewals += 1;
-      this.#reauthenticationFailed(isKeylessError(error) ? (error as KeylessError) : this.#typedError(error));
-      this.#scheduleReauthentication(
-        backoffDelay(this.#failedRenewals, { baseDelayMs: 1000, maxDelayMs: 30_000 }),
-      );
-    }
   }
 
   #event(connections?: number): RedisConnectorEvent {

@@ -8,11 +8,9 @@ import {
   type TokenProvider,
 } from '@keyless/core';
 import {
-  backoffDelay,
   installRedactedViews,
   resolveTokenProviderOption,
   systemClock,
-  type TimerHandle,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
@@ -27,11 +25,7 @@ import {
   setHandshakeAuth,
 } from './ioredis-internals.js';
 import { ioredisLibrary } from './ioredis-library.js';
-import {
-  reauthenticationAnswerTimeout,
-  reauthenticationDelay,
-  retryDelay,
-} from './reauthentication-schedule.js';
+import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import { RedisCredentials } from './redis-credentials.js';
 import { mapRedisError, type RedisErrorContext, sanitizedCause } from './redis-error-mapping.js';
@@ -43,6 +37,7 @@ import {
   resolvePassedRedisOptions,
 } from './redis-options.js';
 import { socketConnectorFor } from './redis-socket-connector.js';
+import { TokenRenewalTimer } from './token-renewal-timer.js';
 
 /** What a connector's event says; never the password or token. */
 export interface RedisConnectorEvent {
@@ -153,8 +148,7 @@ class KeylessRedisConnector implements RedisConnector {
   #main: Redis | undefined;
   #connecting: Promise<void> | undefined;
   #firstCredentials: Promise<void> | undefined;
-  #timer: TimerHandle | undefined;
-  #failedRenewals = 0;
+  readonly #renewal: TokenRenewalTimer;
   /** Entra: when the newest token expires, and the one before it (live connections may use it still). */
   #newestExpiresOnTimestamp: number | undefined;
   #previousExpiresOnTimestamp: number | undefined;
@@ -169,6 +163,11 @@ class KeylessRedisConnector implements RedisConnector {
   ) {
     this.#connection = connection;
     this.#credentials = credentials;
+    this.#renewal = new TokenRenewalTimer(credentials, (error) =>
+      this.#reauthenticationFailed(
+        isKeylessError(error) ? (error as KeylessError) : this.#typedReauthenticationError(error),
+      ),
+    );
     this.#redisOptions = redisOptions;
     this.#ownedProvider = ownedProvider;
     this.mode = credentials.kind;
@@ -267,8 +266,7 @@ class KeylessRedisConnector implements RedisConnector {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#renewal.stop();
     await Promise.all([...this.#clients].map((client) => quitOrDisconnect(client)));
     this.#clients.clear();
     this.#emitter.removeAll();
@@ -297,7 +295,7 @@ class KeylessRedisConnector implements RedisConnector {
       this.#firstCredentials ??= this.#credentials.ready().then(
         () => {
           this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-          this.#scheduleReauthentication();
+          this.#renewal.schedule();
         },
         (error: unknown) => {
           this.#firstCredentials = undefined;
@@ -380,7 +378,7 @@ class KeylessRedisConnector implements RedisConnector {
     this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
     // Entra: every live connection authenticates again with the new token before the old one expires.
     void this.#reauthenticateAll([...this.#clients]);
-    this.#scheduleReauthentication();
+    this.#renewal.schedule();
   }
 
   /** Re-AUTHs `clients` with the newest token; reports what they came to, failures included. */
@@ -440,43 +438,6 @@ class KeylessRedisConnector implements RedisConnector {
     this.#emitter.emit('reauthentication-failed', event);
     // ioredis reports through 'error' events; emitting one nobody listens to would throw.
     if (client !== undefined && client.listenerCount('error') > 0) client.emit('error', error);
-  }
-
-  #scheduleReauthentication(delayMs?: number): void {
-    if (this.#closed || this.#credentials.kind !== 'entra-token') return;
-    const expiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-    if (expiresOnTimestamp === undefined) return;
-    if (this.#timer !== undefined) systemClock.clearTimer(this.#timer);
-    const delay = delayMs ?? reauthenticationDelay(expiresOnTimestamp - systemClock.now());
-    this.#timer = systemClock.setTimer(() => {
-      this.#timer = undefined;
-      void this.#reauthenticationDue();
-    }, delay);
-  }
-
-  async #reauthenticationDue(): Promise<void> {
-    if (this.#closed) return;
-    const credentials = this.#credentials;
-    try {
-      const changed = await credentials.refresh();
-      this.#failedRenewals = 0;
-      // A new token re-AUTHs and reschedules through the change listener.
-      if (!changed) {
-        const now = systemClock.now();
-        this.#scheduleReauthentication(
-          retryDelay(now, credentials.refreshAfterTimestamp ?? now, credentials.expiresOnTimestamp ?? now),
-        );
-      }
-    } catch (error) {
-      // The provider stopped serving a valid token and could not get a new one: the connections
-      // will be closed when theirs expires. Reported, and tried again with backoff.
-      this.#failedRenewals += 1;
-      if (isKeylessError(error)) this.#reauthenticationFailed(error as KeylessError);
-      else this.#reauthenticationFailed(this.#typedReauthenticationError(error));
-      this.#scheduleReauthentication(
-        backoffDelay(this.#failedRenewals, { baseDelayMs: 1000, maxDelayMs: 30_000 }),
-      );
-    }
   }
 
   #event(connections?: number): RedisConnectorEvent {
