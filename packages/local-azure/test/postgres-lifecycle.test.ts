@@ -6,7 +6,7 @@ import { startPostgres } from '../src/index.js';
 import { findPostgresBinFolder } from '../src/processes/binary-lookup.js';
 import { isPortFree } from '../src/processes/free-port.js';
 import { MissingBinaryError, ServerStartError } from '../src/processes/launcher-errors.js';
-import { keylessFolders } from './support/keyless-folders.js';
+import { foldersLeftBy } from './support/keyless-folders.js';
 import { findListeningProcess, processIsGone } from './support/listening-process.js';
 import { openSession, tryLogin } from './support/postgres-clients.js';
 
@@ -26,15 +26,17 @@ describe('PostgreSQL process lifecycle', () => {
     const blocker = createServer().listen(0, '127.0.0.1');
     await once(blocker, 'listening');
     const port = (blocker.address() as AddressInfo).port;
-    const before = keylessFolders('postgres');
     try {
-      const failure = await startPostgres({ port }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      let failure: unknown;
+      const left = await foldersLeftBy('postgres', async () => {
+        failure = await startPostgres({ port }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      });
       expect(failure).toBeInstanceOf(ServerStartError);
       expect((failure as Error).message).toMatch(/Address already in use/);
-      expect(keylessFolders('postgres').filter((folder) => !before.includes(folder))).toEqual([]);
+      expect(left).toEqual([]);
     } finally {
       blocker.close();
     }

@@ -6,7 +6,7 @@ import { startRedis } from '../src/index.js';
 import { findRedisServer } from '../src/processes/binary-lookup.js';
 import { isPortFree } from '../src/processes/free-port.js';
 import { MissingBinaryError, ServerStartError } from '../src/processes/launcher-errors.js';
-import { keylessFolders } from './support/keyless-folders.js';
+import { foldersLeftBy } from './support/keyless-folders.js';
 import { findListeningProcess, processIsGone } from './support/listening-process.js';
 import { connectAs, tryAuth } from './support/redis-clients.js';
 
@@ -21,15 +21,17 @@ describe('Redis process lifecycle', () => {
     const blocker = createServer().listen(0, '127.0.0.1');
     await once(blocker, 'listening');
     const port = (blocker.address() as AddressInfo).port;
-    const before = keylessFolders('redis');
     try {
-      const failure = await startRedis({ port }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      let failure: unknown;
+      const left = await foldersLeftBy('redis', async () => {
+        failure = await startRedis({ port }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      });
       expect(failure).toBeInstanceOf(ServerStartError);
       expect((failure as Error).message).toMatch(/Address already in use/);
-      expect(keylessFolders('redis').filter((folder) => !before.includes(folder))).toEqual([]);
+      expect(left).toEqual([]);
     } finally {
       blocker.close();
     }
