@@ -6,6 +6,7 @@
 // @azure/msal-node's is one bundled file, its ES build ~120 modules), so the raw contenders load the
 // same builds, the fastest way the raw library can be loaded; an application's `import` of the ES
 // build costs the raw path more than that (see the README's Performance section).
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 export const importContenders = [
   'raw @azure/msal-node',
@@ -42,7 +43,13 @@ const scope = 'https://storage.azure.com/.default';
 const requireRaw = <Library>(name: string): Library =>
   createRequire(new URL('../dist/index.js', import.meta.url))(name) as Library;
 
-const builtBackend = (file: string) => new URL(`../dist/backends/${file}`, import.meta.url).href;
+/** A backend's bundled chunk, `dist/chunks/msal-backend-<hash>.js` (scripts/build-package.mjs). */
+const builtBackend = (name: string) => {
+  const chunks = new URL('../dist/chunks/', import.meta.url);
+  const file = readdirSync(chunks).find((entry) => new RegExp(`^${name}-[A-Z0-9]+\\.js$`).test(entry));
+  if (!file) throw new Error(`no ${name} chunk in ${chunks.pathname}: run pnpm build`);
+  return new URL(file, chunks).href;
+};
 
 /**
  * Keyless's import cost with one backend configured: the package, a provider, and the backend module
@@ -56,7 +63,7 @@ async function importOnly(name: (typeof importContenders)[number]): Promise<void
     const backend = name === 'keyless, msal backend' ? 'msal' : 'azure-identity';
     const { createTokenProvider } = await import('@keyless/core');
     await createTokenProvider({ backend }).close();
-    await import(builtBackend(backend === 'msal' ? 'msal-backend.js' : 'azure-identity-backend.js'));
+    await import(builtBackend(backend === 'msal' ? 'msal-backend' : 'azure-identity-backend'));
   }
 }
 

@@ -77,7 +77,7 @@ describe('what @keyless/keyvault loads before the first secret', () => {
       await secret.close();
       return {};
     `);
-    expect(marks.bound?.some((url) => url.endsWith('/keyvault/dist/password-binding.js'))).toBe(true);
+    expect(marks.bound?.some((url) => url.endsWith('/keyvault/dist/internal.js'))).toBe(true);
     expect(loadedPackage(marks.bound, sdk)).toBe(false);
     // Nor a token library: the provider loads its backend at the first token (core's own test).
     expect(loadedPackage(marks.bound, '@azure/identity')).toBe(false);

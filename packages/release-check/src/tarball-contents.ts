@@ -53,11 +53,15 @@ export function findUnwantedFiles(files: readonly string[]): string[] {
 
 /**
  * Build output whose source is gone: `tsc` never deletes a file it emitted earlier, so a renamed or
- * deleted module would otherwise be published from a stale dist folder.
+ * deleted module would otherwise be published from a stale dist folder. The bundler's chunks
+ * (`dist/chunks/`, scripts/build-package.mjs) have no source file of their own; that build empties
+ * dist first, so none of them can be stale.
  */
 export function findStaleBuildOutput(packageFolder: string, files: readonly string[]): string[] {
   return files
-    .filter((file) => file.startsWith('dist/') && /\.(js|d\.ts)$/.test(file))
+    .filter(
+      (file) => file.startsWith('dist/') && !file.startsWith('dist/chunks/') && /\.(js|d\.ts)$/.test(file),
+    )
     .filter(
       (file) =>
         !existsSync(join(packageFolder, file.replace(/^dist\//, 'src/').replace(/(\.d)?\.ts$|\.js$/, '.ts'))),

@@ -60,7 +60,7 @@ describe('tarball content checks', () => {
     ]);
   });
 
-  it('reports build output whose source file is gone', async () => {
+  it('reports build output whose source file is gone (a bundler chunk has none of its own)', async () => {
     await write('package/src/kept.ts', 'export {};\n');
     await write('package/src/nested/also-kept.ts', 'export {};\n');
     const files = [
@@ -69,6 +69,7 @@ describe('tarball content checks', () => {
       'dist/nested/also-kept.js',
       'dist/renamed.js',
       'dist/renamed.d.ts',
+      'dist/chunks/chunk-ABC123.js',
     ];
     expect(findStaleBuildOutput(join(folder, 'package'), files)).toEqual([
       'dist/renamed.js',

@@ -1,0 +1,66 @@
+// Builds one published package (run from its folder): type declarations from tsc, and the
+// JavaScript as a few bundled ES modules from esbuild instead of tsc's one file per source module.
+//
+// Why bundle (issue 11): a cold process pays per module it loads — resolving, reading and
+// compiling each file. tsc's output made `import('@keyless/core')` load ~25 files and a connector
+// with core ~45; their loading was the whole gap between keyless's cold start and the raw
+// libraries'. esbuild with code splitting keeps each entry point (`.`, `./internal`, `./testing`)
+// its own file, puts what they share in chunks (so the entry points still share one copy of the
+// module state: one token cache per process), and keeps every `import()` a separate chunk (the
+// token backends, the connector's client library glue), so lazy loading stays lazy.
+//
+// Dependencies stay external (`packages: 'external'`): another keyless package, a client library
+// or an Azure SDK package is imported from node_modules as before, one copy per process.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const packageFolder = process.cwd();
+const manifest = JSON.parse(readFileSync(join(packageFolder, 'package.json'), 'utf8'));
+const requireHere = createRequire(join(packageFolder, 'package.json'));
+
+/** `{ out: 'internal', in: 'src/internal.ts' }` for every subpath export with a source condition. */
+function entryPoints() {
+  const entries = [];
+  for (const [subpath, conditions] of Object.entries(manifest.exports ?? {})) {
+    if (typeof conditions !== 'object' || !conditions['@keyless/source']) continue;
+    const built = conditions.import ?? conditions.default;
+    const out = /^\.\/dist\/(.+)\.js$/.exec(built)?.[1];
+    if (!out) throw new Error(`exports["${subpath}"]: expected ./dist/<name>.js, found ${built}`);
+    entries.push({ out, in: conditions['@keyless/source'] });
+  }
+  if (entries.length === 0) throw new Error(`${manifest.name}: no export has a "@keyless/source" condition`);
+  return entries;
+}
+
+// A clean folder every time: nothing a renamed or deleted module left behind gets published.
+rmSync(join(packageFolder, 'dist'), { recursive: true, force: true });
+
+// Declarations (and the type check) from tsc; tsc writes no JavaScript here.
+const tsc = spawnSync(
+  process.execPath,
+  [requireHere.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--emitDeclarationOnly'],
+  { stdio: 'inherit' },
+);
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+// esbuild is the repository's build tool (root devDependency), resolved from here.
+const esbuild = await import(createRequire(import.meta.url).resolve('esbuild'));
+await esbuild.build({
+  entryPoints: entryPoints(),
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22.15',
+  packages: 'external',
+  // Bundling renames a function or class whose name collides with another module's; keepNames
+  // keeps `.name` true (error classes and `instanceof`-free checks read it).
+  keepNames: true,
+  sourcemap: 'linked',
+  sourcesContent: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  logLevel: 'warning',
+});
