@@ -1,0 +1,361 @@
+import { createTokenProvider, type Environment, type TokenProvider } from '@keyless/core';
+import { checkClock } from './checks/clock-skew.js';
+import { checkToken } from './checks/token-check.js';
+import {
+  type DoctorConfiguration,
+  type DoctorOptionsFile,
+  readOptionsFile,
+  resolveDoctorConfiguration,
+} from './doctor-configuration.js';
+import type {
+  ClockReport,
+  DoctorFailure,
+  DoctorReport,
+  DoctorResourceKind,
+  DoctorStatus,
+  HostReport,
+  IdentityReport,
+  ProbeReport,
+  ResourceReport,
+  TokenReport,
+} from './doctor-report.js';
+import { describeError } from './error-description.js';
+import { type FixContext, identityNameOf } from './failure-fixes.js';
+import { detectHost } from './host-detection.js';
+import {
+  type ProbeOptions,
+  probeBlob,
+  probeKeyVault,
+  probePostgres,
+  probeRedis,
+  probeSql,
+} from './probes/resource-probes.js';
+import { keyVaultScope, resourceScopes } from './resource-scopes.js';
+
+/** Options of `runDoctor()`; every one has a default. */
+export interface DoctorOptions {
+  /** A JSON options file (what `--config` names); its members win over the environment. */
+  configFile?: string;
+  /** The same, as an object; wins over `configFile`. */
+  options?: DoctorOptionsFile;
+  /** Where the `KEYLESS_*` and Azure variables are read. Default `process.env`. */
+  environment?: Environment;
+  /** How long each token request, probe and clock check may take, in milliseconds. Default 15 000. */
+  timeoutMs?: number;
+  /** This machine's clock, compared with the servers' `Date` headers. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const defaultTimeoutMs = 15_000;
+
+/** One resource to check: what it is, which token it needs, and how to probe it. */
+interface PlannedCheck {
+  resource: DoctorResourceKind;
+  mode?: 'entra-token' | 'key-vault-secret';
+  target: string;
+  scope: string;
+  operation: string;
+  fixTarget: FixContext['target'];
+  probe: (options: ProbeOptions) => Promise<ProbeReport>;
+}
+
+/**
+ * Checks what the configuration names: the host and its identity, a token per resource, a
+ * read-only probe through each resource's connector, and the clock. Resolves with the report
+ * (never rejects for a failed check: failures are in the report, each with its cause and fix) once
+ * everything it opened is closed.
+ */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const environment = options.environment ?? process.env;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  const checkedAt = new Date(now()).toISOString();
+
+  let configuration: DoctorConfiguration;
+  try {
+    const file = options.options ?? (options.configFile ? await readOptionsFile(options.configFile) : {});
+    configuration = resolveDoctorConfiguration(file, environment);
+  } catch (error) {
+    return configurationOnly(checkedAt, error);
+  }
+
+  const developerCredential = /^(true|1|yes)$/i.test(environment.KEYLESS_DEVELOPER_CREDENTIAL ?? '');
+  const detected = await detectHost(environment, {
+    developerCredential,
+    imdsTimeoutMs: Math.min(2_000, timeoutMs),
+  });
+  const identity: IdentityReport = {
+    backend: configuration.backend.value,
+    backendFrom: configuration.backend.from,
+    selector: selectorOf(configuration.identity.value),
+    selectorFrom: configuration.identity.from,
+  };
+  const problems: DoctorFailure[] = [];
+  const plan = planChecks(configuration, problems);
+  if (plan.length === 0 && problems.length === 0) {
+    problems.push({
+      code: 'configuration',
+      cause: 'no resource is configured: nothing to check beyond the host',
+      fix: [
+        'set the variables your app uses (KEYLESS_KEYVAULT_URL, KEYLESS_BLOB_ACCOUNT_URL, KEYLESS_SQL_SERVER, KEYLESS_POSTGRES_HOST, KEYLESS_REDIS_HOST, …) or pass --config <file>',
+      ],
+      notes: [],
+    });
+  }
+
+  let provider: TokenProvider | undefined;
+  try {
+    provider = createTokenProvider({
+      backend: configuration.backend.value,
+      ...(configuration.identity.fromFile ? { identity: configuration.identity.value } : {}),
+      ...(developerCredential ? { developerCredential } : {}),
+      // One attempt per request: the doctor reports a failure, it does not ride it out.
+      maxColdAttempts: 1,
+      environment,
+    });
+  } catch (error) {
+    const described = describeError(error);
+    problems.push({
+      code: described.code,
+      cause: described.message,
+      fix: described.hint ? [described.hint] : [],
+      notes: [],
+    });
+  }
+
+  try {
+    const clockChecks = clockSources(detected.clockUrl, configuration).map(([source, url]) =>
+      checkClock(source, url, { now, timeoutMs }),
+    );
+    const resources = await Promise.all(
+      plan.map((check) => runCheck(check, { provider, host: detected.report, identity, timeoutMs })),
+    );
+    const clock = await Promise.all(clockChecks);
+    const claims = resources.map((each) => each.token.claims).find((each) => each?.oid !== undefined);
+    if (claims) {
+      if (claims.oid) identity.objectId = claims.oid;
+      if (claims.tid) identity.tenantId = claims.tid;
+      if (claims.appid) identity.appId = claims.appid;
+      if (claims.xms_mirid) identity.resourceId = claims.xms_mirid;
+    }
+    const statuses: DoctorStatus[] = [
+      detected.report.status,
+      ...clock.map((each) => each.status),
+      ...resources.map((each) => each.status),
+    ];
+    return {
+      ok: problems.length === 0 && !statuses.includes('fail'),
+      checkedAt,
+      host: detected.report,
+      identity,
+      clock,
+      resources,
+      configuration: problems,
+    };
+  } finally {
+    await provider?.close();
+  }
+}
+
+async function runCheck(
+  check: PlannedCheck,
+  context: {
+    provider: TokenProvider | undefined;
+    host: HostReport;
+    identity: IdentityReport;
+    timeoutMs: number;
+  },
+): Promise<ResourceReport> {
+  const base = {
+    resource: check.resource,
+    ...(check.mode ? { mode: check.mode } : {}),
+    target: check.target,
+  };
+  const fixContext: FixContext = {
+    resource: check.resource,
+    objectId: undefined,
+    identityName: undefined,
+    target: check.fixTarget,
+    ...(check.mode ? { mode: check.mode } : {}),
+    selector: context.identity.selector,
+  };
+  const skipped = (why: string): ResourceReport => ({
+    ...base,
+    status: 'skip',
+    token: { scope: check.scope, status: 'skip' },
+    probe: {
+      operation: check.operation,
+      status: 'skip',
+      failure: { code: 'skipped', cause: why, fix: [], notes: [] },
+    },
+  });
+  // Without an identity endpoint there is no token to ask for: the host's failure says what to set.
+  if (context.host.kind === 'none') return skipped('no managed identity on this host (see host)');
+  if (!context.provider) return skipped('the token provider could not be created (see configuration)');
+  const token: TokenReport = await checkToken(context.provider, check.scope, fixContext, {
+    timeoutMs: context.timeoutMs,
+  });
+  if (token.status !== 'pass') {
+    return {
+      ...base,
+      status: 'fail',
+      token,
+      probe: {
+        operation: check.operation,
+        status: 'skip',
+        failure: { code: 'skipped', cause: 'no token for its scope (see token)', fix: [], notes: [] },
+      },
+    };
+  }
+  fixContext.objectId = token.claims?.oid;
+  fixContext.identityName = identityNameOf(token.claims?.xms_mirid);
+  const probe = await check.probe({
+    provider: context.provider,
+    timeoutMs: context.timeoutMs,
+    context: fixContext,
+  });
+  return { ...base, status: probe.status === 'pass' ? 'pass' : probe.status, token, probe };
+}
+
+/** The resources the configuration names, in a fixed order; half-configured ones become problems. */
+function planChecks(configuration: DoctorConfiguration, problems: DoctorFailure[]): PlannedCheck[] {
+  const plan: PlannedCheck[] = [];
+  const vaultUrl = configuration.keyVault?.vaultUrl;
+  const { keyVault, blob, sql, postgres, redis } = configuration;
+  if (keyVault) {
+    plan.push({
+      resource: 'keyvault',
+      target: keyVault.vaultUrl,
+      scope: keyVaultScope(keyVault.vaultUrl),
+      operation: keyVault.secretName ? `Get Secret ${keyVault.secretName}` : 'List Secrets (one)',
+      fixTarget: {
+        vaultUrl: keyVault.vaultUrl,
+        ...(keyVault.secretName ? { secretName: keyVault.secretName } : {}),
+      },
+      probe: (options) => probeKeyVault(keyVault, options),
+    });
+  }
+  if (blob) {
+    plan.push({
+      resource: 'blob',
+      target: blob.container ? `${blob.accountUrl.replace(/\/+$/, '')}/${blob.container}` : blob.accountUrl,
+      scope: resourceScopes.blob,
+      operation: blob.container ? `Get Container Properties ${blob.container}` : 'List Containers (one)',
+      fixTarget: { accountUrl: blob.accountUrl, ...(blob.container ? { container: blob.container } : {}) },
+      probe: (options) => probeBlob(blob, options),
+    });
+  }
+  if (sql) {
+    plan.push({
+      resource: 'sql',
+      target: `${sql.server}:${sql.port ?? 1433}/${sql.database ?? '(default database)'}`,
+      scope: resourceScopes.sql,
+      operation: 'SELECT 1',
+      fixTarget: {
+        server: sql.server,
+        ...(sql.port === undefined ? {} : { port: sql.port }),
+        ...(sql.database === undefined ? {} : { database: sql.database }),
+      },
+      probe: (options) => probeSql(sql, options),
+    });
+  }
+  for (const [resource, settings] of [
+    ['postgres', postgres],
+    ['redis', redis],
+  ] as const) {
+    if (!settings) continue;
+    const modes: Array<'entra-token' | 'key-vault-secret'> = [];
+    if (settings.entraUser) modes.push('entra-token');
+    if (settings.passwordSecret) modes.push('key-vault-secret');
+    const prefix = resource === 'postgres' ? 'KEYLESS_POSTGRES' : 'KEYLESS_REDIS';
+    if (modes.length === 0) {
+      problems.push({
+        code: 'configuration',
+        cause: `${prefix}_HOST is set but neither ${prefix}_ENTRA_USER (Entra mode) nor ${prefix}_PASSWORD_SECRET (password in Key Vault) is`,
+        fix: [
+          `set ${prefix}_ENTRA_USER or ${prefix}_PASSWORD_SECRET (or ${resource}.entraUser / ${resource}.passwordSecret in the options file)`,
+        ],
+        notes: [],
+      });
+      continue;
+    }
+    for (const mode of modes) {
+      const user = mode === 'entra-token' ? settings.entraUser : settings.user;
+      const port =
+        resource === 'redis'
+          ? ((settings as { tlsPort?: number }).tlsPort ?? settings.port ?? 6380)
+          : (settings.port ?? 5432);
+      const database = resource === 'postgres' ? (settings as { database?: string }).database : undefined;
+      plan.push({
+        resource,
+        mode,
+        target: `${settings.host}:${port}${database ? `/${database}` : ''}${user ? ` as ${user}` : ''}`,
+        // Secret mode reads the password with a Key Vault token; Entra mode logs in with the resource's.
+        scope: mode === 'entra-token' ? resourceScopes[resource] : keyVaultScope(vaultUrl ?? ''),
+        operation: resource === 'postgres' ? 'SELECT 1' : 'PING',
+        fixTarget: {
+          host: settings.host,
+          port,
+          ...(database ? { database } : {}),
+          ...(user ? { user } : {}),
+          ...(mode === 'key-vault-secret' && settings.passwordSecret
+            ? { secretName: settings.passwordSecret }
+            : {}),
+          ...(vaultUrl ? { vaultUrl } : {}),
+        },
+        probe: (options) =>
+          resource === 'postgres'
+            ? probePostgres(settings as NonNullable<DoctorConfiguration['postgres']>, mode, vaultUrl, options)
+            : probeRedis(settings as NonNullable<DoctorConfiguration['redis']>, mode, vaultUrl, options),
+      });
+    }
+  }
+  return plan;
+}
+
+/** The identity endpoint, and every configured service that speaks HTTP (they answer without a token, with a `Date`). */
+function clockSources(
+  identityUrl: string | undefined,
+  configuration: DoctorConfiguration,
+): Array<[string, string]> {
+  const sources: Array<[string, string]> = [];
+  if (identityUrl) sources.push(['identity endpoint', identityUrl]);
+  if (configuration.keyVault) sources.push(['Key Vault', configuration.keyVault.vaultUrl]);
+  if (configuration.blob) sources.push(['Blob Storage', configuration.blob.accountUrl]);
+  return sources;
+}
+
+function selectorOf(identity: DoctorConfiguration['identity']['value']): string {
+  if (identity === 'system-assigned') return 'system-assigned';
+  if ('clientId' in identity) return `user-assigned client-id ${identity.clientId}`;
+  if ('resourceId' in identity) return `user-assigned resource-id ${identity.resourceId}`;
+  return `user-assigned object-id ${identity.objectId}`;
+}
+
+/** The report of a run that stopped at its configuration (an unreadable options file, a bad value). */
+function configurationOnly(checkedAt: string, error: unknown): DoctorReport {
+  const described = describeError(error);
+  return {
+    ok: false,
+    checkedAt,
+    host: {
+      kind: 'none',
+      description: 'not checked: the configuration is invalid',
+      variables: [],
+      status: 'skip',
+    },
+    identity: { backend: 'unknown', backendFrom: 'unknown', selector: 'unknown', selectorFrom: 'unknown' },
+    clock: [],
+    resources: [],
+    configuration: [
+      {
+        code: described.code,
+        cause: described.message,
+        fix: described.hint ? [described.hint] : [],
+        notes: [],
+      },
+    ],
+  };
+}
+
+export type { ClockReport };
