@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { DoctorFailure, DoctorResourceKind } from './doctor-report.js';
 import type { ErrorDescription } from './error-description.js';
 
@@ -169,7 +170,9 @@ export function probeFailure(error: ErrorDescription, context: FixContext): Doct
     case 'redis':
       if (error.code === 'authentication-failed' && context.mode === 'entra-token') {
         const host = context.target.host ?? '<cache>';
-        const cache = host.split('.')[0] ?? '<cache>';
+        // A cache is named by its host's first label; an address (the local stack) names none.
+        const cache =
+          isIP(host) !== 0 || host === 'localhost' ? '<cache>' : (host.split('.')[0] ?? '<cache>');
         const managed = /\.redis(enterprise)?\.azure\.net$|\.redis\.azure\.net$/i.test(host);
         const assignment = managed
           ? `az redisenterprise database access-policy-assignment create --cluster-name ${cache} --resource-group <group> --database-name default --access-policy-assignment-name ${name} --access-policy-name default --object-id ${oid}`

@@ -43,7 +43,7 @@ const set = (environment: Environment, name: string) => (environment[name] ?? ''
  */
 export async function detectHost(
   environment: Environment,
-  options: { developerCredential: boolean; imdsTimeoutMs: number },
+  options: { developerCredential: boolean; imdsTimeoutMs: number; imdsUrl?: string },
 ): Promise<DetectedHost> {
   if (options.developerCredential) {
     return {
@@ -138,7 +138,7 @@ export async function detectHost(
       clockUrl: `${host}/metadata/identity/oauth2/token`,
     };
   }
-  const imdsUrl = `http://${imdsAddress}/metadata/instance?api-version=2021-02-01`;
+  const imdsUrl = options.imdsUrl ?? `http://${imdsAddress}/metadata/instance?api-version=2021-02-01`;
   if (await answers(imdsUrl, options.imdsTimeoutMs)) {
     return {
       report: {

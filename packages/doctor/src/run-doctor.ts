@@ -65,7 +65,24 @@ interface PlannedCheck {
  * (never rejects for a failed check: failures are in the report, each with its cause and fix) once
  * everything it opened is closed.
  */
-export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+export function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  return runDoctorWithInternals(options, {});
+}
+
+/** Test seams of the doctor; not exported from the package root. */
+export interface DoctorInternals {
+  /**
+   * Where the IMDS instance document is asked for when no identity variable is set. Tests point it
+   * at a closed port: on an Azure VM (a CI runner, say) the real one answers.
+   */
+  imdsUrl?: string;
+}
+
+/** `runDoctor` with test seams. */
+export async function runDoctorWithInternals(
+  options: DoctorOptions,
+  internals: DoctorInternals,
+): Promise<DoctorReport> {
   const environment = options.environment ?? process.env;
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
@@ -83,6 +100,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const detected = await detectHost(environment, {
     developerCredential,
     imdsTimeoutMs: Math.min(2_000, timeoutMs),
+    ...(internals.imdsUrl ? { imdsUrl: internals.imdsUrl } : {}),
   });
   const identity: IdentityReport = {
     backend: configuration.backend.value,

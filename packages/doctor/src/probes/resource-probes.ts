@@ -191,13 +191,8 @@ export async function probeRedis(
               }),
             }),
         tokenProvider: options.provider,
-        // One attempt: a refused login is the answer, not something to retry.
-        redisOptions: {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-          connectTimeout: options.timeoutMs,
-        },
+        // connect() settles with the first login's answer; the connector stops reconnecting at close().
+        redisOptions: { lazyConnect: true, connectTimeout: options.timeoutMs },
       }),
     async (opened) => {
       const connector = opened as RedisConnector;
