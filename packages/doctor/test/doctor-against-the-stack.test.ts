@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { findLeaks } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +91,53 @@ describe('keyless doctor against the local stack', () => {
     expect(run.stdout).toMatch(/^PASS\s+keyvault\s+https:\/\/127\.0\.0\.1/m);
     expect(run.stdout).toContain('keyless doctor: everything configured works');
     expect(leaksIn(outputOf(run))).toEqual([]);
+  });
+
+  it('an options file (--config) wins over the environment: the msal backend, the identity and the vault from the file', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'keyless-doctor-'));
+    try {
+      const configFile = join(folder, 'doctor.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          tokenProvider: { backend: 'msal', identity: { clientId: stack.appIdentity.clientId } },
+          keyVault: { vaultUrl: stack.env.KEYLESS_KEYVAULT_URL, secretName: 'demo-message' },
+        }),
+      );
+      const run = await runKeylessDoctor(
+        // The environment names another (unknown) identity and no resource at all.
+        stackEnvironment(stack, () => false, { AZURE_CLIENT_ID: randomUUID() }),
+        ['--json', '--config', configFile],
+      );
+      expect(run.exitCode, run.stdout).toBe(0);
+      expect(run.report?.identity).toMatchObject({
+        backend: 'msal',
+        backendFrom: 'tokenProvider.backend',
+        selectorFrom: 'tokenProvider.identity',
+        objectId: oid(),
+      });
+      expect(run.report?.resources.map((each) => [each.resource, each.status, each.probe.operation])).toEqual(
+        [['keyvault', 'pass', 'Get Secret demo-message']],
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('an options file that is not JSON: a configuration failure naming the file, exit code 1', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'keyless-doctor-'));
+    try {
+      const configFile = join(folder, 'doctor.json');
+      await writeFile(configFile, '{ not json');
+      const run = await runKeylessDoctor(
+        stackEnvironment(stack, () => true),
+        ['--json', '--config', configFile],
+      );
+      expect(run.exitCode).toBe(1);
+      expect(run.report?.configuration[0]?.cause).toContain(`The options file ${configFile} is not valid JSON`);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('an unknown client id: the token request is refused; fix the id or attach the identity; exit code 1', async () => {
