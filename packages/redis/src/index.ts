@@ -1,11 +1,24 @@
 /**
  * `@keyless/redis`: the factories and their types — `createRedisConnector()` for ioredis,
- * `createNodeRedisConnector()` for node-redis v5. Each client library is an optional peer that loads
+ * `createNodeRedisConnector()` for node-redis v5,
+ * `createRedisClusterConnector()` / `createNodeRedisClusterConnector()` for a Redis Cluster. Each client library is an optional peer that loads
  * with its factory's first client, so importing this package loads neither. The password sources, `fromKeyVaultSecret()` and
  * `entraToken()`, come from `@keyless/core` (one concept for every connector that logs in with a
  * password).
  */
 
+export {
+  createNodeRedisClusterConnector,
+  type NodeRedisCluster,
+  type NodeRedisClusterConnector,
+} from './node-redis-cluster-connector.js';
+export type {
+  NodeRedisClusterConnectorOptions,
+  NodeRedisNodeAddress,
+  NodeRedisNodeAddressMap,
+  PassedNodeRedisClusterOptions,
+  RefusedNodeRedisClusterOption,
+} from './node-redis-cluster-options.js';
 export {
   createNodeRedisConnector,
   type NodeRedisClient,

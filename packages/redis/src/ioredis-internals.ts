@@ -79,6 +79,15 @@ import type { Redis } from 'ioredis';
  *    verified, never switched off.
  * 12. Cluster: ioredis fetches `CLUSTER SLOTS` over `node.duplicate(…)` of a node connection
  *    (`getInfoFromNode`); keyless adopts each duplicate as it adopts the node.
+ * 13. Cluster with `shardedSubscribers: true` (ioredis 5.8+ and 6): `cluster.shardedSubscribers`
+ *    (ClusterSubscriberGroup) keeps one ShardedSubscriber per master in its own
+ *    `shardedSubscribers` Map, each with a connection (`getInstance()`) made as
+ *    `new Redis(defaults({ retryStrategy: null, lazyConnect: true, … }, node.options, redisOptions))`:
+ *    through keyless's `Connector` (it is in `redisOptions`), with the password copied from the
+ *    node's options when it was made. keyless finds it when its connector asks for credentials
+ *    (the connector is made with that connection's `options`), adopts it then — before anything is
+ *    written — and re-AUTHs it with the node connections. Once it ends (retryStrategy null) ioredis
+ *    makes a new one at the next slots refresh and resubscribes its channels.
  */
 
 type RecoverFromFatalError = (commandError: Error, error: Error, flushOptions?: unknown) => void;
@@ -276,6 +285,19 @@ export function replaceConnector(client: Redis, Connector: new (options: unknown
   if (client.status !== 'wait') return false;
   (client as unknown as { connector: unknown }).connector = new Connector(client.options);
   return true;
+}
+
+/** (13) The connections of the cluster's sharded subscribers (`shardedSubscribers: true`); none without. */
+export function clusterShardedSubscribersOf(cluster: unknown): Redis[] {
+  const group = (cluster as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers;
+  const subscribers = group?.shardedSubscribers;
+  if (!(subscribers instanceof Map)) return [];
+  const connections: Redis[] = [];
+  for (const subscriber of subscribers.values()) {
+    const instance = (subscriber as { getInstance?: () => Redis | null }).getInstance?.();
+    if (instance) connections.push(instance);
+  }
+  return connections;
 }
 
 /** (11) The cluster's subscriber connection, when it has one. */

@@ -4,7 +4,7 @@ import { missingLibraryError } from '@keyless/core/internal';
 import type * as NodeRedis from 'redis';
 
 /** The part of node-redis (the npm package `redis`, v5) keyless uses. */
-export type NodeRedisLibrary = Pick<typeof NodeRedis, 'createClient'>;
+export type NodeRedisLibrary = Pick<typeof NodeRedis, 'createClient' | 'createCluster'>;
 
 const libraryName = 'redis';
 const requireFromHere = createRequire(import.meta.url);
@@ -15,22 +15,25 @@ let loaded: NodeRedisLibrary | undefined;
  * application using ioredis never loads it (both are optional peers). Through require(): the
  * factory stays synchronous and lazy like every keyless factory, and `redis` ships CommonJS.
  */
-export function nodeRedisLibrary(): NodeRedisLibrary {
+export function nodeRedisLibrary(neededBy = 'createNodeRedisConnector()'): NodeRedisLibrary {
   if (loaded === undefined) {
     try {
       loaded = requireFromHere(libraryName) as NodeRedisLibrary;
     } catch (error) {
-      throw missingNodeRedisError(error);
+      throw missingNodeRedisError(error, neededBy);
     }
   }
   return loaded;
 }
 
 /** The optional peer cannot be loaded: say what to install. */
-export function missingNodeRedisError(error: unknown): ConfigurationError {
+export function missingNodeRedisError(
+  error: unknown,
+  neededBy = 'createNodeRedisConnector()',
+): ConfigurationError {
   return missingLibraryError(error, {
     library: libraryName,
-    neededBy: 'createNodeRedisConnector()',
-    hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for createNodeRedisConnector() — ioredis users call createRedisConnector() instead`,
+    neededBy,
+    hint: `install it next to @keyless/redis (npm install ${libraryName}@5); it is an optional peer dependency, needed only for createNodeRedisConnector() and createNodeRedisClusterConnector() — ioredis users call createRedisConnector() or createRedisClusterConnector() instead`,
   });
 }

@@ -19,6 +19,7 @@ import { installConnectionHooks } from './connection-hooks.js';
 import { reauthenticateConnection } from './connection-reauthentication.js';
 import {
   adoptClusterSubscribers,
+  clusterShardedSubscribersOf,
   clusterSubscriberOf,
   handshakePasswordOf,
   ioredisReadiesBeforeAuthAnswers,
@@ -30,6 +31,7 @@ import { ioredisLibrary } from './ioredis-library.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import {
+  nodeConnection,
   type PassedClusterOptions,
   type RedisClusterConnectorOptions,
   resolveClusterTls,
@@ -101,18 +103,6 @@ export function createRedisClusterConnector(options: RedisClusterConnectorOption
     natMap: given.natMap,
     ownedProvider,
   });
-}
-
-function nodeConnection(
-  node: { host?: unknown; port?: unknown },
-  tls: ResolvedConnection['tls'],
-): ResolvedConnection {
-  // Anything but a host name fails the transport rule (never loopback, never a TLS name).
-  const host = typeof node.host === 'string' ? node.host : '';
-  const port = typeof node.port === 'number' ? node.port : Number(node.port);
-  return tls === false
-    ? { host, port, tls, plaintextBecause: 'the option `tls: false`' }
-    : { host, port, tls };
 }
 
 interface ClusterSettings {
@@ -369,20 +359,40 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
     }
     const node =
       typeof nodeOptions === 'object' && nodeOptions !== null
-        ? this.#nodesByOptions.get(nodeOptions)
+        ? (this.#nodesByOptions.get(nodeOptions) ?? this.#adoptShardedSubscriber(nodeOptions))
         : undefined;
     const password = this.#credentials.password;
     if (node !== undefined && password !== undefined)
       setHandshakeAuth(node, this.#credentials.user, password);
   }
 
-  /** Every live connection of the cluster: each node's, and the subscriber's. */
+  /**
+   * A sharded subscriber's connection asks for credentials before its first connect: adopted then,
+   * found by the options its connector was made with (ioredis-internals.ts, 13).
+   */
+  #adoptShardedSubscriber(nodeOptions: object): Redis | undefined {
+    const cluster = this.#cluster;
+    if (cluster === undefined) return undefined;
+    const subscriber = clusterShardedSubscribersOf(cluster).find(
+      (instance) => instance.options === nodeOptions,
+    );
+    if (subscriber === undefined) return undefined;
+    this.#adoptNode(subscriber);
+    return subscriber;
+  }
+
+  /** Every live connection of the cluster: each node's, the subscriber's and the sharded subscribers'. */
   #liveConnections(): Redis[] {
     const cluster = this.#cluster;
     if (cluster === undefined) return [];
     const connections = [...cluster.nodes('all')];
     const subscriber = clusterSubscriberOf(cluster);
     if (subscriber !== undefined && !connections.includes(subscriber)) connections.push(subscriber);
+    for (const sharded of clusterShardedSubscribersOf(cluster)) {
+      // Adopted at its first connect; one that never connected holds no login to renew.
+      if (this.#nodesByOptions.get(sharded.options) === sharded && !connections.includes(sharded))
+        connections.push(sharded);
+    }
     return connections;
   }
 

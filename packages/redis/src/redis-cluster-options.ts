@@ -125,3 +125,16 @@ export function resolvePassedClusterOptions(value: unknown): PassedClusterOption
   }
   return copy as PassedClusterOptions;
 }
+
+/** One node's connection for the transport rule (TLS verified, or loopback when plaintext). */
+export function nodeConnection(
+  node: { host?: unknown; port?: unknown },
+  tls: ResolvedConnection['tls'],
+): ResolvedConnection {
+  // Anything but a host name fails the transport rule (never loopback, never a TLS name).
+  const host = typeof node.host === 'string' ? node.host : '';
+  const port = typeof node.port === 'number' ? node.port : Number(node.port);
+  return tls === false
+    ? { host, port, tls, plaintextBecause: 'the option `tls: false`' }
+    : { host, port, tls };
+}

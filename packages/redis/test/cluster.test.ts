@@ -228,6 +228,108 @@ describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 re
     90_000,
   );
 
+  // ioredis 6's sharded subscribers (one connection per master, SSUBSCRIBE): adopted at their first
+  // connect and re-authenticated with the nodes (RESP3), or ended and replaced (RESP2).
+  it.each([3, 2] as const)(
+    'Entra mode (RESP%i) with shardedSubscribers: every sharded subscriber takes each new token and keeps receiving',
+    async (protocol) => {
+      stack.identity.setTokenLifetime(4);
+      const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+      try {
+        const connector = createRedisClusterConnector({
+          nodes: stack.env.KEYLESS_REDIS_CLUSTER_NODES?.split(','),
+          password: entraToken(),
+          user: stack.appIdentity.objectId,
+          tokenProvider: shortLived,
+          redisOptions: { protocol },
+          clusterOptions: { shardedSubscribers: true },
+        });
+        connectors.push(connector);
+        await connector.connect();
+        const { client } = connector;
+        const received: string[] = [];
+        client.on('smessage', (_channel: string, message: string) => received.push(message));
+        // Channels in two different slots: two sharded subscriber connections.
+        const channels = ['{a}sharded', '{b}sharded'];
+        for (const channel of channels) await client.ssubscribe(channel);
+        const group = (
+          client as unknown as {
+            shardedSubscribers: { shardedSubscribers: Map<string, { getInstance(): Redis | null }> };
+          }
+        ).shardedSubscribers.shardedSubscribers;
+        const subscribersOf = () =>
+          [...group.values()]
+            .map((subscriber) => subscriber.getInstance())
+            .filter((instance) => instance?.status === 'ready') as Redis[];
+        await until(() => subscribersOf().length >= 2, 20_000, 'two sharded subscriber connections');
+        const first = subscribersOf();
+        const auths = new Map<Redis, number>();
+        for (const subscriber of first) {
+          auths.set(subscriber, 0);
+          const send = subscriber.sendCommand.bind(subscriber);
+          subscriber.sendCommand = (command, stream) => {
+            if (command.name.toLowerCase() === 'auth')
+              auths.set(subscriber, (auths.get(subscriber) ?? 0) + 1);
+            return send(command, stream);
+          };
+        }
+        const reauthenticated: RedisConnectorEvent[] = [];
+        connector.on('reauthenticated', (event) => reauthenticated.push(event));
+        const failed: RedisConnectorEvent[] = [];
+        connector.on('reauthentication-failed', (event) => failed.push(event));
+        let published = 0;
+        let running = true;
+        const publisher = (async () => {
+          while (running) {
+            for (const channel of channels) await client.spublish(channel, `${channel}:${published}`);
+            published += 1;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+        await until(() => reauthenticated.length >= 3, 40_000, 'three re-authentications').finally(
+          async () => {
+            running = false;
+            await publisher;
+          },
+        );
+        expect(failed).toEqual([]);
+        if (protocol === 3) {
+          // The same two connections, each with an AUTH per new token.
+          for (const subscriber of first) {
+            expect(auths.get(subscriber)).toBeGreaterThanOrEqual(3);
+            expect(subscriber.status).toBe('ready');
+          }
+        } else {
+          // Over RESP2 Redis refuses AUTH in subscriber mode: each was ended, and its successor
+          // logged in with a newer token.
+          expect(reauthenticated.slice(0, 3).every((event) => (event.reconnected ?? 0) >= 1)).toBe(true);
+        }
+        // Both channels still deliver what is published now.
+        const from = published;
+        let next = from;
+        await until(
+          () => {
+            for (const channel of channels)
+              void client.spublish(channel, `${channel}:${next}`).catch(() => {});
+            next += 1;
+            return channels.every((channel) =>
+              received.some(
+                (message) => message.startsWith(`${channel}:`) && Number(message.split(':')[1]) >= from,
+              ),
+            );
+          },
+          20_000,
+          'messages on both channels after the re-authentications',
+        );
+        await connector.close();
+      } finally {
+        stack.identity.setTokenLifetime(86_400);
+        await shortLived.close();
+      }
+    },
+    90_000,
+  );
+
   it('a master failover fails no command', async () => {
     const connector = secretConnector();
     await connector.connect();

@@ -1,0 +1,472 @@
+import { inspect } from 'node:util';
+import { createTokenProvider, entraToken, fromKeyVaultSecret, type TokenProvider } from '@keyless/core';
+import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
+import { useManagedIdentityEnvironment } from '@keyless/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createNodeRedisClusterConnector,
+  createNodeRedisConnector,
+  type NodeRedisCluster,
+  type NodeRedisClusterConnector,
+  type RedisConnectorEvent,
+} from '../src/index.ts';
+import { until } from './support.ts';
+
+/** A node-redis node client, as the test looks at it. */
+interface NodeClient {
+  isOpen: boolean;
+  isReady: boolean;
+  _self: NodeClient;
+  sendCommand(args: string[], options?: unknown): Promise<unknown>;
+  clientId(): Promise<number>;
+}
+
+/** Every node connection of the cluster: masters', replicas', the pub/sub and sharded pub/sub ones. */
+function nodeClients(cluster: NodeRedisCluster): NodeClient[] {
+  const view = cluster as unknown as {
+    masters: { client?: NodeClient; pubSub?: { client?: NodeClient } }[];
+    replicas: { client?: NodeClient }[];
+    pubSubNode?: { client?: NodeClient };
+  };
+  const found = new Set<NodeClient>();
+  for (const master of view.masters) {
+    if (master.client) found.add(master.client);
+    if (master.pubSub?.client) found.add(master.pubSub.client);
+  }
+  for (const replica of view.replicas) if (replica.client) found.add(replica.client);
+  if (view.pubSubNode?.client) found.add(view.pubSubNode.client);
+  return [...found];
+}
+
+/** Concurrent SET writers over keys of every slot range; count what succeeded and what failed. */
+function startClusterWriters(client: NodeRedisCluster, prefix: string, writers = 4) {
+  const state = { running: true, successes: 0, failures: [] as string[] };
+  const loops = Array.from({ length: writers }, async (_, writer) => {
+    let index = 0;
+    while (state.running) {
+      try {
+        await client.set(`${prefix}:${writer}:${index % 200}`, String(index));
+        state.successes += 1;
+      } catch (error) {
+        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+      }
+      index += 1;
+    }
+  });
+  return {
+    state,
+    async stop() {
+      state.running = false;
+      await Promise.all(loops);
+      return state;
+    },
+  };
+}
+
+/** Drops one node connection as a network blip would (the server kills it at the connection's own request). */
+async function dropNodeConnection(node: NodeClient): Promise<void> {
+  const id = await node.clientId();
+  await node.sendCommand(['CLIENT', 'KILL', 'ID', String(id), 'SKIPME', 'no']).catch(() => {});
+}
+
+/** A JWT's `exp` in ms (the test reads its own tokens; nothing is printed). */
+function expiryOf(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return Number(payload.exp) * 1000;
+}
+
+describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 3 replicas, TLS)', () => {
+  let stack: LocalAzure;
+  let restoreEnvironment: () => void;
+  let tokenProvider: TokenProvider;
+  const connectors: NodeRedisClusterConnector[] = [];
+  const minted = new Set<string>();
+
+  beforeAll(async () => {
+    stack = await startLocalAzure({
+      services: ['redis'],
+      redis: { cluster: true },
+      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER as string,
+    });
+    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
+    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    stack.identity.onTokenIssued((event) => {
+      if (event.resource.startsWith('https://redis.azure.com')) minted.add(event.token);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const connector of connectors) await connector.close();
+    await tokenProvider?.close();
+    restoreEnvironment?.();
+    await stack?.stop();
+  });
+
+  function seeds(): string[] {
+    return (stack.env.KEYLESS_REDIS_CLUSTER_NODES ?? '').split(',');
+  }
+
+  /**
+   * Redis 7.0 leaves a replica out of CLUSTER SLOTS until it reports a replication offset (after
+   * the first write), and node-redis learns replicas from CLUSTER SLOTS at connect only: wait until
+   * every shard lists its replica.
+   */
+  async function replicasListed(): Promise<void> {
+    const probe = secretConnector();
+    await probe.connect();
+    await Promise.all(Array.from({ length: 30 }, (_, index) => probe.client.set(`probe:${index}`, '1')));
+    await probe.close();
+    // Asked of every node: the connector's discovery starts at a random seed.
+    const nodes = (stack.redisCluster?.nodes ?? []).map((node) =>
+      createNodeRedisConnector({
+        host: node.host,
+        port: node.tlsPort,
+        tls: true,
+        password: fromKeyVaultSecret({
+          vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+          secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+        }),
+        user: stack.env.KEYLESS_REDIS_USER,
+        tokenProvider,
+      }),
+    );
+    try {
+      await Promise.all(nodes.map((node) => node.connect()));
+      const listed = async () => {
+        const views = await Promise.all(nodes.map((node) => node.client.sendCommand(['CLUSTER', 'SLOTS'])));
+        return views.every((slots) => (slots as unknown as unknown[][]).every((shard) => shard.length >= 4));
+      };
+      let done = false;
+      await until(
+        () => {
+          void listed().then(
+            (result) => {
+              done = result;
+            },
+            () => {},
+          );
+          return done;
+        },
+        30_000,
+        'every replica in CLUSTER SLOTS on every node',
+      );
+    } finally {
+      await Promise.all(nodes.map((node) => node.close()));
+    }
+  }
+
+  function secretConnector(): NodeRedisClusterConnector {
+    const connector = createNodeRedisClusterConnector({
+      nodes: seeds(),
+      password: fromKeyVaultSecret({
+        vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+        secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+      }),
+      user: stack.env.KEYLESS_REDIS_USER,
+      tokenProvider,
+    });
+    connectors.push(connector);
+    return connector;
+  }
+
+  it('secret mode: writes across all slots, and a rotated password reaches every node reconnect', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const keys = Array.from({ length: 300 }, (_, index) => `node-redis:secret:${index}`);
+    await Promise.all(keys.map((key) => client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    const refreshed: RedisConnectorEvent[] = [];
+    connector.on('password-refreshed', (event) => refreshed.push(event));
+
+    const writers = startClusterWriters(client, 'node-redis:rotation');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the rotation');
+    await stack.rotateRedisPassword();
+    // Live connections stay authenticated (as in Redis): drop every node connection so that each
+    // reconnects — with the old secret first (refused), then with the one fetched afresh.
+    const connected = nodeClients(client).filter((node) => node.isReady);
+    expect(connected.length).toBe(3);
+    await Promise.all(connected.map((node) => dropNodeConnection(node)));
+    await until(() => refreshed.length >= 1, 20_000, 'the rotated password');
+    await until(() => nodeClients(client).every((node) => node.isReady), 20_000, 'every node back');
+    const failuresAfterRecovery = writers.state.failures.length;
+    const recovered = writers.state.successes;
+    await until(() => writers.state.successes >= recovered + 300, 40_000, 'writes after the rotation');
+    const result = await writers.stop();
+    // node-redis fails what was in flight when a socket dropped (or was written as it ended), and
+    // what it queued behind the refused handshake (with its WRONGPASS, or NOAUTH); nothing else,
+    // and nothing once logged in again.
+    expect(result.failures.length).toBe(failuresAfterRecovery);
+    for (const failure of result.failures) {
+      expect(failure).toMatch(/Socket closed unexpectedly|socket has been ended|NOAUTH|WRONGPASS/);
+    }
+    const pongs = await Promise.all(nodeClients(client).map((node) => node.sendCommand(['PING'])));
+    expect(pongs).toEqual(['PONG', 'PONG', 'PONG']);
+  }, 90_000);
+
+  // Before any test that asks for a Redis token of the app identity (the process-wide cache would
+  // hold a 24-hour one), and after one that wrote (see replicasListed).
+  it('Entra mode: every node connection (masters, replicas, pub/sub, sharded pub/sub) takes AUTH with each of three token generations, no command fails', async () => {
+    stack.identity.setTokenLifetime(4);
+    const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    try {
+      await replicasListed();
+      const connector = createNodeRedisClusterConnector({
+        nodes: seeds(),
+        password: entraToken(),
+        user: stack.appIdentity.objectId,
+        tokenProvider: shortLived,
+        clusterOptions: { useReplicas: true, RESP: 3 },
+      });
+      connectors.push(connector);
+      await connector.connect();
+      const { client } = connector;
+      const reconnects: string[] = [];
+      client.on('node-reconnecting', (node: { port: number }) => reconnects.push(String(node.port)));
+      const received: string[] = [];
+      const sharded: string[] = [];
+      await client.subscribe('cluster:news', (message) => received.push(message));
+      await client.sSubscribe('cluster:shard-news', (message) => sharded.push(message));
+      await until(() => nodeClients(client).every((node) => node.isReady), 20_000, 'every node connection');
+      const nodes = nodeClients(client);
+      // 3 masters, 3 replicas, the pub/sub and the sharded pub/sub connection.
+      expect(nodes.length).toBe(8);
+
+      // Every AUTH each node connection sends after its handshake, with the token it carried.
+      const authsByNode = new Map<NodeClient, { token: string }[]>();
+      for (const node of nodes) {
+        const instance = node._self;
+        authsByNode.set(node, []);
+        const send = instance.sendCommand.bind(instance);
+        instance.sendCommand = (args: string[], options?: unknown) => {
+          if (String(args[0]).toUpperCase() === 'AUTH')
+            authsByNode.get(node)?.push({ token: String(args[args.length - 1]) });
+          return send(args, options);
+        };
+      }
+      const reauthenticated: RedisConnectorEvent[] = [];
+      connector.on('reauthenticated', (event) => reauthenticated.push(event));
+      const failed: RedisConnectorEvent[] = [];
+      connector.on('reauthentication-failed', (event) => failed.push(event));
+      const mintedBefore = minted.size;
+
+      const writers = startClusterWriters(client, 'node-redis:entra');
+      let published = 0;
+      let running = true;
+      const publisher = (async () => {
+        while (running) {
+          await client.publish('cluster:news', String(published));
+          await client.sPublish('cluster:shard-news', String(published));
+          published += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      const result = await until(() => reauthenticated.length >= 3, 40_000, 'three re-authentications')
+        .finally(async () => {
+          running = false;
+          await publisher;
+          await writers.stop();
+        })
+        .then(() => writers.state);
+
+      expect(result.failures).toEqual([]);
+      expect(result.successes).toBeGreaterThan(0);
+      expect(failed).toEqual([]);
+      expect(minted.size - mintedBefore).toBeGreaterThanOrEqual(3);
+      // Each round reached all eight connections, on the same live connections (none reconnected).
+      for (const event of reauthenticated.slice(0, 3)) expect(event.connections).toBe(8);
+      expect(reconnects).toEqual([]);
+      expect(nodeClients(client)).toEqual(nodes);
+      const now = Date.now();
+      for (const node of nodes) {
+        const auths = authsByNode.get(node) ?? [];
+        expect(auths.length).toBeGreaterThanOrEqual(3);
+        // Distinct tokens, each minted for this identity, the newest still valid: no connection
+        // is left authenticated with an expired token.
+        expect(new Set(auths.map((auth) => auth.token)).size).toBe(auths.length);
+        expect(auths.every((auth) => minted.has(auth.token))).toBe(true);
+        expect(expiryOf(auths[auths.length - 1]?.token ?? '')).toBeGreaterThan(now);
+      }
+      expect(received.length).toBeGreaterThan(0);
+      expect(sharded.length).toBeGreaterThan(0);
+
+      // Nothing prints a token: the connector, the cluster, its node connections.
+      const printed = [connector, client, ...nodes]
+        .flatMap((value) => [inspect(value, { depth: 6, showHidden: true }), safeStringify(value)])
+        .join('\n');
+      expect(printed).toContain(stack.appIdentity.objectId);
+      expect([...minted].some((token) => printed.includes(token))).toBe(false);
+      await connector.close();
+      expect(client.isOpen).toBe(false);
+    } finally {
+      stack.identity.setTokenLifetime(86_400);
+      await shortLived.close();
+    }
+  }, 90_000);
+
+  it('a master failover: commands fail only where node-redis gives up, and writes go on', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const cluster = stack.redisCluster;
+    if (!cluster) throw new Error('the stack has no Redis Cluster');
+    const master = (await cluster.topology()).find((node) => node.role === 'master');
+    if (!master) throw new Error('no master');
+    const writers = startClusterWriters(client, 'node-redis:failover');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the failover');
+    await cluster.failover(master.node);
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 300, 40_000, 'writes after the failover');
+    const result = await writers.stop();
+    console.log(`failover: ${result.successes} writes, ${result.failures.length} given up by node-redis`);
+    for (const failure of result.failures) expect(failure).not.toMatch(/WRONGPASS|NOAUTH|Authentication/i);
+    expect(result.failures.length).toBeLessThanOrEqual(8);
+  }, 90_000);
+
+  it('a master restart under load: no command fails for want of credentials, and writes resume', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const cluster = stack.redisCluster;
+    if (!cluster) throw new Error('the stack has no Redis Cluster');
+    const master = (await cluster.topology()).find((node) => node.role === 'master');
+    if (!master) throw new Error('no master');
+    const writers = startClusterWriters(client, 'node-redis:restart');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the restart');
+    await cluster.restartNode(master.node);
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 300, 60_000, 'writes after the restart');
+    const result = await writers.stop();
+    const kinds = [...new Set(result.failures.map((failure) => failure.replace(/\d+/g, 'N')))];
+    console.log(
+      `restart: ${result.successes} writes, ${result.failures.length} given up by node-redis: ${kinds.join(' | ')}`,
+    );
+    // What node-redis gives up on while the shard is down: what was in flight on the dropped socket,
+    // and Redis's own CLUSTERDOWN (node-redis does not retry it); no command failed for credentials.
+    for (const failure of result.failures) {
+      expect(failure).toMatch(
+        /^Error: (Socket closed unexpectedly|This socket has been ended|CLUSTERDOWN|connect ECONNREFUSED)/,
+      );
+    }
+  }, 90_000);
+
+  it('a refused login on the nodes fails connect() with AuthenticationFailedError', async () => {
+    const systemIdentity = stack.identity.systemAssigned;
+    if (!systemIdentity) throw new Error('the stack has no system-assigned identity');
+    const systemProvider = createTokenProvider({ identity: 'system-assigned' });
+    try {
+      const connector = createNodeRedisClusterConnector({
+        nodes: seeds(),
+        password: entraToken(),
+        user: systemIdentity.objectId,
+        tokenProvider: systemProvider,
+      });
+      connectors.push(connector);
+      const failure = await connector.connect().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({ name: 'AuthenticationFailedError', code: 'authentication-failed' });
+      const text = `${(failure as Error).message} ${(failure as Error).stack}`;
+      expect([...minted].some((token) => text.includes(token))).toBe(false);
+    } finally {
+      await systemProvider.close();
+    }
+  }, 60_000);
+
+  it('nodeAddressMap: announced addresses are mapped, and each mapped node is reached over TLS verified against its name', async () => {
+    const connector = createNodeRedisClusterConnector({
+      nodes: seeds(),
+      nodeAddressMap: (address) => ({ host: 'localhost', port: Number(address.split(':')[1]) }),
+      password: fromKeyVaultSecret({
+        vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+        secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+      }),
+      user: stack.env.KEYLESS_REDIS_USER,
+      tokenProvider,
+    });
+    connectors.push(connector);
+    await connector.connect();
+    const keys = Array.from({ length: 100 }, (_, index) => `node-redis:mapped:${index}`);
+    await Promise.all(keys.map((key) => connector.client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => connector.client.get(key)))).toEqual(keys);
+    const hosts = nodeClients(connector.client).map(
+      (node) => (node as unknown as { options: { socket: { host: string } } }).options.socket.host,
+    );
+    expect(hosts).toEqual(['localhost', 'localhost', 'localhost']);
+  }, 60_000);
+});
+
+describe('node-redis cluster options keyless refuses', () => {
+  const base = {
+    nodes: ['cache.westeurope.redis.azure.net:10000'],
+    password: entraToken(),
+    user: '00000000-0000-0000-0000-000000000001',
+    tokenProvider: { getToken: async () => null } as unknown as TokenProvider,
+  };
+  const refused: [string, Record<string, unknown>, RegExp][] = [
+    [
+      'clusterOptions.defaults.socket.rejectUnauthorized',
+      { clusterOptions: { defaults: { socket: { rejectUnauthorized: false } } } },
+      /clusterOptions\.defaults\.socket\.rejectUnauthorized/,
+    ],
+    [
+      'clusterOptions.rootNodes[].socket.rejectUnauthorized',
+      { clusterOptions: { rootNodes: [{ socket: { host: 'x', port: 1, rejectUnauthorized: false } }] } },
+      /clusterOptions\.rootNodes\[0\]\.socket\.rejectUnauthorized/,
+    ],
+    [
+      'clusterOptions.defaults.password',
+      { clusterOptions: { defaults: { password: 'x' } } },
+      /clusterOptions\.defaults\.password/,
+    ],
+    [
+      'clusterOptions.rootNodes',
+      { clusterOptions: { rootNodes: [{ socket: { host: 'x', port: 1 } }] } },
+      /clusterOptions\.rootNodes/,
+    ],
+    ['clusterOptions.defaults', { clusterOptions: { defaults: {} } }, /clusterOptions\.defaults/],
+    [
+      'clusterOptions.nodeAddressMap',
+      { clusterOptions: { nodeAddressMap: {} } },
+      /clusterOptions\.nodeAddressMap/,
+    ],
+    [
+      'clientOptions.socket.checkServerIdentity',
+      { clientOptions: { socket: { checkServerIdentity: () => undefined } } },
+      /checkServerIdentity/,
+    ],
+    [
+      'clientOptions.socket.host',
+      { clientOptions: { socket: { host: 'x' } } },
+      /clientOptions\.socket\.host/,
+    ],
+    [
+      'clientOptions.credentialsProvider',
+      { clientOptions: { credentialsProvider: { type: 'async-credentials-provider' } } },
+      /credentialsProvider/,
+    ],
+    ['natMap (ioredis)', { natMap: {} }, /nodeAddressMap/],
+    ['redisOptions (ioredis)', { redisOptions: {} }, /redisOptions/],
+    ['plaintext to a remote seed', { tls: false }, /cache\.westeurope\.redis\.azure\.net/],
+  ];
+  for (const [name, options, message] of refused) {
+    it(`refuses ${name} with ConfigurationError`, () => {
+      expect(() => createNodeRedisClusterConnector({ ...base, ...options } as never)).toThrow(
+        expect.objectContaining({ code: 'configuration', message: expect.stringMatching(message) }),
+      );
+    });
+  }
+});
+
+/** JSON.stringify that survives the cycles of node-redis objects. */
+function safeStringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_key, child: unknown) => {
+    if (typeof child === 'object' && child !== null) {
+      if (seen.has(child)) return undefined;
+      seen.add(child);
+    }
+    return typeof child === 'bigint' ? String(child) : child;
+  });
+}
