@@ -1,7 +1,11 @@
 import { BlobServiceClient, type ContainerClient, newPipeline } from '@azure/storage-blob';
 import { ClosedError, ConfigurationError, createTokenProvider, type TokenProvider } from '@keyless/core';
-import { installRedactedViews, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
-import { mapBlobError } from './blob-error-mapping.js';
+import {
+  installRedactedViews,
+  Readiness,
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
+import { mapBlobError, storageAudience } from './blob-error-mapping.js';
 import { type BlobConnectorOptions, resolveAccountUrl, resolveTokenProviderOption } from './blob-options.js';
 import { assertBlobTransport, secretDestinationGuard } from './blob-transport-guard.js';
 
@@ -34,6 +38,13 @@ export interface BlobConnector {
    * never does I/O.
    */
   connect(options?: BlobConnectOptions): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): the first call is
+   * `connect(options)`; once that has succeeded, a call only checks that a Storage token is cached
+   * (no request while it is valid), so a probe every few seconds does not load the account. Rejects
+   * with the typed error when not ready; the next call then runs `connect()` again.
+   */
+  ready(options?: BlobConnectOptions): Promise<void>;
   /** Idempotent; after it, client/containerClient throw and run/connect reject ClosedError (code 'closed'). */
   close(): Promise<void>;
 }
@@ -60,6 +71,7 @@ class KeylessBlobConnector implements BlobConnector {
   readonly #ownsProvider: boolean;
   readonly #clientOptions: BlobConnectorOptions['clientOptions'];
   #client: BlobServiceClient | undefined;
+  #readiness: Readiness | undefined;
   #closed = false;
 
   constructor(
@@ -128,6 +140,18 @@ class KeylessBlobConnector implements BlobConnector {
     } catch (error) {
       throw mapBlobError(error, { accountUrl: this.#accountUrl, listingContainers: container === undefined });
     }
+  }
+
+  ready(options: BlobConnectOptions = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('BlobConnector'));
+    this.#readiness ??= new Readiness(
+      () => this.connect(options),
+      async () => {
+        // The scope the SDK's pipeline asks for: a cache hit while the token is valid.
+        await this.#tokenProvider.getToken(storageAudience);
+      },
+    );
+    return this.#readiness.check();
   }
 
   async close(): Promise<void> {

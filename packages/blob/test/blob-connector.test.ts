@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { RestError } from '@azure/storage-blob';
 import {
   AuthenticationFailedError,
+  AuthorizationError,
   ConfigurationError,
   createTokenProvider,
   type TokenProvider,
@@ -177,6 +178,7 @@ describe('createBlobConnector', () => {
           counter.requests += 1;
           return sharedProvider.getToken(scopes, options);
         },
+        warmUp: (scopes) => sharedProvider.warmUp(scopes),
         on: (name, listener) => sharedProvider.on(name, listener),
         off: (name, listener) => sharedProvider.off(name, listener),
         close: async () => {},
@@ -205,6 +207,55 @@ describe('createBlobConnector', () => {
       expect((empty as Error).message).toContain('`container`');
     });
   });
+
+  describe('ready() (readiness probes)', () => {
+    it('first runs connect(); then checks only the cached token, without a request to the account', async () => {
+      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
+      await expect(connector.ready()).resolves.toBeUndefined();
+      const principal = stack.appIdentity.objectId;
+      const before = stack.blob?.roleAssignments().filter((each) => each.principalId === principal) ?? [];
+      expect(before.length).toBeGreaterThan(0);
+      stack.blob?.removeRole(principal);
+      try {
+        // connect() asks the account, which now refuses; ready() asks only the process.
+        await expect(connector.connect()).rejects.toBeInstanceOf(AuthorizationError);
+        for (let probe = 0; probe < 3; probe += 1) await expect(connector.ready()).resolves.toBeUndefined();
+      } finally {
+        for (const each of before) {
+          stack.blob?.assignRole(
+            principal,
+            each.role,
+            each.container ? { container: each.container } : undefined,
+          );
+        }
+      }
+    });
+
+    it('not ready: the typed error of connect(), and the next probe connects again', async () => {
+      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
+      const principal = stack.appIdentity.objectId;
+      const before = stack.blob?.roleAssignments().filter((each) => each.principalId === principal) ?? [];
+      stack.blob?.removeRole(principal);
+      try {
+        await expect(connector.ready()).rejects.toBeInstanceOf(AuthorizationError);
+      } finally {
+        for (const each of before) {
+          stack.blob?.assignRole(
+            principal,
+            each.role,
+            each.container ? { container: each.container } : undefined,
+          );
+        }
+      }
+      await expect(connector.ready()).resolves.toBeUndefined();
+    });
+
+    it('after close(): ClosedError', async () => {
+      const connector = createBlobConnector({ accountUrl, tokenProvider: sharedProvider });
+      await connector.close();
+      await expect(connector.ready()).rejects.toMatchObject({ code: 'closed' });
+    });
+  });
 });
 
 /** A TokenProvider-shaped credential that hands out Key Vault tokens: the classic audience mistake. */
@@ -214,6 +265,7 @@ function vaultAudienceProvider(inner: TokenProvider): TokenProvider {
     identity: inner.identity,
     identityDescription: inner.identityDescription,
     getToken: (_scopes, options) => inner.getToken('https://vault.azure.net/.default', options),
+    warmUp: () => inner.warmUp('https://vault.azure.net/.default'),
     on: (name, listener) => inner.on(name, listener),
     off: (name, listener) => inner.off(name, listener),
     close: async () => {},

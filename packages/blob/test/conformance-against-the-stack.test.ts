@@ -23,6 +23,7 @@ describeConnectorConformanceSuite({
             const blob = client.getContainerClient('keyless-demo').getBlobClient('hello.txt');
             return (await blob.downloadToBuffer()).toString('utf8');
           }),
+        ready: () => connector.ready(),
         close: () => connector.close(),
         printable: () => [connector, connector.client],
       };

@@ -14,6 +14,7 @@ export { describeIdentity } from './identity.js';
 export { type LibraryUse, missingLibraryError } from './missing-library.js';
 export { isNetworkFailure, isNetworkFailureCode, networkFailureCodes } from './network-failure.js';
 export { isPasswordSource } from './password-source.js';
+export { Readiness } from './readiness.js';
 export {
   boundedErrorText,
   defineSecretProperty,

@@ -30,6 +30,13 @@ export interface TokenProvider extends TokenCredential {
   readonly identity: ManagedIdentitySelector;
   /** Printable identity, e.g. `user-assigned client-id 5b0c…` (ids are not secrets). */
   readonly identityDescription: string;
+  /**
+   * Gets a token for each scope now (one token per scope, as `getToken(scope)` would) so that the
+   * first real request finds it cached: a start-up step or a readiness probe. Resolves when every
+   * token is cached; rejects with the first failure (a KeylessError). A scope already cached costs
+   * no request, so a probe can call it every few seconds.
+   */
+  warmUp(scopes: string | readonly string[]): Promise<void>;
   /** Listens to an event; returns a function that stops listening. */
   on<Name extends keyof TokenProviderEvents>(
     name: Name,
@@ -122,6 +129,17 @@ class KeylessTokenProvider implements TokenProvider {
     const entry = this.#attach(scope, undefined, options.claims);
     const flight = entry.get();
     return options.abortSignal ? abortable(flight, options.abortSignal) : flight;
+  }
+
+  async warmUp(scopes: string | readonly string[]): Promise<void> {
+    const list = typeof scopes === 'string' ? [scopes] : scopes;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new ConfigurationError('warmUp takes a scope or a non-empty list of scopes (one token each)', {
+        hint: "pass the scopes your connectors use, e.g. ['https://storage.azure.com/.default']",
+      });
+    }
+    // All at once (each scope is its own single flight); the first failure is the answer.
+    await Promise.all(list.map((scope) => this.getToken(scope)));
   }
 
   on<Name extends keyof TokenProviderEvents>(

@@ -10,6 +10,7 @@ import {
 import {
   type Clock,
   installRedactedViews,
+  Readiness,
   resolveTokenProviderOption,
   systemClock,
   warnAboutCredentialPrintingDebugOutput,
@@ -59,6 +60,15 @@ export interface KeyVaultConnector {
    * the token proves the identity, not the vault URL or the role. The factory itself never does I/O.
    */
   connect(options?: KeyVaultConnectOptions): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): the first call is
+   * `connect(options)`; once that has succeeded, a call only checks what the process holds — a Key
+   * Vault token and each named secret, served from their caches (no request while they are valid;
+   * a secret source keeps serving its last good value through a vault outage) — so a probe every few
+   * seconds does not load the vault. Rejects with the typed error when not ready; the next call then
+   * runs `connect()` again.
+   */
+  ready(options?: KeyVaultConnectOptions): Promise<void>;
   /**
    * Idempotent; stops every source's timers and ends the secret fetches in flight (their get()
    * rejects with ClosedError), so nothing of the connector keeps the process alive. Afterwards
@@ -123,6 +133,7 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
   /** Aborted by close(): a fetch in flight ends with it, so its socket cannot keep the process alive. */
   readonly #closing = new AbortController();
   #client: SecretClient | undefined;
+  #readiness: Readiness | undefined;
   #closed = false;
 
   constructor(
@@ -232,6 +243,18 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     }
     await this.#untilClosed(token);
     await Promise.all(sources.map((source) => source.get()));
+  }
+
+  ready(options: KeyVaultConnectOptions = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('KeyVaultConnector'));
+    this.#readiness ??= new Readiness(
+      () => this.connect(options),
+      async () => {
+        await this.#untilClosed(this.#tokenProvider.getToken(keyVaultScope(this.#vaultUrl)));
+        await Promise.all((options.secrets ?? []).map((name) => this.secret(name).get()));
+      },
+    );
+    return this.#readiness.check();
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,7 @@ describeConnectorConformanceSuite({
           await source.get();
           // The value is not returned: the suite prints what use() returns.
         },
+        ready: () => connector.ready({ secrets: [secretName] }),
         close: () => connector.close(),
         printable: () => [connector, source],
       };

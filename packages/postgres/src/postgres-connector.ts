@@ -11,6 +11,7 @@ import {
   backoffDelay,
   installRedactedViews,
   isPasswordSource,
+  Readiness,
   resolveTokenProviderOption,
   type SecretDestination,
   TypedEmitter,
@@ -81,6 +82,15 @@ export interface PostgresConnector {
    * certificate, a missing secret or database, …). The factory itself never connects or fetches.
    */
   connect(): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): the first call is
+   * `connect()`; once that has succeeded, a call checks only what the process holds — the password
+   * or token, from its cache (no request while it is valid; a Key Vault secret keeps serving its
+   * last good value through a vault outage) — so a probe every few seconds neither loads the
+   * server nor waits behind busy queries. Rejects with the typed error when not ready; the next
+   * call then runs `connect()` again.
+   */
+  ready(): Promise<void>;
   /** Listens to an event; returns a function that stops listening. */
   on<Name extends keyof PostgresConnectorEvents>(
     name: Name,
@@ -167,6 +177,7 @@ class KeylessPostgresConnector implements PostgresConnector {
   readonly #errorContext: PostgresErrorContext;
   #pool: KeylessPool | undefined;
   #closed = false;
+  #readiness: Readiness | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -213,6 +224,17 @@ class KeylessPostgresConnector implements PostgresConnector {
     // a restarting server waited out, and the final failure mapped to a keyless error.
     const client = await this.pool.connect();
     client.release();
+  }
+
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('PostgresConnector'));
+    this.#readiness ??= new Readiness(
+      () => this.connect(),
+      async () => {
+        await this.#password.get();
+      },
+    );
+    return this.#readiness.check();
   }
 
   close(): Promise<void> {

@@ -32,6 +32,7 @@ describeConnectorConformanceSuite({
             client.release(true);
           }
         },
+        ready: () => connector.ready(),
         close: () => connector.close(),
         printable: () => [connector, connector.pool],
       };

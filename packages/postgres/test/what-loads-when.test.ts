@@ -31,9 +31,9 @@ describe('what @keyless/postgres loads before the first query', () => {
     }
     const ownModules = imports.filter(({ parent }) => parent.includes('/packages/postgres/dist/'));
     // One bundled file (scripts/build-package.mjs), not one per source module.
-    expect(new Set(imports.filter(({ url }) => url.includes('/postgres/dist/')).map(({ url }) => url))).toEqual(
-      new Set([builtEntryUrl]),
-    );
+    expect(
+      new Set(imports.filter(({ url }) => url.includes('/postgres/dist/')).map(({ url }) => url)),
+    ).toEqual(new Set([builtEntryUrl]));
     expect(
       ownModules.filter(({ url }) => url.includes('/node_modules/zod/')).map(({ parent }) => parent),
     ).toEqual([]);

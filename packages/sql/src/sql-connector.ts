@@ -1,8 +1,13 @@
 import { ClosedError, createTokenProvider, isKeylessError, type TokenProvider } from '@keyless/core';
-import { installRedactedViews, warnAboutCredentialPrintingDebugOutput } from '@keyless/core/internal';
+import {
+  installRedactedViews,
+  Readiness,
+  warnAboutCredentialPrintingDebugOutput,
+} from '@keyless/core/internal';
 import type { Connection } from 'tedious';
 import { assertSqlDestination, newLoginProgress, openConnection } from './connection-factory.js';
 import { ConnectionPool, type SqlPoolStatus } from './connection-pool.js';
+import { knownTokenScope } from './early-token.js';
 import type { SqlParameter } from './parameter-typing.js';
 import { type PooledConnection, type RunAgainReason, runAgainReason } from './pooled-connection.js';
 import {
@@ -31,6 +36,15 @@ export interface SqlConnector {
    * with the same typed error the first query would give. Optional: queries connect on demand.
    */
   connect(): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): the first call is
+   * `connect()`; once that has succeeded, a call checks only what the process holds — a cached
+   * token for the database (Azure SQL and the local stack), or else a pool that still has a
+   * connection open — and logs in again only when the pool has none, so a probe every few seconds
+   * neither loads the server nor waits behind busy queries. Rejects with the typed error when not
+   * ready; the next call then runs `connect()` again.
+   */
+  ready(): Promise<void>;
   /** The pool's counts now (open, idle, queries waiting): a snapshot, not the pool itself. */
   poolStatus(): SqlPoolStatus;
   /** Waits for queries under way, closes every connection (and the provider it built); idempotent. */
@@ -79,6 +93,7 @@ class KeylessSqlConnector implements SqlConnector {
   readonly #pool: ConnectionPool;
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
+  #readiness: Readiness | undefined;
   /**
    * Queries and transactions admitted before close() and not finished: close lets them finish, even
    * those still waiting for a connection. A count, not a set of promises: nothing extra per query.
@@ -146,6 +161,19 @@ class KeylessSqlConnector implements SqlConnector {
     } finally {
       this.#finish();
     }
+  }
+
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('SqlConnector'));
+    this.#readiness ??= new Readiness(
+      () => this.connect(),
+      async () => {
+        const scope = knownTokenScope(this.#resolved.server);
+        if (scope !== undefined) await this.#tokenProvider.getToken(scope);
+        else if (this.#pool.status().size === 0) await this.connect();
+      },
+    );
+    return this.#readiness.check();
   }
 
   async query<Row = Record<string, unknown>>(

@@ -23,6 +23,7 @@ describeConnectorConformanceSuite({
       return {
         // A real login (FedAuth with a token for https://database.windows.net/) and a query.
         use: () => connector.query<{ name: string }>('SELECT SUSER_SNAME() AS name'),
+        ready: () => connector.ready(),
         close: () => connector.close(),
         printable: () => [connector, connector.poolStatus()],
       };

@@ -11,6 +11,8 @@ import { describeThrown } from './problem-text.js';
 export interface ConnectorUnderTest {
   /** One real operation against the local stack that needs a valid token or password. */
   use(): Promise<unknown>;
+  /** The connector's `ready()` (readiness probes); reported as missing when absent. */
+  ready?(): Promise<unknown>;
   close(): Promise<void>;
   /** Everything the connector hands to an application (itself, its client, results): none may print a secret. */
   printable(): unknown[];
@@ -161,6 +163,35 @@ export function againstTheStackChecks(options: AgainstTheStackOptions): StackChe
         return (afterClose.error as { code?: unknown } | null)?.code === 'closed'
           ? []
           : [`use() after close() failed with ${describeThrown(afterClose.error)}, not code "closed"`];
+      },
+    },
+    {
+      name: 'ready(): resolves, then answers probes from what the process holds, and refuses after close()',
+      backend,
+      first: false,
+      run: async (session) => {
+        const { connector } = await session.connector(backend);
+        if (typeof connector.ready !== 'function') {
+          return ['the connector has no ready() for a readiness probe'];
+        }
+        const ready = connector.ready.bind(connector);
+        const first = await settledOutcome(ready);
+        if (first.threw) return [`the first ready() failed: ${describeThrown(first.error)}`];
+        // Probes every few seconds must not turn into token requests (nor, by the connectors' own
+        // tests, into requests to the service): the token is cached.
+        const before = session.stack.identity.counters.byResource(options.resource);
+        for (let probe = 0; probe < 10; probe += 1) {
+          const again = await settledOutcome(ready);
+          if (again.threw) return [`probe ${probe + 1} failed: ${describeThrown(again.error)}`];
+        }
+        const requests = session.stack.identity.counters.byResource(options.resource) - before;
+        if (requests > 0) return [`ten probes asked the identity endpoint ${requests} time(s)`];
+        await connector.close();
+        const afterClose = await settledOutcome(ready);
+        if (!afterClose.threw) return ['ready() after close() resolved'];
+        return (afterClose.error as { code?: unknown } | null)?.code === 'closed'
+          ? []
+          : [`ready() after close() failed with ${describeThrown(afterClose.error)}, not code "closed"`];
       },
     },
     {

@@ -58,6 +58,7 @@ export function countedTokenProvider(behaviour: 'answers' | 'unreachable'): Coun
       requests += 1;
       return real.getToken(scopes, options);
     },
+    warmUp: (scopes) => real.warmUp(scopes),
     on: (name, listener) => real.on(name, listener),
     off: (name, listener) => real.off(name, listener),
     close: () => real.close(),
