@@ -172,13 +172,20 @@ import {
   type PostgresPoolOptions,
 } from '@keyless/postgres';
 import {
+  createNodeRedisClusterConnector,
   createNodeRedisConnector,
   createRedisClusterConnector,
   createRedisConnector,
   type NodeRedisClient,
+  type NodeRedisCluster,
+  type NodeRedisClusterConnector,
+  type NodeRedisClusterConnectorOptions,
   type NodeRedisConnector,
   type NodeRedisConnectorOptions,
+  type NodeRedisNodeAddress,
+  type NodeRedisNodeAddressMap,
   type PassedClusterOptions,
+  type PassedNodeRedisClusterOptions,
   type PassedNodeRedisOptions,
   type PassedNodeRedisSocketOptions,
   type PassedRedisOptions,
@@ -188,6 +195,7 @@ import {
   type RedisConnectorEvent,
   type RedisConnectorEventName,
   type RedisConnectorOptions,
+  type RefusedNodeRedisClusterOption,
   type RefusedNodeRedisOption,
   type RefusedRedisOption,
 } from '@keyless/redis';
@@ -742,4 +750,30 @@ export function clusteredCache(tokenProvider: TokenProvider, objectId: string): 
     clusterOptions,
   };
   return createRedisClusterConnector(options);
+}
+
+/** The cluster client type an application on node-redis v5 holds. */
+export type OrdersClusterCache = NodeRedisCluster;
+
+/** The same clustered cache on node-redis v5's createCluster (not run by the smoke). */
+export function nodeRedisClusteredCache(
+  tokenProvider: TokenProvider,
+  objectId: string,
+): NodeRedisClusterConnector {
+  const clusterOptions: PassedNodeRedisClusterOptions = { useReplicas: true, RESP: 3 };
+  // keyless decides the seeds, the per-node options and the address map; refused in clusterOptions.
+  const decidedByKeyless: RefusedNodeRedisClusterOption[] = ['rootNodes', 'defaults', 'nodeAddressMap'];
+  if (decidedByKeyless.some((key) => key in clusterOptions)) throw new Error('unreachable');
+  const internalToPublic: NodeRedisNodeAddressMap = (address): NodeRedisNodeAddress | undefined =>
+    address.startsWith('10.') ? { host: 'orders.westeurope.redis.azure.net', port: 10000 } : undefined;
+  const options: NodeRedisClusterConnectorOptions = {
+    nodes: ['orders.westeurope.redis.azure.net:10000'],
+    password: passwordFromEntra(),
+    user: objectId,
+    tokenProvider,
+    nodeAddressMap: internalToPublic,
+    clientOptions: { socket: { connectTimeout: 10_000 } },
+    clusterOptions,
+  };
+  return createNodeRedisClusterConnector(options);
 }
