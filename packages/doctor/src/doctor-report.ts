@@ -30,6 +30,7 @@ export interface DoctorFailure {
   notes: string[];
 }
 
+/** How the process finds its managed identity, and what led the doctor there. */
 export interface HostReport {
   kind: HostKind;
   /** In words: "App Service, Functions or Container Apps (identity endpoint …)". */
@@ -40,6 +41,7 @@ export interface HostReport {
   failure?: DoctorFailure;
 }
 
+/** The token backend and the identity the process asks tokens for, with the ids its tokens name. */
 export interface IdentityReport {
   /** `azure-identity` or `msal`. */
   backend: string;
@@ -67,6 +69,7 @@ export interface TokenClaimsReport {
   exp?: number;
 }
 
+/** A token for one resource's scope: how long it took, when it expires, and its diagnostic claims. */
 export interface TokenReport {
   scope: string;
   status: DoctorStatus;
@@ -77,6 +80,7 @@ export interface TokenReport {
   failure?: DoctorFailure;
 }
 
+/** One read-only request through the resource's connector. */
 export interface ProbeReport {
   /** The read-only operation, e.g. `SELECT 1` or `Get Container Properties keyless-demo`. */
   operation: string;
@@ -85,6 +89,7 @@ export interface ProbeReport {
   failure?: DoctorFailure;
 }
 
+/** One configured resource (PostgreSQL and Redis: one per credential mode): its token and its probe. */
 export interface ResourceReport {
   resource: DoctorResourceKind;
   /** `entra-token` or `key-vault-secret` for PostgreSQL and Redis. */
@@ -96,6 +101,7 @@ export interface ResourceReport {
   probe: ProbeReport;
 }
 
+/** This machine's clock against one server's `Date` header. */
 export interface ClockReport {
   /** `identity endpoint`, `Key Vault`, `Blob Storage`, … */
   source: string;
@@ -106,6 +112,7 @@ export interface ClockReport {
   failure?: DoctorFailure;
 }
 
+/** Everything `runDoctor()` found: `ok` is true, and the exit code 0, exactly when nothing failed. */
 export interface DoctorReport {
   /** True when nothing failed: the exit code is 0 exactly then. */
   ok: boolean;

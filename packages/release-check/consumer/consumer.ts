@@ -58,6 +58,26 @@ import {
   tokenBackendNames,
 } from '@keyless/core';
 import {
+  type ClockReport,
+  type DoctorFailure,
+  type DoctorOptions,
+  type DoctorOptionsFile,
+  type DoctorReport,
+  type DoctorResourceKind,
+  type DoctorStatus,
+  type HostKind,
+  type HostReport,
+  type IdentityOption,
+  type IdentityReport,
+  type PasswordServiceOptions,
+  type ProbeReport,
+  type ResourceReport,
+  renderDoctorReport,
+  runDoctor,
+  type TokenClaimsReport,
+  type TokenReport,
+} from '@keyless/doctor';
+import {
   createKeyVaultConnector,
   type KeyVaultConnectOptions,
   type KeyVaultConnector,
@@ -776,4 +796,49 @@ export function nodeRedisClusteredCache(
     clusterOptions,
   };
   return createNodeRedisClusterConnector(options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// @keyless/doctor: a deployment explains itself (what `npx keyless doctor` runs)
+// ---------------------------------------------------------------------------------------------
+
+/** A readiness script: the doctor's report for a configuration given in code, its failures as lines. */
+export async function diagnose(
+  vaultUrl: string,
+  clientId: string,
+): Promise<{ ok: boolean; lines: string[] }> {
+  const identity: IdentityOption = { clientId };
+  const postgres: PasswordServiceOptions = {
+    host: 'orders.postgres.database.azure.com',
+    entraUser: 'orders-app',
+  };
+  const file: DoctorOptionsFile = {
+    tokenProvider: { backend: 'msal', identity },
+    keyVault: { vaultUrl, secretName: 'postgres-password' },
+    postgres: { ...postgres, database: 'orders' },
+  };
+  const options: DoctorOptions = { options: file, timeoutMs: 5_000, environment: process.env };
+  const report: DoctorReport = await runDoctor(options);
+  const host: HostReport = report.host;
+  const kind: HostKind = host.kind;
+  const who: IdentityReport = report.identity;
+  const lines = [`${kind} ${who.backend} ${who.selector} ${who.objectId ?? ''}`];
+  const failed = (status: DoctorStatus) => status === 'fail';
+  const describe = (where: string, failure: DoctorFailure | undefined) => {
+    if (failure) lines.push(`${where}: ${failure.cause} → ${failure.fix.join('; ')}`);
+  };
+  for (const clock of report.clock satisfies ClockReport[]) {
+    if (failed(clock.status)) describe(`clock ${clock.skewSeconds ?? '?'} s`, clock.failure);
+  }
+  for (const resource of report.resources satisfies ResourceReport[]) {
+    const kindOf: DoctorResourceKind = resource.resource;
+    const token: TokenReport = resource.token;
+    const claims: TokenClaimsReport | undefined = token.claims;
+    const probe: ProbeReport = resource.probe;
+    lines.push(`${kindOf} aud ${claims?.aud ?? '-'} ${probe.operation} ${probe.status}`);
+    describe(`${kindOf} token`, token.failure);
+    describe(`${kindOf} probe`, probe.failure);
+  }
+  lines.push(renderDoctorReport(report));
+  return { ok: report.ok, lines };
 }
