@@ -93,6 +93,28 @@ describe('keyless doctor against the local stack', () => {
     expect(leaksIn(outputOf(run))).toEqual([]);
   });
 
+  it('on the IMDS protocol (a VM): host imds from AZURE_POD_IDENTITY_AUTHORITY_HOST, with the msal backend', async () => {
+    const run = await runKeylessDoctor(
+      stackEnvironment(stack, (name) => name.startsWith('KEYLESS_KEYVAULT'), {
+        IDENTITY_ENDPOINT: undefined,
+        IDENTITY_HEADER: undefined,
+        ...stack.identity.imdsEnvironment(),
+        KEYLESS_TOKEN_PROVIDER: 'msal',
+      }),
+      ['--json'],
+    );
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.report?.host).toMatchObject({
+      kind: 'imds',
+      variables: ['AZURE_POD_IDENTITY_AUTHORITY_HOST'],
+    });
+    expect(run.report?.identity).toMatchObject({ backend: 'msal', backendFrom: 'KEYLESS_TOKEN_PROVIDER' });
+    expect(run.report?.clock.map((each) => [each.source, each.status])).toEqual([
+      ['identity endpoint', 'pass'],
+      ['Key Vault', 'pass'],
+    ]);
+  });
+
   it('an options file (--config) wins over the environment: the msal backend, the identity and the vault from the file', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'keyless-doctor-'));
     try {
@@ -134,7 +156,9 @@ describe('keyless doctor against the local stack', () => {
         ['--json', '--config', configFile],
       );
       expect(run.exitCode).toBe(1);
-      expect(run.report?.configuration[0]?.cause).toContain(`The options file ${configFile} is not valid JSON`);
+      expect(run.report?.configuration[0]?.cause).toContain(
+        `The options file ${configFile} is not valid JSON`,
+      );
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
