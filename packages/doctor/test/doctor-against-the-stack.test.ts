@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
@@ -113,6 +114,30 @@ describe('keyless doctor against the local stack', () => {
       ['identity endpoint', 'pass'],
       ['Key Vault', 'pass'],
     ]);
+  });
+
+  it('a vault that accepts connections and never answers: the probe and the clock check end at --timeout, and the command exits', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const run = await runKeylessDoctor(
+        stackEnvironment(stack, () => false, {
+          KEYLESS_KEYVAULT_URL: `https://127.0.0.1:${port}/`,
+          KEYLESS_DEMO_SECRET_NAME: 'demo-message',
+        }),
+        ['--json', '--timeout', '1500'],
+      );
+      expect(run.exitCode, run.stdout).toBe(1);
+      const keyVault = resourceOf(run.report, 'keyvault');
+      expect(keyVault.token.status).toBe('pass');
+      expect(['timeout', 'unavailable']).toContain(keyVault.probe.failure?.code);
+      expect(run.report?.clock.find((each) => each.source === 'Key Vault')?.status).toBe('skip');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('an options file (--config) wins over the environment: the msal backend, the identity and the vault from the file', async () => {

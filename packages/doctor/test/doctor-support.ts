@@ -51,7 +51,12 @@ export function runKeylessDoctor(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [bin, 'doctor', '--timeout', '20000', ...extraArguments],
+      [
+        bin,
+        'doctor',
+        ...(extraArguments.includes('--timeout') ? [] : ['--timeout', '20000']),
+        ...extraArguments,
+      ],
       { env: environment, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const exitCode = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
