@@ -4,11 +4,24 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import { ManagedIdentityApplication } from '@azure/msal-node';
 import { createTokenProvider } from '@keyless/core';
+import { metrics, trace } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 
 export const contenderNames = [
   'floor: Map.get + await',
   'keyless (azure-identity)',
   'keyless (msal)',
+  'keyless (msal) + OpenTelemetry SDK',
   'raw ManagedIdentityCredential',
   'raw ManagedIdentityApplication',
 ] as const;
@@ -49,6 +62,25 @@ function contender(name: ContenderName): { getToken: GetToken; close: () => Prom
       },
       close: async () => {},
     };
+  }
+  if (name === 'keyless (msal) + OpenTelemetry SDK') {
+    // What an application with tracing and metrics sees: both SDK providers registered globally
+    // (a metric reader attached), so every token request records; the warm path must not pay.
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] }),
+    );
+    metrics.setGlobalMeterProvider(
+      new MeterProvider({
+        readers: [
+          new PeriodicExportingMetricReader({
+            exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+            exportIntervalMillis: 1000,
+          }),
+        ],
+      }),
+    );
+    const provider = createTokenProvider({ backend: 'msal' });
+    return { getToken: (scope) => provider.getToken(scope), close: () => provider.close() };
   }
   if (name === 'keyless (azure-identity)' || name === 'keyless (msal)') {
     const provider = createTokenProvider({ backend: name === 'keyless (msal)' ? 'msal' : 'azure-identity' });

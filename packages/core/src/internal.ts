@@ -55,6 +55,13 @@ export {
   resolveSetting,
   type SettingSource,
 } from './settings.js';
+export {
+  type OperationError,
+  recordAuthenticationFailure,
+  recordLogin,
+  recordRotationHandled,
+  recordSecretFetch,
+} from './telemetry/operation-telemetry.js';
 export { resolveTokenProviderOption } from './token-provider-option.js';
 export {
   assertNoWeakenedTls,

@@ -9,6 +9,8 @@ import type {
   TokenThrottledEvent,
 } from './events.js';
 import { delayAfterFailure, imdsUpgradeRetryWindowMs, isRetryable, spreadEarlier } from './retry-policy.js';
+import { countCacheHit } from './telemetry/instruments.js';
+import { recordTokenRequest, recordTokenThrottle } from './telemetry/token-telemetry.js';
 
 /**
  * A token handed over with less than the refresh window left is still refreshed at least this long
@@ -99,6 +101,7 @@ export class TokenCacheEntry {
       // Timers can be late (a suspended laptop, a busy loop); callers nudge the refresh as well.
       if (now >= this.#backgroundAttempt.dueAt && this.#inflight === undefined)
         this.#startBackgroundRefresh();
+      countCacheHit();
       return this.#currentPromise;
     }
     if (this.#inflight !== undefined) return this.#inflight;
@@ -187,6 +190,7 @@ export class TokenCacheEntry {
       for (const listener of this.#listeners) {
         listener.throttled({ ...this.#describe, retryAfterMs: delay, status: failure.status ?? 429 });
       }
+      recordTokenThrottle(this.#describe, failure.status ?? 429);
     }
     return delay;
   }
@@ -280,6 +284,7 @@ export class TokenCacheEntry {
       if (kind === 'acquired') listener.acquired(event);
       else listener.refreshed(event);
     }
+    recordTokenRequest(this.#describe, kind === 'acquired' ? 'acquire' : 'refresh', event.latencyMs);
     return token;
   }
 
@@ -296,6 +301,7 @@ export class TokenCacheEntry {
       nextAttemptTimestamp,
     };
     for (const listener of this.#listeners) listener.refreshFailed(event);
+    recordTokenRequest(this.#describe, this.#current ? 'refresh' : 'acquire', latencyMs, error);
   }
 }
 

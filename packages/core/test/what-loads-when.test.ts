@@ -117,6 +117,8 @@ describe('what the first token loads', () => {
       'lib/msal-node.cjs',
     ]);
     expect(loadedPackage(loaded, '@azure/msal-common')).toBe(false);
+    // No OpenTelemetry SDK registered: the optional API is not even loaded (telemetry/open-telemetry-api.ts).
+    expect(loadedPackage(loaded, '@opentelemetry/api')).toBe(false);
     expect(loadedPackage(loaded, '@azure/identity')).toBe(false);
     expect(loadedKeylessFile(loaded, 'azure-identity-backend.js')).toBe(false);
   });

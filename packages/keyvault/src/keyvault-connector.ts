@@ -11,6 +11,7 @@ import {
   type Clock,
   installRedactedViews,
   Readiness,
+  recordSecretFetch,
   resolveTokenProviderOption,
   systemClock,
   warnAboutCredentialPrintingDebugOutput,
@@ -196,7 +197,7 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
       name,
       version,
       refreshIntervalMs,
-      fetch: () => this.#fetchSecret(name, version),
+      fetch: () => this.#fetchSecretRecorded(name, version),
       clock: this.#clock,
       random: this.#internals.random ?? Math.random,
       refreshJitterFraction: defaultRefreshJitterFraction,
@@ -205,6 +206,24 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
     });
     this.#sources.set(key, source);
     return source;
+  }
+
+  /** #fetchSecret, recorded for OpenTelemetry when an SDK is registered (a span and a count; names only). */
+  async #fetchSecretRecorded(name: string, version: string | undefined): Promise<FetchedSecret> {
+    const started = performance.now();
+    const attributes = { 'server.address': new URL(this.#vaultUrl).hostname, 'keyless.secret.name': name };
+    try {
+      const fetched = await this.#fetchSecret(name, version);
+      recordSecretFetch(attributes, performance.now() - started);
+      return fetched;
+    } catch (error) {
+      const { code = 'unknown', message = String(error) } = (error ?? {}) as {
+        code?: string;
+        message?: string;
+      };
+      recordSecretFetch(attributes, performance.now() - started, { code, message });
+      throw error;
+    }
   }
 
   /**

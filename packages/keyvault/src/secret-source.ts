@@ -4,6 +4,7 @@ import {
   type Clock,
   delayAfterFailure,
   installRedactedViews,
+  recordRotationHandled,
   refreshJitterFraction,
   registerSecretForRedaction,
   spreadEarlier,
@@ -226,6 +227,8 @@ export class KeylessSecretSource implements SecretSource {
     }
     if (fetched.version !== undefined && (fetched.version !== previousVersion || !hadValue)) {
       this.#emitter.emit('change', { name: this.name, previousVersion, version: fetched.version });
+      // A new version after an earlier one: a rotation reached this process without a restart.
+      if (previousVersion !== undefined) recordRotationHandled({ 'keyless.secret.name': this.name });
     }
   }
 

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ClosedError } from '@keyless/core';
-import { installRedactedViews } from '@keyless/core/internal';
+import { installRedactedViews, recordLogin } from '@keyless/core/internal';
 import pg from 'pg';
 
 /**
@@ -114,6 +114,23 @@ export class PasswordForgettingClient extends pg.Client {
     });
   }
 
+  /** One login as an OpenTelemetry span when an SDK is registered (names only; pg's SQLSTATE as error.type). */
+  #recordLogin(error: unknown): void {
+    const client = this as unknown as { host?: string; port?: number };
+    const failure = error as { code?: unknown; message?: unknown } | undefined;
+    recordLogin(
+      {
+        'db.system.name': 'postgresql',
+        'server.address': client.host ?? '',
+        'server.port': client.port ?? 0,
+      },
+      performance.now() - this.#connectStartedAt,
+      error === undefined
+        ? undefined
+        : { code: String(failure?.code ?? 'unknown'), message: String(failure?.message ?? error) },
+    );
+  }
+
   override connect(): Promise<pg.Client>;
   override connect(callback: (error: Error) => void): void;
   override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {
@@ -152,6 +169,7 @@ export class PasswordForgettingClient extends pg.Client {
   #afterLogin(error: unknown): void {
     this.#loggingIn = false;
     this.#pauseTimer();
+    this.#recordLogin(error);
     const holder = this as unknown as PasswordHolder;
     if (error && typeof error === 'object') {
       attemptStarts.set(error, this.#connectStartedAt);

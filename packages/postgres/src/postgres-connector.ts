@@ -12,6 +12,7 @@ import {
   installRedactedViews,
   isPasswordSource,
   Readiness,
+  recordAuthenticationFailure,
   resolveTokenProviderOption,
   type SecretDestination,
   TypedEmitter,
@@ -321,6 +322,7 @@ class KeylessPostgresConnector implements PostgresConnector {
         if (!isAuthenticationFailure(error)) return false;
         // Only a stale password is worth another try: a refused Entra token will be refused again.
         const willRetry = password.kind === 'key-vault-secret' && sqlStateOf(error) === '28P01';
+        recordAuthenticationFailure({ 'db.system.name': 'postgresql', 'server.address': host });
         this.#emitter.emit('password-refused', {
           mode: password.kind,
           user,

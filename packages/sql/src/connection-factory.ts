@@ -1,5 +1,5 @@
 import { ClosedError, type TokenProvider } from '@keyless/core';
-import { assertSecretDestination } from '@keyless/core/internal';
+import { assertSecretDestination, recordLogin } from '@keyless/core/internal';
 import { Connection, type ConnectionConfiguration, ConnectionError } from 'tedious';
 import { EarlyToken, knownTokenScope } from './early-token.js';
 import {
@@ -158,6 +158,16 @@ function tediousConfiguration(
  * login-retry-schedule.ts: Azure SQL's transient errors for up to `loginRetry.budgetMs`, a socket
  * that failed a few times quickly.
  */
+/** A login's OpenTelemetry attributes (semantic-convention names; no token). */
+function loginAttributes(context: LoginContext) {
+  return {
+    'db.system.name': 'microsoft.sql_server',
+    'server.address': context.server,
+    'server.port': context.port,
+    'db.namespace': context.database,
+  };
+}
+
 export async function openConnection(options: ConnectionFactoryOptions): Promise<PooledConnection> {
   const now = options.now ?? Date.now;
   const context: LoginContext = {
@@ -176,14 +186,21 @@ export async function openConnection(options: ConnectionFactoryOptions): Promise
       if (options.signal.aborted) throw new ClosedError('SqlConnector');
       assertSqlDestination(options.resolved.server);
       try {
-        return await connectOnce(options);
+        const connection = await connectOnce(options);
+        recordLogin(loginAttributes(context), now() - startedAt);
+        return connection;
       } catch (failure) {
         if (options.signal.aborted) throw new ClosedError('SqlConnector');
         const loginFailure = failure as LoginFailure;
         const kind = transientLoginFailureKind(loginFailure);
         const delay = kind === undefined ? undefined : schedule.nextDelay(kind, now());
         if (delay === undefined) {
-          throw mapLoginFailure(loginFailure, context, { attempts: attempt, elapsedMs: now() - startedAt });
+          const mapped = mapLoginFailure(loginFailure, context, {
+            attempts: attempt,
+            elapsedMs: now() - startedAt,
+          });
+          recordLogin(loginAttributes(context), now() - startedAt, mapped);
+          throw mapped;
         }
         if (kind === 'server') ridingOut.begin();
         await sleep(delay, options.signal);
