@@ -209,17 +209,14 @@ describe('createBlobConnector', () => {
   });
 
   describe('ready() (readiness probes)', () => {
-    it('first runs connect(); then checks only the cached token, without a request to the account', async () => {
-      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
-      await expect(connector.ready()).resolves.toBeUndefined();
+    /** Runs `work` while the app identity has no Storage role (as after `az role assignment delete`). */
+    const withoutRoles = async (work: () => Promise<void>) => {
       const principal = stack.appIdentity.objectId;
       const before = stack.blob?.roleAssignments().filter((each) => each.principalId === principal) ?? [];
       expect(before.length).toBeGreaterThan(0);
       stack.blob?.removeRole(principal);
       try {
-        // connect() asks the account, which now refuses; ready() asks only the process.
-        await expect(connector.connect()).rejects.toBeInstanceOf(AuthorizationError);
-        for (let probe = 0; probe < 3; probe += 1) await expect(connector.ready()).resolves.toBeUndefined();
+        await work();
       } finally {
         for (const each of before) {
           stack.blob?.assignRole(
@@ -229,24 +226,23 @@ describe('createBlobConnector', () => {
           );
         }
       }
+    };
+
+    it('first runs connect(); then checks only the cached token, without a request to the account', async () => {
+      const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
+      await expect(connector.ready()).resolves.toBeUndefined();
+      await withoutRoles(async () => {
+        // connect() asks the account, which now refuses; ready() asks only the process.
+        await expect(connector.connect()).rejects.toBeInstanceOf(AuthorizationError);
+        for (let probe = 0; probe < 3; probe += 1) await expect(connector.ready()).resolves.toBeUndefined();
+      });
     });
 
     it('not ready: the typed error of connect(), and the next probe connects again', async () => {
       const connector = track(createBlobConnector({ accountUrl, tokenProvider: sharedProvider }));
-      const principal = stack.appIdentity.objectId;
-      const before = stack.blob?.roleAssignments().filter((each) => each.principalId === principal) ?? [];
-      stack.blob?.removeRole(principal);
-      try {
+      await withoutRoles(async () => {
         await expect(connector.ready()).rejects.toBeInstanceOf(AuthorizationError);
-      } finally {
-        for (const each of before) {
-          stack.blob?.assignRole(
-            principal,
-            each.role,
-            each.container ? { container: each.container } : undefined,
-          );
-        }
-      }
+      });
       await expect(connector.ready()).resolves.toBeUndefined();
     });
 
