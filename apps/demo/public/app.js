@@ -1,4 +1,7 @@
 // The dashboard: polls the JSON API every 2 s and calls it for each action. No build step.
+import { renderDoctor } from './doctor-panel.js';
+import { renderPlots } from './plots.js';
+
 const pollMs = 2_000;
 let last;
 let clockOffset = 0;
@@ -78,11 +81,37 @@ function render(status) {
 
 async function poll() {
   try {
-    render(await api('GET', '/api/status'));
+    const [status, metrics] = await Promise.all([api('GET', '/api/status'), api('GET', '/api/metrics')]);
+    render(status);
+    renderPlots(metrics);
   } catch (error) {
     $('#summary').textContent = `the demo server did not answer: ${error.message}`;
   }
 }
+
+async function runDoctor() {
+  const button = $('#doctor-run');
+  button.disabled = true;
+  renderDoctor({ status: 'running', startedAt: Date.now() });
+  try {
+    renderDoctor(await api('POST', '/api/doctor'));
+  } catch (error) {
+    renderDoctor({
+      status: 'failed',
+      startedAt: Date.now(),
+      finishedAt: Date.now(),
+      error: { code: error.code ?? 'error', message: error.message, hint: error.hint },
+    });
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('#doctor-run').addEventListener('click', runDoctor);
+// A run the server started (at start-up, or from another tab) shows when the page opens.
+api('GET', '/api/doctor')
+  .then(renderDoctor)
+  .catch(() => {});
 
 function show(target, data) {
   target.textContent = JSON.stringify(data, null, 2);

@@ -33,6 +33,8 @@ export interface TokenSource {
 
 export class CardBoard {
   readonly #cards = new Map<CardName, CardState>();
+  /** Running totals per card, which the dashboard's sampler turns into rates. */
+  readonly #counts = new Map<CardName, { operations: number; failures: number }>();
 
   constructor(
     definitions: ReadonlyArray<Pick<CardState, 'name' | 'title' | 'target' | 'auth' | 'tokenScope'>>,
@@ -50,7 +52,15 @@ export class CardBoard {
         lastError: undefined,
         notes: {},
       });
+      this.#counts.set(definition.name, { operations: 0, failures: 0 });
     }
+  }
+
+  /** Operations run on the card so far (status checks included), and how many failed. */
+  counts(name: CardName): { operations: number; failures: number } {
+    const counts = this.#counts.get(name);
+    if (!counts) throw new Error(`no card ${name}`);
+    return { ...counts };
   }
 
   card(name: CardName): CardState {
@@ -78,6 +88,8 @@ export class CardBoard {
    */
   async run<Result>(name: CardName, tokens: TokenSource, operation: () => Promise<Result>): Promise<Result> {
     const card = this.card(name);
+    const counts = this.#counts.get(name) as { operations: number; failures: number };
+    counts.operations += 1;
     const started = performance.now();
     try {
       const result = await operation();
@@ -93,6 +105,7 @@ export class CardBoard {
         .catch(() => card.tokenExpiresAt);
       return result;
     } catch (error) {
+      counts.failures += 1;
       const described = describeError(error);
       card.lastLatencyMs = Math.round((performance.now() - started) * 10) / 10;
       card.lastCheckedAt = Date.now();

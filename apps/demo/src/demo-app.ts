@@ -2,7 +2,16 @@ import type { LocalAzure } from '@keyless/local-azure';
 import { CardBoard, type CardName, cardNames } from './cards.js';
 import type { BackendName, DemoMode, ResourceConfig } from './config.js';
 import { type ConnectorListeners, type ConnectorSet, createConnectorSet } from './connectors.js';
+import { ActivitySampler, type ActivitySources } from './dashboard/activity-sampler.js';
+import { TokenTimeline } from './dashboard/token-timeline.js';
+import {
+  DoctorPanel,
+  type DoctorPanelState,
+  type DoctorRunner,
+  defaultDoctorRunner,
+} from './doctor-panel.js';
 import { DemoError } from './errors.js';
+import { type CardReadiness, checkReadiness } from './readiness.js';
 
 const scopes = {
   storage: 'https://storage.azure.com/.default',
@@ -22,9 +31,17 @@ export interface DemoAppOptions {
   /** The local stack, in local mode: rotation and the identity outage act on it. */
   stack?: LocalAzure | undefined;
   logger: DemoLogger;
+  /** The dashboard's sampling interval (default 1 s). */
+  sampleIntervalMs?: number;
+  /** How a doctor run is made (default: `runDoctor()` of @keyless/doctor for the running configuration). */
+  doctorRunner?: DoctorRunner;
 }
 
 const statusFreshnessMs = 1_000;
+/** Each of the doctor's requests gets this long; the whole run at most `doctorDeadlineMs`. */
+const doctorRequestTimeoutMs = 10_000;
+const doctorDeadlineMs = 60_000;
+const readinessTimeoutMs = 5_000;
 
 /**
  * The app's state: the current connector set (rebuilt when the backend changes), the cards, and
@@ -34,6 +51,10 @@ export class DemoApp {
   readonly mode: DemoMode;
   readonly resources: ResourceConfig;
   readonly cards: CardBoard;
+  readonly timeline = new TokenTimeline();
+  readonly sampler: ActivitySampler;
+  readonly doctor: DoctorPanel;
+  readonly #scopes: Record<CardName, string>;
   readonly #stack: LocalAzure | undefined;
   readonly #logger: DemoLogger;
   #connectors: ConnectorSet;
@@ -50,6 +71,49 @@ export class DemoApp {
     this.#logger = options.logger;
     this.#connectors = connectors;
     this.cards = cards;
+    this.#scopes = Object.fromEntries(cardNames.map((name) => [name, cards.card(name).tokenScope])) as Record<
+      CardName,
+      string
+    >;
+    this.timeline.watch(connectors.tokenProvider);
+    this.sampler = new ActivitySampler({
+      sources: this.#activitySources(),
+      scopes: this.#scopes,
+      ...(options.sampleIntervalMs ? { intervalMs: options.sampleIntervalMs } : {}),
+    });
+    this.sampler.start();
+    this.doctor = new DoctorPanel(
+      options.doctorRunner ?? defaultDoctorRunner(options.resources, doctorRequestTimeoutMs),
+      doctorDeadlineMs,
+    );
+  }
+
+  /**
+   * Locally the plots read the stack's own counters: every request the identity endpoint and the
+   * vault received, whoever sent it. In Azure there are none to read, so the identity series counts
+   * the provider's own token requests (its events) and the Key Vault series is left out.
+   */
+  #activitySources(): ActivitySources {
+    const stack = this.#stack;
+    const operations = (card: CardName) => this.cards.counts(card);
+    if (!stack) {
+      return {
+        operations,
+        identityRequests: (scope) => this.timeline.requestsFor(scope),
+        keyVaultRequests: () => undefined,
+      };
+    }
+    return {
+      operations,
+      identityRequests: (scope) => {
+        // The endpoint counts the resource as sent: both backends drop "/.default"; a trailing slash is counted too.
+        const resource = scope.replace(/\/\.default$/, '');
+        return (
+          stack.identity.counters.byResource(resource) + stack.identity.counters.byResource(`${resource}/`)
+        );
+      },
+      keyVaultRequests: () => stack.keyVault?.counters.requests,
+    };
   }
 
   static async create(options: DemoAppOptions): Promise<DemoApp> {
@@ -227,6 +291,43 @@ export class DemoApp {
     await Promise.allSettled(cardNames.map((name) => this.#run(name, checks[name])));
   }
 
+  /** `/readyz`: each card's token (warmUp) and connector (`ready()`); see readiness.ts. */
+  async readiness(): Promise<CardReadiness[]> {
+    if (this.#closed) throw new DemoError('closed', 503, 'the demo is shutting down');
+    await this.#switching;
+    return checkReadiness({
+      connectors: this.#connectors,
+      resources: this.resources,
+      scopes: this.#scopes,
+      timeoutMs: readinessTimeoutMs,
+    });
+  }
+
+  /** The plots' data: per-second samples, token events and outages over the sampler's window. */
+  metrics() {
+    const now = Date.now();
+    const since = now - this.sampler.windowMs;
+    return {
+      now,
+      intervalMs: this.sampler.intervalMs,
+      windowMs: this.sampler.windowMs,
+      sources: {
+        identity: this.#stack ? 'the local identity endpoint (every caller)' : "this app's token requests",
+        keyVault: this.#stack ? 'the local Key Vault (every caller)' : null,
+      },
+      scopes: this.#scopes,
+      samples: this.sampler.samples(),
+      tokenEvents: this.timeline.eventsSince(since),
+      outages: this.timeline.outagesSince(since),
+    };
+  }
+
+  /** Runs the doctor for the running configuration (one run at a time) and returns its result. */
+  async runDoctor(): Promise<DoctorPanelState> {
+    if (this.#closed) throw new DemoError('closed', 503, 'the demo is shutting down');
+    return this.doctor.run(this.backend);
+  }
+
   // ── backend switch and local-mode actions ─────────────────────────────────────────────────────
 
   /** Builds a new provider and connector set with `backend`, then closes the old set. */
@@ -239,6 +340,7 @@ export class DemoApp {
       const next = await createConnectorSet(this.resources, backend, this.#listenersOrThrow());
       const old = this.#connectors;
       this.#connectors = next;
+      this.timeline.watch(next.tokenProvider);
       this.#logger.info({ backend }, 'token backend switched');
       // The next status request checks the new set instead of answering from the old one.
       this.#lastProbe = 0;
@@ -315,7 +417,9 @@ export class DemoApp {
   identityOutage(durationMs: number) {
     const stack = this.#localStack();
     stack.identity.faults.outage({ durationMs });
-    this.#outageUntil = Date.now() + durationMs;
+    const start = Date.now();
+    this.#outageUntil = start + durationMs;
+    this.timeline.outageStarted(start, this.#outageUntil);
     this.#logger.info({ durationMs }, 'identity endpoint outage started');
     return { outageUntil: this.#outageUntil, durationMs };
   }
@@ -324,12 +428,15 @@ export class DemoApp {
     const stack = this.#localStack();
     stack.identity.faults.clear();
     this.#outageUntil = 0;
+    this.timeline.outageEnded(Date.now());
     return { outageUntil: null };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.sampler.stop();
+    this.timeline.stop();
     await this.#switching?.catch(() => {});
     await this.#probing?.catch(() => {});
     await this.#connectors.close();

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     // First answers in the background, so the cards are filled by the time the page loads.
     void started.probe();
+    // The doctor panel has a report by the time someone looks; a failed run shows on the panel.
+    void started.runDoctor().catch(() => {});
     say(`keyless demo: http://${config.host}:${port}`);
     say('keyless demo: press Ctrl-C to stop');
   } catch (error) {

@@ -3,6 +3,7 @@ import type { DemoApp } from './demo-app.js';
 import { describeError } from './errors.js';
 import { loggerOptions } from './logging.js';
 import { registerBlobRoutes } from './routes/blob-routes.js';
+import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerKeyVaultRoutes } from './routes/keyvault-routes.js';
 import { registerLocalRoutes } from './routes/local-routes.js';
 import { registerPageRoutes } from './routes/page-routes.js';
@@ -22,13 +23,15 @@ export function buildServer(app: DemoApp, options: ServerOptions): FastifyInstan
     logger: loggerOptions(options.logLevel, options.logDestination),
     // Connections the page keeps alive must not hold up a shutdown.
     forceCloseConnections: true,
-    // One line per request below instead of two; the page's 2-second status poll logs at debug.
+    // One line per request below instead of two; the page's polls (status, metrics) log at debug.
     logController: new LogController({ disableRequestLogging: true }),
   });
 
   server.addHook('onResponse', async (request, reply) => {
     const quiet =
       request.url === '/api/status' ||
+      request.url === '/api/metrics' ||
+      (request.url === '/api/doctor' && request.method === 'GET') ||
       request.url.startsWith('/healthz') ||
       request.url.startsWith('/readyz');
     request.log[quiet ? 'debug' : 'info'](
@@ -74,5 +77,6 @@ export function buildServer(app: DemoApp, options: ServerOptions): FastifyInstan
   registerPostgresRoutes(server, app);
   registerRedisRoutes(server, app);
   registerLocalRoutes(server, app);
+  registerDashboardRoutes(server, app);
   return server;
 }

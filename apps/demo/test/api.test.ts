@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cardNames } from '../src/cards.ts';
-import { findCanaries, type RunningDemo, startDemo } from './support.ts';
+import { eventually, findCanaries, type RunningDemo, startDemo } from './support.ts';
 
 let demo: RunningDemo;
 
@@ -60,7 +60,7 @@ describe.each(['azure-identity', 'msal'] as const)('the JSON API with the %s bac
     expect(await demo.call('GET', '/healthz')).toMatchObject({ status: 200, json: { status: 'up' } });
     expect(await demo.call('GET', '/readyz')).toMatchObject({
       status: 200,
-      json: { ready: true, pending: [] },
+      json: { ready: true, failing: [] },
     });
   });
 
@@ -135,17 +135,103 @@ describe('errors', () => {
   });
 });
 
+describe('the dashboard data', () => {
+  it('samples every card each second: operations, identity-endpoint and Key Vault requests', async () => {
+    const before = (await demo.call('GET', '/api/metrics')).json;
+    expect(before).toMatchObject({ intervalMs: 1_000, windowMs: 300_000 });
+    expect(Object.keys(before.scopes)).toEqual([...cardNames]);
+    // A new MSAL provider (whatever the backend was) asks the identity endpoint for every scope
+    // on first use, and the vault for the secrets.
+    await demo.call('POST', '/api/backend', { backend: 'azure-identity' });
+    await demo.call('POST', '/api/backend', { backend: 'msal' });
+    const switchedAt = Date.now();
+    await expectEveryActionWorks();
+    type Metrics = typeof before;
+    const sum = (metrics: Metrics, card: string, key: string) =>
+      metrics.samples
+        .filter((sample: { at: number }) => sample.at > before.now)
+        .reduce(
+          (total: number, sample: { cards: Record<string, Record<string, number>> }) =>
+            total + (sample.cards[card]?.[key] ?? 0),
+          0,
+        );
+    const doneAt = Date.now();
+    // The sample taken after the last action holds it.
+    const after: Metrics = await eventually(async () => {
+      const metrics = (await demo.call('GET', '/api/metrics')).json;
+      return (metrics.samples.at(-1)?.at ?? 0) > doneAt ? metrics : undefined;
+    }, 'a sample after the actions');
+    const totals = Object.fromEntries(
+      cardNames.map((card) => [
+        card,
+        {
+          operations: sum(after, card, 'operations'),
+          identityRequests: sum(after, card, 'identityRequests'),
+          keyVaultRequests: sum(after, card, 'keyVaultRequests'),
+        },
+      ]),
+    );
+    for (const card of cardNames) {
+      expect(totals[card]?.operations, card).toBeGreaterThan(0);
+      expect(totals[card]?.identityRequests, card).toBeGreaterThan(0);
+      expect(totals[card]?.keyVaultRequests, card).toBeGreaterThan(0);
+    }
+    expect(after.samples.length).toBeLessThanOrEqual(300);
+    // The new provider's token acquisitions are on the timeline, one per scope.
+    const acquired = after.tokenEvents.filter(
+      (event: { type: string; at: number; backend: string }) =>
+        event.type === 'acquired' && event.backend === 'msal' && event.at >= switchedAt,
+    );
+    expect(new Set(acquired.map((event: { scope: string }) => event.scope))).toEqual(
+      new Set(Object.values(before.scopes)),
+    );
+  });
+
+  it('marks an identity outage from start to its early end', async () => {
+    const started = await demo.call('POST', '/api/local/identity-outage', { durationMs: 60_000 });
+    const ended = await demo.call('DELETE', '/api/local/identity-outage');
+    expect(ended.status).toBe(200);
+    const { json } = await demo.call('GET', '/api/metrics');
+    const outage = json.outages.at(-1);
+    expect(outage.start).toBe(started.json.outageUntil - 60_000);
+    expect(outage.end).toBeLessThan(started.json.outageUntil);
+  });
+});
+
+describe('the doctor panel', () => {
+  it('runs the doctor for the running configuration and keeps its report', async () => {
+    expect((await demo.call('GET', '/api/doctor')).json.status).toMatch(/idle|done/);
+    const { status, json } = await demo.call('POST', '/api/doctor');
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ status: 'done', backend: demo.app.backend });
+    expect(json.text).toContain('keyvault');
+    const report = json.report;
+    expect(report.ok).toBe(true);
+    expect(report.host.kind).toBe('app-service');
+    expect(report.identity.objectId).toBe(demo.stack.appIdentity.objectId);
+    expect(report.resources.map((resource: { resource: string }) => resource.resource).sort()).toEqual(
+      [...cardNames].sort(),
+    );
+    for (const resource of report.resources) expect(resource.status, resource.resource).toBe('pass');
+    expect((await demo.call('GET', '/api/doctor')).json).toMatchObject({ status: 'done' });
+  }, 90_000);
+});
+
 describe('the page', () => {
-  it('is served with its script and stylesheet, from this server only', async () => {
+  it('is served with its scripts and stylesheet, from this server only', async () => {
     for (const [path, type] of [
       ['/', 'text/html'],
       ['/app.js', 'text/javascript'],
+      ['/plots.js', 'text/javascript'],
+      ['/doctor-panel.js', 'text/javascript'],
       ['/style.css', 'text/css'],
     ] as const) {
       const response = await fetch(`${demo.url}${path}`);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toContain(type);
-      expect(await response.text()).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[a-z]/i);
+      // The SVG namespace is a name, not a request.
+      const text = (await response.text()).replaceAll("'http://www.w3.org/2000/svg'", '');
+      expect(text).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[a-z]/i);
     }
   });
 });

@@ -7,6 +7,8 @@ const publicFolder = new URL('../../public/', import.meta.url);
 const files: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/plots.js': { file: 'plots.js', type: 'text/javascript; charset=utf-8' },
+  '/doctor-panel.js': { file: 'doctor-panel.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
