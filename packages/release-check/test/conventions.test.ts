@@ -24,7 +24,7 @@ const connectorNames: Record<string, string> = {
  * library it supports, each an optional peer loaded by its own factory (docs/contributing.md).
  */
 const otherClientFactories: Record<string, readonly string[]> = {
-  redis: ['createNodeRedisConnector', 'createRedisClusterConnector'],
+  redis: ['createNodeRedisClusterConnector', 'createNodeRedisConnector', 'createRedisClusterConnector'],
 };
 
 function stemOf(packageName: string): string {
