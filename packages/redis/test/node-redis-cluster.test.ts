@@ -395,6 +395,32 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     );
     expect(hosts).toEqual(['localhost', 'localhost', 'localhost']);
   }, 60_000);
+
+  // Last: it changes the topology (a fourth master) for whatever would run after it.
+  it('a node added later gets the credentials: keys moved to it are written and read through it', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const { client } = connector;
+    const cluster = stack.redisCluster;
+    if (!cluster) throw new Error('the stack has no Redis Cluster');
+    const writers = startClusterWriters(client, 'node-redis:added');
+    await until(() => writers.state.successes >= 200, 20_000, 'writes before the node is added');
+    const added = await cluster.addNode({ slots: { from: 0, to: 1999 } });
+    // Keys of the moved slots: node-redis follows MOVED, rediscovers, and opens a client to the new node.
+    const keys = Array.from({ length: 200 }, (_, index) => `node-redis:added-key-${index}`);
+    await Promise.all(keys.map((key) => client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    const after = writers.state.successes;
+    await until(() => writers.state.successes >= after + 200, 40_000, 'writes after the node is added');
+    const result = await writers.stop();
+    expect(result.failures).toEqual([]);
+    const onAdded = nodeClients(client).find(
+      (node) =>
+        (node as unknown as { options: { socket: { port: number } } }).options.socket.port === added.tlsPort,
+    );
+    expect(onAdded?.isReady).toBe(true);
+    expect(await onAdded?.sendCommand(['DBSIZE'])).toBeGreaterThan(0);
+  }, 90_000);
 });
 
 describe('node-redis cluster options keyless refuses', () => {
