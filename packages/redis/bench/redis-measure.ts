@@ -2,10 +2,20 @@
 // (NODE_EXTRA_CA_CERTS must be set before Node starts, for the Key Vault emulator's TLS). Prints one
 // JSON line: every contender's samples per round. The raw contender uses the same password as a
 // static string, as an app with a connection string would, over the same port (and so through the
-// same token-expiry gateway of the local stack) as keyless.
+// same token-expiry gateway of the local stack) as keyless. node-redis's contenders are measured
+// the same way, in the same rounds: raw node-redis with the static password against
+// createNodeRedisConnector() in both modes.
 import { entraToken, fromKeyVaultSecret } from '@keyless/core';
-import { createRedisConnector } from '@keyless/redis';
+import { createNodeRedisConnector, createRedisConnector } from '@keyless/redis';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import {
+  type BenchClient,
+  ioredisBenchClient,
+  nodeRedisBenchClient,
+  timedLoops,
+  timedPipelines,
+} from './redis-client-adapters.ts';
 
 export interface MeasureSettings {
   rounds: number;
@@ -17,7 +27,7 @@ export interface MeasureSettings {
 }
 
 /** `control` is a second raw client: how far two identical clients differ in this run (the noise floor). */
-export type Contender = 'raw' | 'control' | 'secret' | 'entra';
+export type Contender = 'raw' | 'control' | 'secret' | 'entra' | 'nodeRaw' | 'nodeSecret' | 'nodeEntra';
 export type Kind = 'sequential' | 'concurrent' | 'pipelined';
 /** Operations per second, one sample per round, by contender and kind. */
 export type MeasureReport = Record<Contender, Record<Kind, number[]>>;
@@ -34,8 +44,26 @@ const secretConnector = createRedisConnector({
   user: process.env.KEYLESS_REDIS_USER,
 });
 const entraConnector = createRedisConnector({ host, port, tls: true, password: entraToken() });
+const nodeSecretConnector = createNodeRedisConnector({
+  host,
+  port,
+  tls: true,
+  password: fromKeyVaultSecret(),
+  user: process.env.KEYLESS_REDIS_USER,
+});
+const nodeEntraConnector = createNodeRedisConnector({ host, port, tls: true, password: entraToken() });
 // Connected before the warm-up, as the raw client is by its first command.
-await Promise.all([secretConnector.connect(), entraConnector.connect()]);
+await Promise.all([
+  secretConnector.connect(),
+  entraConnector.connect(),
+  nodeSecretConnector.connect(),
+  nodeEntraConnector.connect(),
+]);
+const nodeRaw = await createClient({
+  socket: { host, port, tls: true },
+  username: process.env.KEYLESS_REDIS_USER,
+  password: process.env.BENCH_REDIS_PASSWORD as string,
+}).connect();
 const rawClient = () =>
   new Redis({
     host,
@@ -49,44 +77,23 @@ const rawClient = () =>
 const raw = rawClient();
 const control = rawClient();
 
-const contenders: Record<Contender, Redis> = {
-  raw,
-  control,
-  secret: secretConnector.client,
-  entra: entraConnector.client,
+const contenders: Record<Contender, BenchClient> = {
+  raw: ioredisBenchClient(raw),
+  control: ioredisBenchClient(control),
+  secret: ioredisBenchClient(secretConnector.client),
+  entra: ioredisBenchClient(entraConnector.client),
+  nodeRaw: nodeRedisBenchClient(nodeRaw),
+  nodeSecret: nodeRedisBenchClient(nodeSecretConnector.client),
+  nodeEntra: nodeRedisBenchClient(nodeEntraConnector.client),
 };
 const names = Object.keys(contenders) as Contender[];
 const samples = (): Record<Kind, number[]> => ({ sequential: [], concurrent: [], pipelined: [] });
-const report: MeasureReport = { raw: samples(), control: samples(), secret: samples(), entra: samples() };
+const report = Object.fromEntries(names.map((name) => [name, samples()])) as MeasureReport;
 
-async function loops(client: Redis, operations: number, concurrency: number): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < operations) {
-        next += 1;
-        await client.incr('bench:incr');
-      }
-    }),
-  );
-  return operations / ((performance.now() - started) / 1000);
-}
-
-async function pipelined(client: Redis): Promise<number> {
-  const started = performance.now();
-  for (let batch = 0; batch < settings.pipelines; batch += 1) {
-    const pipeline = client.pipeline();
-    for (let index = 0; index < settings.pipelineSize; index += 1) pipeline.incr('bench:pipelined');
-    await pipeline.exec();
-  }
-  return (settings.pipelines * settings.pipelineSize) / ((performance.now() - started) / 1000);
-}
-
-const measures: Record<Kind, (client: Redis) => Promise<number>> = {
-  sequential: (client) => loops(client, settings.sequentialOps, 1),
-  concurrent: (client) => loops(client, settings.concurrentOps, settings.concurrency),
-  pipelined,
+const measures: Record<Kind, (client: BenchClient) => Promise<number>> = {
+  sequential: (client) => timedLoops(client, settings.sequentialOps, 1, ['bench:incr']),
+  concurrent: (client) => timedLoops(client, settings.concurrentOps, settings.concurrency, ['bench:incr']),
+  pipelined: (client) => timedPipelines(client, settings.pipelines, settings.pipelineSize, 'bench:pipelined'),
 };
 
 // Warm-up, then rounds in a rotating order so that no contender always runs first.
@@ -102,6 +109,9 @@ for (let round = 0; round < settings.rounds; round += 1) {
 
 raw.disconnect();
 control.disconnect();
+nodeRaw.destroy();
 await secretConnector.close();
 await entraConnector.close();
+await nodeSecretConnector.close();
+await nodeEntraConnector.close();
 process.stdout.write(`${JSON.stringify(report)}\n`);

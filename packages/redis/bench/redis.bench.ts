@@ -6,8 +6,12 @@
 // backend (see redis-cold-start.ts), for both token backends. Rounds interleave the contenders and
 // medians are reported; judge by the ratios. Writes bench-results/redis.json at the repository root
 // (bench-results.ts has the format) and prints the tables. The measuring runs in child processes
-// started with the stack's environment (NODE_EXTRA_CA_CERTS is read at start-up). `pnpm bench` runs
-// it; Node strips the types, so there is no build step (but @keyless/* load from dist).
+// started with the stack's environment (NODE_EXTRA_CA_CERTS is read at start-up). The same
+// throughput for node-redis (raw createClient with the static password against
+// createNodeRedisConnector()), and then, against a local Redis Cluster (a second stack), 16-way and
+// pipelined throughput of raw ioredis Cluster / raw node-redis createCluster against keyless's cluster
+// factories (redis-cluster-measure.ts). `pnpm bench` runs it; Node strips the types, so there is no
+// build step (but @keyless/* load from dist).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +20,24 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLocalAzure } from '@keyless/local-azure';
 import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/bench-results.mjs';
+import type {
+  ClusterContender,
+  ClusterKind,
+  ClusterMeasureReport,
+  ClusterMeasureSettings,
+} from './redis-cluster-measure.ts';
 import type { Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
 
 const settings: MeasureSettings = {
   rounds: Number(process.env.BENCH_REDIS_ROUNDS ?? 7),
   sequentialOps: Number(process.env.BENCH_REDIS_SEQUENTIAL_OPS ?? 3000),
+  concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
+  concurrency: 16,
+  pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 300),
+  pipelineSize: 100,
+};
+const clusterSettings: ClusterMeasureSettings = {
+  rounds: Number(process.env.BENCH_REDIS_CLUSTER_ROUNDS ?? 5),
   concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
   concurrency: 16,
   pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 300),
@@ -70,6 +87,32 @@ try {
   rmSync(stateFolder, { recursive: true, force: true });
 }
 
+// The cluster: a stack of its own (the local stack runs either a standalone Redis or a cluster).
+const clusterStateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-cluster-'));
+const clusterStack = await startLocalAzure({
+  services: ['redis'],
+  redis: { cluster: true },
+  stateFolder: clusterStateFolder,
+  onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
+});
+let clusterReport: ClusterMeasureReport;
+try {
+  const password = clusterStack.keyVault?.secretValues().slice(-1)[0] ?? '';
+  process.stderr.write('measuring cluster throughput…\n');
+  const { stdout } = await run(
+    process.execPath,
+    [fileURLToPath(new URL('./redis-cluster-measure.ts', import.meta.url)), JSON.stringify(clusterSettings)],
+    {
+      env: { ...process.env, ...clusterStack.env, BENCH_REDIS_PASSWORD: password },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  clusterReport = JSON.parse(stdout.trim().split('\n').at(-1) as string) as ClusterMeasureReport;
+} finally {
+  await clusterStack.stop();
+  rmSync(clusterStateFolder, { recursive: true, force: true });
+}
+
 const kindLabel: Record<Kind, string> = {
   sequential: 'sequential',
   concurrent: `${settings.concurrency}-way`,
@@ -98,6 +141,81 @@ for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
         note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}; noise floor: a second raw client measured ${controlRatio(kind)}× the first`,
       }),
     );
+  }
+}
+// node-redis standalone: the second raw client (the noise floor) is ioredis's; the two libraries
+// share the rounds.
+const nodeRedisRows: BenchRow[] = [];
+for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
+  for (const mode of ['secret', 'entra'] as const) {
+    const keyless = mode === 'secret' ? report.nodeSecret : report.nodeEntra;
+    nodeRedisRows.push(
+      row({
+        measure: `${kindLabel[kind]}, ${modeLabel[mode]} mode`,
+        unit: 'ops/s',
+        raw: Math.round(median(report.nodeRaw[kind])),
+        keyless: Math.round(median(keyless[kind])),
+        better: 'higher',
+        goal: 0.98,
+        rawLabel: 'raw node-redis createClient, static password',
+        keylessLabel: `createNodeRedisConnector(), ${modeLabel[mode]}`,
+        note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}${kind === 'pipelined' ? ' (multi().execAsPipeline())' : ''}; noise floor (two raw ioredis clients): ${controlRatio(kind)}×`,
+      }),
+    );
+  }
+}
+const clusterKindLabel: Record<ClusterKind, string> = {
+  concurrent: `${clusterSettings.concurrency}-way`,
+  pipelined: `pipelined ×${clusterSettings.pipelineSize}`,
+};
+const clusterKindNote: Record<ClusterKind, string> = {
+  concurrent: `${clusterSettings.concurrentOps} INCR, ${clusterSettings.concurrency} in flight over 16 keys on the 3 shards`,
+  pipelined: `${clusterSettings.pipelines} pipelines of ${clusterSettings.pipelineSize} INCR on one key (one node)`,
+};
+const clusterLibraries = {
+  ioredis: {
+    raw: 'ioredisRaw',
+    control: 'ioredisControl',
+    secret: 'ioredisSecret',
+    entra: 'ioredisEntra',
+    rawLabel: 'raw ioredis Cluster, static password',
+    factory: 'createRedisClusterConnector()',
+  },
+  'node-redis': {
+    raw: 'nodeRaw',
+    control: 'nodeControl',
+    secret: 'nodeSecret',
+    entra: 'nodeEntra',
+    rawLabel: 'raw node-redis createCluster, static password',
+    factory: 'createNodeRedisClusterConnector()',
+  },
+} as const satisfies Record<
+  string,
+  Record<'raw' | 'control' | 'secret' | 'entra', ClusterContender> & { rawLabel: string; factory: string }
+>;
+const clusterControlRatio = (library: keyof typeof clusterLibraries, kind: ClusterKind) => {
+  const names = clusterLibraries[library];
+  return (median(clusterReport[names.control][kind]) / median(clusterReport[names.raw][kind])).toFixed(3);
+};
+const clusterRows: BenchRow[] = [];
+for (const library of ['ioredis', 'node-redis'] as const) {
+  const names = clusterLibraries[library];
+  for (const kind of ['concurrent', 'pipelined'] as const) {
+    for (const mode of ['secret', 'entra'] as const) {
+      clusterRows.push(
+        row({
+          measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
+          unit: 'ops/s',
+          raw: Math.round(median(clusterReport[names.raw][kind])),
+          keyless: Math.round(median(clusterReport[names[mode]][kind])),
+          better: 'higher',
+          goal: 0.98,
+          rawLabel: names.rawLabel,
+          keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
+          note: `median of ${clusterSettings.rounds} interleaved rounds of ${clusterKindNote[kind]}; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first`,
+        }),
+      );
+    }
   }
 }
 const coldRows: BenchRow[] = [
@@ -139,14 +257,22 @@ console.log(
     ['sequential', 'concurrent', 'pipelined'] as const
   )
     .map((kind) => `${kindLabel[kind]} ${controlRatio(kind)}`)
+    .join(', ')}; cluster: ${(['ioredis', 'node-redis'] as const)
+    .flatMap((library) =>
+      (['concurrent', 'pipelined'] as const).map(
+        (kind) => `${library} ${clusterKindLabel[kind]} ${clusterControlRatio(library, kind)}`,
+      ),
+    )
     .join(', ')}`,
 );
 writeBenchResults(
   fileURLToPath(new URL('../../../', import.meta.url)),
   'redis',
-  'Azure Cache for Redis (@keyless/redis vs ioredis)',
+  'Azure Cache for Redis and Azure Managed Redis (@keyless/redis vs ioredis and node-redis)',
   [
     { title: 'Throughput, INCR over TLS', rows: throughputRows },
+    { title: 'Throughput, INCR over TLS, node-redis', rows: nodeRedisRows },
+    { title: 'Redis Cluster throughput, INCR over TLS (3 masters, 3 replicas)', rows: clusterRows },
     { title: 'Cold process → first INCR (time since process start)', rows: coldRows },
   ],
 );
