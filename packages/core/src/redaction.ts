@@ -1,5 +1,3 @@
-import { inspect } from 'node:util';
-
 /** What a redacted value shows instead of itself. */
 export const REDACTED = '[REDACTED]';
 
@@ -177,14 +175,19 @@ export function defineSecretProperty<T extends object>(target: T, property: stri
  * Gives an object a JSON and inspect view without the named secret properties; `label` (e.g.
  * `SqlConnector`) prefixes the inspect view as a class name would.
  */
+/** `util.inspect.custom`, which Node defines as this registered symbol. */
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
 export function installRedactedViews(
   target: object,
   describe: () => Record<string, unknown>,
   label?: string,
 ): void {
   Object.defineProperty(target, 'toJSON', { value: describe, enumerable: false });
-  Object.defineProperty(target, inspect.custom, {
-    value: (_depth: number, options: object) => {
+  // The symbol and the inspect function Node passes to the hook, instead of importing node:util:
+  // loading it costs a cold process a few milliseconds before the first token (issue 11).
+  Object.defineProperty(target, inspectCustom, {
+    value: (_depth: number, options: object, inspect: (value: unknown, options: object) => string) => {
       const view = inspect(describe(), options);
       return label === undefined ? view : `${label} ${view}`;
     },

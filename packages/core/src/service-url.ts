@@ -1,21 +1,37 @@
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
 import { invalid, settingSchema } from './setting-schema.js';
 import { type Environment, requireSetting } from './settings.js';
 
-// 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
-// `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
-const loopbackAddresses = new BlockList();
-loopbackAddresses.addSubnet('127.0.0.0', 8, 'ipv4');
-loopbackAddresses.addAddress('::1', 'ipv6');
-loopbackAddresses.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+/**
+ * node:net, taken when first needed rather than imported: loading it costs a cold process about a
+ * millisecond, and most processes that import keyless never ask whether a host is loopback before
+ * their first connection (issue 11).
+ */
+const net = () => process.getBuiltinModule('node:net');
+
+let loopbackAddresses: BlockList | undefined;
+
+/**
+ * 127.0.0.0/8, ::1, and 127.0.0.0/8 written as IPv4-mapped IPv6 (the URL parser turns
+ * `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
+ */
+function loopbackBlockList(): BlockList {
+  if (loopbackAddresses === undefined) {
+    loopbackAddresses = new (net().BlockList)();
+    loopbackAddresses.addSubnet('127.0.0.0', 8, 'ipv4');
+    loopbackAddresses.addAddress('::1', 'ipv6');
+    loopbackAddresses.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+  }
+  return loopbackAddresses;
+}
 
 /** True when the host is this machine: only such a URL can be a local emulator. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost') return true;
-  const family = isIP(host);
+  const family = net().isIP(host);
   if (family === 0) return false;
-  return loopbackAddresses.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  return loopbackBlockList().check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** A service URL setting for `resolveServiceUrl`: the option, the variable, and how to explain them. */

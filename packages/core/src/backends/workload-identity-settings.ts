@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { ConfigurationError } from '../errors.js';
 import type { ManagedIdentitySelector } from '../identity.js';
 import type { Environment } from '../settings.js';
@@ -80,5 +79,9 @@ export function resolveWorkloadIdentity(
 
 function isLoopbackHostname(hostname: string): boolean {
   const bare = hostname.replace(/^\[|\]$/g, '');
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
+  return (
+    bare === 'localhost' ||
+    bare === '::1' ||
+    (process.getBuiltinModule('node:net').isIP(bare) === 4 && bare.startsWith('127.'))
+  );
 }
