@@ -29,11 +29,22 @@ function element(name, attributes = {}, text) {
   return node;
 }
 
+/** The shown span: the whole window once the app has run that long, and at least a minute before. */
+function shownSpan(metrics) {
+  const first = metrics.samples[0]?.at ?? metrics.now;
+  return Math.min(metrics.windowMs, Math.max(60_000, metrics.now - first));
+}
+
 function timeScale(metrics) {
   const end = metrics.now;
-  const start = end - metrics.windowMs;
+  const start = end - shownSpan(metrics);
   const span = width - pad.left - pad.right;
   return (at) => pad.left + ((Math.min(Math.max(at, start), end) - start) / (end - start)) * span;
+}
+
+function spanLabel(metrics) {
+  const seconds = Math.round(shownSpan(metrics) / 1000);
+  return seconds >= 120 ? `−${Math.round(seconds / 60)} min` : `−${seconds} s`;
 }
 
 function outageBands(svg, metrics, x, top, height) {
@@ -75,11 +86,7 @@ export function activityPlot(card, metrics) {
     element('line', { class: 'axis', x1: pad.left, x2: width - pad.right, y1: bottom, y2: bottom }),
     element('text', { class: 'tick', x: pad.left - 3, y: pad.top + 7, 'text-anchor': 'end' }, String(peak)),
     element('text', { class: 'tick', x: pad.left - 3, y: bottom, 'text-anchor': 'end' }, '0'),
-    element(
-      'text',
-      { class: 'tick', x: pad.left, y: activityHeight - 2 },
-      `−${Math.round(metrics.windowMs / 60_000)} min`,
-    ),
+    element('text', { class: 'tick', x: pad.left, y: activityHeight - 2 }, spanLabel(metrics)),
     element(
       'text',
       { class: 'tick', x: width - pad.right, y: activityHeight - 2, 'text-anchor': 'end' },
@@ -124,7 +131,11 @@ export function tokenTimeline(card, scope, metrics) {
   for (const event of metrics.tokenEvents) {
     if (event.scope !== scope) continue;
     const at = x(event.at);
-    const attributes = { class: `token-event event-${event.type}`, 'data-event': event.type };
+    const attributes = {
+      class: `token-event event-${event.type}`,
+      'data-event': event.type,
+      'data-at': event.at,
+    };
     let mark;
     if (event.type === 'refresh-failed') {
       mark = element('path', {
@@ -161,16 +172,28 @@ export function legend(metrics) {
   const list = document.createElement('p');
   list.className = 'legend muted';
   const entries = [
-    ['series-operations', 'operations'],
-    ['series-identity', `identity requests (${metrics.sources.identity})`],
+    ['series-operations', 'operations/s', 'operations on this card, status checks included'],
+    [
+      'series-identity',
+      'identity requests/s',
+      `token requests for this card's scope, counted by ${metrics.sources.identity}`,
+    ],
     ...(metrics.sources.keyVault
-      ? [['series-keyvault', `Key Vault requests (${metrics.sources.keyVault})`]]
+      ? [
+          [
+            'series-keyvault',
+            'Key Vault requests/s',
+            `requests to the vault, counted by ${metrics.sources.keyVault}`,
+          ],
+        ]
       : []),
-    ['event-refresh-failed', 'refresh failed'],
-    ['outage-key', 'identity outage'],
+    ['event-acquired', 'token', 'filled: acquired · hollow: refreshed in the background'],
+    ['event-refresh-failed', 'refresh failed', 'a background refresh failed; the cached token still served'],
+    ['outage-key', 'identity outage', 'the identity endpoint was down (the outage button)'],
   ];
-  for (const [className, text] of entries) {
+  for (const [className, text, explanation] of entries) {
     const item = document.createElement('span');
+    item.title = explanation;
     const swatch = document.createElement('i');
     swatch.className = `swatch ${className}`;
     item.append(swatch, text);

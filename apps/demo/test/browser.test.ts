@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cardNames } from '../src/cards.ts';
+import { launchChromium } from './browser-support.ts';
 import { findCanaries, type RunningDemo, startDemo } from './support.ts';
 
 const screenshots = fileURLToPath(new URL('../test-output/screenshots/', import.meta.url));
@@ -15,19 +16,7 @@ const pageText: string[] = [];
 beforeAll(async () => {
   await mkdir(screenshots, { recursive: true });
   demo = await startDemo('azure-identity');
-  // Debian's Chromium; never a downloaded browser.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1360, height: 1100 } });
   page.on('response', async (response) => {
     if (response.url().includes('/api/')) pageText.push(await response.text().catch(() => ''));
@@ -45,6 +34,29 @@ async function expectEveryCardHealthy(backend: string) {
     await card.locator('dd.status.healthy').waitFor();
     await expect.poll(() => card.locator('dd.backend').textContent()).toBe(backend);
     expect(await card.locator('dd.expiry').textContent()).toMatch(/^\d+h \d\dm \d\ds$/);
+  }
+}
+
+/** Each card's two plots are drawn, with data points in the activity plot and markers on the timeline. */
+async function expectPlotsDrawn() {
+  for (const name of cardNames) {
+    const card = page.locator(`[data-card="${name}"]`);
+    const operations = card.locator('svg[data-plot="activity"] polyline[data-series="operations"]');
+    await expect
+      .poll(() => operations.getAttribute('data-points').then(Number), { timeout: 10_000 })
+      .toBeGreaterThan(1);
+    await expect
+      .poll(() => operations.getAttribute('data-total').then(Number), { timeout: 10_000, message: name })
+      .toBeGreaterThan(0);
+    for (const series of ['identityRequests', 'keyVaultRequests']) {
+      const points = await card
+        .locator(`svg[data-plot="activity"] polyline[data-series="${series}"]`)
+        .getAttribute('data-points');
+      expect(Number(points), `${name} ${series}`).toBeGreaterThan(1);
+    }
+    await expect
+      .poll(() => card.locator('svg[data-plot="token-timeline"] [data-event="acquired"]').count())
+      .toBeGreaterThan(0);
   }
 }
 
@@ -70,6 +82,15 @@ describe('the dashboard in Chromium', () => {
     await expectEveryCardHealthy('azure-identity');
     expect(await page.locator('#summary').textContent()).toContain('local mode');
     await page.screenshot({ path: `${screenshots}01-healthy.png`, fullPage: true });
+  });
+
+  it("draws each card's plots without a CDN: activity per second and the token timeline", async () => {
+    await expectPlotsDrawn();
+    // Every script the page loaded came from this server.
+    const scripts = await page.evaluate(() =>
+      performance.getEntriesByType('resource').map((entry) => entry.name),
+    );
+    expect(scripts.every((url) => url.startsWith(demo.url))).toBe(true);
   });
 
   it('runs every card action and shows its result, the secret masked', async () => {
@@ -109,6 +130,38 @@ describe('the dashboard in Chromium', () => {
     await page.screenshot({ path: `${screenshots}04-outage-survived.png`, fullPage: true });
     await demo.call('DELETE', '/api/local/identity-outage');
   });
+
+  it("shows the doctor's report for the running configuration", async () => {
+    await page.click('#doctor-run');
+    const verdict = page.locator('[data-testid="doctor-verdict"]');
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.textContent()).toContain('everything needed works');
+    for (const name of cardNames) {
+      const row = page.locator(`#doctor-report tr[data-resource="${name}"]`);
+      expect(await row.locator('td.doctor-status').textContent(), name).toBe('pass');
+    }
+    expect(await page.locator('#doctor-status').textContent()).toMatch(/checked at .* with the msal backend/);
+    await page.screenshot({ path: `${screenshots}07-doctor.png`, fullPage: true });
+  }, 90_000);
+
+  it('shows a failing check in the doctor panel with its cause and fix', async () => {
+    demo.stack.keyVault?.removeRole(demo.stack.appIdentity.objectId);
+    try {
+      await page.click('#doctor-run');
+      await expect
+        .poll(() => page.locator('[data-testid="doctor-verdict"]').textContent(), { timeout: 60_000 })
+        .toContain('something needs fixing');
+      const failure = page.locator('#doctor-report .doctor-failure[data-code="authorization"]').first();
+      await failure.waitFor();
+      const text = await failure.textContent();
+      expect(text).toContain('cause:');
+      expect(text).toMatch(/fix:\s+.*az role assignment create/);
+      expect(text).toContain('Key Vault Secrets User');
+      await page.screenshot({ path: `${screenshots}08-doctor-failure.png`, fullPage: true });
+    } finally {
+      demo.stack.keyVault?.assignRole(demo.stack.appIdentity.objectId, 'Key Vault Secrets User');
+    }
+  }, 90_000);
 
   it('never shows a token or a secret value', async () => {
     const html = await page.content();
