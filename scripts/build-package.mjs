@@ -12,7 +12,7 @@
 // Dependencies stay external (`packages: 'external'`): another keyless package, a client library
 // or an Azure SDK package is imported from node_modules as before, one copy per process.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -34,13 +34,27 @@ function entryPoints() {
   return entries;
 }
 
-// A clean folder every time: nothing a renamed or deleted module left behind gets published.
-rmSync(join(packageFolder, 'dist'), { recursive: true, force: true });
+// A clean folder every time (nothing a renamed or deleted module left behind gets published),
+// built beside dist and swapped in at the end: another process reading dist meanwhile (a test, a
+// `pnpm pack`, a sibling package's type check) sees the old build or the new one, never an empty
+// or half-written folder. A sibling of dist, so source map paths (`../src/…`) stay right.
+const staging = `.dist-staging-${process.pid}`;
+const stagingFolder = join(packageFolder, staging);
+rmSync(stagingFolder, { recursive: true, force: true });
+// A failed build leaves no staging folder behind (after the swap there is none to remove).
+process.on('exit', () => rmSync(stagingFolder, { recursive: true, force: true }));
 
 // Declarations (and the type check) from tsc; tsc writes no JavaScript here.
 const tsc = spawnSync(
   process.execPath,
-  [requireHere.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--emitDeclarationOnly'],
+  [
+    requireHere.resolve('typescript/bin/tsc'),
+    '-p',
+    'tsconfig.build.json',
+    '--emitDeclarationOnly',
+    '--outDir',
+    staging,
+  ],
   { stdio: 'inherit' },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
@@ -64,7 +78,7 @@ if (entries.length === 1) {
   await esbuild.build({
     ...common,
     entryPoints: entries,
-    outdir: 'dist',
+    outdir: staging,
     splitting: true,
     sourcemap: 'linked',
     sourcesContent: true,
@@ -82,17 +96,17 @@ if (entries.length === 1) {
   const { metafile } = await esbuild.build({
     ...common,
     entryPoints: entries,
-    outdir: 'dist',
+    outdir: staging,
     splitting: true,
     write: false,
     metafile: true,
   });
-  const exportsOf = (out) => metafile.outputs[`dist/${out}.js`]?.exports ?? [];
+  const exportsOf = (out) => metafile.outputs[`${staging}/${out}.js`]?.exports ?? [];
   const implementation = 'keyless:implementation';
   await esbuild.build({
     ...common,
     entryPoints: [{ in: implementation, out: 'chunks/implementation' }],
-    outdir: 'dist',
+    outdir: staging,
     splitting: true,
     sourcemap: 'linked',
     sourcesContent: true,
@@ -119,8 +133,14 @@ if (entries.length === 1) {
     const depth = entry.out.split('/').length - 1;
     const from = `${depth === 0 ? './' : '../'.repeat(depth)}chunks/implementation.js`;
     writeFileSync(
-      join(packageFolder, 'dist', `${entry.out}.js`),
+      join(stagingFolder, `${entry.out}.js`),
       `export { ${names.join(', ')} } from ${JSON.stringify(from)};\n`,
     );
   }
 }
+
+const distFolder = join(packageFolder, 'dist');
+const previous = join(packageFolder, `.dist-previous-${process.pid}`);
+if (existsSync(distFolder)) renameSync(distFolder, previous);
+renameSync(stagingFolder, distFolder);
+rmSync(previous, { recursive: true, force: true });
