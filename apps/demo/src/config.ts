@@ -40,6 +40,9 @@ const processSchema = z.object({
   PORT: port(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYLESS_DEMO_STATE_FOLDER: z.string().trim().min(1).default('.keyless-local'),
+  // Local mode: how long the stack's tokens live. Azure's 24 h by default; a few minutes make the
+  // dashboard's token timeline show background refreshes (and failed ones during an outage).
+  KEYLESS_DEMO_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(86_400),
 });
 
 /** The Azure resources; in local mode the stack provides them (the same names keyless-local prints). */
@@ -71,6 +74,8 @@ export interface ProcessConfig {
   port: number;
   logLevel: string;
   stateFolder: string;
+  /** Local mode: the lifetime of the tokens the stack's identity endpoint mints. */
+  tokenLifetimeSeconds: number;
 }
 
 export interface ResourceConfig {
@@ -104,6 +109,7 @@ export function loadProcessConfig(environment: Environment = process.env): Proce
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
     stateFolder: parsed.KEYLESS_DEMO_STATE_FOLDER,
+    tokenLifetimeSeconds: parsed.KEYLESS_DEMO_TOKEN_LIFETIME_SECONDS,
   };
 }
 

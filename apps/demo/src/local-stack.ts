@@ -60,8 +60,13 @@ export function formatProgress(event: StackProgressEvent): string {
 export async function startLocalStack(
   stateFolder: string,
   onProgress: (event: StackProgressEvent) => void,
+  tokenLifetimeSeconds?: number,
 ): Promise<LocalAzure> {
-  const stack = await startLocalAzure({ stateFolder: resolve(stateFolder), onProgress });
+  const stack = await startLocalAzure({
+    stateFolder: resolve(stateFolder),
+    onProgress,
+    ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
+  });
   Object.assign(process.env, stack.env);
   return stack;
 }

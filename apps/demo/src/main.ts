@@ -23,7 +23,11 @@ async function main(): Promise<void> {
   let stack: LocalAzure | undefined;
   if (config.mode === 'local') {
     say('keyless demo: starting the local Azure stack');
-    stack = await startLocalStack(config.stateFolder, (event) => say(formatProgress(event)));
+    stack = await startLocalStack(
+      config.stateFolder,
+      (event) => say(formatProgress(event)),
+      config.tokenLifetimeSeconds,
+    );
   }
   let app: DemoApp | undefined;
   try {

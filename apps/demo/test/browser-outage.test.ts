@@ -7,8 +7,9 @@ import { launchChromium } from './browser-support.ts';
 import { findCanaries, type RunningDemo, startDemo } from './support.ts';
 
 // The plots through the outage button, with tokens that live 20 s: they refresh every few seconds,
-// so the outage meets refreshes. A file of its own because both backends keep a process-wide token
-// cache (MSAL's), so a demo that already holds 24-hour tokens would never ask again.
+// so the outage meets refreshes. A file of its own, with short tokens from the first request: the
+// azure-identity backend's ManagedIdentityCredential keeps a process-wide token cache (MSAL's
+// static one), so a demo that already holds 24-hour tokens would be handed those again.
 const screenshots = fileURLToPath(new URL('../test-output/screenshots/', import.meta.url));
 
 let demo: RunningDemo;

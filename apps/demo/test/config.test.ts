@@ -8,7 +8,15 @@ describe('configuration', () => {
       backend: 'azure-identity',
       host: '127.0.0.1',
       port: 0,
+      tokenLifetimeSeconds: 86_400,
     });
+  });
+
+  it('takes a local token lifetime of a minute to a day', () => {
+    expect(loadProcessConfig({ KEYLESS_DEMO_TOKEN_LIFETIME_SECONDS: '300' }).tokenLifetimeSeconds).toBe(300);
+    expect(() => loadProcessConfig({ KEYLESS_DEMO_TOKEN_LIFETIME_SECONDS: '5' })).toThrow(
+      /KEYLESS_DEMO_TOKEN_LIFETIME_SECONDS/,
+    );
   });
 
   it('names the variable that is wrong, without echoing a value', () => {
