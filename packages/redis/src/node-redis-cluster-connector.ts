@@ -494,7 +494,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
     this.#renewal.schedule();
   }
 
-  async #reauthenticateAll(): Promise<void> {
+  async #reauthenticateAll(nodes = this.#liveNodes()): Promise<void> {
     const password = this.#credentials.password;
     if (password === undefined) return;
     const credentials: BasicAuth = { password };
@@ -504,7 +504,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
       (this.#previousExpiresOnTimestamp ?? this.#credentials.expiresOnTimestamp ?? now) - now,
     );
     const outcomes = await Promise.all(
-      this.#liveNodes().map((node) =>
+      nodes.map((node) =>
         this.#reauthenticate(
           node.client,
           node.credentials,
@@ -533,11 +533,14 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
     password: string,
     answerTimeoutMs: number,
   ): Promise<ReauthenticationOutcome> {
-    // Not subscribed yet: its handshake is under way and reads the newest token. Connecting with
-    // the newest already: nothing to send. Connecting with an older one: the AUTH queues behind the
-    // handshake (node-redis writes the handshake first), so it cannot be left with the old token.
+    // Not subscribed yet: its handshake is under way and reads the newest token. Not ready (a
+    // reconnect, a node down): its next handshake takes the newest token; should the one under way
+    // have taken an older one, the connection re-AUTHs once it is ready.
     if (!streaming.subscribed) return 'skipped';
-    if (!client.isReady && state.handedPassword === password) return 'skipped';
+    if (!client.isReady) {
+      if (state.handedPassword !== password) this.#reauthenticateWhenReady(client, streaming, state);
+      return 'skipped';
+    }
     if (client.isPubSubActive && this.#protocol() !== 3) {
       // node-redis does not send AUTH on a RESP2 connection in subscriber mode (Redis refuses it there).
       return {
@@ -575,13 +578,32 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
       ]);
       return 'accepted';
     } catch (error) {
-      // The connection dropped meanwhile: its reconnect logs in with the newest token.
-      if (!client.isOpen || /client is closed|offline/i.test((error as Error)?.message ?? ''))
+      // The connection dropped meanwhile (a node restarting, a failover): its reconnect's handshake
+      // logs in with the newest token.
+      if (!client.isReady || /client is closed|offline|socket closed/i.test((error as Error)?.message ?? ''))
         return 'skipped';
       return { error: this.#typedReauthenticationError(error) };
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  /** Once the node client is ready again: AUTH with the newest token if its handshake sent an older one. */
+  #reauthenticateWhenReady(
+    client: NodeClient,
+    credentials: KeylessStreamingCredentials,
+    state: NodeState,
+  ): void {
+    const emitter = (client._self ?? client) as unknown as {
+      once?: (event: 'ready', listener: () => void) => unknown;
+    };
+    if (typeof emitter.once !== 'function' || waitingForReady.has(emitter)) return;
+    waitingForReady.add(emitter);
+    emitter.once('ready', () => {
+      waitingForReady.delete(emitter);
+      if (this.#closed || state.handedPassword === this.#credentials.password) return;
+      void this.#reauthenticateAll([{ client, credentials, state }]);
+    });
   }
 
   /**
@@ -641,6 +663,8 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
 
 /** The reAuthenticate wrappers keyless installed (a client is wrapped once). */
 const observed = new WeakSet<object>();
+/** Node clients with a re-AUTH pending until they are ready again (one listener each). */
+const waitingForReady = new WeakSet<object>();
 
 /** close() lets pending replies arrive (bounded), then destroys what is left. */
 async function closeCluster(cluster: NodeRedisCluster): Promise<void> {
