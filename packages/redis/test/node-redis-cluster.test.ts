@@ -305,6 +305,38 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     }
   }, 90_000);
 
+  it('Entra mode over RESP2: a subscribed pub/sub connection cannot take AUTH, and each round says so with ConfigurationError', async () => {
+    stack.identity.setTokenLifetime(4);
+    const shortLived = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    try {
+      const connector = createNodeRedisClusterConnector({
+        nodes: seeds(),
+        password: entraToken(),
+        user: stack.appIdentity.objectId,
+        tokenProvider: shortLived,
+      });
+      connectors.push(connector);
+      const failed: RedisConnectorEvent[] = [];
+      connector.on('reauthentication-failed', (event) => failed.push(event));
+      const reauthenticated: RedisConnectorEvent[] = [];
+      connector.on('reauthenticated', (event) => reauthenticated.push(event));
+      await connector.connect();
+      await connector.client.subscribe('cluster:resp2', () => {});
+      await until(() => failed.length >= 1 && reauthenticated.length >= 1, 30_000, 'a re-AUTH round');
+      expect(failed[0]?.error).toMatchObject({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(/RESP2/),
+        hint: expect.stringMatching(/RESP: 3/),
+      });
+      // The node connections (3 masters) took the token all the same.
+      expect(reauthenticated[0]?.connections).toBe(3);
+      await connector.close();
+    } finally {
+      stack.identity.setTokenLifetime(86_400);
+      await shortLived.close();
+    }
+  }, 60_000);
+
   /**
    * A connector of either mode; Entra with 4-second tokens, so that re-AUTH rounds run through the
    * topology change. Returns it with its re-AUTH events and the undo.
