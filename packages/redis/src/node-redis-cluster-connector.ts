@@ -71,6 +71,13 @@ export interface NodeRedisClusterConnector {
    * or token: AuthenticationFailedError). Calling it again tries again.
    */
   connect(): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): resolves at once
+   * while the cluster is ready — an in-process check, no command sent, so probes every few seconds do
+   * not load the cache — and otherwise waits as `connect()` does, rejecting with its typed error
+   * (the probe answers "not ready"). After `close()`, ClosedError.
+   */
+  ready(): Promise<void>;
   /** Another cluster with the same settings and credentials (node-redis's `duplicate()` does the same); closed by close(). */
   duplicate(overrides?: PassedNodeRedisClusterOptions): NodeRedisCluster;
   /** Idempotent: closes every cluster, stops timers, closes what the connector built. */
@@ -235,6 +242,11 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
 
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
     return this.#emitter.on(event, listener);
+  }
+
+  ready(): Promise<void> {
+    // connect() resolves at once when the cluster is ready: the probe's steady state sends nothing.
+    return this.connect();
   }
 
   connect(): Promise<void> {

@@ -61,6 +61,13 @@ export interface NodeRedisConnector {
    * missing secret, …) and then stops the client (calling connect() again tries again).
    */
   connect(): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): resolves at once
+   * while the client is ready — an in-process check, no command sent, so probes every few seconds do
+   * not load the cache — and otherwise waits as `connect()` does, rejecting with its typed error
+   * (the probe answers "not ready"). After `close()`, ClosedError.
+   */
+  ready(): Promise<void>;
   /** Another client with the same settings and credentials, kept re-authenticated; `client.duplicate()` does the same. */
   duplicate(overrides?: PassedNodeRedisOptions): NodeRedisClient;
   /** Idempotent: closes every client, stops timers, closes what the connector built. */
@@ -191,6 +198,11 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
 
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
     return this.#emitter.on(event, listener);
+  }
+
+  ready(): Promise<void> {
+    // connect() resolves at once when the client is ready: the probe's steady state sends nothing.
+    return this.connect();
   }
 
   connect(): Promise<void> {

@@ -58,6 +58,13 @@ export interface RedisClusterConnector {
   readonly mode: PasswordSource['kind'];
   /** Fail-fast start-up: resolves once the cluster is ready; rejects with the typed error (a refused login: AuthenticationFailedError). */
   connect(): Promise<void>;
+  /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): resolves at once
+   * while the cluster is ready — an in-process check, no command sent, so probes every few seconds do
+   * not load the cache — and otherwise waits as `connect()` does, rejecting with its typed error
+   * (the probe answers "not ready"). After `close()`, ClosedError.
+   */
+  ready(): Promise<void>;
   /** Idempotent: quits the cluster, stops timers, closes what the connector built. */
   close(): Promise<void>;
   /** The events of `createRedisConnector()`; `connections` counts node (and subscriber) connections. */
@@ -164,6 +171,11 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
 
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
     return this.#emitter.on(event, listener);
+  }
+
+  ready(): Promise<void> {
+    // connect() resolves at once when the cluster is ready: the probe's steady state sends nothing.
+    return this.connect();
   }
 
   connect(): Promise<void> {

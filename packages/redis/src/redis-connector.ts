@@ -82,6 +82,13 @@ export interface RedisConnector {
    */
   connect(): Promise<void>;
   /**
+   * For a readiness probe (App Service health check, Kubernetes readinessProbe): resolves at once
+   * while the client is ready — an in-process check, no command sent, so probes every few seconds do
+   * not load the cache — and otherwise waits as `connect()` does, rejecting with its typed error
+   * (the probe answers "not ready"). After `close()`, ClosedError.
+   */
+  ready(): Promise<void>;
+  /**
    * Another connection with the same settings and credentials, kept re-authenticated like the main
    * one — use it for subscribers and blocking commands. `client.duplicate()` does the same.
    */
@@ -205,6 +212,11 @@ class KeylessRedisConnector implements RedisConnector {
 
   on(event: RedisConnectorEventName, listener: (event: RedisConnectorEvent) => void): () => void {
     return this.#emitter.on(event, listener);
+  }
+
+  ready(): Promise<void> {
+    // connect() resolves at once when the client is ready: the probe's steady state sends nothing.
+    return this.connect();
   }
 
   connect(): Promise<void> {

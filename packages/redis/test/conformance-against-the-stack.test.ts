@@ -29,6 +29,7 @@ describeConnectorConformanceSuite({
           last = await client.get('conformance:uses');
           return { value, last };
         },
+        ready: () => connector.ready(),
         close: () => connector.close(),
         printable: () => [connector, connector.client, last],
       };

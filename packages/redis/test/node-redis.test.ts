@@ -209,6 +209,20 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
     await made.close();
     expect(other.isOpen).toBe(false);
   });
+
+  it('ready(): connects the first time, then answers from the client state; ClosedError after close()', async () => {
+    const made = secretConnector();
+    await expect(made.ready()).resolves.toBeUndefined();
+    expect(made.client.isReady).toBe(true);
+    // The steady state sends nothing: ten probes leave the server's command count where it was.
+    const commandsBefore = await made.client.info('stats');
+    for (let probe = 0; probe < 10; probe += 1) await made.ready();
+    const processed = (info: string) => Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
+    // The second INFO itself counts; ten probes that each sent a command would add ten more.
+    expect(processed(await made.client.info('stats')) - processed(commandsBefore)).toBeLessThan(10);
+    await made.close();
+    await expect(made.ready()).rejects.toMatchObject({ code: 'closed' });
+  });
 });
 
 describe('node-redis options keyless refuses', () => {
