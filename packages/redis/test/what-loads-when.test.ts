@@ -35,7 +35,11 @@ async function importsOf(body: string): Promise<{ url: string; parent: string }[
 
 /** This package's own files the child loaded, relative to dist/: bundled, so only `index.js`. */
 const ownFiles = (imports: { url: string }[]) => [
-  ...new Set(imports.filter(({ url }) => url.includes('/redis/dist/')).map(({ url }) => url.replace(/^.*\/redis\/dist\//, ''))),
+  ...new Set(
+    imports
+      .filter(({ url }) => url.includes('/redis/dist/'))
+      .map(({ url }) => url.replace(/^.*\/redis\/dist\//, '')),
+  ),
 ];
 
 describe('what @keyless/redis loads before the first command', () => {
