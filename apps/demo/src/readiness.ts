@@ -40,7 +40,7 @@ export async function checkReadiness(input: ReadinessInput): Promise<CardReadine
     keyvault: () => connectors.keyVault.ready({ secrets: [resources.keyVault.secretName] }),
     sql: () => connectors.sql.ready(),
     postgres: () => connectors.postgres.ready(),
-    redis: () => redisReady(connectors),
+    redis: () => connectors.redis.ready(),
   };
   return Promise.all(
     cardNames.map(async (name): Promise<CardReadiness> => {
@@ -66,20 +66,6 @@ export async function checkReadiness(input: ReadinessInput): Promise<CardReadine
       }
     }),
   );
-}
-
-/**
- * TODO(issue 14): @keyless/redis's `ready()` is being added; until it lands the check is the
- * client's own state, and a PING (which connects and authenticates) when it is not ready yet.
- */
-async function redisReady(connectors: ConnectorSet): Promise<void> {
-  const redis = connectors.redis as unknown as { ready?: unknown };
-  if (typeof redis.ready === 'function') {
-    await (redis.ready as () => Promise<void>).call(connectors.redis);
-    return;
-  }
-  if (connectors.redis.client.status === 'ready') return;
-  await connectors.redis.client.ping();
 }
 
 function withTimeout(work: Promise<void>, timeoutMs: number, card: CardName): Promise<void> {
