@@ -405,8 +405,9 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
         await until(() => writers.state.successes >= after + 300, 40_000, 'writes after the failover');
         if (mode === 'entra') await everyConnectionReauthenticated(client, reauthenticated);
         const result = await writers.stop();
+        const kinds = [...new Set(result.failures.map((failure) => failure.replace(/\d+/g, 'N')))];
         console.log(
-          `failover (${mode}): ${result.successes} writes, ${result.failures.length} given up by node-redis`,
+          `failover (${mode}): ${result.successes} writes, ${result.failures.length} given up by node-redis: ${kinds.join(' | ')}`,
         );
         for (const failure of result.failures)
           expect(failure).not.toMatch(/WRONGPASS|NOAUTH|Authentication/i);
