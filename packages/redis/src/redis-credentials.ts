@@ -1,4 +1,5 @@
 import type { PasswordSource } from '@keyless/core';
+import { recordAuthenticationFailure } from '@keyless/core/internal';
 import type { PasswordBinding, PasswordChangeEvent } from '@keyless/keyvault/internal';
 
 /**
@@ -46,6 +47,8 @@ export class RedisCredentials {
 
   /** The server refused `refused`: renew (see PasswordBinding.renew). Resolves true when the value changed. */
   async recover(refused: string | undefined): Promise<boolean> {
+    // Counted for OpenTelemetry (when an SDK is registered) even when the renewal then succeeds.
+    recordAuthenticationFailure({ 'db.system.name': 'redis', 'keyless.password.kind': this.kind });
     const before = this.#password.latest;
     await this.#password.renew(refused);
     return this.#password.latest !== before;
