@@ -56,14 +56,12 @@ export function captureOpenTelemetry(): OpenTelemetryCapture {
         .reduce((sum, point) => sum + point.value, 0),
     exportedText: async () =>
       JSON.stringify({
-        spans: exporter
-          .getFinishedSpans()
-          .map((span) => ({
-            name: span.name,
-            attributes: span.attributes,
-            status: span.status,
-            events: span.events,
-          })),
+        spans: exporter.getFinishedSpans().map((span) => ({
+          name: span.name,
+          attributes: span.attributes,
+          status: span.status,
+          events: span.events,
+        })),
         metrics: await collect(),
       }),
     reset: () => exporter.reset(),

@@ -131,7 +131,7 @@ export function fakeErrorMapping(defects: readonly FakeMappingDefect[] = []): Er
   };
 }
 
-export type StackFakeDefect = 'prints-token' | 'usable-after-close';
+export type StackFakeDefect = 'prints-token' | 'usable-after-close' | 'ready-asks-every-time' | 'no-ready';
 
 /**
  * A fake whose one operation is asking for a token: enough for the checks that need the stack.
@@ -157,6 +157,19 @@ export function fakeAgainstTheStack(
           last = await tokenProvider.getToken(`${resource}/.default`);
           return 'used';
         },
+        // A probe answers from the cache; the defect asks the endpoint each time (a claims
+        // challenge is a cache key of its own).
+        ...(has('no-ready')
+          ? {}
+          : {
+              ready: async () => {
+                if (closed && checksClosed) throw new ClosedError('FakeConnector');
+                const scope = `${resource}/.default`;
+                if (has('ready-asks-every-time')) {
+                  await tokenProvider.getToken(scope, { claims: `{"probe":"${Math.random()}"}` });
+                } else await tokenProvider.warmUp(scope);
+              },
+            }),
         close: async () => {
           closed = true;
         },
