@@ -28,6 +28,7 @@ import {
   resolvePassedNodeRedisClusterOptions,
 } from './node-redis-cluster-options.js';
 import { type BasicAuth, KeylessStreamingCredentials } from './node-redis-credentials-provider.js';
+import { applicationReconnectDecision, NodeRedisHandshake } from './node-redis-handshake.js';
 import { nodeRedisLibrary } from './node-redis-library.js';
 import {
   type PassedNodeRedisOptions,
@@ -192,8 +193,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
   readonly #renewal: TokenRenewalTimer;
   #main: NodeRedisCluster | undefined;
   #connecting: Promise<void> | undefined;
-  #firstCredentials: Promise<void> | undefined;
-  #recovering: Promise<unknown> | undefined;
+  readonly #handshake: NodeRedisHandshake;
   #lastRenewalAt = Number.NEGATIVE_INFINITY;
   #lastError = new WeakMap<NodeRedisCluster, unknown>();
   #previousExpiresOnTimestamp: number | undefined;
@@ -204,6 +204,10 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
   constructor(settings: ClusterSettings) {
     this.#settings = settings;
     this.#credentials = settings.credentials;
+    this.#handshake = new NodeRedisHandshake(settings.credentials, () => {
+      this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+      this.#renewal.schedule();
+    });
     this.#renewal = new TokenRenewalTimer(settings.credentials, (error) =>
       this.#reauthenticationFailed(
         isKeylessError(error) ? (error as KeylessError) : this.#typedReauthenticationError(error),
@@ -416,25 +420,9 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
     const [seed] = this.#settings.seeds;
     if (seed !== undefined)
       assertConnectionDestination(nodeConnection(seed, this.#settings.tls), process.env);
-    if (this.#recovering) await this.#recovering;
-    if (this.#credentials.password === undefined) {
-      this.#firstCredentials ??= this.#credentials.ready().then(
-        () => {
-          this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-          this.#renewal.schedule();
-        },
-        (error: unknown) => {
-          this.#firstCredentials = undefined;
-          throw error;
-        },
-      );
-      await this.#firstCredentials;
-    }
-    const password = this.#credentials.password;
+    const { auth, password } = await this.#handshake.next();
     state.handedPassword = password;
-    const credentials: BasicAuth = { password: password ?? '' };
-    if (this.#credentials.user !== undefined) credentials.username = this.#credentials.user;
-    return credentials;
+    return auth;
   }
 
   /**
@@ -456,22 +444,13 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
     if (isAuthenticationFailure(cause)) {
       const now = systemClock.now();
       const due = backoffDelay(retries, { baseDelayMs: 1000, maxDelayMs: 30_000 });
-      if (this.#recovering === undefined && now - this.#lastRenewalAt >= Math.min(due, 1000)) {
+      if (!this.#handshake.recovering && now - this.#lastRenewalAt >= Math.min(due, 1000)) {
         this.#lastRenewalAt = now;
-        const recovery = this.#credentials.recover(this.#credentials.password).catch(() => false);
-        this.#recovering = recovery;
-        void recovery.finally(() => {
-          if (this.#recovering === recovery) this.#recovering = undefined;
-        });
+        this.#handshake.recover(this.#credentials.password);
       }
       return retries === 0 ? 0 : due;
     }
-    if (userStrategy === false || typeof userStrategy === 'number') return userStrategy;
-    if (typeof userStrategy === 'function') return userStrategy(retries, cause);
-    // node-redis's default (socket.ts): no reconnect after a socket timeout, else 50 ms × 2^retries
-    // up to 2 s, plus up to 200 ms of jitter.
-    if (cause?.name === 'SocketTimeoutError') return false;
-    return Math.min(2 ** retries * 50, 2000) + Math.floor(Math.random() * 200);
+    return applicationReconnectDecision(retries, cause, userStrategy);
   }
 
   /** Every node client of every cluster the connector made: masters', replicas', the pub/sub ones. */

@@ -21,6 +21,7 @@ import {
 import type { PasswordBinding } from '@keyless/keyvault/internal';
 import type { RedisClientType } from 'redis';
 import { type BasicAuth, KeylessStreamingCredentials } from './node-redis-credentials-provider.js';
+import { applicationReconnectDecision, NodeRedisHandshake } from './node-redis-handshake.js';
 import { nodeRedisLibrary } from './node-redis-library.js';
 import {
   type NodeRedisConnectorOptions,
@@ -141,8 +142,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   readonly #emitter = new TypedEmitter<Record<RedisConnectorEventName, RedisConnectorEvent>>();
   #main: TrackedClient | undefined;
   #connecting: Promise<void> | undefined;
-  #firstCredentials: Promise<void> | undefined;
-  #recovering: Promise<unknown> | undefined;
+  readonly #handshake: NodeRedisHandshake;
   readonly #renewal: TokenRenewalTimer;
   #newestExpiresOnTimestamp: number | undefined;
   #previousExpiresOnTimestamp: number | undefined;
@@ -157,6 +157,10 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   ) {
     this.#connection = connection;
     this.#credentials = credentials;
+    this.#handshake = new NodeRedisHandshake(credentials, () => {
+      this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
+      this.#renewal.schedule();
+    });
     this.#renewal = new TokenRenewalTimer(credentials, (error) =>
       this.#reauthenticationFailed(
         isKeylessError(error) ? (error as KeylessError) : this.#typedReauthenticationError(error),
@@ -369,25 +373,9 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   async #handshakeCredentials(tracked: TrackedClient): Promise<BasicAuth> {
     if (this.#closed) throw new ClosedError('NodeRedisConnector');
     assertConnectionDestination(this.#connection, process.env);
-    if (this.#recovering) await this.#recovering;
-    if (this.#credentials.password === undefined) {
-      this.#firstCredentials ??= this.#credentials.ready().then(
-        () => {
-          this.#newestExpiresOnTimestamp = this.#credentials.expiresOnTimestamp;
-          this.#renewal.schedule();
-        },
-        (error: unknown) => {
-          this.#firstCredentials = undefined;
-          throw error;
-        },
-      );
-      await this.#firstCredentials;
-    }
-    const password = this.#credentials.password;
+    const { auth, password } = await this.#handshake.next();
     tracked.handedPassword = password;
-    const credentials: BasicAuth = { password: password ?? '' };
-    if (this.#credentials.user !== undefined) credentials.username = this.#credentials.user;
-    return credentials;
+    return auth;
   }
 
   /**
@@ -413,20 +401,11 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
       const due = backoffDelay(tracked.refusals - 1, { baseDelayMs: 1000, maxDelayMs: 30_000 });
       if (tracked.refusals === 1 || now - tracked.lastRenewalAt >= due) {
         tracked.lastRenewalAt = now;
-        const recovery = this.#credentials.recover(tracked.handedPassword).catch(() => false);
-        this.#recovering = recovery;
-        void recovery.finally(() => {
-          if (this.#recovering === recovery) this.#recovering = undefined;
-        });
+        this.#handshake.recover(tracked.handedPassword);
       }
       return tracked.refusals === 1 ? 0 : due;
     }
-    if (userStrategy === false || typeof userStrategy === 'number') return userStrategy;
-    if (typeof userStrategy === 'function') return userStrategy(retries, cause);
-    // node-redis's default (socket.ts): no reconnect after a socket timeout, else 50 ms × 2^retries
-    // up to 2 s, plus up to 200 ms of jitter.
-    if (cause?.name === 'SocketTimeoutError') return false;
-    return Math.min(2 ** retries * 50, 2000) + Math.floor(Math.random() * 200);
+    return applicationReconnectDecision(retries, cause, userStrategy);
   }
 
   /**
