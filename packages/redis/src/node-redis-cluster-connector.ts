@@ -1,7 +1,6 @@
 import {
   ClosedError,
   ConfigurationError,
-  createTokenProvider,
   findKeylessError,
   isKeylessError,
   type KeylessError,
@@ -13,7 +12,6 @@ import {
   backoffDelay,
   certificateFailureCode,
   installRedactedViews,
-  resolveTokenProviderOption,
   systemClock,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
@@ -36,7 +34,6 @@ import {
   resolvePassedNodeRedisOptions,
 } from './node-redis-options.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
-import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import {
   nodeConnection,
   resolveClusterTls,
@@ -44,7 +41,8 @@ import {
   type SeedNode,
 } from './redis-cluster-options.js';
 import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
-import { RedisCredentials } from './redis-credentials.js';
+import type { RedisCredentials } from './redis-credentials.js';
+import { bindRedisCredentials } from './redis-credentials-binding.js';
 import {
   isAuthenticationFailure,
   mapRedisError,
@@ -119,21 +117,7 @@ export function createNodeRedisClusterConnector(
   const tls = resolveClusterTls(given.tls);
   // Seeds are checked now; announced (and mapped) addresses before each node connection is made.
   for (const seed of seeds) assertConnectionDestination(nodeConnection(seed, tls));
-  const user = resolveRedisUser(given.user, given.password, process.env);
-  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
-  let ownedProvider: TokenProvider | undefined;
-  const provider = () => {
-    if (givenProvider) return givenProvider;
-    ownedProvider ??= createTokenProvider();
-    return ownedProvider;
-  };
-  let credentials: RedisCredentials;
-  try {
-    credentials = new RedisCredentials(bindRedisPassword(given.password, provider, process.env), user);
-  } catch (error) {
-    void ownedProvider?.close();
-    throw error;
-  }
+  const { credentials, ownedProvider } = bindRedisCredentials(given);
   return new KeylessNodeRedisClusterConnector({
     seeds,
     tls,
@@ -141,7 +125,7 @@ export function createNodeRedisClusterConnector(
     clientOptions,
     clusterOptions,
     nodeAddressMap,
-    ownedProvider: () => ownedProvider,
+    ownedProvider,
   });
 }
 

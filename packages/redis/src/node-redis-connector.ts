@@ -1,7 +1,6 @@
 import {
   ClosedError,
   ConfigurationError,
-  createTokenProvider,
   findKeylessError,
   isKeylessError,
   type KeylessError,
@@ -13,12 +12,10 @@ import {
   backoffDelay,
   certificateFailureCode,
   installRedactedViews,
-  resolveTokenProviderOption,
   systemClock,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
-import type { PasswordBinding } from '@keyless/keyvault/internal';
 import type { RedisClientType } from 'redis';
 import { type BasicAuth, KeylessStreamingCredentials } from './node-redis-credentials-provider.js';
 import { applicationReconnectDecision, NodeRedisHandshake } from './node-redis-handshake.js';
@@ -30,9 +27,9 @@ import {
   resolvePassedNodeRedisOptions,
 } from './node-redis-options.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
-import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
-import { RedisCredentials } from './redis-credentials.js';
+import type { RedisCredentials } from './redis-credentials.js';
+import { bindRedisCredentials } from './redis-credentials-binding.js';
 import {
   isAuthenticationFailure,
   mapRedisError,
@@ -93,27 +90,8 @@ export function createNodeRedisConnector(options: NodeRedisConnectorOptions): No
   }
   const clientOptions = resolvePassedNodeRedisOptions(given.clientOptions);
   const connection = resolveConnection(given);
-  const user = resolveRedisUser(given.user, given.password, process.env);
-  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
-  let ownedProvider: TokenProvider | undefined;
-  const provider = () => {
-    if (givenProvider) return givenProvider;
-    ownedProvider ??= createTokenProvider();
-    return ownedProvider;
-  };
-  let password: PasswordBinding;
-  try {
-    password = bindRedisPassword(given.password, provider, process.env);
-  } catch (error) {
-    void ownedProvider?.close();
-    throw error;
-  }
-  return new KeylessNodeRedisConnector(
-    connection,
-    new RedisCredentials(password, user),
-    clientOptions,
-    () => ownedProvider,
-  );
+  const { credentials, ownedProvider } = bindRedisCredentials(given);
+  return new KeylessNodeRedisConnector(connection, credentials, clientOptions, ownedProvider);
 }
 
 /** One client the connector made, and what keyless knows about its connection. */

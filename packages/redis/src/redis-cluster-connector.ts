@@ -1,6 +1,5 @@
 import {
   ClosedError,
-  createTokenProvider,
   isKeylessError,
   type KeylessError,
   type PasswordSource,
@@ -9,7 +8,6 @@ import {
 } from '@keyless/core';
 import {
   installRedactedViews,
-  resolveTokenProviderOption,
   systemClock,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
@@ -29,7 +27,6 @@ import {
 } from './ioredis-internals.js';
 import { ioredisLibrary } from './ioredis-library.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
-import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
 import {
   nodeConnection,
   type PassedClusterOptions,
@@ -40,7 +37,8 @@ import {
   type SeedNode,
 } from './redis-cluster-options.js';
 import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
-import { RedisCredentials } from './redis-credentials.js';
+import type { RedisCredentials } from './redis-credentials.js';
+import { bindRedisCredentials } from './redis-credentials-binding.js';
 import { mapRedisError, type RedisErrorContext, sanitizedCause } from './redis-error-mapping.js';
 import {
   assertConnectionDestination,
@@ -86,21 +84,7 @@ export function createRedisClusterConnector(options: RedisClusterConnectorOption
   const tls = resolveClusterTls(given.tls);
   // Seeds are checked now; announced nodes before each of their connects.
   for (const seed of seeds) assertConnectionDestination(nodeConnection(seed, tls));
-  const user = resolveRedisUser(given.user, given.password, process.env);
-  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
-  let ownedProvider: TokenProvider | undefined;
-  const provider = () => {
-    if (givenProvider) return givenProvider;
-    ownedProvider ??= createTokenProvider();
-    return ownedProvider;
-  };
-  let credentials: RedisCredentials;
-  try {
-    credentials = new RedisCredentials(bindRedisPassword(given.password, provider, process.env), user);
-  } catch (error) {
-    void ownedProvider?.close();
-    throw error;
-  }
+  const { credentials, ownedProvider } = bindRedisCredentials(given);
   return new KeylessRedisClusterConnector({
     seeds,
     tls,
@@ -108,7 +92,7 @@ export function createRedisClusterConnector(options: RedisClusterConnectorOption
     redisOptions,
     clusterOptions,
     natMap: given.natMap,
-    ownedProvider,
+    ownedProvider: ownedProvider(),
   });
 }
 

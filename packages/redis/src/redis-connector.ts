@@ -1,6 +1,5 @@
 import {
   ClosedError,
-  createTokenProvider,
   isKeylessError,
   type KeylessError,
   type PasswordSource,
@@ -9,12 +8,10 @@ import {
 } from '@keyless/core';
 import {
   installRedactedViews,
-  resolveTokenProviderOption,
   systemClock,
   TypedEmitter,
   warnAboutCredentialPrintingDebugOutput,
 } from '@keyless/core/internal';
-import type { PasswordBinding } from '@keyless/keyvault/internal';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type ConnectionHooks, installConnectionHooks } from './connection-hooks.js';
 import { type ReauthenticationOutcome, reauthenticateConnection } from './connection-reauthentication.js';
@@ -26,8 +23,8 @@ import {
 } from './ioredis-internals.js';
 import { ioredisLibrary } from './ioredis-library.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
-import { bindRedisPassword, resolveRedisUser } from './redis-auth.js';
-import { RedisCredentials } from './redis-credentials.js';
+import type { RedisCredentials } from './redis-credentials.js';
+import { bindRedisCredentials } from './redis-credentials-binding.js';
 import { mapRedisError, type RedisErrorContext, sanitizedCause } from './redis-error-mapping.js';
 import {
   type PassedRedisOptions,
@@ -120,27 +117,8 @@ export function createRedisConnector(options: RedisConnectorOptions): RedisConne
   // Options that would weaken or redirect the connection first: they name the exact option.
   const redisOptions = resolvePassedRedisOptions(given.redisOptions);
   const connection = resolveConnection(given);
-  const user = resolveRedisUser(given.user, given.password, process.env);
-  const givenProvider = resolveTokenProviderOption(given.tokenProvider);
-  let ownedProvider: TokenProvider | undefined;
-  const provider = () => {
-    if (givenProvider) return givenProvider;
-    ownedProvider ??= createTokenProvider();
-    return ownedProvider;
-  };
-  let password: PasswordBinding;
-  try {
-    password = bindRedisPassword(given.password, provider, process.env);
-  } catch (error) {
-    void ownedProvider?.close();
-    throw error;
-  }
-  return new KeylessRedisConnector(
-    connection,
-    new RedisCredentials(password, user),
-    redisOptions,
-    ownedProvider,
-  );
+  const { credentials, ownedProvider } = bindRedisCredentials(given);
+  return new KeylessRedisConnector(connection, credentials, redisOptions, ownedProvider());
 }
 
 class KeylessRedisConnector implements RedisConnector {
