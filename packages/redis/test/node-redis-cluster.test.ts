@@ -425,11 +425,14 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
         );
         // Usually none. Under load (seen once: 62 of ~30 000) node-redis can give up while the nodes
         // still disagree about the slots — its redirect limit (maxCommandRedirections, 16) — or on a
-        // socket dropped during the switch. Never for credentials.
+        // socket dropped during the switch, or — seen once in CI: 2 of 1,862 — commands queued on the
+        // old master's client when node-redis's rediscovery destroys it (a master turned replica is a
+        // node no longer in use; `destroy()` rejects its queue with DisconnectsClientError, "Disconnects
+        // client": cluster-slots.js). Never for credentials.
         for (const failure of result.failures) {
           expect(failure).not.toMatch(/WRONGPASS|NOAUTH|Authentication/i);
           expect(failure).toMatch(
-            /^Error: (MOVED|ASK|TRYAGAIN|CLUSTERDOWN|Socket closed unexpectedly|This socket has been ended)/,
+            /^Error: (MOVED|ASK|TRYAGAIN|CLUSTERDOWN|Socket closed unexpectedly|This socket has been ended|Disconnects client)/,
           );
         }
         expect(failed).toEqual([]);
