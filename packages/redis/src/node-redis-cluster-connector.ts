@@ -199,14 +199,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
     );
     this.mode = settings.credentials.kind;
     const [first] = settings.seeds;
-    const { description } = settings.credentials;
-    this.#errorContext = {
-      mode: settings.credentials.kind,
-      host: first?.host ?? '',
-      port: first?.port ?? 0,
-      user: settings.credentials.user,
-      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
-    };
+    this.#errorContext = settings.credentials.errorContext(first?.host ?? '', first?.port ?? 0);
     settings.credentials.onChange(() => this.#credentialsChanged());
     installRedactedViews(this, () => this.#describe(), 'NodeRedisClusterConnector');
   }

@@ -147,14 +147,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
     this.#clientOptions = clientOptions;
     this.#ownedProvider = ownedProvider;
     this.mode = credentials.kind;
-    const { description } = credentials;
-    this.#errorContext = {
-      mode: credentials.kind,
-      host: connection.host,
-      port: connection.port,
-      user: credentials.user,
-      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
-    };
+    this.#errorContext = credentials.errorContext(connection.host, connection.port);
     credentials.onChange(() => this.#credentialsChanged());
     installRedactedViews(this, () => this.#describe(), 'NodeRedisConnector');
   }

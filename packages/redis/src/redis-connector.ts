@@ -156,14 +156,7 @@ class KeylessRedisConnector implements RedisConnector {
     this.#redisOptions = redisOptions;
     this.#ownedProvider = ownedProvider;
     this.mode = credentials.kind;
-    const { description } = credentials;
-    this.#errorContext = {
-      mode: credentials.kind,
-      host: connection.host,
-      port: connection.port,
-      user: credentials.user,
-      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
-    };
+    this.#errorContext = credentials.errorContext(connection.host, connection.port);
     credentials.onChange(() => this.#credentialsChanged());
     // Where, as whom, which secret or scope — never the password or token.
     installRedactedViews(this, () => this.#describe(), 'RedisConnector');

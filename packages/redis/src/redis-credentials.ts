@@ -1,6 +1,7 @@
 import type { PasswordSource } from '@keyless/core';
 import { recordAuthenticationFailure } from '@keyless/core/internal';
 import type { PasswordBinding, PasswordChangeEvent } from '@keyless/keyvault/internal';
+import type { RedisErrorContext } from './redis-error-mapping.js';
 
 /**
  * The user and the bound password of one Redis connector, as ioredis needs them: ioredis reads the
@@ -38,6 +39,18 @@ export class RedisCredentials {
   /** Entra: when the provider will have a newer token than the current one. */
   get refreshAfterTimestamp(): number | undefined {
     return this.#password.refreshAfterTimestamp;
+  }
+
+  /** What the error mapping says about a connection to `host`:`port` with these credentials (names, never values). */
+  errorContext(host: string, port: number): RedisErrorContext {
+    const { description } = this;
+    return {
+      mode: this.kind,
+      host,
+      port,
+      user: this.user,
+      secretName: description.mode === 'key-vault-secret' ? description.secretName : undefined,
+    };
   }
 
   /** Resolves once a password is at hand: at once after the first, else the first fetch (shared). */
