@@ -49,6 +49,9 @@ function startClusterWriters(client: NodeRedisCluster, prefix: string, writers =
         state.successes += 1;
       } catch (error) {
         state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+        // A client that rejects at once (closed after a failed assertion) would otherwise spin on
+        // microtasks alone: no timer — vitest's timeouts included — could ever run again.
+        await new Promise((resume) => setImmediate(resume));
       }
       index += 1;
     }

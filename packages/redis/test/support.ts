@@ -46,6 +46,8 @@ export function startWriters(client: Redis, key: string, writers = 3) {
       } catch (error) {
         // Only the kind of failure is kept: an ioredis error may carry a command's arguments.
         state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+        // A client that rejects at once would otherwise spin on microtasks alone, starving every timer.
+        await new Promise((resume) => setImmediate(resume));
       }
     }
   });
