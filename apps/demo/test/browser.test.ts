@@ -54,8 +54,14 @@ async function expectPlotsDrawn() {
         .getAttribute('data-points');
       expect(Number(points), `${name} ${series}`).toBeGreaterThan(1);
     }
+    // The page redraws every 2 s: a token acquired just after a redraw shows at the next one, so this
+    // waits as long as the polls above (a 1 s default failed a CI run). The message holds what the
+    // server had, to tell a missing event from a missed redraw.
     await expect
-      .poll(() => card.locator('svg[data-plot="token-timeline"] [data-event="acquired"]').count())
+      .poll(() => card.locator('svg[data-plot="token-timeline"] [data-event="acquired"]').count(), {
+        timeout: 10_000,
+        message: `${name}: ${JSON.stringify((await demo.call('GET', '/api/metrics')).json.tokenEvents)}`,
+      })
       .toBeGreaterThan(0);
   }
 }
