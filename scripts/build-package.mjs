@@ -4,10 +4,11 @@
 // Why bundle (issue 11): a cold process pays per module it loads — resolving, reading and
 // compiling each file. tsc's output made `import('@keyless/core')` load ~25 files and a connector
 // with core ~45; their loading was the whole gap between keyless's cold start and the raw
-// libraries'. esbuild with code splitting keeps each entry point (`.`, `./internal`, `./testing`)
-// its own file, puts what they share in chunks (so the entry points still share one copy of the
-// module state: one token cache per process), and keeps every `import()` a separate chunk (the
-// token backends, the connector's client library glue), so lazy loading stays lazy.
+// libraries'. esbuild bundles each package into as few files as its entry points allow: one file
+// for a package with one entry point; for several (`.`, `./internal`, `./testing`), one
+// implementation module they all re-export from (so they share one copy of the module state: one
+// token cache per process). An `import()` of our own code (core's token backends) stays lazy —
+// its code runs at the first `import()` — inside that same file (see below for why not a chunk).
 //
 // Dependencies stay external (`packages: 'external'`): another keyless package, a client library
 // or an Azure SDK package is imported from node_modules as before, one copy per process.
@@ -79,20 +80,24 @@ if (entries.length === 1) {
     ...common,
     entryPoints: entries,
     outdir: staging,
-    splitting: true,
+    splitting: false,
     sourcemap: 'linked',
     sourcesContent: true,
-    chunkNames: 'chunks/[name]-[hash]',
   });
 } else {
   // Several entry points (`.`, `./internal`, `./testing`) share module state, so their code must be
   // one copy. Left to itself, code splitting cuts that copy into a chunk per combination of entry
-  // points, and each file a process loads costs it about half a millisecond whatever its size
-  // (measured on Node 24: a 320-byte chunk took 0.5–0.9 ms). Instead: one implementation module
-  // with every entry point's code (dist/chunks/implementation.js), and per entry point a file of
-  // one line that re-exports its names from it. Every import() stays a chunk of its own (one file
-  // for everything instead was slower still: core's import + createTokenProvider took a median
-  // 11.0 ms that way, 8.9 ms with plain splitting, 7.0 ms like this; 21 interleaved processes).
+  // points and one per `import()`, and each file a process loads costs it about a third of a
+  // millisecond of CPU whatever its size (Node 24: a chain of 7 one-line modules took 3.7 ms, one
+  // took 1.7 ms). Instead: one implementation module with every entry point's code
+  // (dist/chunks/implementation.js), and per entry point a file of one line that re-exports its
+  // names from it. Without splitting, esbuild keeps each `import()` of our own code lazy inside that
+  // file (the module is wrapped and runs at the first `import()`, so a token backend's library is
+  // still loaded only when the first token is asked for) but no longer a file of its own: core's
+  // msal backend had come as 4 files (the backend and 3 chunks it shared with the other backends),
+  // 7 files from import to first token where this loads 2. Measured (15 interleaved processes,
+  // import + createTokenProvider + the backend's library): msal 33.9 ms split, 29.9 ms like this,
+  // raw @azure/msal-node 28.1 ms; azure-identity 88.7 / 82.9 / 84.4 ms.
   const { metafile } = await esbuild.build({
     ...common,
     entryPoints: entries,
@@ -107,10 +112,9 @@ if (entries.length === 1) {
     ...common,
     entryPoints: [{ in: implementation, out: 'chunks/implementation' }],
     outdir: staging,
-    splitting: true,
+    splitting: false,
     sourcemap: 'linked',
     sourcesContent: true,
-    chunkNames: 'chunks/[name]-[hash]',
     plugins: [
       {
         name: 'keyless-implementation',

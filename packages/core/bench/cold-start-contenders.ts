@@ -6,7 +6,6 @@
 // @azure/msal-node's is one bundled file, its ES build ~120 modules), so the raw contenders load the
 // same builds, the fastest way the raw library can be loaded; an application's `import` of the ES
 // build costs the raw path more than that (see the README's Performance section).
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 export const importContenders = [
   'raw @azure/msal-node',
@@ -43,18 +42,12 @@ const scope = 'https://storage.azure.com/.default';
 const requireRaw = <Library>(name: string): Library =>
   createRequire(new URL('../dist/index.js', import.meta.url))(name) as Library;
 
-/** A backend's bundled chunk, `dist/chunks/msal-backend-<hash>.js` (scripts/build-package.mjs). */
-const builtBackend = (name: string) => {
-  const chunks = new URL('../dist/chunks/', import.meta.url);
-  const file = readdirSync(chunks).find((entry) => new RegExp(`^${name}-[A-Z0-9]+\\.js$`).test(entry));
-  if (!file) throw new Error(`no ${name} chunk in ${chunks.pathname}: run pnpm build`);
-  return new URL(file, chunks).href;
-};
-
 /**
- * Keyless's import cost with one backend configured: the package, a provider, and the backend module
- * its first getToken loads (the library and keyless's thin wrapper around it) — the same modules, in
- * the same order, as a real process, without asking the endpoint.
+ * Keyless's import cost with one backend configured: the package, a provider, and what its first
+ * getToken loads — without asking the endpoint. The backend's own code is compiled as part of
+ * dist/chunks/implementation.js (scripts/build-package.mjs) and its first run is the library load,
+ * `requireCommonJsBuild` from core's folder (src/backends/commonjs-build.ts): that load, made the
+ * same way, stands for it.
  */
 async function importOnly(name: (typeof importContenders)[number]): Promise<void> {
   if (name === 'raw @azure/msal-node') requireRaw('@azure/msal-node');
@@ -63,7 +56,7 @@ async function importOnly(name: (typeof importContenders)[number]): Promise<void
     const backend = name === 'keyless, msal backend' ? 'msal' : 'azure-identity';
     const { createTokenProvider } = await import('@keyless/core');
     await createTokenProvider({ backend }).close();
-    await import(builtBackend(backend === 'msal' ? 'msal-backend' : 'azure-identity-backend'));
+    requireRaw(backend === 'msal' ? '@azure/msal-node' : '@azure/identity');
   }
 }
 

@@ -54,7 +54,7 @@ export async function measureImports(rounds: number): Promise<BenchRow[]> {
       better: 'lower',
       goal: Number(((raw + 10) / raw).toFixed(3)),
       rawLabel: `require('${rawName.slice(4)}') (its CommonJS build, as keyless loads it)`,
-      keylessLabel: `import('@keyless/core') + createTokenProvider + the ${backend} backend module its first getToken loads`,
+      keylessLabel: `import('@keyless/core') + createTokenProvider + the library its first getToken loads (its CommonJS build, from core's folder)`,
       note: `keyless − raw = ${difference.toFixed(1)} ms (goal ≤ +10 ms); median of ${rounds} fresh processes each, interleaved`,
     });
   });
