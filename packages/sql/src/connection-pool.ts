@@ -200,7 +200,8 @@ export class ConnectionPool {
    */
   release(connection: PooledConnection): void {
     if (!this.#inUse.delete(connection)) return;
-    if (!connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) {
+    const now = this.#now();
+    if (!connection.isReusable(now, this.#settings.maxLifetimeMs)) {
       void connection.close();
       this.#openIfNeeded();
     } else {
@@ -209,7 +210,7 @@ export class ConnectionPool {
         this.#inUse.add(connection);
         waiter.resolve(connection);
       } else {
-        connection.idleSince = this.#now();
+        connection.idleSince = now;
         this.#idle.push(connection);
         this.#startReaping();
       }

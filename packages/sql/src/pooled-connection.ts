@@ -33,6 +33,54 @@ interface ColumnValue {
   value: unknown;
 }
 
+/** `column<index>` for unnamed columns, made once rather than for every row. */
+const unnamedColumns = Array.from({ length: 16 }, (_, index) => `column${index}`);
+
+/**
+ * A request that keeps its rows, and whether the server has answered anything of it, on itself
+ * (private fields: tedious sets public ones of its own on a request, `rows` among them), so that its
+ * listeners are the two shared functions below — Node calls a listener with the emitter as `this` —
+ * rather than closures made for every query (issue 11: the query path's own cost).
+ */
+class QueryRequest extends Request {
+  readonly #rows: Record<string, unknown>[] = [];
+  /** Anything the server answered for a statement before an error: then it had started to run. */
+  #answered = false;
+
+  get collectedRows(): Record<string, unknown>[] {
+    return this.#rows;
+  }
+
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  noteAnswer(): void {
+    this.#answered = true;
+  }
+
+  /** The row as an object by column name. */
+  addRow(columns: ColumnValue[]): void {
+    this.#answered = true;
+    const row: Record<string, unknown> = {};
+    for (let index = 0; index < columns.length; index += 1) {
+      const column = columns[index] as ColumnValue;
+      row[column.metadata.colName || (unnamedColumns[index] ?? `column${index}`)] = column.value;
+    }
+    this.#rows.push(row);
+  }
+}
+
+/** The listener for columnMetadata, doneInProc and doneProc. */
+function markAnswered(this: QueryRequest): void {
+  this.noteAnswer();
+}
+
+/** The listener for row. */
+function collectRow(this: QueryRequest, columns: ColumnValue[]): void {
+  this.addRow(columns);
+}
+
 /**
  * One logged-in tedious connection as the pool holds it: its age (for the maximum lifetime), the
  * expiry of the token it logged in with, and whether anything went wrong on it (then it is never
@@ -104,40 +152,27 @@ export class PooledConnection {
     this.#broken = true;
   }
 
-  /** A batch when there are no parameters (cheapest), else sp_executesql with typed parameters. */
+  /**
+   * A batch when there are no parameters (cheapest), else sp_executesql with typed parameters.
+   * Per query this allocates the promise, the request and its completion callback, nothing more:
+   * the listeners are shared functions that keep their state on the request (QueryRequest).
+   */
   execute<Row>(sql: string, parameters: Record<string, SqlParameter> | undefined): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
       if (this.#sessionOver()) {
         reject(this.#notSent());
         return;
       }
-      const rows: Row[] = [];
-      // Anything the server answered for a statement before an error: then it had started to run.
-      let answered = false;
-      const request = new Request(sql, (error) => {
-        if (!error) {
-          resolve(rows);
-          return;
-        }
-        reject(this.#classify(error, !answered));
+      const request: QueryRequest = new QueryRequest(sql, (error) => {
+        if (!error) resolve(request.collectedRows as Row[]);
+        else reject(this.#classify(error, !request.answered));
       });
-      const onAnswer = () => {
-        answered = true;
-      };
       const hasParameters = parameters !== undefined && Object.keys(parameters).length > 0;
-      request.on('columnMetadata', onAnswer);
-      request.on('doneInProc', onAnswer);
+      request.on('columnMetadata', markAnswered);
+      request.on('doneInProc', markAnswered);
       // Only sp_executesql (a procedure call) ends with DONEPROC; a batch never does, so it skips this listener.
-      if (hasParameters) request.on('doneProc', onAnswer);
-      request.on('row', (columns: ColumnValue[]) => {
-        answered = true;
-        const row: Record<string, unknown> = {};
-        for (let index = 0; index < columns.length; index += 1) {
-          const column = columns[index] as ColumnValue;
-          row[column.metadata.colName || `column${index}`] = column.value;
-        }
-        rows.push(row as Row);
-      });
+      if (hasParameters) request.on('doneProc', markAnswered);
+      request.on('row', collectRow);
       if (hasParameters) {
         try {
           addParameters(request, parameters);

@@ -182,11 +182,23 @@ class KeylessSqlConnector implements SqlConnector {
   ): Promise<Row[]> {
     this.#admit();
     try {
-      const { connection, result } = await this.#startOnFreshLoginIfRefused((pooled) =>
-        pooled.execute<Row>(sql, parameters),
-      );
+      // The warm path, written out: a free connection taken synchronously, the request, the release —
+      // one async layer between the caller and tedious, and no closure or object of its own. A
+      // failure goes through #startOnFreshLoginIfRefused's rules like any other start.
+      const connection = this.#pool.takeIdle() ?? (await this.#waitForConnection());
+      let rows: Row[];
+      try {
+        rows = await connection.execute<Row>(sql, parameters);
+      } catch (error) {
+        const rerun = await this.#startOnFreshLoginIfRefused(
+          (pooled) => pooled.execute<Row>(sql, parameters),
+          { connection, error },
+        );
+        this.#pool.release(rerun.connection);
+        return rerun.result;
+      }
       this.#pool.release(connection);
-      return result;
+      return rows;
     } finally {
       this.#finish();
     }
@@ -232,10 +244,17 @@ class KeylessSqlConnector implements SqlConnector {
    */
   async #startOnFreshLoginIfRefused<T>(
     start: (connection: PooledConnection) => Promise<T>,
+    firstFailure?: { connection: PooledConnection; error: unknown },
   ): Promise<{ connection: PooledConnection; result: T }> {
     // Allocated only when a request is refused: the warm path allocates nothing here.
     let retried: Set<RunAgainReason> | undefined;
-    for (let attempt = 1; ; attempt += 1) {
+    let attempt = 1;
+    // query() makes the first try itself (its warm path) and hands its failure over.
+    if (firstFailure !== undefined) {
+      retried = this.#runAgainOrThrow(firstFailure.connection, firstFailure.error, attempt, retried);
+      attempt += 1;
+    }
+    for (; ; attempt += 1) {
       // A free connection is taken synchronously (no async hop when one is free: the warm path);
       // only a query that finds none awaits the pool.
       const connection = this.#pool.takeIdle() ?? (await this.#waitForConnection());
@@ -244,21 +263,38 @@ class KeylessSqlConnector implements SqlConnector {
         // (session-end.ts), and the request goes to another connection as `not-sent`.
         return { connection, result: await start(connection) };
       } catch (error) {
-        const reason = runAgainReason(error);
-        const again =
-          reason === 'not-sent'
-            ? attempt <= this.#resolved.pool.max
-            : reason !== undefined && !retried?.has(reason);
-        if (reason !== undefined) {
-          retried ??= new Set();
-          retried.add(reason);
-        }
-        if (again && reason === 'token-expired') this.#pool.retireTokensExpiringBy(connection.tokenExpiresOn);
-        if (again && reason === 'closed-unanswered') this.#pool.retireIdle();
-        this.#pool.release(connection);
-        if (!again) throw error;
+        retried = this.#runAgainOrThrow(connection, error, attempt, retried);
       }
     }
+  }
+
+  /**
+   * After try number `attempt` failed on `connection`: releases the connection, and throws `error`
+   * unless the start may run again (RunAgainReason; each reason once, `not-sent` up to pool.max
+   * times), retiring first the connections the same answer would come from. Returns the reasons
+   * run again for so far.
+   */
+  #runAgainOrThrow(
+    connection: PooledConnection,
+    error: unknown,
+    attempt: number,
+    retried: Set<RunAgainReason> | undefined,
+  ): Set<RunAgainReason> | undefined {
+    const reason = runAgainReason(error);
+    const again =
+      reason === 'not-sent'
+        ? attempt <= this.#resolved.pool.max
+        : reason !== undefined && !retried?.has(reason);
+    let reasons = retried;
+    if (reason !== undefined) {
+      reasons ??= new Set();
+      reasons.add(reason);
+    }
+    if (again && reason === 'token-expired') this.#pool.retireTokensExpiringBy(connection.tokenExpiresOn);
+    if (again && reason === 'closed-unanswered') this.#pool.retireIdle();
+    this.#pool.release(connection);
+    if (!again) throw error;
+    return reasons;
   }
 
   /** Counts an operation in, or refuses it (ClosedError) once close() has been called. */
