@@ -71,7 +71,16 @@ export class ConnectionPool {
    * front. Each records since when it is idle itself (`idleSince`), so a release allocates nothing.
    */
   #idle: PooledConnection[] = [];
-  readonly #inUse = new Set<PooledConnection>();
+  /**
+   * Connections handed out and not yet released: a count, with the flag on each connection
+   * (`lent`), so that a query's take and release touch no hash set (issue 11).
+   */
+  #inUseCount = 0;
+  /**
+   * Every connection the pool holds, in use or idle; changed only when one is opened or closed (not
+   * per query), for retiring those logged in with an expired token.
+   */
+  readonly #held = new Set<PooledConnection>();
   /** Logins under way: counted down synchronously when one ends, before its connection is handed over. */
   #opening = 0;
   /** The same logins as promises, for drain() to wait for. */
@@ -98,7 +107,7 @@ export class ConnectionPool {
   /** A snapshot: later changes of the pool do not change it. */
   status(): SqlPoolStatus {
     return Object.freeze({
-      size: this.#inUse.size + this.#idle.length + this.#opening,
+      size: this.#inUseCount + this.#idle.length + this.#opening,
       idle: this.#idle.length,
       pendingAcquires: this.#waiters.length,
     });
@@ -112,10 +121,10 @@ export class ConnectionPool {
     if (this.#draining) return undefined;
     for (let connection = this.#idle.pop(); connection !== undefined; connection = this.#idle.pop()) {
       if (connection.isReusable(this.#now(), this.#settings.maxLifetimeMs)) {
-        this.#inUse.add(connection);
+        this.#lend(connection);
         return connection;
       }
-      void connection.close();
+      this.#discard(connection);
     }
     return undefined;
   }
@@ -172,7 +181,7 @@ export class ConnectionPool {
    * now, ones in use when they come back).
    */
   retireTokensExpiringBy(tokenExpiresOn: number | undefined): void {
-    for (const connection of [...this.#inUse, ...this.#idle]) {
+    for (const connection of [...this.#held]) {
       const expiry = connection.tokenExpiresOn;
       if (tokenExpiresOn !== undefined && (expiry === undefined || expiry > tokenExpiresOn)) continue;
       connection.retire();
@@ -189,7 +198,7 @@ export class ConnectionPool {
   retireIdle(): void {
     for (const connection of this.#idle.splice(0)) {
       connection.retire();
-      void connection.close();
+      this.#discard(connection);
     }
     this.#openIfNeeded();
   }
@@ -199,15 +208,17 @@ export class ConnectionPool {
    * or too old is closed now instead of waiting for reuse.
    */
   release(connection: PooledConnection): void {
-    if (!this.#inUse.delete(connection)) return;
+    if (!connection.lent) return;
+    connection.lent = false;
+    this.#inUseCount -= 1;
     const now = this.#now();
     if (!connection.isReusable(now, this.#settings.maxLifetimeMs)) {
-      void connection.close();
+      this.#discard(connection);
       this.#openIfNeeded();
     } else {
       const waiter = this.#draining ? undefined : this.#waiters.shift();
       if (waiter !== undefined) {
-        this.#inUse.add(connection);
+        this.#lend(connection);
         waiter.resolve(connection);
       } else {
         connection.idleSince = now;
@@ -215,7 +226,7 @@ export class ConnectionPool {
         this.#startReaping();
       }
     }
-    if (this.#inUse.size === 0) this.#allReturned?.();
+    if (this.#inUseCount === 0) this.#allReturned?.();
   }
 
   /** Waits for logins under way and connections in use to come back, then closes every connection. */
@@ -224,16 +235,17 @@ export class ConnectionPool {
     clearTimeout(this.#retryTimer);
     this.#stopReaping();
     await Promise.all([...this.#logins]);
-    if (this.#inUse.size > 0) await new Promise<void>((resolve) => (this.#allReturned = resolve));
+    if (this.#inUseCount > 0) await new Promise<void>((resolve) => (this.#allReturned = resolve));
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new Error('the pool is closed'));
     const idle = this.#idle.splice(0);
+    for (const connection of idle) this.#held.delete(connection);
     await Promise.all(idle.map((connection) => connection.close()));
   }
 
   /** Logs in a connection when a query waits and the pool has room: one login per waiting query. */
   #openIfNeeded(): void {
     if (this.#draining) return;
-    const size = this.#inUse.size + this.#idle.length + this.#opening;
+    const size = this.#inUseCount + this.#idle.length + this.#opening;
     if (size >= this.#settings.max || this.#opening >= this.#waiters.length) return;
     this.#opening += 1;
     const login: Promise<void> = this.#openOne().finally(() => this.#logins.delete(login));
@@ -257,10 +269,11 @@ export class ConnectionPool {
       return;
     }
     this.#opening -= 1;
+    this.#held.add(connection);
     connection.onLost(() => this.#evict(connection));
     const waiter = this.#draining ? undefined : this.#waiters.shift();
     if (waiter !== undefined) {
-      this.#inUse.add(connection);
+      this.#lend(connection);
       waiter.resolve(connection);
     } else {
       connection.idleSince = this.#now();
@@ -295,12 +308,23 @@ export class ConnectionPool {
     });
   }
 
+  #lend(connection: PooledConnection): void {
+    connection.lent = true;
+    this.#inUseCount += 1;
+  }
+
+  /** Closes a connection the pool holds (idle, or just released) and forgets it. */
+  #discard(connection: PooledConnection): void {
+    this.#held.delete(connection);
+    void connection.close();
+  }
+
   /** An idle connection that died, or was retired, leaves the pool at once. */
   #evict(connection: PooledConnection): void {
     const index = this.#idle.indexOf(connection);
     if (index === -1) return;
     this.#idle.splice(index, 1);
-    void connection.close();
+    this.#discard(connection);
     this.#openIfNeeded();
   }
 
@@ -321,24 +345,24 @@ export class ConnectionPool {
 
   #reap(): void {
     const now = this.#now();
-    let closable = this.#idle.length - Math.max(0, this.#settings.min - this.#inUse.size);
+    let closable = this.#idle.length - Math.max(0, this.#settings.min - this.#inUseCount);
     const kept: PooledConnection[] = [];
     for (const connection of this.#idle) {
       const expired = closable > 0 && now - connection.idleSince >= this.#settings.idleTimeoutMs;
       if (expired || !connection.isReusable(now, this.#settings.maxLifetimeMs)) {
         closable -= 1;
-        void connection.close();
+        this.#discard(connection);
       } else {
         kept.push(connection);
       }
     }
     this.#idle = kept;
-    if (this.#idle.length === 0 && this.#inUse.size === 0 && this.#opening === 0) this.#stopReaping();
+    if (this.#idle.length === 0 && this.#inUseCount === 0 && this.#opening === 0) this.#stopReaping();
   }
 
   /** Why a query got no connection in time, from what the pool is doing now. */
   #timeoutError(): ServiceUnavailableError {
-    if (this.#inUse.size === 0 && this.#opening > 0) return this.#loginTooSlow();
+    if (this.#inUseCount === 0 && this.#opening > 0) return this.#loginTooSlow();
     return new ServiceUnavailableError(
       `No Azure SQL connection to ${this.#describeServer} became free within ${this.#settings.acquireTimeoutMs} ms (pool max ${this.#settings.max})`,
       {

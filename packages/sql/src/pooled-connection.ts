@@ -91,6 +91,8 @@ export class PooledConnection {
   readonly createdAt: number;
   /** Since when the connection has been idle in the pool (set by the pool, for idleTimeoutMs). */
   idleSince: number;
+  /** Handed out by the pool and not released yet (set by the pool). */
+  lent = false;
   /** When the token this session logged in with expires (undefined: the credential did not say). */
   #tokenExpiresOn: number | undefined;
   /** Not handed out after this: the token's expiry minus a margin (token-reuse-deadline.ts). */

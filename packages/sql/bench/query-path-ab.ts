@@ -1,0 +1,149 @@
+// In-process A/B of the warm query path (issue 11), for the floor the throughput bench cannot show
+// on a shared machine (its identical raw contenders differ by up to ±10 % between runs):
+//   node bench/query-path-ab.ts <sequential|16-way> [rounds] [queries per round] [baseline testing.js]
+// Contenders, in interleaved rounds whose order rotates, against the same local SQL endpoint:
+//   keyless              — connector.query('SELECT 1') (pool max 16, warmed to 16 connections);
+//   raw on keyless's     — the bench's minimal pool and raw tedious request, on keyless's own tedious
+//     connections         connections (same sockets, same TLS, same login): keyless's code, isolated;
+//   raw                  — the same on raw tedious connections (static token), as in sql.bench.ts;
+//   baseline             — optional: another build's `@keyless/sql/testing` (e.g. the previous commit's
+//                           dist/testing.js), for before/after in one process.
+// Prints, per contender, the median over rounds of CPU µs per query (process.cpuUsage: time the
+// process was descheduled does not count) and wall µs per query, and the median of the per-round
+// ratio raw ÷ contender. The endpoint runs in this process, so every figure includes its work.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createTokenProvider } from '@keyless/core';
+import { startLocalAzure } from '@keyless/local-azure';
+import { createSqlConnectorWithInternals, type SqlConnectorInternals } from '@keyless/sql/testing';
+import { Connection, Request } from 'tedious';
+
+const shape = process.argv[2] === '16-way' ? '16-way' : 'sequential';
+const rounds = Number(process.argv[3] ?? 31);
+const queriesPerRound = Number(process.argv[4] ?? 3_200);
+const baselinePath = process.argv[5];
+const workers = shape === '16-way' ? 16 : 1;
+const poolSize = 16;
+
+const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-sql-ab-'));
+const stack = await startLocalAzure({ services: ['sql'], stateFolder });
+Object.assign(process.env, stack.env);
+const ca = stack.ca.caCertificate;
+const server = stack.env.KEYLESS_SQL_SERVER as string;
+const port = Number(stack.env.KEYLESS_SQL_PORT);
+const database = stack.env.KEYLESS_SQL_DATABASE as string;
+const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+const token = (await tokens.getToken('https://database.windows.net/.default')).token;
+
+type RunQuery = () => Promise<unknown>;
+
+function openRaw(): Promise<Connection> {
+  const connection = new Connection({
+    server,
+    authentication: { type: 'azure-active-directory-access-token', options: { token } },
+    options: { port, database, encrypt: true, cryptoCredentialsDetails: { ca } },
+  });
+  connection.on('error', () => {});
+  return new Promise((resolve, reject) =>
+    connection.connect((error) => (error ? reject(error) : resolve(connection))),
+  );
+}
+
+function rawQuery(connection: Connection): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const rows: unknown[] = [];
+    const request = new Request('SELECT 1', (error) => (error ? reject(error) : resolve(rows)));
+    request.on('row', (columns: { value: unknown }[]) => rows.push(columns.map((column) => column.value)));
+    connection.execSqlBatch(request);
+  });
+}
+
+/** The bench's minimal pool: a free list and a wait queue. */
+function minimalPool(free: Connection[]): RunQuery {
+  const waiting: ((connection: Connection) => void)[] = [];
+  return async () => {
+    const connection = free.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
+    try {
+      return await rawQuery(connection);
+    } finally {
+      const next = waiting.shift();
+      if (next) next(connection);
+      else free.push(connection);
+    }
+  };
+}
+
+type Factory = typeof createSqlConnectorWithInternals;
+async function openKeyless(factory: Factory) {
+  const connections: Connection[] = [];
+  const internals: SqlConnectorInternals = { onConnection: (connection) => connections.push(connection) };
+  const connector = factory(
+    { server, port, database, tokenProvider: tokens, ca, pool: { max: poolSize } },
+    internals,
+  );
+  await Promise.all(Array.from({ length: poolSize }, () => connector.query('SELECT 1')));
+  return { connector, connections };
+}
+
+const keyless = await openKeyless(createSqlConnectorWithInternals);
+const rawConnections = await Promise.all(Array.from({ length: workers }, () => openRaw()));
+const contenders: [string, RunQuery][] = [
+  ['keyless', () => keyless.connector.query('SELECT 1')],
+  ["raw on keyless's connections", minimalPool(keyless.connections.slice(0, workers))],
+  ['raw', minimalPool([...rawConnections])],
+];
+const closers: (() => unknown)[] = [() => keyless.connector.close()];
+if (baselinePath !== undefined) {
+  const module = (await import(pathToFileURL(resolve(baselinePath)).href)) as {
+    createSqlConnectorWithInternals: Factory;
+  };
+  const baseline = await openKeyless(module.createSqlConnectorWithInternals);
+  contenders.push(['baseline build', () => baseline.connector.query('SELECT 1')]);
+  closers.push(() => baseline.connector.close());
+}
+
+async function round(run: RunQuery, queries: number) {
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let index = 0; index < queries / workers; index += 1) await run();
+    }),
+  );
+  const wallMicroseconds = ((performance.now() - started) * 1000) / queries;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { wallMicroseconds, cpuMicroseconds: (cpu.user + cpu.system) / queries };
+}
+
+for (const [, run] of contenders) await round(run, 2_000);
+const results = new Map<string, { wallMicroseconds: number; cpuMicroseconds: number }[]>();
+for (let index = 0; index < rounds; index += 1) {
+  const shift = index % contenders.length;
+  for (const [name, run] of [...contenders.slice(shift), ...contenders.slice(0, shift)]) {
+    results.set(name, [...(results.get(name) ?? []), await round(run, queriesPerRound)]);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const raw = results.get('raw') ?? [];
+console.log(`${shape}, ${rounds} rounds of ${queriesPerRound} queries, Node ${process.version}`);
+console.table(
+  [...results].map(([name, measured]) => ({
+    contender: name,
+    'CPU µs/query': median(measured.map((m) => m.cpuMicroseconds)).toFixed(1),
+    'wall µs/query': median(measured.map((m) => m.wallMicroseconds)).toFixed(1),
+    'raw ÷ this, CPU': median(
+      measured.map((m, i) => (raw[i]?.cpuMicroseconds ?? 0) / m.cpuMicroseconds),
+    ).toFixed(3),
+    'raw ÷ this, wall': median(
+      measured.map((m, i) => (raw[i]?.wallMicroseconds ?? 0) / m.wallMicroseconds),
+    ).toFixed(3),
+  })),
+);
+for (const close of closers) await close();
+for (const connection of rawConnections) connection.close();
+await tokens.close();
+await stack.stop();
+rmSync(stateFolder, { recursive: true, force: true });
