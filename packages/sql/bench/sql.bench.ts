@@ -6,6 +6,11 @@
 // Prints a table and writes bench-results/sql.json at the repository root in the shared format
 // (one table per measure, keyless ÷ raw as `ratio`, the issue's goal beside it). `pnpm bench` runs
 // it after a build; Node strips the types.
+// The floor of the throughput ratios (README, Performance): what keyless does per query beyond a
+// hand-made free list (validation at take and release, the row object, two more listeners) is about
+// 1 µs of CPU, 1–2 % of a ~60 µs query against the in-process endpoint; this bench's identical raw
+// contenders differ by more than that between runs on a shared machine. bench/query-path-ab.ts
+// measures it in one process as CPU per query, with raw tedious on keyless's own connections.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
