@@ -192,6 +192,17 @@ describe('createSqlConnector', () => {
       ]);
     });
 
+    it('returns rows as objects by column name, an unnamed column as column<index>, and a new array per query', async () => {
+      const sqlConnector = connector({ pool: { max: 1 } });
+      const first = await sqlConnector.query('SELECT 1');
+      expect(first).toEqual([{ column0: 1 }]);
+      const second = await sqlConnector.query('SELECT 1 AS one, 2');
+      expect(second).toEqual([{ one: 1, column1: 2 }]);
+      // The same connection served both: each query's rows are its own.
+      expect(second).not.toBe(first);
+      expect(first).toEqual([{ column0: 1 }]);
+    });
+
     it('surfaces an unsupported statement as the server error, and reuses the connection', async () => {
       const sqlConnector = connector({ pool: { max: 1 } });
       await sqlConnector.query('SELECT 1');
