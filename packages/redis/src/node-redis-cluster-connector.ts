@@ -33,6 +33,7 @@ import {
   type PassedNodeRedisSocketOptions,
   resolvePassedNodeRedisOptions,
 } from './node-redis-options.js';
+import { guardNodeRedisWrites, type NodeRedisConnectionWatch } from './node-redis-write-guard.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import {
   nodeConnection,
@@ -143,6 +144,8 @@ interface ClusterSettings {
 interface NodeState {
   /** The password or token its latest handshake (or re-AUTH) sent. */
   handedPassword: string | undefined;
+  /** Its connection, as the write guard sees it (node-redis-write-guard.ts); set at its first handshake. */
+  watch: NodeRedisConnectionWatch | undefined;
 }
 
 /** The part of a node-redis node client keyless looks at (its public getters, and `_self`, the instance). */
@@ -381,23 +384,39 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
   }
 
   #nodeCredentials(): KeylessStreamingCredentials {
-    const state: NodeState = { handedPassword: undefined };
-    const credentials = new KeylessStreamingCredentials(
-      () => this.#handshakeCredentials(state),
+    const state: NodeState = { handedPassword: undefined, watch: undefined };
+    const credentials: KeylessStreamingCredentials = new KeylessStreamingCredentials(
+      () => this.#handshakeCredentials(state, credentials),
       (error) => this.#reauthenticationFailed(this.#typedReauthenticationError(error)),
     );
     this.#nodes.set(credentials, state);
     return credentials;
   }
 
-  /** In every handshake of every node connection: the transport rule, a pending recovery, then the newest password. */
-  async #handshakeCredentials(state: NodeState): Promise<BasicAuth> {
+  /**
+   * In every handshake of every node connection: the transport rule, a pending recovery, then the
+   * newest password. At its first handshake the node client gets the write guard (node-redis-write-guard.ts).
+   */
+  async #handshakeCredentials(state: NodeState, provider: KeylessStreamingCredentials): Promise<BasicAuth> {
     if (this.#closed) throw new ClosedError('NodeRedisClusterConnector');
     // NODE_TLS_REJECT_UNAUTHORIZED is read here, as Node reads it at each connect.
     const [seed] = this.#settings.seeds;
     if (seed !== undefined)
       assertConnectionDestination(nodeConnection(seed, this.#settings.tls), process.env);
+    // Found among the cluster's nodes by its provider (node-redis's discovery connection is in none
+    // of them: used for one CLUSTER SLOTS, never reconnected, it needs no guard).
+    state.watch ??= guardNodeRedisWrites(
+      [...this.#nodeClients()].find((client) => client.options?.credentialsProvider === provider),
+      true,
+    );
+    const connection = state.watch?.connections;
     const { auth, password } = await this.#handshake.next();
+    // The socket failed while the password was awaited (a node restarting, a dropped connection):
+    // node-redis would wait for the handshake's replies on it forever. Failing the handshake makes
+    // it connect again.
+    if (connection !== undefined && state.watch?.failedDuring(connection)) {
+      throw new ServiceUnavailableError('a Redis Cluster node connection closed during its handshake');
+    }
     state.handedPassword = password;
     return auth;
   }
@@ -431,7 +450,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
   }
 
   /** Every node client of every cluster the connector made: masters', replicas', the pub/sub ones. */
-  #liveNodes(): { client: NodeClient; credentials: KeylessStreamingCredentials; state: NodeState }[] {
+  #nodeClients(): Set<NodeClient> {
     const found = new Set<NodeClient>();
     for (const cluster of this.#clusters) {
       const nodes = cluster as unknown as ClusterNodes;
@@ -442,8 +461,13 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
       for (const replica of nodes.replicas ?? []) if (replica.client) found.add(replica.client);
       if (nodes.pubSubNode?.client) found.add(nodes.pubSubNode.client);
     }
+    return found;
+  }
+
+  /** The node clients whose connection is open, with what keyless knows about each. */
+  #liveNodes(): { client: NodeClient; credentials: KeylessStreamingCredentials; state: NodeState }[] {
     const live = [];
-    for (const client of found) {
+    for (const client of this.#nodeClients()) {
       const credentials = client.options?.credentialsProvider;
       if (!(credentials instanceof KeylessStreamingCredentials)) continue;
       const state = this.#nodes.get(credentials);

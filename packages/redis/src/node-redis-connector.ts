@@ -26,6 +26,7 @@ import {
   type PassedNodeRedisSocketOptions,
   resolvePassedNodeRedisOptions,
 } from './node-redis-options.js';
+import { guardNodeRedisWrites, type NodeRedisConnectionWatch } from './node-redis-write-guard.js';
 import { reauthenticationAnswerTimeout } from './reauthentication-schedule.js';
 import type { RedisConnectorEvent, RedisConnectorEventName } from './redis-connector.js';
 import type { RedisCredentials } from './redis-credentials.js';
@@ -105,6 +106,8 @@ interface TrackedClient {
   /** The outcome of the `AUTH` node-redis is sending with the newest token, if any. */
   reauthentication: Promise<void> | undefined;
   lastRenewalAt: number;
+  /** Its connection, as the write guard sees it (node-redis-write-guard.ts). */
+  watch: NodeRedisConnectionWatch | undefined;
 }
 
 type ReauthenticationOutcome = 'accepted' | 'skipped' | { error: KeylessError };
@@ -274,6 +277,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
       handedPassword: undefined,
       reauthentication: undefined,
       lastRenewalAt: Number.NEGATIVE_INFINITY,
+      watch: undefined,
     } as unknown as TrackedClient;
     tracked.credentials = new KeylessStreamingCredentials(
       () => this.#handshakeCredentials(tracked),
@@ -301,6 +305,7 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
       },
     }) as unknown as NodeRedisClient;
     tracked.client = client;
+    tracked.watch = guardNodeRedisWrites(client);
     this.#observeReauthentication(tracked);
     // node-redis throws an 'error' nobody listens to; the connector listens, and maps what it can.
     client.on('error', () => {});
@@ -344,7 +349,13 @@ class KeylessNodeRedisConnector implements NodeRedisConnector {
   async #handshakeCredentials(tracked: TrackedClient): Promise<BasicAuth> {
     if (this.#closed) throw new ClosedError('NodeRedisConnector');
     assertConnectionDestination(this.#connection, process.env);
+    const connection = tracked.watch?.connections;
     const { auth, password } = await this.#handshake.next();
+    // The socket failed while the password was awaited: node-redis would wait for the handshake's
+    // replies on it forever (node-redis-write-guard.ts). Failing the handshake makes it connect again.
+    if (connection !== undefined && tracked.watch?.failedDuring(connection)) {
+      throw new ServiceUnavailableError('the Redis connection closed during its handshake');
+    }
     tracked.handedPassword = password;
     return auth;
   }
