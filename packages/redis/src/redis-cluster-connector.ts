@@ -114,6 +114,11 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
   readonly #emitter = new TypedEmitter<Record<RedisConnectorEventName, RedisConnectorEvent>>();
   /** Node connections by their ioredis options object (what the socket connector is made with). */
   readonly #nodesByOptions = new WeakMap<object, Redis>();
+  /**
+   * Each node connection's handshake bound (the socket connector's), by the node's options, until
+   * the node is ready. Left armed, the socket's timeout is re-armed at every read and write.
+   */
+  readonly #handshakeBounds = new WeakMap<object, () => void>();
   #cluster: Cluster | undefined;
   #connecting: Promise<void> | undefined;
   #firstCredentials: Promise<void> | undefined;
@@ -247,7 +252,11 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
       connection: nodeConnection(seeds[0] ?? {}, tls),
       connectionFor: (nodeOptions) => nodeConnection(nodeOptions, tls),
       onFatal: () => {},
-      onHandshake: () => {},
+      // The handshake's bound on a node's socket, lifted when that node is ready (#connectionReady).
+      onHandshake: (handshakeDone, nodeOptions) => {
+        if (typeof nodeOptions === 'object' && nodeOptions !== null)
+          this.#handshakeBounds.set(nodeOptions, handshakeDone);
+      },
       onConnectionError: () => {},
       beforeConnect: (nodeOptions) => this.#beforeConnect(nodeOptions),
     });
@@ -386,6 +395,9 @@ class KeylessRedisClusterConnector implements RedisClusterConnector {
   }
 
   #connectionReady(node: Redis): void {
+    const handshakeDone = this.#handshakeBounds.get(node.options);
+    this.#handshakeBounds.delete(node.options);
+    handshakeDone?.();
     if (this.#credentials.kind !== 'entra-token' || this.#closed) return;
     if (handshakePasswordOf(node) === this.#credentials.password) return;
     void this.#reauthenticateAll([node]);

@@ -19,9 +19,11 @@ export interface SocketConnectorContext {
   onFatal(error: Error): void;
   /**
    * A socket was handed to ioredis for its handshake (HELLO/AUTH, SELECT, ready check), which
-   * ioredis does not bound; `handshakeDone` stops the bound and must be called on `ready`.
+   * ioredis does not bound; `handshakeDone` stops the bound and must be called on `ready` (until
+   * then every read and write of the socket re-arms its timer). `nodeOptions`: the options of the
+   * client whose socket it is (a cluster's connector serves every node).
    */
-  onHandshake(handshakeDone: () => void): void;
+  onHandshake(handshakeDone: () => void, nodeOptions: unknown): void;
   /** A socket failed (refused, reset, timed out …): the cause keyless gives when commands give up. */
   onConnectionError(error: Error): void;
   /**
@@ -231,7 +233,7 @@ export function socketConnectorFor(context: SocketConnectorContext): NonNullable
       };
       socket.setTimeout(timeoutMs);
       socket.on('timeout', onTimeout);
-      context.onHandshake(disarm);
+      context.onHandshake(disarm, this.#nodeOptions);
     }
 
     /** Ends the socket; the fallback destroy does not keep the process alive. */

@@ -399,6 +399,19 @@ describe('createRedisClusterConnector() against a Redis Cluster (3 masters, 3 re
     ]);
   }, 60_000);
 
+  it('lifts the handshake bound once a node is ready: no socket timeout is left on a live node connection', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const keys = Array.from({ length: 60 }, (_, index) => `bound:${index}`);
+    await Promise.all(keys.map((key) => connector.client.set(key, key)));
+    const live = connector.client.nodes('all').filter((node) => node.status === 'ready');
+    expect(live.length).toBeGreaterThanOrEqual(3);
+    // Left armed (connectTimeout, 10 s by default), Node would re-arm it at every read and write.
+    expect(
+      live.map((node) => (node as unknown as { stream?: { timeout?: number } }).stream?.timeout ?? 0),
+    ).toEqual(live.map(() => 0));
+  }, 60_000);
+
   it('refuses plaintext to a seed that is not on this machine, and a tls.servername, with ConfigurationError', () => {
     const common = { password: entraToken(), user: stack.appIdentity.objectId, tokenProvider };
     expect(() => createRedisClusterConnector({ ...common, nodes: ['192.0.2.10:6379'], tls: false })).toThrow(
