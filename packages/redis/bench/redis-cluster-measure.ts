@@ -2,7 +2,12 @@
 // environment. Raw ioredis `Cluster` and raw node-redis `createCluster` with the static password
 // (the password user's, as a connection string would hold it) against keyless's two cluster
 // factories in both modes, in the same rounds, over TLS to the same nodes (the local cluster has no
-// token-expiry gateway). Prints one JSON line: every contender's samples per round.
+// token-expiry gateway). Prints one JSON line: every contender's samples per round — ops/s, and the
+// client's CPU time per operation (this process's user + system time over the sample), which the
+// load of a shared machine moves far less than the wall clock and which shows any work keyless
+// adds per command. Started with --expose-gc: each sample begins after a full collection, so that
+// a contender does not pay for the garbage of the one measured before it (the pipelined samples
+// spend a quarter of their CPU time in the collector).
 import { entraToken, fromKeyVaultSecret } from '@keyless/core';
 import { createNodeRedisClusterConnector, createRedisClusterConnector } from '@keyless/redis';
 import { Cluster } from 'ioredis';
@@ -34,7 +39,11 @@ export type ClusterContender =
   | 'nodeSecret'
   | 'nodeEntra';
 export type ClusterKind = 'concurrent' | 'pipelined';
-export type ClusterMeasureReport = Record<ClusterContender, Record<ClusterKind, number[]>>;
+export type ClusterSamples = Record<ClusterContender, Record<ClusterKind, number[]>>;
+export interface ClusterMeasureReport {
+  opsPerSecond: ClusterSamples;
+  cpuMicrosecondsPerOp: ClusterSamples;
+}
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as ClusterMeasureSettings;
 const nodes = (process.env.KEYLESS_REDIS_CLUSTER_NODES as string).split(',');
@@ -77,27 +86,57 @@ const contenders: Record<ClusterContender, BenchClient> = {
   nodeSecret: nodeRedisBenchClient(nodeSecret.client),
   nodeEntra: nodeRedisBenchClient(nodeEntra.client),
 };
-const names = Object.keys(contenders) as ClusterContender[];
-const report = Object.fromEntries(
-  names.map((name) => [name, { concurrent: [], pipelined: [] }]),
-) as unknown as ClusterMeasureReport;
+// BENCH_REDIS_CLUSTER_CONTENDERS=nodeRaw,nodeEntra (say, to profile two): only those are measured.
+const chosen = process.env.BENCH_REDIS_CLUSTER_CONTENDERS?.split(',').map((name) => name.trim());
+const names = (Object.keys(contenders) as ClusterContender[]).filter(
+  (name) => chosen === undefined || chosen.includes(name),
+);
+const noSamples = () =>
+  Object.fromEntries(
+    (Object.keys(contenders) as ClusterContender[]).map((name) => [name, { concurrent: [], pipelined: [] }]),
+  ) as unknown as ClusterSamples;
+const report: ClusterMeasureReport = { opsPerSecond: noSamples(), cpuMicrosecondsPerOp: noSamples() };
 
 // 16 keys over the three shards; the pipeline's one key pins it to one node, as a cluster requires.
 const keys = Array.from({ length: settings.concurrency }, (_, index) => `bench:cluster:${index}`);
+const operations: Record<ClusterKind, number> = {
+  concurrent: settings.concurrentOps,
+  pipelined: settings.pipelines * settings.pipelineSize,
+};
 const measures: Record<ClusterKind, (client: BenchClient) => Promise<number>> = {
   concurrent: (client) => timedLoops(client, settings.concurrentOps, settings.concurrency, keys),
   pipelined: (client) =>
     timedPipelines(client, settings.pipelines, settings.pipelineSize, 'bench:cluster:{pipelined}'),
 };
 
-// Warm-up (every node connection open), then rounds in a rotating order.
-for (const client of Object.values(contenders)) {
+// Warm-up (every node connection open), then rounds. Each library's four contenders are measured
+// together, in an order that rotates every round (12 rounds by default: each is first, second, third
+// and last three times). Going from one library to the other costs the first contender after the
+// switch (its code paths cold again, the other library's garbage): an unrecorded sample of that
+// library is run first. Before, one rotation of all eight had the raw client of each library always
+// measured right after the other library, and a second raw client measured up to 1.25× the first.
+const groups = [
+  names.filter((name) => name.startsWith('ioredis')),
+  names.filter((name) => name.startsWith('node')),
+].filter((group) => group.length > 0);
+for (const name of names) {
+  const client = contenders[name];
   for (const measure of Object.values(measures)) await measure(client);
 }
 for (let round = 0; round < settings.rounds; round += 1) {
-  const order = names.map((_, index) => names[(index + round) % names.length] as ClusterContender);
   for (const kind of Object.keys(measures) as ClusterKind[]) {
-    for (const name of order) report[name][kind].push(await measures[kind](contenders[name]));
+    for (const group of groups) {
+      const order = group.map((_, index) => group[(index + round) % group.length] as ClusterContender);
+      await measures[kind](contenders[order.at(-1) as ClusterContender]);
+      for (const name of order) {
+        (globalThis as { gc?: () => void }).gc?.();
+        const cpuBefore = process.cpuUsage();
+        const opsPerSecond = await measures[kind](contenders[name]);
+        const cpu = process.cpuUsage(cpuBefore);
+        report.opsPerSecond[name][kind].push(opsPerSecond);
+        report.cpuMicrosecondsPerOp[name][kind].push((cpu.user + cpu.system) / operations[kind]);
+      }
+    }
   }
 }
 

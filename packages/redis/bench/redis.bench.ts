@@ -11,7 +11,8 @@
 // createNodeRedisConnector()), and then, against a local Redis Cluster (a second stack), 16-way and
 // pipelined throughput of raw ioredis Cluster / raw node-redis createCluster against keyless's cluster
 // factories (redis-cluster-measure.ts). `pnpm bench` runs it; Node strips the types, so there is no
-// build step (but @keyless/* load from dist).
+// build step (but @keyless/* load from dist). BENCH_REDIS_PARTS=cluster (or standalone, cold, comma-
+// separated) runs only those parts and prints their figures without writing bench-results/redis.json.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ const settings: MeasureSettings = {
   pipelineSize: 100,
 };
 const clusterSettings: ClusterMeasureSettings = {
-  rounds: Number(process.env.BENCH_REDIS_CLUSTER_ROUNDS ?? 5),
+  rounds: Number(process.env.BENCH_REDIS_CLUSTER_ROUNDS ?? 12),
   concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
   concurrency: 16,
   pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 300),
@@ -47,70 +48,113 @@ const coldStarts = Number(process.env.BENCH_REDIS_COLD_STARTS ?? 5);
 const backends = ['azure-identity', 'msal'] as const;
 const coldContenders = ['raw-static', 'raw-secret', 'keyless-secret', 'raw-entra', 'keyless-entra'] as const;
 const run = promisify(execFile);
+const allParts = ['standalone', 'cold', 'cluster'] as const;
+const parts = new Set(
+  (process.env.BENCH_REDIS_PARTS ?? allParts.join(','))
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== ''),
+);
+for (const part of parts) {
+  if (!(allParts as readonly string[]).includes(part))
+    throw new Error(`BENCH_REDIS_PARTS: unknown part ${JSON.stringify(part)} (${allParts.join(', ')})`);
+}
+const everyPart = allParts.every((part) => parts.has(part));
 
-const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-'));
-const stack = await startLocalAzure({
-  services: ['redis'],
-  stateFolder,
-  onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
-});
-let report: MeasureReport;
+// Empty until measured (a part left out by BENCH_REDIS_PARTS stays empty and is not reported).
+const noSamples = <Name extends string, K extends string>(names: readonly Name[], kinds: readonly K[]) =>
+  Object.fromEntries(
+    names.map((name) => [name, Object.fromEntries(kinds.map((kind) => [kind, [] as number[]]))]),
+  ) as Record<Name, Record<K, number[]>>;
+let report: MeasureReport = noSamples(
+  ['raw', 'control', 'secret', 'entra', 'nodeRaw', 'nodeSecret', 'nodeEntra'],
+  ['sequential', 'concurrent', 'pipelined'],
+);
 const cold: Record<string, number[]> = {};
-try {
-  // The raw contender's static password: what a connection string would hold. Never printed.
-  const password = stack.keyVault?.secretValues().slice(-1)[0] ?? '';
-  const environment = { ...process.env, ...stack.env, BENCH_REDIS_PASSWORD: password };
-  process.stderr.write('measuring throughput…\n');
-  const { stdout } = await run(
-    process.execPath,
-    [fileURLToPath(new URL('./redis-measure.ts', import.meta.url)), JSON.stringify(settings)],
-    { env: environment, maxBuffer: 16 * 1024 * 1024 },
-  );
-  report = JSON.parse(stdout.trim().split('\n').at(-1) as string) as MeasureReport;
-  process.stderr.write('measuring cold starts…\n');
-  const child = fileURLToPath(new URL('./redis-cold-start.ts', import.meta.url));
-  for (let attempt = 0; attempt < coldStarts; attempt += 1) {
-    for (const backend of backends) {
-      for (const contender of coldContenders) {
-        if (contender === 'raw-static' && backend === 'msal') continue;
-        const { stdout: line } = await run(process.execPath, [child, contender], {
-          env: { ...environment, KEYLESS_TOKEN_PROVIDER: backend },
-        });
-        const sample = JSON.parse(line.trim().split('\n').at(-1) as string) as { milliseconds: number };
-        const key = `${contender}/${backend}`;
-        cold[key] = [...(cold[key] ?? []), sample.milliseconds];
+if (parts.has('standalone') || parts.has('cold')) {
+  const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-'));
+  const stack = await startLocalAzure({
+    services: ['redis'],
+    stateFolder,
+    onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
+  });
+  try {
+    // The raw contender's static password: what a connection string would hold. Never printed.
+    const password = stack.keyVault?.secretValues().slice(-1)[0] ?? '';
+    const environment = { ...process.env, ...stack.env, BENCH_REDIS_PASSWORD: password };
+    if (parts.has('standalone')) {
+      process.stderr.write('measuring throughput…\n');
+      const { stdout } = await run(
+        process.execPath,
+        [fileURLToPath(new URL('./redis-measure.ts', import.meta.url)), JSON.stringify(settings)],
+        { env: environment, maxBuffer: 16 * 1024 * 1024 },
+      );
+      report = JSON.parse(stdout.trim().split('\n').at(-1) as string) as MeasureReport;
+    }
+    const child = fileURLToPath(new URL('./redis-cold-start.ts', import.meta.url));
+    if (parts.has('cold')) process.stderr.write('measuring cold starts…\n');
+    for (let attempt = 0; attempt < (parts.has('cold') ? coldStarts : 0); attempt += 1) {
+      for (const backend of backends) {
+        for (const contender of coldContenders) {
+          if (contender === 'raw-static' && backend === 'msal') continue;
+          const { stdout: line } = await run(process.execPath, [child, contender], {
+            env: { ...environment, KEYLESS_TOKEN_PROVIDER: backend },
+          });
+          const sample = JSON.parse(line.trim().split('\n').at(-1) as string) as { milliseconds: number };
+          const key = `${contender}/${backend}`;
+          cold[key] = [...(cold[key] ?? []), sample.milliseconds];
+        }
       }
     }
+  } finally {
+    await stack.stop();
+    rmSync(stateFolder, { recursive: true, force: true });
   }
-} finally {
-  await stack.stop();
-  rmSync(stateFolder, { recursive: true, force: true });
 }
 
-// The cluster: a stack of its own (the local stack runs either a standalone Redis or a cluster).
-const clusterStateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-cluster-'));
-const clusterStack = await startLocalAzure({
-  services: ['redis'],
-  redis: { cluster: true },
-  stateFolder: clusterStateFolder,
-  onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
-});
-let clusterReport: ClusterMeasureReport;
-try {
-  const password = clusterStack.keyVault?.secretValues().slice(-1)[0] ?? '';
-  process.stderr.write('measuring cluster throughput…\n');
-  const { stdout } = await run(
-    process.execPath,
-    [fileURLToPath(new URL('./redis-cluster-measure.ts', import.meta.url)), JSON.stringify(clusterSettings)],
-    {
-      env: { ...process.env, ...clusterStack.env, BENCH_REDIS_PASSWORD: password },
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  clusterReport = JSON.parse(stdout.trim().split('\n').at(-1) as string) as ClusterMeasureReport;
-} finally {
-  await clusterStack.stop();
-  rmSync(clusterStateFolder, { recursive: true, force: true });
+const clusterContenders = [
+  'ioredisRaw',
+  'ioredisControl',
+  'ioredisSecret',
+  'ioredisEntra',
+  'nodeRaw',
+  'nodeControl',
+  'nodeSecret',
+  'nodeEntra',
+] as const;
+let clusterReport: ClusterMeasureReport = {
+  opsPerSecond: noSamples(clusterContenders, ['concurrent', 'pipelined']),
+  cpuMicrosecondsPerOp: noSamples(clusterContenders, ['concurrent', 'pipelined']),
+};
+if (parts.has('cluster')) {
+  // The cluster: a stack of its own (the local stack runs either a standalone Redis or a cluster).
+  const clusterStateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-cluster-'));
+  const clusterStack = await startLocalAzure({
+    services: ['redis'],
+    redis: { cluster: true },
+    stateFolder: clusterStateFolder,
+    onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
+  });
+  try {
+    const password = clusterStack.keyVault?.secretValues().slice(-1)[0] ?? '';
+    process.stderr.write('measuring cluster throughput…\n');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--expose-gc',
+        fileURLToPath(new URL('./redis-cluster-measure.ts', import.meta.url)),
+        JSON.stringify(clusterSettings),
+      ],
+      {
+        env: { ...process.env, ...clusterStack.env, BENCH_REDIS_PASSWORD: password },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    clusterReport = JSON.parse(stdout.trim().split('\n').at(-1) as string) as ClusterMeasureReport;
+  } finally {
+    await clusterStack.stop();
+    rmSync(clusterStateFolder, { recursive: true, force: true });
+  }
 }
 
 const kindLabel: Record<Kind, string> = {
@@ -195,9 +239,16 @@ const clusterLibraries = {
 >;
 const clusterControlRatio = (library: keyof typeof clusterLibraries, kind: ClusterKind) => {
   const names = clusterLibraries[library];
-  return (median(clusterReport[names.control][kind]) / median(clusterReport[names.raw][kind])).toFixed(3);
+  return (
+    median(clusterReport.opsPerSecond[names.control][kind]) /
+    median(clusterReport.opsPerSecond[names.raw][kind])
+  ).toFixed(3);
 };
+/** The client's CPU time per operation, median over the rounds (µs): what keyless could add per command. */
+const clusterCpu = (contender: ClusterContender, kind: ClusterKind) =>
+  median(clusterReport.cpuMicrosecondsPerOp[contender][kind]);
 const clusterRows: BenchRow[] = [];
+const clusterCpuRows: Record<string, string | number>[] = [];
 for (const library of ['ioredis', 'node-redis'] as const) {
   const names = clusterLibraries[library];
   for (const kind of ['concurrent', 'pipelined'] as const) {
@@ -206,15 +257,22 @@ for (const library of ['ioredis', 'node-redis'] as const) {
         row({
           measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
           unit: 'ops/s',
-          raw: Math.round(median(clusterReport[names.raw][kind])),
-          keyless: Math.round(median(clusterReport[names[mode]][kind])),
+          raw: Math.round(median(clusterReport.opsPerSecond[names.raw][kind])),
+          keyless: Math.round(median(clusterReport.opsPerSecond[names[mode]][kind])),
           better: 'higher',
           goal: 0.98,
           rawLabel: names.rawLabel,
           keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
-          note: `median of ${clusterSettings.rounds} interleaved rounds of ${clusterKindNote[kind]}; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first`,
+          note: `median of ${clusterSettings.rounds} rounds of ${clusterKindNote[kind]}, the library's four clients in a rotating order, each sample after a full GC; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first; client CPU per operation ${clusterCpu(names.raw, kind).toFixed(2)} µs raw, ${clusterCpu(names[mode], kind).toFixed(2)} µs keyless`,
         }),
       );
+      clusterCpuRows.push({
+        measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
+        'raw µs/op': Number(clusterCpu(names.raw, kind).toFixed(2)),
+        'control µs/op': Number(clusterCpu(names.control, kind).toFixed(2)),
+        'keyless µs/op': Number(clusterCpu(names[mode], kind).toFixed(2)),
+        ratio: Number((clusterCpu(names[mode], kind) / clusterCpu(names.raw, kind)).toFixed(3)),
+      });
     }
   }
 }
@@ -252,27 +310,47 @@ for (const backend of backends) {
     );
   }
 }
-console.log(
-  `noise floor this run (a second raw client ÷ the first): ${(
-    ['sequential', 'concurrent', 'pipelined'] as const
-  )
-    .map((kind) => `${kindLabel[kind]} ${controlRatio(kind)}`)
-    .join(', ')}; cluster: ${(['ioredis', 'node-redis'] as const)
-    .flatMap((library) =>
-      (['concurrent', 'pipelined'] as const).map(
-        (kind) => `${library} ${clusterKindLabel[kind]} ${clusterControlRatio(library, kind)}`,
-      ),
-    )
-    .join(', ')}`,
-);
-writeBenchResults(
-  fileURLToPath(new URL('../../../', import.meta.url)),
-  'redis',
-  'Azure Cache for Redis and Azure Managed Redis (@keyless/redis vs ioredis and node-redis)',
-  [
-    { title: 'Throughput, INCR over TLS', rows: throughputRows },
-    { title: 'Throughput, INCR over TLS, node-redis', rows: nodeRedisRows },
-    { title: 'Redis Cluster throughput, INCR over TLS (3 masters, 3 replicas)', rows: clusterRows },
-    { title: 'Cold process → first INCR (time since process start)', rows: coldRows },
-  ],
-);
+const controlFloors = [
+  ...(parts.has('standalone')
+    ? (['sequential', 'concurrent', 'pipelined'] as const).map(
+        (kind) => `${kindLabel[kind]} ${controlRatio(kind)}`,
+      )
+    : []),
+  ...(parts.has('cluster')
+    ? (['ioredis', 'node-redis'] as const).flatMap((library) =>
+        (['concurrent', 'pipelined'] as const).map(
+          (kind) => `cluster ${library} ${clusterKindLabel[kind]} ${clusterControlRatio(library, kind)}`,
+        ),
+      )
+    : []),
+];
+console.log(`noise floor this run (a second raw client ÷ the first): ${controlFloors.join(', ')}`);
+if (parts.has('cluster')) {
+  // Less moved by the machine's load than ops/s: keyless's own work per command would show here.
+  console.log('\nRedis Cluster: client CPU time per operation (median µs; keyless ÷ raw)');
+  console.table(clusterCpuRows);
+}
+const tables = [
+  { part: 'standalone', title: 'Throughput, INCR over TLS', rows: throughputRows },
+  { part: 'standalone', title: 'Throughput, INCR over TLS, node-redis', rows: nodeRedisRows },
+  {
+    part: 'cluster',
+    title: 'Redis Cluster throughput, INCR over TLS (3 masters, 3 replicas)',
+    rows: clusterRows,
+  },
+  { part: 'cold', title: 'Cold process → first INCR (time since process start)', rows: coldRows },
+];
+if (everyPart) {
+  writeBenchResults(
+    fileURLToPath(new URL('../../../', import.meta.url)),
+    'redis',
+    'Azure Cache for Redis and Azure Managed Redis (@keyless/redis vs ioredis and node-redis)',
+    tables.map(({ title, rows }) => ({ title, rows })),
+  );
+} else {
+  // A partial run: printed only, so that bench-results/redis.json always holds a whole run.
+  for (const table of tables.filter((entry) => parts.has(entry.part))) {
+    console.log(`\n${table.title}`);
+    console.table(table.rows.map(({ measure, raw, keyless, ratio }) => ({ measure, raw, keyless, ratio })));
+  }
+}
