@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createTokenProvider } from '@keyless/core';
 import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnectorWithInternals } from '@keyless/sql/testing';
-import { Connection, Request } from 'tedious';
+import type { Connection } from 'tedious';
+import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
 
 const contender = process.argv[2] ?? 'keyless-sequential';
 const seconds = Number(process.argv[3] ?? 5);
@@ -24,27 +25,6 @@ const port = Number(stack.env.KEYLESS_SQL_PORT);
 const database = stack.env.KEYLESS_SQL_DATABASE as string;
 const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
 const token = (await tokens.getToken('https://database.windows.net/.default')).token;
-
-function openRaw(): Promise<Connection> {
-  const connection = new Connection({
-    server,
-    authentication: { type: 'azure-active-directory-access-token', options: { token } },
-    options: { port, database, encrypt: true, cryptoCredentialsDetails: { ca } },
-  });
-  connection.on('error', () => {});
-  return new Promise((resolve, reject) =>
-    connection.connect((error) => (error ? reject(error) : resolve(connection))),
-  );
-}
-
-function rawQuery(connection: Connection): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const rows: unknown[] = [];
-    const request = new Request('SELECT 1', (error) => (error ? reject(error) : resolve(rows)));
-    request.on('row', (columns: { value: unknown }[]) => rows.push(columns.map((column) => column.value)));
-    connection.execSqlBatch(request);
-  });
-}
 
 let run: () => Promise<unknown>;
 const workers = contender.endsWith('16') ? 16 : 1;
@@ -66,22 +46,13 @@ if (contender.startsWith('keyless')) {
   closers.push(() => keyless.close());
 } else {
   const size = contender.endsWith('16') ? 16 : 1;
-  const free = await Promise.all(Array.from({ length: size }, () => openRaw()));
-  const all = [...free];
-  const waiting: ((connection: Connection) => void)[] = [];
-  run = async () => {
-    const connection = free.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
-    try {
-      return await rawQuery(connection);
-    } finally {
-      const next = waiting.shift();
-      if (next) next(connection);
-      else free.push(connection);
-    }
-  };
-  closers.push(() => {
-    for (const connection of all) connection.close();
-  });
+  const pool = minimalPool(
+    await Promise.all(
+      Array.from({ length: size }, () => openRawConnection({ server, port, database, ca }, token)),
+    ),
+  );
+  run = () => pool.run((connection) => rawQuery(connection));
+  closers.push(() => pool.close());
 }
 
 // Warm the path first, so that the measured window holds queries only (no logins, no JIT warm-up).

@@ -18,7 +18,8 @@ import { pathToFileURL } from 'node:url';
 import { createTokenProvider } from '@keyless/core';
 import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnectorWithInternals, type SqlConnectorInternals } from '@keyless/sql/testing';
-import { Connection, Request } from 'tedious';
+import type { Connection } from 'tedious';
+import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
 
 const shape = process.argv[2] === '16-way' ? '16-way' : 'sequential';
 const rounds = Number(process.argv[3] ?? 31);
@@ -39,40 +40,10 @@ const token = (await tokens.getToken('https://database.windows.net/.default')).t
 
 type RunQuery = () => Promise<unknown>;
 
-function openRaw(): Promise<Connection> {
-  const connection = new Connection({
-    server,
-    authentication: { type: 'azure-active-directory-access-token', options: { token } },
-    options: { port, database, encrypt: true, cryptoCredentialsDetails: { ca } },
-  });
-  connection.on('error', () => {});
-  return new Promise((resolve, reject) =>
-    connection.connect((error) => (error ? reject(error) : resolve(connection))),
-  );
-}
-
-function rawQuery(connection: Connection): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const rows: unknown[] = [];
-    const request = new Request('SELECT 1', (error) => (error ? reject(error) : resolve(rows)));
-    request.on('row', (columns: { value: unknown }[]) => rows.push(columns.map((column) => column.value)));
-    connection.execSqlBatch(request);
-  });
-}
-
-/** The bench's minimal pool: a free list and a wait queue. */
-function minimalPool(free: Connection[]): RunQuery {
-  const waiting: ((connection: Connection) => void)[] = [];
-  return async () => {
-    const connection = free.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
-    try {
-      return await rawQuery(connection);
-    } finally {
-      const next = waiting.shift();
-      if (next) next(connection);
-      else free.push(connection);
-    }
-  };
+/** The bench's minimal pool over `free`, running one raw `SELECT 1` per query. */
+function rawOver(free: Connection[]): RunQuery {
+  const pool = minimalPool(free);
+  return () => pool.run((connection) => rawQuery(connection));
 }
 
 type Factory = typeof createSqlConnectorWithInternals;
@@ -88,11 +59,13 @@ async function openKeyless(factory: Factory) {
 }
 
 const keyless = await openKeyless(createSqlConnectorWithInternals);
-const rawConnections = await Promise.all(Array.from({ length: workers }, () => openRaw()));
+const rawConnections = await Promise.all(
+  Array.from({ length: workers }, () => openRawConnection({ server, port, database, ca }, token)),
+);
 const contenders: [string, RunQuery][] = [
   ['keyless', () => keyless.connector.query('SELECT 1')],
-  ["raw on keyless's connections", minimalPool(keyless.connections.slice(0, workers))],
-  ['raw', minimalPool([...rawConnections])],
+  ["raw on keyless's connections", rawOver(keyless.connections.slice(0, workers))],
+  ['raw', rawOver([...rawConnections])],
 ];
 const closers: (() => unknown)[] = [() => keyless.connector.close()];
 if (baselinePath !== undefined) {

@@ -20,7 +20,8 @@ import { promisify } from 'node:util';
 import { createTokenProvider } from '@keyless/core';
 import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnector } from '@keyless/sql';
-import { Connection, Request } from 'tedious';
+import type { Connection } from 'tedious';
+import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
 
 // A round of 1,500 queries lasted about 0.15 s, short enough for one scheduler hiccup of a loaded
 // 2-core machine to move a ratio by 0.3 (0.58 one run, 0.955 the next, same code): more queries per
@@ -327,27 +328,10 @@ const resultsFile = fileURLToPath(new URL('../../../bench-results/sql.json', imp
 mkdirSync(dirname(resultsFile), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwritten to ${resultsFile}`);
-// --- raw tedious ---
+// --- raw tedious (bench/raw-tedious.ts) ---
 
 function openRaw(token: string): Promise<Connection> {
-  const connection = new Connection({
-    server,
-    authentication: { type: 'azure-active-directory-access-token', options: { token } },
-    options: { port, database, encrypt: true, cryptoCredentialsDetails: { ca } },
-  });
-  connection.on('error', () => {});
-  return new Promise((resolve, reject) =>
-    connection.connect((error) => (error ? reject(error) : resolve(connection))),
-  );
-}
-
-function rawQuery(connection: Connection, statement: string): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const rows: unknown[] = [];
-    const request = new Request(statement, (error) => (error ? reject(error) : resolve(rows)));
-    request.on('row', (columns: { value: unknown }[]) => rows.push(columns.map((column) => column.value)));
-    connection.execSqlBatch(request);
-  });
+  return openRawConnection({ server, port, database, ca }, token);
 }
 
 function close(connection: Connection): void {
@@ -364,26 +348,9 @@ function serialised(work: (connection: Connection) => Promise<unknown>, connecti
   };
 }
 
-/** The least a hand-made pool needs: a free list and a wait queue (no validation, no lifetime). */
+/** A hand-made pool of `size` raw connections (bench/raw-tedious.ts's minimal pool). */
 async function openRawPool(token: string, size: number) {
-  const free = await Promise.all(Array.from({ length: size }, () => openRaw(token)));
-  const all = [...free];
-  const waiting: ((connection: Connection) => void)[] = [];
-  return {
-    async run<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-      const connection = free.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
-      try {
-        return await work(connection);
-      } finally {
-        const next = waiting.shift();
-        if (next) next(connection);
-        else free.push(connection);
-      }
-    },
-    close() {
-      for (const connection of all) connection.close();
-    },
-  };
+  return minimalPool(await Promise.all(Array.from({ length: size }, () => openRaw(token))));
 }
 
 // --- measuring ---
