@@ -30,7 +30,7 @@ import type {
 import type { Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
 
 const settings: MeasureSettings = {
-  rounds: Number(process.env.BENCH_REDIS_ROUNDS ?? 7),
+  rounds: Number(process.env.BENCH_REDIS_ROUNDS ?? 12),
   sequentialOps: Number(process.env.BENCH_REDIS_SEQUENTIAL_OPS ?? 3000),
   concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
   concurrency: 16,
@@ -86,7 +86,11 @@ if (parts.has('standalone') || parts.has('cold')) {
       process.stderr.write('measuring throughput…\n');
       const { stdout } = await run(
         process.execPath,
-        [fileURLToPath(new URL('./redis-measure.ts', import.meta.url)), JSON.stringify(settings)],
+        [
+          '--expose-gc',
+          fileURLToPath(new URL('./redis-measure.ts', import.meta.url)),
+          JSON.stringify(settings),
+        ],
         { env: environment, maxBuffer: 16 * 1024 * 1024 },
       );
       report = JSON.parse(stdout.trim().split('\n').at(-1) as string) as MeasureReport;
@@ -182,7 +186,7 @@ for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
         goal: 0.98,
         rawLabel: 'raw ioredis, static password',
         keylessLabel: `keyless client, ${modeLabel[mode]}`,
-        note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}; noise floor: a second raw client measured ${controlRatio(kind)}× the first`,
+        note: `median of ${settings.rounds} rounds of ${kindNote[kind]}, ioredis's four clients in a rotating order, each sample after a full GC; noise floor: a second raw client measured ${controlRatio(kind)}× the first`,
       }),
     );
   }
@@ -203,7 +207,7 @@ for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
         goal: 0.98,
         rawLabel: 'raw node-redis createClient, static password',
         keylessLabel: `createNodeRedisConnector(), ${modeLabel[mode]}`,
-        note: `median of ${settings.rounds} interleaved rounds of ${kindNote[kind]}${kind === 'pipelined' ? ' (multi().execAsPipeline())' : ''}; noise floor (two raw ioredis clients): ${controlRatio(kind)}×`,
+        note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${kind === 'pipelined' ? ' (multi().execAsPipeline())' : ''}, node-redis's three clients in a rotating order, each sample after a full GC; noise floor (two raw ioredis clients): ${controlRatio(kind)}×`,
       }),
     );
   }
