@@ -26,7 +26,11 @@ import {
   resolvePassedNodeRedisClusterOptions,
 } from './node-redis-cluster-options.js';
 import { type BasicAuth, KeylessStreamingCredentials } from './node-redis-credentials-provider.js';
-import { applicationReconnectDecision, NodeRedisHandshake } from './node-redis-handshake.js';
+import {
+  abandonNodeRedisClient,
+  applicationReconnectDecision,
+  NodeRedisHandshake,
+} from './node-redis-handshake.js';
 import { nodeRedisLibrary } from './node-redis-library.js';
 import {
   type PassedNodeRedisOptions,
@@ -452,15 +456,7 @@ class KeylessNodeRedisClusterConnector implements NodeRedisClusterConnector {
   /** Every node client of every cluster the connector made: masters', replicas', the pub/sub ones. */
   #nodeClients(): Set<NodeClient> {
     const found = new Set<NodeClient>();
-    for (const cluster of this.#clusters) {
-      const nodes = cluster as unknown as ClusterNodes;
-      for (const master of nodes.masters ?? []) {
-        if (master.client) found.add(master.client);
-        if (master.pubSub?.client) found.add(master.pubSub.client);
-      }
-      for (const replica of nodes.replicas ?? []) if (replica.client) found.add(replica.client);
-      if (nodes.pubSubNode?.client) found.add(nodes.pubSubNode.client);
-    }
+    for (const cluster of this.#clusters) for (const client of clusterNodeClients(cluster)) found.add(client);
     return found;
   }
 
@@ -658,17 +654,48 @@ const observed = new WeakSet<object>();
 /** Node clients with a re-AUTH pending until they are ready again (one listener each). */
 const waitingForReady = new WeakSet<object>();
 
-/** close() lets pending replies arrive (bounded), then destroys what is left. */
+/** close() lets pending replies arrive (bounded), then abandons what is left (abandonNodeRedisClient). */
 async function closeCluster(cluster: NodeRedisCluster): Promise<void> {
   if (!cluster.isOpen) return;
+  // node-redis's close() forgets the node clients at once (and reads as closed): kept here, with
+  // whether each one has ended, to deal with those that do not close in time.
+  const clients = [...clusterNodeClients(cluster)].filter((client) => client.isOpen);
+  const ended = new Set<NodeClient>();
+  for (const client of clients) {
+    (client as unknown as { once?: (event: 'end', listener: () => void) => unknown }).once?.('end', () =>
+      ended.add(client),
+    );
+  }
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
   await Promise.race([
-    cluster.close().catch(() => {}),
+    cluster.close().then(
+      () => {
+        closed = true;
+      },
+      () => {
+        closed = true;
+      },
+    ),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, 2000);
       timer.unref();
     }),
   ]);
   if (timer) clearTimeout(timer);
-  if (cluster.isOpen) cluster.destroy();
+  if (closed) return;
+  for (const client of clients) if (!ended.has(client)) abandonNodeRedisClient(client);
+}
+
+/** A cluster's node clients, from its public view: masters', each master's pub/sub, replicas', the pub/sub node's. */
+function clusterNodeClients(cluster: NodeRedisCluster): Set<NodeClient> {
+  const nodes = cluster as unknown as ClusterNodes;
+  const found = new Set<NodeClient>();
+  for (const master of nodes.masters ?? []) {
+    if (master.client) found.add(master.client);
+    if (master.pubSub?.client) found.add(master.pubSub.client);
+  }
+  for (const replica of nodes.replicas ?? []) if (replica.client) found.add(replica.client);
+  if (nodes.pubSubNode?.client) found.add(nodes.pubSubNode.client);
+  return found;
 }

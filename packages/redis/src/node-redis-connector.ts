@@ -18,7 +18,11 @@ import {
 } from '@keyless/core/internal';
 import type { RedisClientType } from 'redis';
 import { type BasicAuth, KeylessStreamingCredentials } from './node-redis-credentials-provider.js';
-import { applicationReconnectDecision, NodeRedisHandshake } from './node-redis-handshake.js';
+import {
+  abandonNodeRedisClient,
+  applicationReconnectDecision,
+  NodeRedisHandshake,
+} from './node-redis-handshake.js';
 import { nodeRedisLibrary } from './node-redis-library.js';
 import {
   type NodeRedisConnectorOptions,
@@ -550,13 +554,22 @@ async function closeClient(tracked: TrackedClient): Promise<void> {
     return;
   }
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
   await Promise.race([
-    client.close().catch(() => {}),
+    client.close().then(
+      () => {
+        closed = true;
+      },
+      () => {
+        closed = true;
+      },
+    ),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, 2000);
       timer.unref();
     }),
   ]);
   if (timer) clearTimeout(timer);
-  if (client.isOpen) client.destroy();
+  // close() reads the client as closed at once (isOpen is false): what is left is abandoned.
+  if (!closed) abandonNodeRedisClient(client);
 }

@@ -66,3 +66,24 @@ export function applicationReconnectDecision(
   if (cause?.name === 'SocketTimeoutError') return false;
   return Math.min(2 ** retries * 50, 2000) + Math.floor(Math.random() * 200);
 }
+
+/**
+ * What close() does with a node-redis client whose replies did not all arrive within its bound (a
+ * node that stopped answering). node-redis's close() has already marked the client closed, so its
+ * destroy() rejects every command still waiting (DisconnectsClientError) and then throws
+ * ClientClosedError before it reaches the socket: the socket is unref'd instead, so that it keeps no
+ * process alive (node-redis destroys it once anything arrives on it, or TCP keep-alive gives up).
+ */
+export function abandonNodeRedisClient(client: unknown): void {
+  const target = client as { destroy?: () => void; unref?: () => void } | null;
+  try {
+    target?.destroy?.();
+  } catch {
+    // ClientClosedError, after the waiting commands were rejected.
+  }
+  try {
+    target?.unref?.();
+  } catch {
+    // Nothing left to unref.
+  }
+}

@@ -598,6 +598,47 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     );
   }, 120_000);
 
+  it('close() does not wait on nodes that stopped answering: the commands still waiting are rejected (DisconnectsClientError)', async () => {
+    const connector = secretConnector();
+    await connector.connect();
+    const admins = (stack.redisCluster?.nodes ?? []).map((node) =>
+      createNodeRedisConnector({
+        host: node.host,
+        port: node.tlsPort,
+        tls: true,
+        password: fromKeyVaultSecret({
+          vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+          secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+        }),
+        user: stack.env.KEYLESS_REDIS_USER,
+        tokenProvider,
+      }),
+    );
+    try {
+      await Promise.all(admins.map((admin) => admin.connect()));
+      // Every node answers no client for 6 s (CLIENT PAUSE answers its own caller at once).
+      await Promise.all(admins.map((admin) => admin.client.sendCommand(['CLIENT', 'PAUSE', '6000', 'ALL'])));
+      const outcomes: unknown[] = [];
+      const waiting = Array.from({ length: 30 }, (_, index) =>
+        connector.client.get(`node-redis:paused:${index}`).then(
+          (reply) => outcomes.push(reply),
+          (error: unknown) => outcomes.push(error),
+        ),
+      );
+      // Sent, and waiting for their replies.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(outcomes).toEqual([]);
+      await connector.close();
+      await Promise.race([Promise.all(waiting), new Promise((resolve) => setTimeout(resolve, 200))]);
+      expect(outcomes.length).toBe(30);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ message: 'Disconnects client' });
+      // The nodes answer again once the pause is over (the tests after this one need them).
+      expect(await Promise.all(admins.map((admin) => admin.client.ping()))).toEqual(admins.map(() => 'PONG'));
+    } finally {
+      await Promise.all(admins.map((admin) => admin.close()));
+    }
+  }, 30_000);
+
   it('a refused login on the nodes fails connect() with AuthenticationFailedError', async () => {
     const systemIdentity = stack.identity.systemAssigned;
     if (!systemIdentity) throw new Error('the stack has no system-assigned identity');

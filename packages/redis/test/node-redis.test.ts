@@ -222,6 +222,31 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
     );
   }, 120_000);
 
+  it('close() does not wait on a server that stopped answering: the command still waiting is rejected (DisconnectsClientError)', async () => {
+    const connector = secretConnector();
+    const admin = secretConnector();
+    await Promise.all([connector.connect(), admin.connect()]);
+    // The server answers no client for 6 s (CLIENT PAUSE answers its own caller at once).
+    await admin.client.sendCommand(['CLIENT', 'PAUSE', '6000', 'ALL']);
+    let outcome: unknown = 'still waiting';
+    const waiting = connector.client.get('node-redis:paused').then(
+      (reply) => {
+        outcome = reply;
+      },
+      (error: unknown) => {
+        outcome = error;
+      },
+    );
+    // Sent, and waiting for its reply.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(outcome).toBe('still waiting');
+    await connector.close();
+    await Promise.race([waiting, new Promise((resolve) => setTimeout(resolve, 200))]);
+    expect(outcome).toMatchObject({ message: 'Disconnects client' });
+    // The server answers again once the pause is over (the tests after this one need it).
+    expect(await admin.client.ping()).toBe('PONG');
+  }, 30_000);
+
   it('a refused login (the secret holds a wrong password) fails connect() with AuthenticationFailedError', async () => {
     test.stack.keyVault?.setSecret('redis-wrong-password', 'not-the-redis-password');
     const made = secretConnector('redis-wrong-password');
