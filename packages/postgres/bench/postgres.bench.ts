@@ -21,9 +21,9 @@ import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/
 const settings = {
   poolSize: 16,
   concurrency: 16,
-  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 2000),
+  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 4000),
   concurrentQueries: Number(process.env.BENCH_PG_CONCURRENT ?? 8000),
-  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 7),
+  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 11),
   coldStarts: Number(process.env.BENCH_PG_COLD_STARTS ?? 5),
 };
 const backends = ['azure-identity', 'msal'] as const;
@@ -126,10 +126,16 @@ async function measure(stateFolder: string): Promise<void> {
       }
     }
     process.stderr.write('measuring throughput…\n');
+    // The order rotates each round, and each sample starts after a full garbage collection (the
+    // package's bench script runs Node with --expose-gc): no pool pays for the previous one's garbage.
     for (let round = 0; round < settings.rounds; round += 1) {
       const order = [...pools.slice(round % pools.length), ...pools.slice(0, round % pools.length)];
-      for (const [name, pool] of order) sequential[name].push(await run(pool, settings.sequentialQueries, 1));
       for (const [name, pool] of order) {
+        collectGarbage();
+        sequential[name].push(await run(pool, settings.sequentialQueries, 1));
+      }
+      for (const [name, pool] of order) {
+        collectGarbage();
         concurrent[name].push(await run(pool, settings.concurrentQueries, settings.concurrency));
       }
     }
@@ -186,7 +192,7 @@ async function measure(stateFolder: string): Promise<void> {
       goal: 0.98,
       rawLabel,
       keylessLabel: `keyless pool of ${settings.poolSize}, ${modeLabel[mode]}`,
-      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries; noise floor: a second raw pool measured ${controlRatio(samples)}× the first`,
+      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries, each sample after a full GC; noise floor: a second raw pool measured ${controlRatio(samples)}× the first`,
     });
   const coldRows: BenchRow[] = [
     row({
@@ -241,6 +247,11 @@ async function measure(stateFolder: string): Promise<void> {
     },
     { title: 'Cold process → first SELECT 1 (time since process start)', rows: coldRows },
   ]);
+}
+
+/** A full collection when Node was started with --expose-gc (the bench script does); else nothing. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** Queries per second over `queries` queries, `concurrency` at a time. */

@@ -31,7 +31,7 @@ const settings = {
   concurrency: 16,
   concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 400),
   warmupQueries: 1_000,
-  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 7),
+  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 11),
   coldStartRuns: Number(process.env.BENCH_SQL_COLD_RUNS ?? 9),
   statement: 'SELECT 1',
 };
@@ -108,17 +108,20 @@ try {
     await concurrent(run, settings.concurrency, settings.warmupQueries / 4);
   }
   // Rounds interleaved, so drift in the machine's load hits every contender alike, and the order
-  // rotates each round, so no contender always follows the same one (and its garbage); the median
-  // round counts.
+  // rotates each round, so no contender always follows the same one; each sample starts after a full
+  // garbage collection (the package's bench script runs Node with --expose-gc), so that none pays for
+  // the previous one's garbage. The median round counts.
   const rounds: Record<string, Series[]> = {};
   for (let round = 0; round < settings.rounds; round += 1) {
     const shift = round % contenders.length;
     const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
     for (const [name, run] of order) {
+      collectGarbage();
       const sequentialRound = await sequential(run, settings.sequentialQueries);
       rounds[`${name}Sequential`] = [...(rounds[`${name}Sequential`] ?? []), sequentialRound];
     }
     for (const [name, run] of order) {
+      collectGarbage();
       const concurrentRound = await concurrent(
         run,
         settings.concurrency,
@@ -267,7 +270,7 @@ const results = {
           0.95,
           'one tedious connection',
           'keyless pool',
-          `median of ${settings.rounds} interleaved rounds of ${settings.sequentialQueries} queries; noise floor: a second raw connection measured ${noiseFloor.sequential}× the first`,
+          `median of ${settings.rounds} interleaved rounds of ${settings.sequentialQueries} queries, each sample after a full GC; noise floor: a second raw connection measured ${noiseFloor.sequential}× the first`,
         ),
         throughputRow(
           '16-way',
@@ -276,7 +279,7 @@ const results = {
           0.98,
           'hand-made pool of 16 tedious connections',
           'keyless pool of 16',
-          `median of ${settings.rounds} interleaved rounds of ${settings.concurrency} × ${settings.concurrentQueriesPerWorker} queries; noise floor: a second raw pool measured ${noiseFloor.concurrent}× the first`,
+          `median of ${settings.rounds} interleaved rounds of ${settings.concurrency} × ${settings.concurrentQueriesPerWorker} queries, each sample after a full GC; noise floor: a second raw pool measured ${noiseFloor.concurrent}× the first`,
         ),
         throughputRow(
           '16-way vs one connection',
@@ -354,6 +357,11 @@ async function openRawPool(token: string, size: number) {
 }
 
 // --- measuring ---
+
+/** A full collection when Node was started with --expose-gc (the bench script does); else nothing. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
 
 async function sequential(run: RunQuery, queries: number): Promise<Series> {
   const latencies: number[] = [];
