@@ -137,18 +137,50 @@ describe('cluster nodes announcing non-loopback addresses, without TLS', () => {
       message: expect.stringContaining(`Redis at ${host} would receive a credential without TLS`),
     });
 
-  describe('ioredis Cluster (createRedisClusterConnector)', () => {
-    const connectorWith = (natMap?: Parameters<typeof createRedisClusterConnector>[0]['natMap']) =>
-      createRedisClusterConnector({
-        nodes: [seed],
-        tls: false,
-        password: entraToken(),
-        user: 'default',
-        tokenProvider,
-        ...(natMap === undefined ? {} : { natMap }),
-        clusterOptions: { clusterRetryStrategy: () => null },
-      });
+  /** What the three tests need of either cluster connector. */
+  interface ClusterConnector {
+    connect(): Promise<unknown>;
+    close(): Promise<unknown>;
+    client: { set(key: string, value: string): Promise<unknown>; get(key: string): Promise<unknown> };
+  }
+  type AddressMap = Record<string, { host: string; port: number }>;
 
+  const clusterClients: {
+    library: string;
+    /** The option that maps an announced address to another: ioredis's natMap, node-redis's nodeAddressMap. */
+    mapOption: string;
+    connectorWith(map?: AddressMap): ClusterConnector;
+  }[] = [
+    {
+      library: 'ioredis Cluster (createRedisClusterConnector)',
+      mapOption: 'natMap',
+      connectorWith: (natMap) =>
+        createRedisClusterConnector({
+          nodes: [seed],
+          tls: false,
+          password: entraToken(),
+          user: 'default',
+          tokenProvider,
+          ...(natMap === undefined ? {} : { natMap }),
+          clusterOptions: { clusterRetryStrategy: () => null },
+        }),
+    },
+    {
+      library: 'node-redis cluster (createNodeRedisClusterConnector)',
+      mapOption: 'nodeAddressMap',
+      connectorWith: (nodeAddressMap) =>
+        createNodeRedisClusterConnector({
+          nodes: [seed],
+          tls: false,
+          password: entraToken(),
+          user: 'default',
+          tokenProvider,
+          ...(nodeAddressMap === undefined ? {} : { nodeAddressMap }),
+        }),
+    },
+  ];
+
+  describe.each(clusterClients)('$library', ({ library, mapOption, connectorWith }) => {
     it('a node announcing an internal address is refused with ConfigurationError, and never connected to', async () => {
       const connector = connectorWith();
       try {
@@ -159,7 +191,7 @@ describe('cluster nodes announcing non-loopback addresses, without TLS', () => {
       }
     }, 30_000);
 
-    it('natMap to a non-loopback address: refused too', async () => {
+    it(`${mapOption} to a non-loopback address: refused too`, async () => {
       const connector = connectorWith({ [`${announcedHost}:${port}`]: { host: mappedHost, port } });
       try {
         await expect(connector.connect()).rejects.toEqual(refusal(mappedHost));
@@ -169,58 +201,13 @@ describe('cluster nodes announcing non-loopback addresses, without TLS', () => {
       }
     }, 30_000);
 
-    it('natMap back to loopback: plaintext is allowed and the cluster works (the control)', async () => {
+    it(`${mapOption} back to loopback: plaintext is allowed and the cluster works (the control)`, async () => {
       const connector = connectorWith({ [`${announcedHost}:${port}`]: { host: '127.0.0.1', port } });
+      const key = `announced:${library}`;
       try {
         await connector.connect();
-        await connector.client.set('announced:ioredis', 'yes');
-        expect(await connector.client.get('announced:ioredis')).toBe('yes');
-        expectOnlyLoopbackAttempts();
-      } finally {
-        await connector.close();
-      }
-    }, 30_000);
-  });
-
-  describe('node-redis cluster (createNodeRedisClusterConnector)', () => {
-    const connectorWith = (
-      nodeAddressMap?: Parameters<typeof createNodeRedisClusterConnector>[0]['nodeAddressMap'],
-    ) =>
-      createNodeRedisClusterConnector({
-        nodes: [seed],
-        tls: false,
-        password: entraToken(),
-        user: 'default',
-        tokenProvider,
-        ...(nodeAddressMap === undefined ? {} : { nodeAddressMap }),
-      });
-
-    it('a node announcing an internal address is refused with ConfigurationError, and never connected to', async () => {
-      const connector = connectorWith();
-      try {
-        await expect(connector.connect()).rejects.toEqual(refusal(announcedHost));
-        expectOnlyLoopbackAttempts();
-      } finally {
-        await connector.close();
-      }
-    }, 30_000);
-
-    it('nodeAddressMap to a non-loopback address: refused too', async () => {
-      const connector = connectorWith({ [`${announcedHost}:${port}`]: { host: mappedHost, port } });
-      try {
-        await expect(connector.connect()).rejects.toEqual(refusal(mappedHost));
-        expectOnlyLoopbackAttempts();
-      } finally {
-        await connector.close();
-      }
-    }, 30_000);
-
-    it('nodeAddressMap back to loopback: plaintext is allowed and the cluster works (the control)', async () => {
-      const connector = connectorWith({ [`${announcedHost}:${port}`]: { host: '127.0.0.1', port } });
-      try {
-        await connector.connect();
-        await connector.client.set('announced:node-redis', 'yes');
-        expect(await connector.client.get('announced:node-redis')).toBe('yes');
+        await connector.client.set(key, 'yes');
+        expect(await connector.client.get(key)).toBe('yes');
         expectOnlyLoopbackAttempts();
       } finally {
         await connector.close();
