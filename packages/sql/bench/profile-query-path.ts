@@ -5,26 +5,13 @@
 // contender: keyless-sequential | raw-sequential | keyless-16 | raw-pool-16.
 // The local SQL endpoint runs in this process (as in sql.bench.ts), so the profile shows the
 // endpoint's share too; compare a keyless profile with the raw one of the same shape.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTokenProvider } from '@keyless/core';
-import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnectorWithInternals } from '@keyless/sql/testing';
-import type { Connection } from 'tedious';
-import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
+import { minimalPool, openRawConnection, rawQuery, startLocalSql } from './raw-tedious.ts';
 
 const contender = process.argv[2] ?? 'keyless-sequential';
 const seconds = Number(process.argv[3] ?? 5);
-const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-sql-profile-'));
-const stack = await startLocalAzure({ services: ['sql'], stateFolder });
-Object.assign(process.env, stack.env);
-const ca = stack.ca.caCertificate;
-const server = stack.env.KEYLESS_SQL_SERVER as string;
-const port = Number(stack.env.KEYLESS_SQL_PORT);
-const database = stack.env.KEYLESS_SQL_DATABASE as string;
-const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-const token = (await tokens.getToken('https://database.windows.net/.default')).token;
+const local = await startLocalSql('keyless-sql-profile-');
+const { target, tokens, token } = local;
 
 let run: () => Promise<unknown>;
 const workers = contender.endsWith('16') ? 16 : 1;
@@ -34,7 +21,7 @@ let ended = 0;
 const closers: (() => unknown)[] = [];
 if (contender.startsWith('keyless')) {
   const keyless = createSqlConnectorWithInternals(
-    { server, port, database, tokenProvider: tokens, ca, pool: { max: 16 } },
+    { ...target, tokenProvider: tokens, pool: { max: 16 } },
     {
       onConnection: (connection) => {
         logins += 1;
@@ -47,9 +34,7 @@ if (contender.startsWith('keyless')) {
 } else {
   const size = contender.endsWith('16') ? 16 : 1;
   const pool = minimalPool(
-    await Promise.all(
-      Array.from({ length: size }, () => openRawConnection({ server, port, database, ca }, token)),
-    ),
+    await Promise.all(Array.from({ length: size }, () => openRawConnection(target, token))),
   );
   run = () => pool.run((connection) => rawQuery(connection));
   closers.push(() => pool.close());
@@ -85,6 +70,4 @@ console.log(
   JSON.stringify({ contender, queries, windowStart: String(windowStart), windowEnd: String(windowEnd) }),
 );
 for (const close of closers) await close();
-await tokens.close();
-await stack.stop();
-rmSync(stateFolder, { recursive: true, force: true });
+await local.stop();

@@ -11,15 +11,11 @@
 // Prints, per contender, the median over rounds of CPU µs per query (process.cpuUsage: time the
 // process was descheduled does not count) and wall µs per query, and the median of the per-round
 // ratio raw ÷ contender. The endpoint runs in this process, so every figure includes its work.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createTokenProvider } from '@keyless/core';
-import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnectorWithInternals, type SqlConnectorInternals } from '@keyless/sql/testing';
 import type { Connection } from 'tedious';
-import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
+import { minimalPool, openRawConnection, rawQuery, startLocalSql } from './raw-tedious.ts';
 
 const shape = process.argv[2] === '16-way' ? '16-way' : 'sequential';
 const rounds = Number(process.argv[3] ?? 31);
@@ -28,15 +24,8 @@ const baselinePath = process.argv[5];
 const workers = shape === '16-way' ? 16 : 1;
 const poolSize = 16;
 
-const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-sql-ab-'));
-const stack = await startLocalAzure({ services: ['sql'], stateFolder });
-Object.assign(process.env, stack.env);
-const ca = stack.ca.caCertificate;
-const server = stack.env.KEYLESS_SQL_SERVER as string;
-const port = Number(stack.env.KEYLESS_SQL_PORT);
-const database = stack.env.KEYLESS_SQL_DATABASE as string;
-const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-const token = (await tokens.getToken('https://database.windows.net/.default')).token;
+const local = await startLocalSql('keyless-sql-ab-');
+const { target, tokens, token } = local;
 
 type RunQuery = () => Promise<unknown>;
 
@@ -50,17 +39,14 @@ type Factory = typeof createSqlConnectorWithInternals;
 async function openKeyless(factory: Factory) {
   const connections: Connection[] = [];
   const internals: SqlConnectorInternals = { onConnection: (connection) => connections.push(connection) };
-  const connector = factory(
-    { server, port, database, tokenProvider: tokens, ca, pool: { max: poolSize } },
-    internals,
-  );
+  const connector = factory({ ...target, tokenProvider: tokens, pool: { max: poolSize } }, internals);
   await Promise.all(Array.from({ length: poolSize }, () => connector.query('SELECT 1')));
   return { connector, connections };
 }
 
 const keyless = await openKeyless(createSqlConnectorWithInternals);
 const rawConnections = await Promise.all(
-  Array.from({ length: workers }, () => openRawConnection({ server, port, database, ca }, token)),
+  Array.from({ length: workers }, () => openRawConnection(target, token)),
 );
 const contenders: [string, RunQuery][] = [
   ['keyless', () => keyless.connector.query('SELECT 1')],
@@ -117,6 +103,4 @@ console.table(
 );
 for (const close of closers) await close();
 for (const connection of rawConnections) connection.close();
-await tokens.close();
-await stack.stop();
-rmSync(stateFolder, { recursive: true, force: true });
+await local.stop();

@@ -12,16 +12,13 @@
 // contenders differ by more than that between runs on a shared machine. bench/query-path-ab.ts
 // measures it in one process as CPU per query, with raw tedious on keyless's own connections.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTokenProvider } from '@keyless/core';
-import { startLocalAzure } from '@keyless/local-azure';
 import { createSqlConnector } from '@keyless/sql';
 import type { Connection } from 'tedious';
-import { minimalPool, openRawConnection, rawQuery } from './raw-tedious.ts';
+import { minimalPool, openRawConnection, rawQuery, startLocalSql } from './raw-tedious.ts';
 
 // A round of 1,500 queries lasted about 0.15 s, short enough for one scheduler hiccup of a loaded
 // 2-core machine to move a ratio by 0.3 (0.58 one run, 0.955 the next, same code): more queries per
@@ -46,25 +43,18 @@ interface Series {
 
 type RunQuery = () => Promise<unknown>;
 
-const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-sql-bench-'));
-const stack = await startLocalAzure({
-  services: ['sql'],
-  stateFolder,
-  onProgress: (event) => process.stderr.write(`${event.service}: ${event.phase}\n`),
-});
-Object.assign(process.env, stack.env);
-const ca = stack.ca.caCertificate;
-const server = stack.env.KEYLESS_SQL_SERVER as string;
-const port = Number(stack.env.KEYLESS_SQL_PORT);
-const database = stack.env.KEYLESS_SQL_DATABASE as string;
+const local = await startLocalSql('keyless-sql-bench-', (event) =>
+  process.stderr.write(`${event.service}: ${event.phase}\n`),
+);
+const { stack } = local;
+const { server, port, database, ca } = local.target;
 
 const report: Record<string, Series> = {};
 const cold: Record<string, number> = {};
 /** Each cold contender's median CPU time to its first row (the child's own figure). */
 const coldCpuMedian: Record<string, number> = {};
 try {
-  const tokens = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-  const staticToken = (await tokens.getToken('https://database.windows.net/.default')).token;
+  const { tokens, token: staticToken } = local;
 
   const keyless = createSqlConnector({
     server,
@@ -133,7 +123,6 @@ try {
   for (const [name, measured] of Object.entries(rounds)) report[name] = medianRound(measured);
 
   await keyless.close();
-  await tokens.close();
   close(single);
   close(controlSingle);
   rawPool.close();
@@ -162,8 +151,7 @@ try {
     coldCpuMedian[contender] = median(coldCpu[contender] ?? []);
   }
 } finally {
-  await stack.stop();
-  rmSync(stateFolder, { recursive: true, force: true });
+  await local.stop();
 }
 
 const series = (name: string) => report[name] as Series;
