@@ -10,7 +10,7 @@ import {
   type NodeRedisClusterConnector,
   type RedisConnectorEvent,
 } from '../src/index.ts';
-import { until } from './support.ts';
+import { startVerifyingWriters, until } from './support.ts';
 
 /** A node-redis node client, as the test looks at it. */
 interface NodeClient {
@@ -124,6 +124,21 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     return (stack.env.KEYLESS_REDIS_CLUSTER_NODES ?? '').split(',');
   }
 
+  /** A standalone node-redis connector to one node of the cluster (Key Vault secret mode): the test's own view of it. */
+  function nodeConnector(node: { host: string; tlsPort: number }) {
+    return createNodeRedisConnector({
+      host: node.host,
+      port: node.tlsPort,
+      tls: true,
+      password: fromKeyVaultSecret({
+        vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
+        secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
+      }),
+      user: stack.env.KEYLESS_REDIS_USER,
+      tokenProvider,
+    });
+  }
+
   /**
    * Redis 7.0 leaves a replica out of CLUSTER SLOTS until it reports a replication offset (after
    * the first write), and node-redis learns replicas from CLUSTER SLOTS at connect only: wait until
@@ -135,19 +150,7 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     await Promise.all(Array.from({ length: 30 }, (_, index) => probe.client.set(`probe:${index}`, '1')));
     await probe.close();
     // Asked of every node: the connector's discovery starts at a random seed.
-    const nodes = (stack.redisCluster?.nodes ?? []).map((node) =>
-      createNodeRedisConnector({
-        host: node.host,
-        port: node.tlsPort,
-        tls: true,
-        password: fromKeyVaultSecret({
-          vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
-          secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
-        }),
-        user: stack.env.KEYLESS_REDIS_USER,
-        tokenProvider,
-      }),
-    );
+    const nodes = (stack.redisCluster?.nodes ?? []).map(nodeConnector);
     try {
       await Promise.all(nodes.map((node) => node.connect()));
       const listed = async () => {
@@ -511,39 +514,10 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
     // The test's own connection to each node drops the connector's from outside, as a proxy or the
     // network would.
     const admins = new Map(
-      (stack.redisCluster?.nodes ?? []).map((node) => [
-        node.tlsPort,
-        createNodeRedisConnector({
-          host: node.host,
-          port: node.tlsPort,
-          tls: true,
-          password: fromKeyVaultSecret({
-            vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
-            secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
-          }),
-          user: stack.env.KEYLESS_REDIS_USER,
-          tokenProvider,
-        }),
-      ]),
+      (stack.redisCluster?.nodes ?? []).map((node) => [node.tlsPort, nodeConnector(node)]),
     );
-    const state = { running: true, verified: 0, wrong: [] as string[], failures: [] as string[] };
-    // Each writer sets a key of its own and reads it back: a reply meant for another command shows.
-    const loops = Array.from({ length: 16 }, async (_, writer) => {
-      for (let index = 0; state.running; index += 1) {
-        const key = `node-redis:dropped:${writer}:${index % 50}`;
-        const value = `${writer}-${index}`;
-        try {
-          const set = await client.set(key, value);
-          const read = await client.get(key);
-          if (set !== 'OK' || read !== value)
-            state.wrong.push(`SET ${String(set)}, GET ${String(read)} for ${value}`);
-          else state.verified += 1;
-        } catch (error) {
-          state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
-          await new Promise((resume) => setImmediate(resume));
-        }
-      }
-    });
+    const writers = startVerifyingWriters(client, 'node-redis:dropped');
+    const { state } = writers;
     try {
       await Promise.all([...admins.values()].map((admin) => admin.connect()));
       await until(() => state.verified >= 500, 20_000, 'writes before the first drop');
@@ -583,10 +557,9 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
       const settled = state.verified;
       await until(() => state.verified >= settled + 500, 20_000, 'writes after the last drop');
     } finally {
-      state.running = false;
+      const stopping = writers.stop();
       await Promise.all([...admins.values()].map((admin) => admin.close()));
-      // A writer still waiting for a reply that never comes is left behind: the assertions say why.
-      await within(Promise.all(loops), 10_000, 'the writers').catch(() => {});
+      await stopping;
     }
     expect(state.wrong).toEqual([]);
     // What was in flight on a dropped socket fails (however Node reports it); nothing else.
@@ -601,19 +574,7 @@ describe('createNodeRedisClusterConnector() against a Redis Cluster (3 masters, 
   it('close() does not wait on nodes that stopped answering: the commands still waiting are rejected (DisconnectsClientError)', async () => {
     const connector = secretConnector();
     await connector.connect();
-    const admins = (stack.redisCluster?.nodes ?? []).map((node) =>
-      createNodeRedisConnector({
-        host: node.host,
-        port: node.tlsPort,
-        tls: true,
-        password: fromKeyVaultSecret({
-          vaultUrl: stack.env.KEYLESS_KEYVAULT_URL,
-          secretName: stack.env.KEYLESS_REDIS_PASSWORD_SECRET,
-        }),
-        user: stack.env.KEYLESS_REDIS_USER,
-        tokenProvider,
-      }),
-    );
+    const admins = (stack.redisCluster?.nodes ?? []).map(nodeConnector);
     try {
       await Promise.all(admins.map((admin) => admin.connect()));
       // Every node answers no client for 6 s (CLIENT PAUSE answers its own caller at once).

@@ -6,7 +6,7 @@ import {
   type NodeRedisConnector,
   type RedisConnectorEvent,
 } from '../src/index.ts';
-import { connection, startTestStack, type TestStack, until } from './support.ts';
+import { connection, startTestStack, startVerifyingWriters, type TestStack, until } from './support.ts';
 
 const redisResources = new Set(['https://redis.azure.com', 'https://redis.azure.com/']);
 
@@ -170,24 +170,8 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
     const admin = secretConnector();
     await Promise.all([connector.connect(), admin.connect()]);
     const { client } = connector;
-    const state = { running: true, verified: 0, wrong: [] as string[], failures: [] as string[] };
-    // Each writer sets a key of its own and reads it back: a reply meant for another command shows.
-    const loops = Array.from({ length: 16 }, async (_, writer) => {
-      for (let index = 0; state.running; index += 1) {
-        const key = `node-redis:dropped:${writer}:${index % 50}`;
-        const value = `${writer}-${index}`;
-        try {
-          const set = await client.set(key, value);
-          const read = await client.get(key);
-          if (set !== 'OK' || read !== value)
-            state.wrong.push(`SET ${String(set)}, GET ${String(read)} for ${value}`);
-          else state.verified += 1;
-        } catch (error) {
-          state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
-          await new Promise((resume) => setImmediate(resume));
-        }
-      }
-    });
+    const writers = startVerifyingWriters(client, 'node-redis:dropped');
+    const { state } = writers;
     try {
       await until(() => state.verified >= 500, 20_000, 'writes before the first drop');
       for (let round = 0; round < 20; round += 1) {
@@ -208,9 +192,7 @@ describe('node-redis v5 (createNodeRedisConnector)', () => {
       const settled = state.verified;
       await until(() => state.verified >= settled + 500, 20_000, 'writes after the last drop');
     } finally {
-      state.running = false;
-      // A writer still waiting for a reply that never comes is left behind: the assertions say why.
-      await Promise.race([Promise.all(loops), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      await writers.stop();
     }
     expect(state.wrong).toEqual([]);
     // What was in flight on a dropped socket fails (however Node reports it); nothing else.

@@ -61,6 +61,54 @@ export function startWriters(client: Redis, key: string, writers = 3) {
   };
 }
 
+/** What the verifying writers need of a client: ioredis or node-redis, standalone or cluster. */
+interface SetGetClient {
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+}
+
+/**
+ * Writers that each SET a key of their own and read it back, until stopped: a reply meant for
+ * another command shows in `wrong`, a failed command in `failures` (its kind only). `stop()` waits up
+ * to 10 s for them: a writer still waiting for a reply that never comes is left behind, and the
+ * assertions say why.
+ */
+export function startVerifyingWriters(client: SetGetClient, keyPrefix: string, writers = 16) {
+  const state = { running: true, verified: 0, wrong: [] as string[], failures: [] as string[] };
+  const loops = Array.from({ length: writers }, async (_, writer) => {
+    for (let index = 0; state.running; index += 1) {
+      const key = `${keyPrefix}:${writer}:${index % 50}`;
+      const value = `${writer}-${index}`;
+      try {
+        const set = await client.set(key, value);
+        const read = await client.get(key);
+        if (set !== 'OK' || read !== value)
+          state.wrong.push(`SET ${String(set)}, GET ${String(read)} for ${value}`);
+        else state.verified += 1;
+      } catch (error) {
+        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+        // A client that rejects at once would otherwise spin on microtasks alone, starving every timer.
+        await new Promise((resume) => setImmediate(resume));
+      }
+    }
+  });
+  return {
+    state,
+    async stop() {
+      state.running = false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(loops),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      return state;
+    },
+  };
+}
+
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs` (a guard, not a speed assertion). */
 export async function until(condition: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
