@@ -24,7 +24,7 @@ const settings: MeasureSettings = {
   secretName: 'demo-message',
 };
 const goals = { blobOverheadPercentAtMost: 2, cachedSecretTimesCheaperAtLeast: 1000 };
-const coldStarts = Number(process.env.BENCH_KEYVAULT_COLD_STARTS ?? 9);
+const coldStarts = Number(process.env.BENCH_KEYVAULT_COLD_STARTS ?? 21);
 const backends = ['azure-identity', 'msal'] as const;
 const coldContenders = ['raw', 'keyless'] as const;
 

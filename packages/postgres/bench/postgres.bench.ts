@@ -21,10 +21,15 @@ import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/
 const settings = {
   poolSize: 16,
   concurrency: 16,
-  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 4000),
-  concurrentQueries: Number(process.env.BENCH_PG_CONCURRENT ?? 8000),
-  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 11),
-  coldStarts: Number(process.env.BENCH_PG_COLD_STARTS ?? 5),
+  // Many short samples, not a few long ones. On this 2-core machine, where the server's processes
+  // share the cores with the client, a sample's speed moves by 6–10 % whatever its length (0.2 s or
+  // 1.2 s samples alike), so 11 rounds left two identical raw pools up to 12 % apart and a median of
+  // 11 could not show a 2 % goal. 500 rounds of ~20–30 ms samples: the medians of identical pools
+  // differ by under 2 % (a second raw pool measured 0.983–1.003× the first in three runs of 300).
+  sequentialQueries: Number(process.env.BENCH_PG_SEQUENTIAL ?? 300),
+  concurrentQueries: Number(process.env.BENCH_PG_CONCURRENT ?? 1200),
+  rounds: Number(process.env.BENCH_PG_ROUNDS ?? 500),
+  coldStarts: Number(process.env.BENCH_PG_COLD_STARTS ?? 11),
 };
 const backends = ['azure-identity', 'msal'] as const;
 const coldContenders = ['raw-static', 'raw-secret', 'keyless-secret', 'raw-entra', 'keyless-entra'] as const;
@@ -192,7 +197,7 @@ async function measure(stateFolder: string): Promise<void> {
       goal: 0.98,
       rawLabel,
       keylessLabel: `keyless pool of ${settings.poolSize}, ${modeLabel[mode]}`,
-      note: `median of ${settings.rounds} interleaved rounds of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries, each sample after a full GC; noise floor: a second raw pool measured ${controlRatio(samples)}× the first`,
+      note: `median of ${settings.rounds} interleaved samples of ${kind === 'sequential' ? settings.sequentialQueries : settings.concurrentQueries} queries, each sample after a full GC; noise floor: a second raw pool measured ${controlRatio(samples)}× the first`,
     });
   const coldRows: BenchRow[] = [
     row({

@@ -5,12 +5,12 @@
 // same token-expiry gateway of the local stack) as keyless. node-redis's contenders are measured
 // the same way, in the same rounds: raw node-redis with the static password against
 // createNodeRedisConnector() in both modes.
-import { entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createTokenProvider, entraToken, fromKeyVaultSecret } from '@keyless/core';
 import { createNodeRedisConnector, createRedisConnector } from '@keyless/redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { measureInterleavedRounds, type OpenContender, type RoundsReport } from './interleaved-rounds.ts';
 import {
-  type BenchClient,
   ioredisBenchClient,
   nodeRedisBenchClient,
   timedLoops,
@@ -19,6 +19,8 @@ import {
 
 export interface MeasureSettings {
   rounds: number;
+  /** Every contender's connection is opened afresh every this many rounds. */
+  renewEvery: number;
   sequentialOps: number;
   concurrentOps: number;
   concurrency: number;
@@ -26,108 +28,92 @@ export interface MeasureSettings {
   pipelineSize: number;
 }
 
-/** `control` is a second raw client: how far two identical clients differ in this run (the noise floor). */
-export type Contender = 'raw' | 'control' | 'secret' | 'entra' | 'nodeRaw' | 'nodeSecret' | 'nodeEntra';
+/** `control` / `nodeControl`: a second raw client of the library, how far two identical clients differ (the noise floor). */
+export type Contender =
+  | 'raw'
+  | 'control'
+  | 'secret'
+  | 'entra'
+  | 'nodeRaw'
+  | 'nodeControl'
+  | 'nodeSecret'
+  | 'nodeEntra';
 export type Kind = 'sequential' | 'concurrent' | 'pipelined';
-/** Operations per second, one sample per round, by contender and kind. */
-export type MeasureReport = Record<Contender, Record<Kind, number[]>>;
+/** Per contender and kind, one sample per round: ops/s and the client's CPU µs per operation. */
+export type MeasureReport = RoundsReport<Contender, Kind>;
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as MeasureSettings;
 const host = process.env.KEYLESS_REDIS_HOST as string;
 const port = Number(process.env.KEYLESS_REDIS_TLS_PORT);
 
-const secretConnector = createRedisConnector({
-  host,
-  port,
-  tls: true,
-  password: fromKeyVaultSecret(),
-  user: process.env.KEYLESS_REDIS_USER,
-});
-const entraConnector = createRedisConnector({ host, port, tls: true, password: entraToken() });
-const nodeSecretConnector = createNodeRedisConnector({
-  host,
-  port,
-  tls: true,
-  password: fromKeyVaultSecret(),
-  user: process.env.KEYLESS_REDIS_USER,
-});
-const nodeEntraConnector = createNodeRedisConnector({ host, port, tls: true, password: entraToken() });
-// Connected before the warm-up, as the raw client is by its first command.
-await Promise.all([
-  secretConnector.connect(),
-  entraConnector.connect(),
-  nodeSecretConnector.connect(),
-  nodeEntraConnector.connect(),
-]);
-const nodeRaw = await createClient({
-  socket: { host, port, tls: true },
-  username: process.env.KEYLESS_REDIS_USER,
-  password: process.env.BENCH_REDIS_PASSWORD as string,
-}).connect();
-const rawClient = () =>
-  new Redis({
-    host,
-    port,
-    tls: {},
-    username: process.env.KEYLESS_REDIS_USER,
-    password: process.env.BENCH_REDIS_PASSWORD as string,
-    // As keyless: no INFO ready check.
-    enableReadyCheck: false,
-  });
-const raw = rawClient();
-const control = rawClient();
-
-const contenders: Record<Contender, BenchClient> = {
-  raw: ioredisBenchClient(raw),
-  control: ioredisBenchClient(control),
-  secret: ioredisBenchClient(secretConnector.client),
-  entra: ioredisBenchClient(entraConnector.client),
-  nodeRaw: nodeRedisBenchClient(nodeRaw),
-  nodeSecret: nodeRedisBenchClient(nodeSecretConnector.client),
-  nodeEntra: nodeRedisBenchClient(nodeEntraConnector.client),
+// One token provider for every keyless contender, as an app has: renewing a connection (below)
+// asks it for the cached password or token, not the identity endpoint again.
+const tokenProvider = createTokenProvider();
+const user = process.env.KEYLESS_REDIS_USER;
+const password = process.env.BENCH_REDIS_PASSWORD as string;
+const ioredisConnector = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
+  const connector = createRedisConnector(
+    mode === 'secret'
+      ? { host, port, tls: true, password: fromKeyVaultSecret(), user, tokenProvider }
+      : { host, port, tls: true, password: entraToken(), tokenProvider },
+  );
+  // Connected before its warm-up, as the raw client is by its first command.
+  await connector.connect();
+  return { client: ioredisBenchClient(connector.client), close: () => connector.close() };
 };
-const names = Object.keys(contenders) as Contender[];
-const samples = (): Record<Kind, number[]> => ({ sequential: [], concurrent: [], pipelined: [] });
-const report = Object.fromEntries(names.map((name) => [name, samples()])) as MeasureReport;
-
-const measures: Record<Kind, (client: BenchClient) => Promise<number>> = {
-  sequential: (client) => timedLoops(client, settings.sequentialOps, 1, ['bench:incr']),
-  concurrent: (client) => timedLoops(client, settings.concurrentOps, settings.concurrency, ['bench:incr']),
-  pipelined: (client) => timedPipelines(client, settings.pipelines, settings.pipelineSize, 'bench:pipelined'),
+const nodeRedisConnector = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
+  const connector = createNodeRedisConnector(
+    mode === 'secret'
+      ? { host, port, tls: true, password: fromKeyVaultSecret(), user, tokenProvider }
+      : { host, port, tls: true, password: entraToken(), tokenProvider },
+  );
+  await connector.connect();
+  return { client: nodeRedisBenchClient(connector.client), close: () => connector.close() };
+};
+const rawIoredis = async (): Promise<OpenContender> => {
+  // As keyless: no INFO ready check.
+  const client = new Redis({ host, port, tls: {}, username: user, password, enableReadyCheck: false });
+  return { client: ioredisBenchClient(client), close: async () => client.disconnect() };
+};
+const rawNodeRedis = async (): Promise<OpenContender> => {
+  const client = await createClient({
+    socket: { host, port, tls: true },
+    username: user,
+    password,
+  }).connect();
+  return { client: nodeRedisBenchClient(client), close: async () => client.destroy() };
 };
 
-// Warm-up, then rounds. Each library's clients are measured together in an order that rotates
-// every round (12 rounds by default: every ioredis client in each of its 4 positions 3 times, every
-// node-redis one in each of its 3 positions 4 times), after an unrecorded sample of that library
-// (the first sample after the other library pays for cold code paths), and each sample starts after
-// a full GC (started with --expose-gc): a client does not pay for the previous one's garbage. One
-// rotation of all seven had the raw ioredis client always measured right after node-redis, and
-// node-redis's raw client right after ioredis (see redis-cluster-measure.ts).
-const groups = [
-  names.filter((name) => !name.startsWith('node')),
-  names.filter((name) => name.startsWith('node')),
-];
-for (const client of Object.values(contenders)) {
-  for (const measure of Object.values(measures)) await measure(client);
-}
-for (let round = 0; round < settings.rounds; round += 1) {
-  for (const kind of Object.keys(measures) as Kind[]) {
-    for (const group of groups) {
-      const order = group.map((_, index) => group[(index + round) % group.length] as Contender);
-      await measures[kind](contenders[order.at(-1) as Contender]);
-      for (const name of order) {
-        (globalThis as { gc?: () => void }).gc?.();
-        report[name][kind].push(await measures[kind](contenders[name]));
-      }
-    }
-  }
-}
-
-raw.disconnect();
-control.disconnect();
-nodeRaw.destroy();
-await secretConnector.close();
-await entraConnector.close();
-await nodeSecretConnector.close();
-await nodeEntraConnector.close();
+const openers: Record<Contender, () => Promise<OpenContender>> = {
+  raw: rawIoredis,
+  control: rawIoredis,
+  secret: ioredisConnector('secret'),
+  entra: ioredisConnector('entra'),
+  nodeRaw: rawNodeRedis,
+  nodeControl: rawNodeRedis,
+  nodeSecret: nodeRedisConnector('secret'),
+  nodeEntra: nodeRedisConnector('entra'),
+};
+const names = Object.keys(openers) as Contender[];
+const report: MeasureReport = await measureInterleavedRounds({
+  openers,
+  groups: [names.filter((name) => !name.startsWith('node')), names.filter((name) => name.startsWith('node'))],
+  measures: {
+    sequential: {
+      operations: settings.sequentialOps,
+      run: (client) => timedLoops(client, settings.sequentialOps, 1, ['bench:incr']),
+    },
+    concurrent: {
+      operations: settings.concurrentOps,
+      run: (client) => timedLoops(client, settings.concurrentOps, settings.concurrency, ['bench:incr']),
+    },
+    pipelined: {
+      operations: settings.pipelines * settings.pipelineSize,
+      run: (client) => timedPipelines(client, settings.pipelines, settings.pipelineSize, 'bench:pipelined'),
+    },
+  },
+  rounds: settings.rounds,
+  renewEvery: settings.renewEvery,
+});
+await tokenProvider.close();
 process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -27,24 +27,29 @@ import type {
   ClusterMeasureReport,
   ClusterMeasureSettings,
 } from './redis-cluster-measure.ts';
-import type { Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
+import type { Contender, Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
 
+// Many short samples (20–35 ms each) on connections renewed every 20 rounds: with 12 rounds of
+// long samples on one connection per contender, two identical raw clients differed by 0.92–1.12×
+// from run to run (redis-measure.ts and RenewedContenders say why).
 const settings: MeasureSettings = {
-  rounds: Number(process.env.BENCH_REDIS_ROUNDS ?? 12),
-  sequentialOps: Number(process.env.BENCH_REDIS_SEQUENTIAL_OPS ?? 3000),
-  concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
+  rounds: Number(process.env.BENCH_REDIS_ROUNDS ?? 300),
+  renewEvery: Number(process.env.BENCH_REDIS_RENEW_EVERY ?? 20),
+  sequentialOps: Number(process.env.BENCH_REDIS_SEQUENTIAL_OPS ?? 300),
+  concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 1500),
   concurrency: 16,
-  pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 300),
+  pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 60),
   pipelineSize: 100,
 };
 const clusterSettings: ClusterMeasureSettings = {
-  rounds: Number(process.env.BENCH_REDIS_CLUSTER_ROUNDS ?? 12),
-  concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 12_000),
+  rounds: Number(process.env.BENCH_REDIS_CLUSTER_ROUNDS ?? 300),
+  renewEvery: Number(process.env.BENCH_REDIS_RENEW_EVERY ?? 20),
+  concurrentOps: Number(process.env.BENCH_REDIS_CONCURRENT_OPS ?? 1500),
   concurrency: 16,
-  pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 300),
+  pipelines: Number(process.env.BENCH_REDIS_PIPELINES ?? 60),
   pipelineSize: 100,
 };
-const coldStarts = Number(process.env.BENCH_REDIS_COLD_STARTS ?? 5);
+const coldStarts = Number(process.env.BENCH_REDIS_COLD_STARTS ?? 11);
 const backends = ['azure-identity', 'msal'] as const;
 const coldContenders = ['raw-static', 'raw-secret', 'keyless-secret', 'raw-entra', 'keyless-entra'] as const;
 const run = promisify(execFile);
@@ -66,10 +71,21 @@ const noSamples = <Name extends string, K extends string>(names: readonly Name[]
   Object.fromEntries(
     names.map((name) => [name, Object.fromEntries(kinds.map((kind) => [kind, [] as number[]]))]),
   ) as Record<Name, Record<K, number[]>>;
-let report: MeasureReport = noSamples(
-  ['raw', 'control', 'secret', 'entra', 'nodeRaw', 'nodeSecret', 'nodeEntra'],
-  ['sequential', 'concurrent', 'pipelined'],
-);
+const standaloneContenders = [
+  'raw',
+  'control',
+  'secret',
+  'entra',
+  'nodeRaw',
+  'nodeControl',
+  'nodeSecret',
+  'nodeEntra',
+] as const;
+const standaloneKinds = ['sequential', 'concurrent', 'pipelined'] as const;
+let report: MeasureReport = {
+  opsPerSecond: noSamples(standaloneContenders, standaloneKinds),
+  cpuMicrosecondsPerOp: noSamples(standaloneContenders, standaloneKinds),
+};
 const cold: Record<string, number[]> = {};
 if (parts.has('standalone') || parts.has('cold')) {
   const stateFolder = mkdtempSync(join(tmpdir(), 'keyless-bench-'));
@@ -172,44 +188,73 @@ const kindNote: Record<Kind, string> = {
   pipelined: `${settings.pipelines} pipelines of ${settings.pipelineSize} INCR`,
 };
 const modeLabel = { secret: 'Key Vault secret', entra: 'Entra token' } as const;
-const controlRatio = (kind: Kind) => (median(report.control[kind]) / median(report.raw[kind])).toFixed(3);
-const throughputRows: BenchRow[] = [];
-for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
-  for (const mode of ['secret', 'entra'] as const) {
-    throughputRows.push(
-      row({
-        measure: `${kindLabel[kind]}, ${modeLabel[mode]} mode`,
-        unit: 'ops/s',
-        raw: Math.round(median(report.raw[kind])),
-        keyless: Math.round(median(report[mode][kind])),
-        better: 'higher',
-        goal: 0.98,
-        rawLabel: 'raw ioredis, static password',
-        keylessLabel: `keyless client, ${modeLabel[mode]}`,
-        note: `median of ${settings.rounds} rounds of ${kindNote[kind]}, ioredis's four clients in a rotating order, each sample after a full GC; noise floor: a second raw client measured ${controlRatio(kind)}× the first`,
-      }),
-    );
+const standaloneLibraries = {
+  ioredis: {
+    raw: 'raw',
+    control: 'control',
+    secret: 'secret',
+    entra: 'entra',
+    rawLabel: 'raw ioredis, static password',
+    factory: 'createRedisConnector()',
+    pipelineNote: '',
+  },
+  'node-redis': {
+    raw: 'nodeRaw',
+    control: 'nodeControl',
+    secret: 'nodeSecret',
+    entra: 'nodeEntra',
+    rawLabel: 'raw node-redis createClient, static password',
+    factory: 'createNodeRedisConnector()',
+    pipelineNote: ' (multi().execAsPipeline())',
+  },
+} as const satisfies Record<
+  string,
+  Record<'raw' | 'control' | 'secret' | 'entra', Contender> & {
+    rawLabel: string;
+    factory: string;
+    pipelineNote: string;
   }
-}
-// node-redis standalone: the second raw client (the noise floor) is ioredis's; the two libraries
-// share the rounds.
-const nodeRedisRows: BenchRow[] = [];
-for (const kind of ['sequential', 'concurrent', 'pipelined'] as const) {
-  for (const mode of ['secret', 'entra'] as const) {
-    const keyless = mode === 'secret' ? report.nodeSecret : report.nodeEntra;
-    nodeRedisRows.push(
-      row({
-        measure: `${kindLabel[kind]}, ${modeLabel[mode]} mode`,
-        unit: 'ops/s',
-        raw: Math.round(median(report.nodeRaw[kind])),
-        keyless: Math.round(median(keyless[kind])),
-        better: 'higher',
-        goal: 0.98,
-        rawLabel: 'raw node-redis createClient, static password',
-        keylessLabel: `createNodeRedisConnector(), ${modeLabel[mode]}`,
-        note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${kind === 'pipelined' ? ' (multi().execAsPipeline())' : ''}, node-redis's three clients in a rotating order, each sample after a full GC; noise floor (two raw ioredis clients): ${controlRatio(kind)}×`,
-      }),
-    );
+>;
+const controlRatio = (library: keyof typeof standaloneLibraries, kind: Kind) => {
+  const names = standaloneLibraries[library];
+  return (
+    median(report.opsPerSecond[names.control][kind]) / median(report.opsPerSecond[names.raw][kind])
+  ).toFixed(3);
+};
+/** The client's CPU time per operation, median over the rounds (µs): what keyless could add per command. */
+const standaloneCpu = (contender: Contender, kind: Kind) =>
+  median(report.cpuMicrosecondsPerOp[contender][kind]);
+const standaloneRows: Record<keyof typeof standaloneLibraries, BenchRow[]> = {
+  ioredis: [],
+  'node-redis': [],
+};
+const cpuRows: Record<string, string | number>[] = [];
+for (const library of ['ioredis', 'node-redis'] as const) {
+  const names = standaloneLibraries[library];
+  for (const kind of standaloneKinds) {
+    for (const mode of ['secret', 'entra'] as const) {
+      const cpu = `client CPU per operation ${standaloneCpu(names.raw, kind).toFixed(2)} µs raw, ${standaloneCpu(names[mode], kind).toFixed(2)} µs keyless`;
+      standaloneRows[library].push(
+        row({
+          measure: `${kindLabel[kind]}, ${modeLabel[mode]} mode`,
+          unit: 'ops/s',
+          raw: Math.round(median(report.opsPerSecond[names.raw][kind])),
+          keyless: Math.round(median(report.opsPerSecond[names[mode]][kind])),
+          better: 'higher',
+          goal: 0.98,
+          rawLabel: names.rawLabel,
+          keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
+          note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${names.pipelineNote}, the library's four clients in a rotating order, each sample after a full GC, connections renewed every ${settings.renewEvery} rounds; noise floor: a second raw ${library} client measured ${controlRatio(library, kind)}× the first; ${cpu}`,
+        }),
+      );
+      cpuRows.push({
+        measure: `${library}, ${kindLabel[kind]}, ${modeLabel[mode]} mode`,
+        'raw µs/op': Number(standaloneCpu(names.raw, kind).toFixed(2)),
+        'control µs/op': Number(standaloneCpu(names.control, kind).toFixed(2)),
+        'keyless µs/op': Number(standaloneCpu(names[mode], kind).toFixed(2)),
+        ratio: Number((standaloneCpu(names[mode], kind) / standaloneCpu(names.raw, kind)).toFixed(3)),
+      });
+    }
   }
 }
 const clusterKindLabel: Record<ClusterKind, string> = {
@@ -252,7 +297,6 @@ const clusterControlRatio = (library: keyof typeof clusterLibraries, kind: Clust
 const clusterCpu = (contender: ClusterContender, kind: ClusterKind) =>
   median(clusterReport.cpuMicrosecondsPerOp[contender][kind]);
 const clusterRows: BenchRow[] = [];
-const clusterCpuRows: Record<string, string | number>[] = [];
 for (const library of ['ioredis', 'node-redis'] as const) {
   const names = clusterLibraries[library];
   for (const kind of ['concurrent', 'pipelined'] as const) {
@@ -267,10 +311,10 @@ for (const library of ['ioredis', 'node-redis'] as const) {
           goal: 0.98,
           rawLabel: names.rawLabel,
           keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
-          note: `median of ${clusterSettings.rounds} rounds of ${clusterKindNote[kind]}, the library's four clients in a rotating order, each sample after a full GC; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first; client CPU per operation ${clusterCpu(names.raw, kind).toFixed(2)} µs raw, ${clusterCpu(names[mode], kind).toFixed(2)} µs keyless`,
+          note: `median of ${clusterSettings.rounds} rounds of ${clusterKindNote[kind]}, the library's four clients in a rotating order, each sample after a full GC, clients renewed every ${clusterSettings.renewEvery} rounds; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first; client CPU per operation ${clusterCpu(names.raw, kind).toFixed(2)} µs raw, ${clusterCpu(names[mode], kind).toFixed(2)} µs keyless`,
         }),
       );
-      clusterCpuRows.push({
+      cpuRows.push({
         measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
         'raw µs/op': Number(clusterCpu(names.raw, kind).toFixed(2)),
         'control µs/op': Number(clusterCpu(names.control, kind).toFixed(2)),
@@ -316,8 +360,8 @@ for (const backend of backends) {
 }
 const controlFloors = [
   ...(parts.has('standalone')
-    ? (['sequential', 'concurrent', 'pipelined'] as const).map(
-        (kind) => `${kindLabel[kind]} ${controlRatio(kind)}`,
+    ? (['ioredis', 'node-redis'] as const).flatMap((library) =>
+        standaloneKinds.map((kind) => `${library} ${kindLabel[kind]} ${controlRatio(library, kind)}`),
       )
     : []),
   ...(parts.has('cluster')
@@ -329,14 +373,14 @@ const controlFloors = [
     : []),
 ];
 console.log(`noise floor this run (a second raw client ÷ the first): ${controlFloors.join(', ')}`);
-if (parts.has('cluster')) {
+if (cpuRows.length > 0) {
   // Less moved by the machine's load than ops/s: keyless's own work per command would show here.
-  console.log('\nRedis Cluster: client CPU time per operation (median µs; keyless ÷ raw)');
-  console.table(clusterCpuRows);
+  console.log('\nClient CPU time per operation (median µs; keyless ÷ raw)');
+  console.table(cpuRows);
 }
 const tables = [
-  { part: 'standalone', title: 'Throughput, INCR over TLS', rows: throughputRows },
-  { part: 'standalone', title: 'Throughput, INCR over TLS, node-redis', rows: nodeRedisRows },
+  { part: 'standalone', title: 'Throughput, INCR over TLS', rows: standaloneRows.ioredis },
+  { part: 'standalone', title: 'Throughput, INCR over TLS, node-redis', rows: standaloneRows['node-redis'] },
   {
     part: 'cluster',
     title: 'Redis Cluster throughput, INCR over TLS (3 masters, 3 replicas)',

@@ -20,15 +20,17 @@ import { createSqlConnector } from '@keyless/sql';
 import type { Connection } from 'tedious';
 import { minimalPool, openRawConnection, rawQuery, startLocalSql } from './raw-tedious.ts';
 
-// A round of 1,500 queries lasted about 0.15 s, short enough for one scheduler hiccup of a loaded
-// 2-core machine to move a ratio by 0.3 (0.58 one run, 0.955 the next, same code): more queries per
-// round, more rounds, and a control (below) that shows how far two identical raw contenders differ.
+// Many samples of ~0.1 s, and a control (below) that shows how far two identical raw contenders
+// differ. With 11 rounds of 0.3–0.5 s samples, the 16-way ratio moved between 0.965 and 0.990 from
+// one run to the next (same code): a sample's speed moves with the machine's scheduling whatever
+// its length, and only the number of samples steadies a median. (Before that, fewer rounds of 0.15 s
+// let one hiccup move a ratio by 0.3.)
 const settings = {
-  sequentialQueries: Number(process.env.BENCH_SQL_SEQUENTIAL ?? 4_000),
+  sequentialQueries: Number(process.env.BENCH_SQL_SEQUENTIAL ?? 1_000),
   concurrency: 16,
-  concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 400),
+  concurrentQueriesPerWorker: Number(process.env.BENCH_SQL_PER_WORKER ?? 100),
   warmupQueries: 1_000,
-  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 11),
+  rounds: Number(process.env.BENCH_SQL_ROUNDS ?? 151),
   coldStartRuns: Number(process.env.BENCH_SQL_COLD_RUNS ?? 9),
   statement: 'SELECT 1',
 };
