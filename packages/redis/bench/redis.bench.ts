@@ -244,7 +244,7 @@ for (const library of ['ioredis', 'node-redis'] as const) {
           goal: 0.98,
           rawLabel: names.rawLabel,
           keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
-          note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${names.pipelineNote}, the library's four clients in a rotating order, each sample after a full GC, connections renewed every ${settings.renewEvery} rounds; noise floor: a second raw ${library} client measured ${controlRatio(library, kind)}× the first; ${cpu}`,
+          note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${kind === 'pipelined' ? names.pipelineNote : ''}, the library's four clients in a rotating order, each sample after a full GC, connections renewed every ${settings.renewEvery} rounds; noise floor: a second raw ${library} client measured ${controlRatio(library, kind)}× the first; ${cpu}`,
         }),
       );
       cpuRows.push({
