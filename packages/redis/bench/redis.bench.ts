@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLocalAzure } from '@keyless/local-azure';
 import { type BenchRow, median, row, writeBenchResults } from '../../../scripts/bench-results.mjs';
+import type { RoundsReport } from './interleaved-rounds.ts';
 import type {
   ClusterContender,
   ClusterKind,
@@ -215,48 +216,32 @@ const standaloneLibraries = {
     pipelineNote: string;
   }
 >;
-const controlRatio = (library: keyof typeof standaloneLibraries, kind: Kind) => {
-  const names = standaloneLibraries[library];
-  return (
-    median(report.opsPerSecond[names.control][kind]) / median(report.opsPerSecond[names.raw][kind])
-  ).toFixed(3);
+const standaloneRows = {
+  ioredis: libraryRows({
+    report,
+    library: 'ioredis',
+    roles: standaloneLibraries.ioredis,
+    kinds: standaloneKinds,
+    kindLabel,
+    kindNote,
+    rowPrefix: '',
+    sampling: `${settings.rounds} rounds`,
+    renewal: `connections renewed every ${settings.renewEvery} rounds`,
+    clientWord: 'client',
+  }),
+  'node-redis': libraryRows({
+    report,
+    library: 'node-redis',
+    roles: standaloneLibraries['node-redis'],
+    kinds: standaloneKinds,
+    kindLabel,
+    kindNote,
+    rowPrefix: '',
+    sampling: `${settings.rounds} rounds`,
+    renewal: `connections renewed every ${settings.renewEvery} rounds`,
+    clientWord: 'client',
+  }),
 };
-/** The client's CPU time per operation, median over the rounds (µs): what keyless could add per command. */
-const standaloneCpu = (contender: Contender, kind: Kind) =>
-  median(report.cpuMicrosecondsPerOp[contender][kind]);
-const standaloneRows: Record<keyof typeof standaloneLibraries, BenchRow[]> = {
-  ioredis: [],
-  'node-redis': [],
-};
-const cpuRows: Record<string, string | number>[] = [];
-for (const library of ['ioredis', 'node-redis'] as const) {
-  const names = standaloneLibraries[library];
-  for (const kind of standaloneKinds) {
-    for (const mode of ['secret', 'entra'] as const) {
-      const cpu = `client CPU per operation ${standaloneCpu(names.raw, kind).toFixed(2)} µs raw, ${standaloneCpu(names[mode], kind).toFixed(2)} µs keyless`;
-      standaloneRows[library].push(
-        row({
-          measure: `${kindLabel[kind]}, ${modeLabel[mode]} mode`,
-          unit: 'ops/s',
-          raw: Math.round(median(report.opsPerSecond[names.raw][kind])),
-          keyless: Math.round(median(report.opsPerSecond[names[mode]][kind])),
-          better: 'higher',
-          goal: 0.98,
-          rawLabel: names.rawLabel,
-          keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
-          note: `median of ${settings.rounds} rounds of ${kindNote[kind]}${kind === 'pipelined' ? names.pipelineNote : ''}, the library's four clients in a rotating order, each sample after a full GC, connections renewed every ${settings.renewEvery} rounds; noise floor: a second raw ${library} client measured ${controlRatio(library, kind)}× the first; ${cpu}`,
-        }),
-      );
-      cpuRows.push({
-        measure: `${library}, ${kindLabel[kind]}, ${modeLabel[mode]} mode`,
-        'raw µs/op': Number(standaloneCpu(names.raw, kind).toFixed(2)),
-        'control µs/op': Number(standaloneCpu(names.control, kind).toFixed(2)),
-        'keyless µs/op': Number(standaloneCpu(names[mode], kind).toFixed(2)),
-        ratio: Number((standaloneCpu(names[mode], kind) / standaloneCpu(names.raw, kind)).toFixed(3)),
-      });
-    }
-  }
-}
 const clusterKindLabel: Record<ClusterKind, string> = {
   concurrent: `${clusterSettings.concurrency}-way`,
   pipelined: `pipelined ×${clusterSettings.pipelineSize}`,
@@ -286,44 +271,25 @@ const clusterLibraries = {
   string,
   Record<'raw' | 'control' | 'secret' | 'entra', ClusterContender> & { rawLabel: string; factory: string }
 >;
-const clusterControlRatio = (library: keyof typeof clusterLibraries, kind: ClusterKind) => {
-  const names = clusterLibraries[library];
-  return (
-    median(clusterReport.opsPerSecond[names.control][kind]) /
-    median(clusterReport.opsPerSecond[names.raw][kind])
-  ).toFixed(3);
-};
-/** The client's CPU time per operation, median over the rounds (µs): what keyless could add per command. */
-const clusterCpu = (contender: ClusterContender, kind: ClusterKind) =>
-  median(clusterReport.cpuMicrosecondsPerOp[contender][kind]);
-const clusterRows: BenchRow[] = [];
-for (const library of ['ioredis', 'node-redis'] as const) {
-  const names = clusterLibraries[library];
-  for (const kind of ['concurrent', 'pipelined'] as const) {
-    for (const mode of ['secret', 'entra'] as const) {
-      clusterRows.push(
-        row({
-          measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
-          unit: 'ops/s',
-          raw: Math.round(median(clusterReport.opsPerSecond[names.raw][kind])),
-          keyless: Math.round(median(clusterReport.opsPerSecond[names[mode]][kind])),
-          better: 'higher',
-          goal: 0.98,
-          rawLabel: names.rawLabel,
-          keylessLabel: `${names.factory}, ${modeLabel[mode]}`,
-          note: `median of ${clusterSettings.rounds} rounds of ${clusterKindNote[kind]}, the library's four clients in a rotating order, each sample after a full GC, clients renewed every ${clusterSettings.renewEvery} rounds; noise floor: a second raw ${library} cluster measured ${clusterControlRatio(library, kind)}× the first; client CPU per operation ${clusterCpu(names.raw, kind).toFixed(2)} µs raw, ${clusterCpu(names[mode], kind).toFixed(2)} µs keyless`,
-        }),
-      );
-      cpuRows.push({
-        measure: `${library} cluster, ${clusterKindLabel[kind]}, ${modeLabel[mode]} mode`,
-        'raw µs/op': Number(clusterCpu(names.raw, kind).toFixed(2)),
-        'control µs/op': Number(clusterCpu(names.control, kind).toFixed(2)),
-        'keyless µs/op': Number(clusterCpu(names[mode], kind).toFixed(2)),
-        ratio: Number((clusterCpu(names[mode], kind) / clusterCpu(names.raw, kind)).toFixed(3)),
-      });
-    }
-  }
-}
+const clusterRows = (['ioredis', 'node-redis'] as const).map((library) =>
+  libraryRows({
+    report: clusterReport,
+    library,
+    roles: clusterLibraries[library],
+    kinds: ['concurrent', 'pipelined'] as const,
+    kindLabel: clusterKindLabel,
+    kindNote: clusterKindNote,
+    rowPrefix: `${library} cluster, `,
+    sampling: `${clusterSettings.rounds} rounds`,
+    renewal: `clients renewed every ${clusterSettings.renewEvery} rounds`,
+    clientWord: 'cluster',
+  }),
+);
+const cpuRows = [
+  ...standaloneRows.ioredis.cpu,
+  ...standaloneRows['node-redis'].cpu,
+  ...clusterRows.flatMap((rows) => rows.cpu),
+];
 const coldRows: BenchRow[] = [
   row({
     measure: 'static password (reference, no identity)',
@@ -361,13 +327,17 @@ for (const backend of backends) {
 const controlFloors = [
   ...(parts.has('standalone')
     ? (['ioredis', 'node-redis'] as const).flatMap((library) =>
-        standaloneKinds.map((kind) => `${library} ${kindLabel[kind]} ${controlRatio(library, kind)}`),
+        standaloneKinds.map(
+          (kind) =>
+            `${library} ${kindLabel[kind]} ${controlRatio(report, standaloneLibraries[library], kind)}`,
+        ),
       )
     : []),
   ...(parts.has('cluster')
     ? (['ioredis', 'node-redis'] as const).flatMap((library) =>
         (['concurrent', 'pipelined'] as const).map(
-          (kind) => `cluster ${library} ${clusterKindLabel[kind]} ${clusterControlRatio(library, kind)}`,
+          (kind) =>
+            `cluster ${library} ${clusterKindLabel[kind]} ${controlRatio(clusterReport, clusterLibraries[library], kind)}`,
         ),
       )
     : []),
@@ -379,12 +349,16 @@ if (cpuRows.length > 0) {
   console.table(cpuRows);
 }
 const tables = [
-  { part: 'standalone', title: 'Throughput, INCR over TLS', rows: standaloneRows.ioredis },
-  { part: 'standalone', title: 'Throughput, INCR over TLS, node-redis', rows: standaloneRows['node-redis'] },
+  { part: 'standalone', title: 'Throughput, INCR over TLS', rows: standaloneRows.ioredis.rows },
+  {
+    part: 'standalone',
+    title: 'Throughput, INCR over TLS, node-redis',
+    rows: standaloneRows['node-redis'].rows,
+  },
   {
     part: 'cluster',
     title: 'Redis Cluster throughput, INCR over TLS (3 masters, 3 replicas)',
-    rows: clusterRows,
+    rows: clusterRows.flatMap((rows) => rows.rows),
   },
   { part: 'cold', title: 'Cold process → first INCR (time since process start)', rows: coldRows },
 ];
@@ -401,4 +375,71 @@ if (everyPart) {
     console.log(`\n${table.title}`);
     console.table(table.rows.map(({ measure, raw, keyless, ratio }) => ({ measure, raw, keyless, ratio })));
   }
+}
+
+/** The contenders that play each part for one client library, and how its rows name them. */
+type Roles<Name extends string> = Record<'raw' | 'control' | 'secret' | 'entra', Name> & {
+  rawLabel: string;
+  factory: string;
+  pipelineNote?: string;
+};
+
+/** How far the library's second raw client measured from the first: the run's noise floor. */
+function controlRatio<Name extends string, K extends string>(
+  samples: RoundsReport<Name, K>,
+  roles: Roles<Name>,
+  kind: K,
+): string {
+  return (
+    median(samples.opsPerSecond[roles.control][kind]) / median(samples.opsPerSecond[roles.raw][kind])
+  ).toFixed(3);
+}
+
+/**
+ * One library's rows, per kind and mode: ops/s against the raw client (goal 0.98), with the noise
+ * floor and the client's CPU time per operation in the note (median µs: what keyless could add per
+ * command, which the machine's load moves far less than ops/s); and those CPU figures for the console.
+ */
+function libraryRows<Name extends string, K extends string>(options: {
+  report: RoundsReport<Name, K>;
+  library: string;
+  roles: Roles<Name>;
+  kinds: readonly K[];
+  kindLabel: Record<K, string>;
+  kindNote: Record<K, string>;
+  rowPrefix: string;
+  sampling: string;
+  renewal: string;
+  clientWord: 'client' | 'cluster';
+}): { rows: BenchRow[]; cpu: Record<string, string | number>[] } {
+  const { report: samples, library, roles, kindLabel: labels, kindNote: notes } = options;
+  const cpu = (contender: Name, kind: K) => median(samples.cpuMicrosecondsPerOp[contender][kind]);
+  const rows: BenchRow[] = [];
+  const cpuRows: Record<string, string | number>[] = [];
+  for (const kind of options.kinds) {
+    for (const mode of ['secret', 'entra'] as const) {
+      const pipelineNote = kind === 'pipelined' ? (roles.pipelineNote ?? '') : '';
+      rows.push(
+        row({
+          measure: `${options.rowPrefix}${labels[kind]}, ${modeLabel[mode]} mode`,
+          unit: 'ops/s',
+          raw: Math.round(median(samples.opsPerSecond[roles.raw][kind])),
+          keyless: Math.round(median(samples.opsPerSecond[roles[mode]][kind])),
+          better: 'higher',
+          goal: 0.98,
+          rawLabel: roles.rawLabel,
+          keylessLabel: `${roles.factory}, ${modeLabel[mode]}`,
+          note: `median of ${options.sampling} of ${notes[kind]}${pipelineNote}, the library's four clients in a rotating order, each sample after a full GC, ${options.renewal}; noise floor: a second raw ${library} ${options.clientWord} measured ${controlRatio(samples, roles, kind)}× the first; client CPU per operation ${cpu(roles.raw, kind).toFixed(2)} µs raw, ${cpu(roles[mode], kind).toFixed(2)} µs keyless`,
+        }),
+      );
+      cpuRows.push({
+        measure: `${library}${options.clientWord === 'cluster' ? ' cluster' : ''}, ${labels[kind]}, ${modeLabel[mode]} mode`,
+        'raw µs/op': Number(cpu(roles.raw, kind).toFixed(2)),
+        'control µs/op': Number(cpu(roles.control, kind).toFixed(2)),
+        'keyless µs/op': Number(cpu(roles[mode], kind).toFixed(2)),
+        ratio: Number((cpu(roles[mode], kind) / cpu(roles.raw, kind)).toFixed(3)),
+      });
+    }
+  }
+  return { rows, cpu: cpuRows };
 }
