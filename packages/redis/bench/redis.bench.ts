@@ -216,11 +216,11 @@ const standaloneLibraries = {
     pipelineNote: string;
   }
 >;
-const standaloneRows = {
-  ioredis: libraryRows({
+const standaloneRowsOf = (library: keyof typeof standaloneLibraries) =>
+  libraryRows({
     report,
-    library: 'ioredis',
-    roles: standaloneLibraries.ioredis,
+    library,
+    roles: standaloneLibraries[library],
     kinds: standaloneKinds,
     kindLabel,
     kindNote,
@@ -228,20 +228,8 @@ const standaloneRows = {
     sampling: `${settings.rounds} rounds`,
     renewal: `connections renewed every ${settings.renewEvery} rounds`,
     clientWord: 'client',
-  }),
-  'node-redis': libraryRows({
-    report,
-    library: 'node-redis',
-    roles: standaloneLibraries['node-redis'],
-    kinds: standaloneKinds,
-    kindLabel,
-    kindNote,
-    rowPrefix: '',
-    sampling: `${settings.rounds} rounds`,
-    renewal: `connections renewed every ${settings.renewEvery} rounds`,
-    clientWord: 'client',
-  }),
-};
+  });
+const standaloneRows = { ioredis: standaloneRowsOf('ioredis'), 'node-redis': standaloneRowsOf('node-redis') };
 const clusterKindLabel: Record<ClusterKind, string> = {
   concurrent: `${clusterSettings.concurrency}-way`,
   pipelined: `pipelined ×${clusterSettings.pipelineSize}`,
