@@ -30,7 +30,7 @@ import type {
 } from './redis-cluster-measure.ts';
 import type { Contender, Kind, MeasureReport, MeasureSettings } from './redis-measure.ts';
 
-// Many short samples (20–35 ms each) on connections renewed every 20 rounds: with 12 rounds of
+// Many short samples (15–35 ms each) on connections renewed every 20 rounds: with 12 rounds of
 // long samples on one connection per contender, two identical raw clients differed by 0.92–1.12×
 // from run to run (redis-measure.ts and RenewedContenders say why).
 const settings: MeasureSettings = {
