@@ -101,16 +101,7 @@ if (parts.has('standalone') || parts.has('cold')) {
     const environment = { ...process.env, ...stack.env, BENCH_REDIS_PASSWORD: password };
     if (parts.has('standalone')) {
       process.stderr.write('measuring throughput…\n');
-      const { stdout } = await run(
-        process.execPath,
-        [
-          '--expose-gc',
-          fileURLToPath(new URL('./redis-measure.ts', import.meta.url)),
-          JSON.stringify(settings),
-        ],
-        { env: environment, maxBuffer: 16 * 1024 * 1024 },
-      );
-      report = JSON.parse(stdout.trim().split('\n').at(-1) as string) as MeasureReport;
+      report = await runMeasure<MeasureReport>('./redis-measure.ts', settings, environment);
     }
     const child = fileURLToPath(new URL('./redis-cold-start.ts', import.meta.url));
     if (parts.has('cold')) process.stderr.write('measuring cold starts…\n');
@@ -159,19 +150,11 @@ if (parts.has('cluster')) {
   try {
     const password = clusterStack.keyVault?.secretValues().slice(-1)[0] ?? '';
     process.stderr.write('measuring cluster throughput…\n');
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--expose-gc',
-        fileURLToPath(new URL('./redis-cluster-measure.ts', import.meta.url)),
-        JSON.stringify(clusterSettings),
-      ],
-      {
-        env: { ...process.env, ...clusterStack.env, BENCH_REDIS_PASSWORD: password },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    clusterReport = JSON.parse(stdout.trim().split('\n').at(-1) as string) as ClusterMeasureReport;
+    clusterReport = await runMeasure<ClusterMeasureReport>('./redis-cluster-measure.ts', clusterSettings, {
+      ...process.env,
+      ...clusterStack.env,
+      BENCH_REDIS_PASSWORD: password,
+    });
   } finally {
     await clusterStack.stop();
     rmSync(clusterStateFolder, { recursive: true, force: true });
@@ -430,4 +413,21 @@ function libraryRows<Name extends string, K extends string>(options: {
     }
   }
   return { rows, cpu: cpuRows };
+}
+
+/**
+ * Runs one measuring child (started with --expose-gc, in `environment`: NODE_EXTRA_CA_CERTS is read
+ * at start-up) with its settings, and returns the report it prints as its last line.
+ */
+async function runMeasure<Report>(
+  script: string,
+  measureSettings: object,
+  environment: NodeJS.ProcessEnv,
+): Promise<Report> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), JSON.stringify(measureSettings)],
+    { env: environment, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Report;
 }

@@ -5,6 +5,7 @@ import { createTokenProvider, type TokenProvider } from '@keyless/core';
 import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
 import { useManagedIdentityEnvironment } from '@keyless/testing';
 import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
 
 export interface TestStack {
   stack: LocalAzure;
@@ -44,10 +45,7 @@ export function startWriters(client: Redis, key: string, writers = 3) {
         await client.incr(key);
         state.successes += 1;
       } catch (error) {
-        // Only the kind of failure is kept: an ioredis error may carry a command's arguments.
-        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
-        // A client that rejects at once would otherwise spin on microtasks alone, starving every timer.
-        await new Promise((resume) => setImmediate(resume));
+        await recordFailure(state.failures, error);
       }
     }
   });
@@ -59,6 +57,16 @@ export function startWriters(client: Redis, key: string, writers = 3) {
       return state;
     },
   };
+}
+
+/**
+ * A writer's failed command: only its kind is kept (an ioredis error may carry a command's
+ * arguments); then a turn of the event loop, since a client that rejects at once would otherwise
+ * spin on microtasks alone, starving every timer.
+ */
+async function recordFailure(failures: string[], error: unknown): Promise<void> {
+  failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
+  await new Promise((resume) => setImmediate(resume));
 }
 
 /** What the verifying writers need of a client: ioredis or node-redis, standalone or cluster. */
@@ -86,9 +94,7 @@ export function startVerifyingWriters(client: SetGetClient, keyPrefix: string, w
           state.wrong.push(`SET ${String(set)}, GET ${String(read)} for ${value}`);
         else state.verified += 1;
       } catch (error) {
-        state.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : 'non-error');
-        // A client that rejects at once would otherwise spin on microtasks alone, starving every timer.
-        await new Promise((resume) => setImmediate(resume));
+        await recordFailure(state.failures, error);
       }
     }
   });
@@ -107,6 +113,22 @@ export function startVerifyingWriters(client: SetGetClient, keyPrefix: string, w
       return state;
     },
   };
+}
+
+/**
+ * The verifying writers' verdict after connections were dropped under them: no reply went to the
+ * wrong command, and the only failures are commands in flight on a dropped socket (however Node
+ * reports it). Logs the counts.
+ */
+export function expectOnlyDroppedInFlightFailures(
+  state: { verified: number; wrong: string[]; failures: string[] },
+  what: string,
+): void {
+  expect(state.wrong).toEqual([]);
+  for (const failure of state.failures) {
+    expect(failure).toMatch(/Socket closed unexpectedly|socket has been ended|ECONNRESET|EPIPE/);
+  }
+  console.log(`${what}: ${state.verified} writes verified, ${state.failures.length} in flight failed`);
 }
 
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs` (a guard, not a speed assertion). */
