@@ -33,6 +33,17 @@ interface RestErrorShape {
 }
 
 /**
+ * Whether a read failed because the connection broke before any answer came back (ECONNRESET,
+ * EPIPE; "socket hang up" carries ECONNRESET): typically a keep-alive socket the vault or a proxy
+ * had already closed. A GET is idempotent, so the read may go again at once on a new connection;
+ * the SDK's own retries, which would do that, are off (connector-options.ts).
+ */
+export function isConnectionResetBeforeAnswer(error: unknown): boolean {
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as RestErrorShape;
+  return shape.statusCode === undefined && (shape.code === 'ECONNRESET' || shape.code === 'EPIPE');
+}
+
+/**
  * Turns whatever a SecretClient call threw into a KeylessError. The provider's own KeylessErrors
  * (no identity here, throttled identity endpoint, …) pass through unchanged. Messages name the
  * secret and the vault, never a value: a GET error carries none, and we never quote the body.

@@ -25,7 +25,7 @@ import {
   resolveVaultUrl,
   type SecretGetter,
 } from './connector-options.js';
-import { mapKeyVaultError } from './key-vault-error-mapping.js';
+import { isConnectionResetBeforeAnswer, mapKeyVaultError } from './key-vault-error-mapping.js';
 import { assertKeyVaultTransport, assertVaultDestination } from './key-vault-transport-guard.js';
 import {
   defaultRefreshIntervalMs,
@@ -325,7 +325,14 @@ class KeylessKeyVaultConnector implements KeyVaultConnector {
       }
       timeout = AbortSignal.timeout(this.#requestTimeoutMs);
       const getSecret = this.#internals.getSecret ?? this.#clientGetSecret(client as SecretClient, timeout);
-      secret = await this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
+      const read = () => this.#untilClosed(getSecret(name, version === undefined ? {} : { version }));
+      // One immediate second try, within the same timeout, when a stale keep-alive socket broke
+      // before any answer: without it a cold first read (nothing cached to serve meanwhile) would
+      // fail connect() on what a new connection fixes. Anything else goes to the source's backoff.
+      secret = await read().catch((error: unknown) => {
+        if (this.#closed || timeout?.aborted || !isConnectionResetBeforeAnswer(error)) throw error;
+        return read();
+      });
     } catch (error) {
       if (this.#closed) throw new ClosedError('KeyVaultConnector');
       if (timeout?.aborted) {

@@ -66,6 +66,31 @@ describe('internal getSecret hook (the fleet simulation drives real secret sourc
     await connector.close();
   });
 
+  it('goes again at once only for a connection reset before any answer, never for an answered failure', async () => {
+    const reset = Object.assign(new Error('socket hang up'), { name: 'RestError', code: 'ECONNRESET' });
+    const answered = Object.assign(new Error('Service Unavailable'), { name: 'RestError', statusCode: 503 });
+    for (const failure of [reset, answered]) {
+      let calls = 0;
+      const { connector } = setup(async () => {
+        calls += 1;
+        if (calls === 1) throw failure;
+        return { value: 'second-try', properties: { version: 'one' } };
+      });
+      const outcome = await connector
+        .secret('app-setting')
+        .get()
+        .catch((caught: unknown) => caught);
+      if (failure === reset) {
+        expect(outcome).toBe('second-try');
+        expect(calls).toBe(2);
+      } else {
+        expect(outcome).toMatchObject({ code: 'unavailable', status: 503 });
+        expect(calls).toBe(1);
+      }
+      await connector.close();
+    }
+  });
+
   it('does not call the hook after close()', async () => {
     let calls = 0;
     const { connector } = setup(async () => {
