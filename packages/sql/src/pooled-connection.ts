@@ -150,6 +150,11 @@ export class PooledConnection {
     );
   }
 
+  /** Known to be unusable: an error or its end was seen, or it was retired or closed. */
+  isRetired(): boolean {
+    return this.#broken;
+  }
+
   retire(): void {
     this.#broken = true;
   }

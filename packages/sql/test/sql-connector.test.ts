@@ -140,6 +140,38 @@ describe('createSqlConnector', () => {
   });
 
   describe('queries', () => {
+    it('never hands out a connection past maxLifetimeMs: not from the idle list, not to a waiting query', async () => {
+      let now = Date.now();
+      const ended: number[] = [];
+      let opened = 0;
+      const sqlConnector = connector(
+        { pool: { max: 1, maxLifetimeMs: 60_000 } },
+        {
+          now: () => now,
+          onConnection: (connection) => {
+            const index = opened++;
+            connection.on('end', () => ended.push(index));
+          },
+        },
+      );
+      await sqlConnector.query('SELECT 1');
+      // Released to the idle list while young; aged there; the next query logs in anew.
+      now += 60_000;
+      expect(await sqlConnector.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
+      expect(opened).toBe(2);
+      await vi.waitFor(() => expect(ended).toEqual([0]));
+      // One connection in use, one query waiting for it; the connection ages meanwhile, so on its
+      // release it is closed instead of handed over, and the waiting query gets a new login.
+      const inUse = sqlConnector.query('SELECT 3 AS three');
+      const waiting = sqlConnector.query('SELECT 4 AS four');
+      expect(sqlConnector.poolStatus().pendingAcquires).toBe(1);
+      now += 60_000;
+      expect(await Promise.all([inUse, waiting])).toEqual([[{ three: 3 }], [{ four: 4 }]]);
+      expect(opened).toBe(3);
+      await vi.waitFor(() => expect(ended).toEqual([0, 1]));
+      expect(sqlConnector.poolStatus()).toMatchObject({ size: 1, pendingAcquires: 0 });
+    });
+
     it('sends typed parameters, inferred from JavaScript values or given explicitly', async () => {
       const sqlConnector = connector();
       const [row] = await sqlConnector.query(
