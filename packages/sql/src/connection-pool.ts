@@ -56,8 +56,9 @@ interface Waiter {
  *
  * A connection is handed out only if it is still open, has seen no error, is younger than
  * `maxLifetimeMs` and its login token is not within its margin of expiring (validated before every
- * reuse); one that fails this on release, or dies while idle, is closed and leaves the pool at once,
- * so `size` counts only connections that are really open.
+ * hand-out). One known broken when it is released, or that drops while idle, is closed and leaves
+ * the pool at once, so `size` counts only connections that are really open; one that merely aged
+ * while in use goes back to the idle list and is closed at the next take or reaper tick (≤ 1 s).
  */
 export class ConnectionPool {
   readonly #settings: Required<SqlPoolOptions>;
