@@ -1,9 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { createTokenProvider, ServiceUnavailableError, type TokenProvider } from '@keyless/core';
-import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { useManagedIdentityEnvironment } from '@keyless/testing';
+import { ServiceUnavailableError, type TokenProvider } from '@keyless/core';
+import type { LocalAzure } from '@keyless/local-azure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyVaultConnector } from '../src/index.js';
+import { type KeyVaultTestStack, startKeyVaultTestStack } from './support/key-vault-stack.js';
 
 /**
  * A loopback TCP relay in front of the Key Vault emulator (TLS passes through it untouched) that
@@ -57,19 +57,15 @@ async function startResettingRelay(upstreamPort: number) {
 }
 
 describe('a read whose connection is reset before any answer (real SecretClient, real sockets)', () => {
+  let test: KeyVaultTestStack;
   let stack: LocalAzure;
-  let restoreEnvironment: () => void;
   let tokenProvider: TokenProvider;
   let relay: Awaited<ReturnType<typeof startResettingRelay>>;
   let vaultUrl: string;
 
   beforeAll(async () => {
-    stack = await startLocalAzure({
-      services: ['keyvault'],
-      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
-    });
-    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
-    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    test = await startKeyVaultTestStack();
+    ({ stack, tokenProvider } = test);
     const emulator = new URL(stack.env.KEYLESS_KEYVAULT_URL as string);
     relay = await startResettingRelay(Number(emulator.port));
     vaultUrl = `https://${emulator.hostname}:${relay.port}/`;
@@ -77,9 +73,7 @@ describe('a read whose connection is reset before any answer (real SecretClient,
 
   afterAll(async () => {
     await relay?.close();
-    await tokenProvider?.close();
-    restoreEnvironment?.();
-    await stack?.stop();
+    await test?.stop();
   });
 
   it('goes again at once on a new connection: a cold connect() succeeds through one reset', async () => {

@@ -1,7 +1,6 @@
 import { SecretClient } from '@azure/keyvault-secrets';
-import { ConfigurationError, createTokenProvider, type TokenProvider } from '@keyless/core';
-import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { useManagedIdentityEnvironment } from '@keyless/testing';
+import { ConfigurationError, type TokenProvider } from '@keyless/core';
+import type { LocalAzure } from '@keyless/local-azure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   disableChallengeResourceVerificationFor,
@@ -9,6 +8,7 @@ import {
 } from '../src/challenge-verification.js';
 import { buildClientOptions } from '../src/connector-options.js';
 import { createKeyVaultConnector } from '../src/index.js';
+import { type KeyVaultTestStack, startKeyVaultTestStack } from './support/key-vault-stack.js';
 
 describe('loopback detection', () => {
   it.each([
@@ -96,23 +96,17 @@ describe('secret() options', () => {
 });
 
 describe('against the local Key Vault emulator (real SecretClient)', () => {
+  let test: KeyVaultTestStack;
   let stack: LocalAzure;
-  let restoreEnvironment: () => void;
   let tokenProvider: TokenProvider;
 
   beforeAll(async () => {
-    stack = await startLocalAzure({
-      services: ['keyvault'],
-      stateFolder: process.env.KEYLESS_TEST_STATE_FOLDER,
-    });
-    restoreEnvironment = useManagedIdentityEnvironment(stack.identity, 'app-service');
-    tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
+    test = await startKeyVaultTestStack();
+    ({ stack, tokenProvider } = test);
   });
 
   afterAll(async () => {
-    await tokenProvider?.close();
-    restoreEnvironment?.();
-    await stack?.stop();
+    await test?.stop();
   });
 
   it('with the check on, the SDK refuses the emulator’s challenge — why loopback URLs turn it off', async () => {
