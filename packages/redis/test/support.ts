@@ -1,35 +1,16 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { createTokenProvider, type TokenProvider } from '@keyless/core';
-import { type LocalAzure, startLocalAzure } from '@keyless/local-azure';
-import { useManagedIdentityEnvironment } from '@keyless/testing';
+import type { LocalAzure } from '@keyless/local-azure';
+import { type AppIdentityStack, startAppIdentityStack } from '@keyless/testing';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 
-export interface TestStack {
-  stack: LocalAzure;
-  /** The app identity (Key Vault Secrets User, and the Entra ACL user). */
-  tokenProvider: TokenProvider;
-  stop(): Promise<void>;
-}
+/** The local stack with Redis, as the app identity (Key Vault Secrets User, and the Entra ACL user). */
+export type TestStack = AppIdentityStack;
 
-export async function startTestStack(): Promise<TestStack> {
-  const stateFolder = process.env.KEYLESS_TEST_STATE_FOLDER;
-  if (!stateFolder)
-    throw new Error('KEYLESS_TEST_STATE_FOLDER is not set: use the global setup of @keyless/testing');
-  const stack = await startLocalAzure({ services: ['redis'], stateFolder });
-  const restore = useManagedIdentityEnvironment(stack.identity, 'app-service');
-  const tokenProvider = createTokenProvider({ identity: { clientId: stack.appIdentity.clientId } });
-  return {
-    stack,
-    tokenProvider,
-    async stop() {
-      await tokenProvider.close();
-      restore();
-      await stack.stop();
-    },
-  };
+export function startTestStack(): Promise<TestStack> {
+  return startAppIdentityStack(['redis']);
 }
 
 export function connection(stack: LocalAzure) {

@@ -1,3 +1,4 @@
+export { type AppIdentityStack, startAppIdentityStack } from './app-identity-stack.js';
 export { attackerCertificate } from './attacker-certificates.js';
 export {
   type AttackWhere,
