@@ -1,9 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ServiceUnavailableError, type TokenProvider } from '@keyless/core';
 import type { LocalAzure } from '@keyless/local-azure';
+import { type AppIdentityStack, startAppIdentityStack } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyVaultConnector } from '../src/index.js';
-import { type KeyVaultTestStack, startKeyVaultTestStack } from './support/key-vault-stack.js';
 
 /**
  * A loopback TCP relay in front of the Key Vault emulator (TLS passes through it untouched) that
@@ -57,14 +57,14 @@ async function startResettingRelay(upstreamPort: number) {
 }
 
 describe('a read whose connection is reset before any answer (real SecretClient, real sockets)', () => {
-  let test: KeyVaultTestStack;
+  let test: AppIdentityStack;
   let stack: LocalAzure;
   let tokenProvider: TokenProvider;
   let relay: Awaited<ReturnType<typeof startResettingRelay>>;
   let vaultUrl: string;
 
   beforeAll(async () => {
-    test = await startKeyVaultTestStack();
+    test = await startAppIdentityStack(['keyvault']);
     ({ stack, tokenProvider } = test);
     const emulator = new URL(stack.env.KEYLESS_KEYVAULT_URL as string);
     relay = await startResettingRelay(Number(emulator.port));

@@ -1,6 +1,7 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ConfigurationError, type TokenProvider } from '@keyless/core';
 import type { LocalAzure } from '@keyless/local-azure';
+import { type AppIdentityStack, startAppIdentityStack } from '@keyless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   disableChallengeResourceVerificationFor,
@@ -8,7 +9,6 @@ import {
 } from '../src/challenge-verification.js';
 import { buildClientOptions } from '../src/connector-options.js';
 import { createKeyVaultConnector } from '../src/index.js';
-import { type KeyVaultTestStack, startKeyVaultTestStack } from './support/key-vault-stack.js';
 
 describe('loopback detection', () => {
   it.each([
@@ -96,12 +96,12 @@ describe('secret() options', () => {
 });
 
 describe('against the local Key Vault emulator (real SecretClient)', () => {
-  let test: KeyVaultTestStack;
+  let test: AppIdentityStack;
   let stack: LocalAzure;
   let tokenProvider: TokenProvider;
 
   beforeAll(async () => {
-    test = await startKeyVaultTestStack();
+    test = await startAppIdentityStack(['keyvault']);
     ({ stack, tokenProvider } = test);
   });
 

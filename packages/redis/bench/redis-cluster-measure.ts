@@ -8,11 +8,12 @@
 // adds per command. Started with --expose-gc: each sample begins after a full collection, so that
 // a contender does not pay for the garbage of the one measured before it (the pipelined samples
 // spend a quarter of their CPU time in the collector).
-import { createTokenProvider, entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createTokenProvider } from '@keyless/core';
 import { createNodeRedisClusterConnector, createRedisClusterConnector } from '@keyless/redis';
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { measureInterleavedRounds, type OpenContender, type RoundsReport } from './interleaved-rounds.ts';
+import { keylessContender, keylessPassword } from './keyless-contenders.ts';
 import {
   ioredisBenchClient,
   nodeRedisBenchClient,
@@ -52,26 +53,17 @@ const seeds = nodes.map((node) => {
 const user = process.env.KEYLESS_REDIS_USER;
 const password = process.env.BENCH_REDIS_PASSWORD as string;
 
-// One token provider for every keyless contender, as an app has (renewals reuse its cache).
 const tokenProvider = createTokenProvider();
-const keylessIoredis = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
-  const connector = createRedisClusterConnector(
-    mode === 'secret'
-      ? { nodes, password: fromKeyVaultSecret(), user, tokenProvider }
-      : { nodes, password: entraToken(), tokenProvider },
+const keylessIoredis = (mode: 'secret' | 'entra') =>
+  keylessContender(
+    () => createRedisClusterConnector({ nodes, ...keylessPassword(mode, user, tokenProvider) }),
+    ioredisBenchClient,
   );
-  await connector.connect();
-  return { client: ioredisBenchClient(connector.client), close: () => connector.close() };
-};
-const keylessNodeRedis = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
-  const connector = createNodeRedisClusterConnector(
-    mode === 'secret'
-      ? { nodes, password: fromKeyVaultSecret(), user, tokenProvider }
-      : { nodes, password: entraToken(), tokenProvider },
+const keylessNodeRedis = (mode: 'secret' | 'entra') =>
+  keylessContender(
+    () => createNodeRedisClusterConnector({ nodes, ...keylessPassword(mode, user, tokenProvider) }),
+    nodeRedisBenchClient,
   );
-  await connector.connect();
-  return { client: nodeRedisBenchClient(connector.client), close: () => connector.close() };
-};
 // As keyless's: no INFO ready check on the node connections.
 const rawIoredis = async (): Promise<OpenContender> => {
   const client = new Cluster(seeds, {

@@ -5,11 +5,12 @@
 // same token-expiry gateway of the local stack) as keyless. node-redis's contenders are measured
 // the same way, in the same rounds: raw node-redis with the static password against
 // createNodeRedisConnector() in both modes.
-import { createTokenProvider, entraToken, fromKeyVaultSecret } from '@keyless/core';
+import { createTokenProvider } from '@keyless/core';
 import { createNodeRedisConnector, createRedisConnector } from '@keyless/redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { measureInterleavedRounds, type OpenContender, type RoundsReport } from './interleaved-rounds.ts';
+import { keylessContender, keylessPassword } from './keyless-contenders.ts';
 import {
   ioredisBenchClient,
   nodeRedisBenchClient,
@@ -46,30 +47,19 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as MeasureSettings;
 const host = process.env.KEYLESS_REDIS_HOST as string;
 const port = Number(process.env.KEYLESS_REDIS_TLS_PORT);
 
-// One token provider for every keyless contender, as an app has: renewing a connection (below)
-// asks it for the cached password or token, not the identity endpoint again.
 const tokenProvider = createTokenProvider();
 const user = process.env.KEYLESS_REDIS_USER;
 const password = process.env.BENCH_REDIS_PASSWORD as string;
-const ioredisConnector = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
-  const connector = createRedisConnector(
-    mode === 'secret'
-      ? { host, port, tls: true, password: fromKeyVaultSecret(), user, tokenProvider }
-      : { host, port, tls: true, password: entraToken(), tokenProvider },
+const ioredisConnector = (mode: 'secret' | 'entra') =>
+  keylessContender(
+    () => createRedisConnector({ host, port, tls: true, ...keylessPassword(mode, user, tokenProvider) }),
+    ioredisBenchClient,
   );
-  // Connected before its warm-up, as the raw client is by its first command.
-  await connector.connect();
-  return { client: ioredisBenchClient(connector.client), close: () => connector.close() };
-};
-const nodeRedisConnector = (mode: 'secret' | 'entra') => async (): Promise<OpenContender> => {
-  const connector = createNodeRedisConnector(
-    mode === 'secret'
-      ? { host, port, tls: true, password: fromKeyVaultSecret(), user, tokenProvider }
-      : { host, port, tls: true, password: entraToken(), tokenProvider },
+const nodeRedisConnector = (mode: 'secret' | 'entra') =>
+  keylessContender(
+    () => createNodeRedisConnector({ host, port, tls: true, ...keylessPassword(mode, user, tokenProvider) }),
+    nodeRedisBenchClient,
   );
-  await connector.connect();
-  return { client: nodeRedisBenchClient(connector.client), close: () => connector.close() };
-};
 const rawIoredis = async (): Promise<OpenContender> => {
   // As keyless: no INFO ready check.
   const client = new Redis({ host, port, tls: {}, username: user, password, enableReadyCheck: false });
